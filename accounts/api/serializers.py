@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import Account, Contact, Tag, TimelineEntry
+from accounts.services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
+from users.models import Team, User
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, queryset=Tag.objects.all(), required=False)
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    pool = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            *ACCOUNT_EDITABLE_FIELDS,
+            "coverage",
+            "owner",
+            "pool",
+            "stage",
+            "stage_entered_at",
+            "tags",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["stage", "stage_entered_at", "created_at", "updated_at"]
+
+    def validate(self, attrs):
+        start = attrs.get("contract_start", getattr(self.instance, "contract_start", None))
+        renewal = attrs.get("renewal_date", getattr(self.instance, "renewal_date", None))
+        if start and renewal and renewal <= start:
+            raise serializers.ValidationError({"renewal_date": "The renewal date must come after the contract start."})
+        if self.instance is not None:
+            moved = {name for name in ("coverage", "owner", "pool") if name in attrs}
+            if moved:
+                raise serializers.ValidationError(
+                    {name: "Change coverage with POST /api/accounts/{id}/reassign/ (it needs a reason)." for name in moved}
+                )
+        return attrs
+
+
+class AccountReassignSerializer(serializers.Serializer):
+    coverage = serializers.ChoiceField(choices=Account._meta.get_field("coverage").choices)
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True), allow_null=True, required=False)
+    pool = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), allow_null=True, required=False)
+    reason = serializers.CharField()
+
+
+class StageChangeSerializer(serializers.Serializer):
+    to_stage = serializers.ChoiceField(choices=Account._meta.get_field("stage").choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["id", "account", *CONTACT_EDITABLE_FIELDS, "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs):
+        if self.instance is not None and "account" in attrs and attrs["account"].pk != self.instance.account_id:
+            raise serializers.ValidationError({"account": "A contact cannot move to another account."})
+        return attrs
+
+
+class TimelineEntrySerializer(serializers.ModelSerializer):
+    participants = serializers.PrimaryKeyRelatedField(many=True, queryset=Contact.objects.all(), required=False)
+    author = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = TimelineEntry
+        fields = [
+            "id",
+            "account",
+            "kind",
+            "channel",
+            "risk_tag",
+            "event",
+            "occurred_at",
+            "author",
+            "summary",
+            "body",
+            "sentiment",
+            "participants",
+            "created_at",
+        ]
+        read_only_fields = ["event", "author", "created_at"]
+
+    def validate_kind(self, value: str) -> str:
+        if value == "system":
+            raise serializers.ValidationError("System events are written by Baton itself.")
+        return value

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import services
+from accounts.filters import AccountFilter, ContactFilter, TimelineEntryFilter
+from accounts.models import Account, Contact, TimelineEntry, TimelineKind
+from lifecycle.services import account_stage_change
+from users.permissions import can_edit_account, can_reassign_account
+
+from .serializers import (
+    AccountReassignSerializer,
+    AccountSerializer,
+    ContactSerializer,
+    StageChangeSerializer,
+    TimelineEntrySerializer,
+)
+
+
+def as_drf_error(error: DjangoValidationError) -> ValidationError:
+    if hasattr(error, "error_dict"):
+        return ValidationError({field: [m for e in errors for m in e.messages] for field, errors in error.error_dict.items()})
+    return ValidationError({"non_field_errors": error.messages})
+
+
+def require_edit(user, account: Account) -> None:
+    if not can_edit_account(user, account):
+        raise PermissionDenied("You cannot change this account.")
+
+
+class AccountViewSet(viewsets.ModelViewSet):
+    """Accounts: everyone reads all; owners, their team's manager and admins change."""
+
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilter
+    ordering_fields = ["name", "arr", "renewal_date", "tier", "stage", "created_at"]
+    ordering = ["name"]
+    http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Account]:
+        return Account.objects.with_list_columns().prefetch_related("tags")
+
+    def perform_create(self, serializer):
+        user = self.request.user
+        if not (user.is_manager or user.is_admin):
+            raise PermissionDenied("Only managers and admins create accounts.")
+        data = dict(serializer.validated_data)
+        tags = data.pop("tags", [])
+        coverage = {key: data.pop(key, None) for key in ("owner", "pool")}
+        coverage["coverage"] = data.pop("coverage", "assigned")
+        try:
+            serializer.instance = services.account_create(actor=user, fields=data, tags=tags, **coverage)
+        except DjangoValidationError as error:
+            raise as_drf_error(error) from error
+
+    def perform_update(self, serializer):
+        require_edit(self.request.user, serializer.instance)
+        data = dict(serializer.validated_data)
+        tags = data.pop("tags", None)
+        try:
+            serializer.instance = services.account_update(
+                actor=self.request.user, account=serializer.instance, fields=data, tags=tags
+            )
+        except DjangoValidationError as error:
+            raise as_drf_error(error) from error
+
+    def perform_destroy(self, instance):
+        if not self.request.user.is_admin:
+            raise PermissionDenied("Only admins delete accounts; mark it churned instead.")
+        instance.delete()
+
+    @extend_schema(request=AccountReassignSerializer, responses=AccountSerializer)
+    @action(detail=True, methods=["post"])
+    def reassign(self, request: Request, pk=None) -> Response:
+        account = self.get_object()
+        if not can_reassign_account(request.user, account):
+            raise PermissionDenied("Only the team's manager or an admin can change who covers an account.")
+        payload = AccountReassignSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            account = services.account_reassign(actor=request.user, account=account, **payload.validated_data)
+        except DjangoValidationError as error:
+            raise as_drf_error(error) from error
+        return Response(AccountSerializer(account).data)
+
+    @extend_schema(request=StageChangeSerializer, responses=AccountSerializer)
+    @action(detail=True, methods=["post"], url_path="change-stage")
+    def change_stage(self, request: Request, pk=None) -> Response:
+        account = self.get_object()
+        require_edit(request.user, account)
+        payload = StageChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            account_stage_change(actor=request.user, account=account, **payload.validated_data)
+        except DjangoValidationError as error:
+            raise as_drf_error(error) from error
+        account.refresh_from_db()
+        return Response(AccountSerializer(account).data)
+
+
+class ContactViewSet(viewsets.ModelViewSet):
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+    ordering_fields = ["last_name", "first_name", "last_verified_at"]
+    ordering = ["account_id", "last_name", "first_name"]
+    http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Contact]:
+        return Contact.objects.select_related("account__owner")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        account = data.pop("account")
+        require_edit(self.request.user, account)
+        try:
+            serializer.instance = services.contact_create(actor=self.request.user, account=account, fields=data)
+        except DjangoValidationError as error:
+            raise as_drf_error(error) from error
+
+    def perform_update(self, serializer):
+        contact = serializer.instance
+        require_edit(self.request.user, contact.account)
+        data = dict(serializer.validated_data)
+        data.pop("account", None)
+        try:
+            serializer.instance = services.contact_update(actor=self.request.user, contact=contact, fields=data)
+        except DjangoValidationError as error:
+            raise as_drf_error(error) from error
+
+    def perform_destroy(self, instance):
+        require_edit(self.request.user, instance.account)
+        instance.delete()
+
+
+class TimelineEntryViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """The timeline is history: entries are added, never edited or deleted."""
+
+    serializer_class = TimelineEntrySerializer
+    filterset_class = TimelineEntryFilter
+    ordering_fields = ["occurred_at"]
+    ordering = ["-occurred_at", "-id"]
+
+    def get_queryset(self) -> QuerySet[TimelineEntry]:
+        return TimelineEntry.objects.prefetch_related("participants")
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        account = data.pop("account")
+        require_edit(self.request.user, account)
+        kind = data.pop("kind")
+        try:
+            if kind == TimelineKind.TOUCHPOINT:
+                serializer.instance = services.touchpoint_log(
+                    actor=self.request.user,
+                    account=account,
+                    channel=data.get("channel", ""),
+                    occurred_at=data.get("occurred_at") or timezone.now(),
+                    summary=data["summary"],
+                    body=data.get("body", ""),
+                    sentiment=data.get("sentiment", ""),
+                    participants=data.get("participants", []),
+                )
+            else:
+                if kind == TimelineKind.RISK and not data.get("risk_tag"):
+                    raise DjangoValidationError({"risk_tag": "A risk entry needs a risk tag."})
+                serializer.instance = services.timeline_note_add(
+                    actor=self.request.user,
+                    account=account,
+                    summary=data["summary"],
+                    body=data.get("body", ""),
+                    risk_tag=data.get("risk_tag", "") if kind == TimelineKind.RISK else "",
+                )
+        except DjangoValidationError as error:
+            raise as_drf_error(error) from error

@@ -1,0 +1,78 @@
+"""One FilterSet per model, shared by the pages and the API."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from lifecycle.stages import Stage
+from users.models import Team, User
+
+from .models import Account, Contact, DealRole, Industry, Region, Tier, TimelineEntry, TimelineKind
+
+RENEWAL_WINDOWS = [
+    ("30", "Next 30 days"),
+    ("60", "Next 60 days"),
+    ("90", "Next 90 days"),
+    ("180", "Next 180 days"),
+    ("365", "Next 12 months"),
+]
+
+
+class AccountFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
+    tier = django_filters.MultipleChoiceFilter(choices=Tier.choices)
+    industry = django_filters.MultipleChoiceFilter(choices=Industry.choices)
+    region = django_filters.MultipleChoiceFilter(choices=Region.choices)
+    renewal_within = django_filters.ChoiceFilter(
+        choices=RENEWAL_WINDOWS, method="filter_renewal_within", label="Renewal"
+    )
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True))
+    pool = django_filters.ModelChoiceFilter(queryset=Team.objects.all())
+
+    class Meta:
+        model = Account
+        fields = ["q", "stage", "tier", "industry", "region", "renewal_within", "owner", "pool"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for form_field in self.form.fields.values():
+            is_select = hasattr(form_field, "choices")
+            form_field.widget.attrs.setdefault("class", "form-select form-select-sm" if is_select else "form-control form-control-sm")
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value))
+
+    def filter_renewal_within(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.renewing_within(int(value))
+
+
+class ContactFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    deal_role = django_filters.MultipleChoiceFilter(choices=DealRole.choices)
+
+    class Meta:
+        model = Contact
+        fields = ["account", "q", "deal_role", "departed"]
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(first_name__icontains=value) | Q(last_name__icontains=value) | Q(email__icontains=value)
+        )
+
+
+class TimelineEntryFilter(django_filters.FilterSet):
+    kind = django_filters.MultipleChoiceFilter(choices=TimelineKind.choices)
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = TimelineEntry
+        fields = ["account", "kind", "channel", "occurred_after", "occurred_before"]

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+
+from lifecycle.stages import Stage
+from users.models import Team, User
+
+from .models import Account, Channel, Contact, Coverage, RiskTag, Sentiment, Tag
+from .services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class AccountForm(forms.ModelForm):
+    tags = forms.ModelMultipleChoiceField(queryset=Tag.objects.all(), required=False)
+
+    class Meta:
+        model = Account
+        fields = [*ACCOUNT_EDITABLE_FIELDS, "tags"]
+        widgets = {
+            "contract_start": DATE_INPUT,
+            "renewal_date": DATE_INPUT,
+            "why_they_bought": forms.Textarea(attrs={"rows": 3}),
+            "tech_stack_notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_currency(self) -> str:
+        currency = self.cleaned_data["currency"].upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise forms.ValidationError("Use a three-letter ISO currency code such as USD or EUR.")
+        return currency
+
+    def clean(self):
+        cleaned = super().clean()
+        start, renewal = cleaned.get("contract_start"), cleaned.get("renewal_date")
+        if start and renewal and renewal <= start:
+            self.add_error("renewal_date", "The renewal date must come after the contract start.")
+        return cleaned
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in ACCOUNT_EDITABLE_FIELDS}
+
+
+class CoverageForm(forms.Form):
+    coverage = forms.ChoiceField(choices=Coverage.choices, initial=Coverage.ASSIGNED)
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True, role__in=[User.Role.CSM, User.Role.MANAGER]), required=False
+    )
+    pool = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        coverage = cleaned.get("coverage")
+        if coverage == Coverage.ASSIGNED and not cleaned.get("owner"):
+            self.add_error("owner", "Choose the CSM who owns this account.")
+        if coverage == Coverage.POOLED and not cleaned.get("pool"):
+            self.add_error("pool", "Choose the team whose pool shares this account.")
+        return cleaned
+
+
+class ReassignForm(CoverageForm):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Recorded in the audit trail.")
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = list(CONTACT_EDITABLE_FIELDS)
+        widgets = {"last_verified_at": DATETIME_INPUT, "departed_at": DATE_INPUT}
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, **kwargs)
+        others = account.contacts.all()
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        self.fields["reports_to"].queryset = others
+        self.fields["reports_to"].label = "Reports to"
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in CONTACT_EDITABLE_FIELDS}
+
+
+class NoteForm(forms.Form):
+    summary = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    risk_tag = forms.ChoiceField(
+        choices=[("", "No risk tag"), *RiskTag.choices], required=False, label="Risk tag"
+    )
+
+
+class TouchpointForm(forms.Form):
+    channel = forms.ChoiceField(choices=Channel.choices)
+    occurred_at = forms.DateTimeField(widget=DATETIME_INPUT, label="When")
+    summary = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Notes")
+    sentiment = forms.ChoiceField(choices=[("", "—"), *Sentiment.choices], required=False)
+    participants = forms.ModelMultipleChoiceField(queryset=Contact.objects.none(), required=False)
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["participants"].queryset = account.contacts.current()
+        self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+
+    def clean_occurred_at(self):
+        occurred_at = self.cleaned_data["occurred_at"]
+        if occurred_at > timezone.now() + dt.timedelta(minutes=5):
+            raise forms.ValidationError("A touchpoint cannot be logged in the future.")
+        return occurred_at
+
+
+class StageChangeForm(forms.Form):
+    to_stage = forms.ChoiceField(choices=Stage.choices, label="New stage")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.fields["to_stage"].choices = [choice for choice in Stage.choices if choice[0] != account.stage]

@@ -1,0 +1,377 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from lifecycle.stages import Stage
+from users.permissions import editable_accounts_q
+
+
+class Industry(models.TextChoices):
+    SOFTWARE = "software", "Software"
+    FINANCIAL_SERVICES = "financial_services", "Financial services"
+    HEALTHCARE = "healthcare", "Healthcare"
+    EDUCATION = "education", "Education"
+    RETAIL = "retail", "Retail"
+    MANUFACTURING = "manufacturing", "Manufacturing"
+    MEDIA = "media", "Media"
+    PUBLIC_SECTOR = "public_sector", "Public sector"
+    LOGISTICS = "logistics", "Logistics"
+    ENERGY = "energy", "Energy"
+
+
+class Region(models.TextChoices):
+    NORTH_AMERICA = "na", "North America"
+    EMEA = "emea", "EMEA"
+    APAC = "apac", "APAC"
+    LATAM = "latam", "LATAM"
+
+
+class EmployeeBand(models.TextChoices):
+    MICRO = "1-50", "1–50"
+    SMALL = "51-200", "51–200"
+    MEDIUM = "201-1000", "201–1,000"
+    LARGE = "1001-5000", "1,001–5,000"
+    ENTERPRISE = "5000+", "5,000+"
+
+
+class Tier(models.TextChoices):
+    HIGH_TOUCH = "high", "High-touch"
+    LOW_TOUCH = "low", "Low-touch"
+    TECH_TOUCH = "tech", "Tech-touch"
+
+
+class Coverage(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned CSM"
+    POOLED = "pooled", "Pooled team"
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountQuerySet(models.QuerySet):
+    def editable_by(self, user) -> AccountQuerySet:
+        return self.filter(editable_accounts_q(user))
+
+    def covered_by(self, user) -> AccountQuerySet:
+        """The accounts on `user`'s desk: their own and their team's pool.
+
+        Managers see their whole team's book; admins, with no book of their
+        own, see every account.
+        """
+        if user.is_admin:
+            return self.all()
+        return self.editable_by(user)
+
+    def renewing_within(self, days: int, *, today: dt.date | None = None) -> AccountQuerySet:
+        today = today or timezone.localdate()
+        return self.filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=days))
+
+    def active(self) -> AccountQuerySet:
+        return self.exclude(stage=Stage.CHURNED)
+
+    def with_list_columns(self) -> AccountQuerySet:
+        return self.select_related("owner", "pool")
+
+
+class Account(models.Model):
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=200, blank=True)
+    industry = models.CharField(max_length=32, choices=Industry.choices)
+    region = models.CharField(max_length=16, choices=Region.choices)
+    employee_band = models.CharField(max_length=16, choices=EmployeeBand.choices, blank=True)
+    arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    contract_start = models.DateField(null=True, blank=True)
+    renewal_date = models.DateField(null=True, blank=True)
+    fiscal_year_start_month = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(12)], help_text="1 = January"
+    )
+    tier = models.CharField(max_length=8, choices=Tier.choices, default=Tier.LOW_TOUCH)
+    coverage = models.CharField(max_length=16, choices=Coverage.choices, default=Coverage.ASSIGNED)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_accounts",
+        help_text="The assigned CSM.",
+    )
+    pool = models.ForeignKey(
+        "users.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pooled_accounts",
+        help_text="The team that shares a pooled account.",
+    )
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.ONBOARDING)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="accounts")
+    why_they_bought = models.TextField(blank=True, help_text="From the original sale.")
+    tech_stack_notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(coverage=Coverage.ASSIGNED) | Q(owner__isnull=False),
+                name="account_assigned_has_owner",
+                violation_error_message="An account with an assigned CSM needs an owner.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(coverage=Coverage.POOLED) | Q(pool__isnull=False),
+                name="account_pooled_has_pool",
+                violation_error_message="A pooled account needs a team.",
+            ),
+            models.CheckConstraint(condition=Q(arr__gte=0), name="account_arr_not_negative"),
+            models.CheckConstraint(
+                condition=Q(fiscal_year_start_month__gte=1, fiscal_year_start_month__lte=12),
+                name="account_fiscal_month_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(contract_start__isnull=True)
+                | Q(renewal_date__isnull=True)
+                | Q(renewal_date__gt=F("contract_start")),
+                name="account_renewal_after_contract_start",
+                violation_error_message="The renewal date must come after the contract start.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "renewal_date"], name="account_owner_renewal"),
+            models.Index(fields=["pool", "renewal_date"], name="account_pool_renewal"),
+            models.Index(fields=["renewal_date"], name="account_renewal"),
+            models.Index(fields=["stage"], name="account_stage"),
+            models.Index(fields=["-arr"], name="account_arr_desc"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def days_in_stage(self) -> int:
+        return (timezone.now() - self.stage_entered_at).days
+
+    @property
+    def days_to_renewal(self) -> int | None:
+        if self.renewal_date is None:
+            return None
+        return (self.renewal_date - timezone.localdate()).days
+
+    @property
+    def covered_by_label(self) -> str:
+        if self.owner_id:
+            return str(self.owner)
+        if self.pool_id:
+            return f"{self.pool} pool"
+        return "Unassigned"
+
+
+class DealRole(models.TextChoices):
+    CHAMPION = "champion", "Champion"
+    DECISION_MAKER = "decision_maker", "Decision maker"
+    ECONOMIC_BUYER = "economic_buyer", "Economic buyer"
+    USER = "user", "User"
+    DETRACTOR = "detractor", "Detractor"
+
+
+class Influence(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Sentiment(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEUTRAL = "neutral", "Neutral"
+    NEGATIVE = "negative", "Negative"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ContactQuerySet(models.QuerySet):
+    def current(self) -> ContactQuerySet:
+        return self.filter(departed=False)
+
+    def stale(self, *, days: int = 90) -> ContactQuerySet:
+        cutoff = timezone.now() - dt.timedelta(days=days)
+        return self.filter(Q(last_verified_at__isnull=True) | Q(last_verified_at__lt=cutoff))
+
+
+class Contact(models.Model):
+    STALE_AFTER_DAYS = 90
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    chat_handle = models.CharField(max_length=100, blank=True)
+    deal_role = models.CharField(max_length=20, choices=DealRole.choices, blank=True)
+    influence = models.CharField(max_length=8, choices=Influence.choices, default=Influence.MEDIUM)
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices, default=Sentiment.UNKNOWN)
+    reports_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="direct_reports"
+    )
+    last_verified_at = models.DateTimeField(null=True, blank=True)
+    departed = models.BooleanField(default=False)
+    departed_at = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reports_to=F("pk")), name="contact_not_own_manager"),
+            models.UniqueConstraint(
+                fields=["account", "email"],
+                condition=~Q(email=""),
+                name="contact_unique_email_per_account",
+                violation_error_message="This account already has a contact with that email.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_stale(self) -> bool:
+        if self.last_verified_at is None:
+            return True
+        return self.last_verified_at < timezone.now() - dt.timedelta(days=self.STALE_AFTER_DAYS)
+
+
+class TimelineKind(models.TextChoices):
+    TOUCHPOINT = "touchpoint", "Touchpoint"
+    NOTE = "note", "Internal note"
+    RISK = "risk", "Risk tag"
+    SYSTEM = "system", "System event"
+
+
+class Channel(models.TextChoices):
+    CALL = "call", "Call"
+    MEETING = "meeting", "Meeting"
+    EMAIL = "email", "Email"
+    CHAT = "chat", "Chat message"
+    QBR = "qbr", "QBR"
+
+
+class RiskTag(models.TextChoices):
+    BUDGET_CUT = "budget_cut", "Budget cut"
+    REORG = "reorg", "Reorganisation"
+    COMPETITOR = "competitor", "Competitor"
+    CHAMPION_LEFT = "champion_left", "Champion left"
+    EXTERNAL_EVENT = "external_event", "External event"
+    PRODUCT_GAP = "product_gap", "Product gap"
+    OTHER = "other", "Other"
+
+
+class TimelineEntryQuerySet(models.QuerySet):
+    def touchpoints(self) -> TimelineEntryQuerySet:
+        return self.filter(kind=TimelineKind.TOUCHPOINT)
+
+    def for_display(self) -> TimelineEntryQuerySet:
+        return self.select_related("author").prefetch_related("participants")
+
+
+class TimelineEntry(models.Model):
+    """One thing that happened with a customer, newest first on the 360 page."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=16, choices=TimelineKind.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    risk_tag = models.CharField(max_length=20, choices=RiskTag.choices, blank=True)
+    event = models.CharField(max_length=40, blank=True, help_text="System event code, e.g. stage_changed.")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+    participants = models.ManyToManyField(Contact, blank=True, related_name="touchpoints")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TimelineEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "timeline entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind=TimelineKind.TOUCHPOINT) | ~Q(channel=""),
+                name="timeline_touchpoint_has_channel",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=TimelineKind.RISK) | ~Q(risk_tag=""),
+                name="timeline_risk_has_tag",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-occurred_at"], name="timeline_account_recent"),
+            models.Index(fields=["account", "kind", "-occurred_at"], name="timeline_account_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary}"
+
+
+class AuditAction(models.TextChoices):
+    ACCOUNT_CREATED = "account_created", "Account created"
+    ACCOUNT_UPDATED = "account_updated", "Account updated"
+    OWNER_CHANGED = "owner_changed", "Owner changed"
+    STAGE_CHANGED = "stage_changed", "Stage changed"
+    CONTACT_CREATED = "contact_created", "Contact created"
+    CONTACT_UPDATED = "contact_updated", "Contact updated"
+    SCORE_OVERRIDDEN = "score_overridden", "Score overridden"
+    TRANSITION_CHANGED = "transition_changed", "Transition changed"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who changed what, when and why.
+
+    Rows are only ever inserted by the service that makes the change; the
+    admin shows them read-only.
+    """
+
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    subject_type = models.CharField(max_length=50)
+    subject_id = models.BigIntegerField()
+    changes = models.JSONField(default=dict, blank=True, help_text='{"field": [old, new]}')
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="audit_account_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.subject_type}#{self.subject_id}"

@@ -1,0 +1,307 @@
+"""Writes to accounts, contacts and the timeline.
+
+Each function is one unit of work: it runs in a transaction and writes its own
+audit and timeline records, so no caller can forget them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from users.models import Team, User
+
+from .models import (
+    Account,
+    AuditAction,
+    AuditEvent,
+    Contact,
+    Coverage,
+    TimelineEntry,
+    TimelineKind,
+)
+
+ACCOUNT_EDITABLE_FIELDS = (
+    "name",
+    "domain",
+    "industry",
+    "region",
+    "employee_band",
+    "arr",
+    "currency",
+    "contract_start",
+    "renewal_date",
+    "fiscal_year_start_month",
+    "tier",
+    "why_they_bought",
+    "tech_stack_notes",
+)
+CONTACT_EDITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "title",
+    "email",
+    "phone",
+    "chat_handle",
+    "deal_role",
+    "influence",
+    "sentiment",
+    "reports_to",
+    "last_verified_at",
+    "departed",
+    "departed_at",
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    subject: Any,
+    account: Account | None = None,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor,
+        account=account,
+        action=action,
+        subject_type=subject._meta.model_name,
+        subject_id=subject.pk,
+        changes={field: [_jsonable(old), _jsonable(new)] for field, (old, new) in (changes or {}).items()},
+        reason=reason,
+    )
+
+
+def timeline_system_event(
+    *, account: Account, event: str, summary: str, actor: User | None = None, body: str = ""
+) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        account=account, kind=TimelineKind.SYSTEM, event=event, summary=summary, body=body, author=actor
+    )
+
+
+def _apply_changes(instance: Any, fields: dict[str, Any], allowed: Iterable[str]) -> dict[str, tuple[Any, Any]]:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    changes = {}
+    for field, new in fields.items():
+        old = getattr(instance, field)
+        if old != new:
+            changes[field] = (old, new)
+            setattr(instance, field, new)
+    return changes
+
+
+def _validate_coverage(*, coverage: str, owner: User | None, pool: Team | None) -> None:
+    if coverage == Coverage.ASSIGNED and owner is None:
+        raise ValidationError({"owner": "An account with an assigned CSM needs an owner."})
+    if coverage == Coverage.POOLED and pool is None:
+        raise ValidationError({"pool": "A pooled account needs a team."})
+    if owner is not None and not owner.is_active:
+        raise ValidationError({"owner": f"{owner} is no longer active."})
+
+
+@transaction.atomic
+def account_create(
+    *,
+    actor: User,
+    fields: dict[str, Any],
+    coverage: str = Coverage.ASSIGNED,
+    owner: User | None = None,
+    pool: Team | None = None,
+    tags: Iterable[Any] = (),
+) -> Account:
+    _validate_coverage(coverage=coverage, owner=owner, pool=pool)
+    account = Account(coverage=coverage, owner=owner, pool=pool)
+    _apply_changes(account, fields, ACCOUNT_EDITABLE_FIELDS)
+    account.full_clean()
+    account.save()
+    account.tags.set(tags)
+    audit_record(actor=actor, action=AuditAction.ACCOUNT_CREATED, subject=account, account=account)
+    timeline_system_event(
+        account=account, event="account_created", summary=f"Account created by {actor}", actor=actor
+    )
+    return account
+
+
+@transaction.atomic
+def account_update(
+    *, actor: User, account: Account, fields: dict[str, Any], tags: Iterable[Any] | None = None
+) -> Account:
+    changes = _apply_changes(account, fields, ACCOUNT_EDITABLE_FIELDS)
+    account.full_clean()
+    if changes:
+        account.save(update_fields=[*changes, "updated_at"])
+        audit_record(
+            actor=actor, action=AuditAction.ACCOUNT_UPDATED, subject=account, account=account, changes=changes
+        )
+    if tags is not None:
+        account.tags.set(tags)
+    return account
+
+
+@transaction.atomic
+def account_reassign(
+    *,
+    actor: User,
+    account: Account,
+    coverage: str,
+    owner: User | None,
+    pool: Team | None,
+    reason: str,
+) -> Account:
+    """Change who covers an account; the audit trail says who, when and why."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the account changes hands."})
+    _validate_coverage(coverage=coverage, owner=owner, pool=pool)
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    previous_label = account.covered_by_label
+    changes = _apply_changes(
+        account, {"coverage": coverage, "owner": owner, "pool": pool}, ("coverage", "owner", "pool")
+    )
+    if not changes:
+        raise ValidationError("The account is already covered that way.")
+    account.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.OWNER_CHANGED,
+        subject=account,
+        account=account,
+        changes=changes,
+        reason=reason,
+    )
+    timeline_system_event(
+        account=account,
+        event="owner_changed",
+        summary=f"Coverage changed from {previous_label} to {account.covered_by_label}",
+        body=reason,
+        actor=actor,
+    )
+    return account
+
+
+def _validate_reports_to(contact: Contact) -> None:
+    manager = contact.reports_to
+    if manager is None:
+        return
+    if manager.account_id != contact.account_id:
+        raise ValidationError({"reports_to": "A contact can only report to someone at the same account."})
+    seen = {contact.pk} if contact.pk else set()
+    while manager is not None:
+        if manager.pk in seen:
+            raise ValidationError({"reports_to": "That would make the org chart go round in a circle."})
+        seen.add(manager.pk)
+        manager = manager.reports_to
+
+
+@transaction.atomic
+def contact_create(*, actor: User, account: Account, fields: dict[str, Any]) -> Contact:
+    contact = Contact(account=account)
+    _apply_changes(contact, fields, CONTACT_EDITABLE_FIELDS)
+    _validate_reports_to(contact)
+    contact.full_clean()
+    contact.save()
+    audit_record(actor=actor, action=AuditAction.CONTACT_CREATED, subject=contact, account=account)
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor: User, contact: Contact, fields: dict[str, Any]) -> Contact:
+    changes = _apply_changes(contact, fields, CONTACT_EDITABLE_FIELDS)
+    _validate_reports_to(contact)
+    if "departed" in changes and contact.departed and contact.departed_at is None:
+        contact.departed_at = timezone.localdate()
+        changes["departed_at"] = (None, contact.departed_at)
+    contact.full_clean()
+    if changes:
+        contact.save(update_fields=[*changes, "updated_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.CONTACT_UPDATED,
+            subject=contact,
+            account=contact.account,
+            changes=changes,
+        )
+        if "departed" in changes and contact.departed:
+            timeline_system_event(
+                account=contact.account,
+                event="contact_departed",
+                summary=f"{contact.full_name} ({contact.get_deal_role_display() or 'contact'}) left the company",
+                actor=actor,
+            )
+    return contact
+
+
+@transaction.atomic
+def contact_verify(*, actor: User, contact: Contact) -> Contact:
+    """Record that someone confirmed this contact's details are current."""
+    return contact_update(actor=actor, contact=contact, fields={"last_verified_at": timezone.now()})
+
+
+@transaction.atomic
+def timeline_note_add(
+    *, actor: User, account: Account, summary: str, body: str = "", risk_tag: str = ""
+) -> TimelineEntry:
+    """An internal note, or a risk tag when `risk_tag` is given."""
+    entry = TimelineEntry(
+        account=account,
+        kind=TimelineKind.RISK if risk_tag else TimelineKind.NOTE,
+        risk_tag=risk_tag,
+        summary=summary,
+        body=body,
+        author=actor,
+    )
+    entry.full_clean()
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def touchpoint_log(
+    *,
+    actor: User,
+    account: Account,
+    channel: str,
+    occurred_at: dt.datetime,
+    summary: str,
+    body: str = "",
+    sentiment: str = "",
+    participants: Iterable[Contact] = (),
+) -> TimelineEntry:
+    participants = list(participants)
+    if any(contact.account_id != account.pk for contact in participants):
+        raise ValidationError({"participants": "Participants must be contacts of this account."})
+    if occurred_at > timezone.now() + dt.timedelta(minutes=5):
+        raise ValidationError({"occurred_at": "A touchpoint cannot be logged in the future."})
+    entry = TimelineEntry(
+        account=account,
+        kind=TimelineKind.TOUCHPOINT,
+        channel=channel,
+        occurred_at=occurred_at,
+        summary=summary,
+        body=body,
+        sentiment=sentiment,
+        author=actor,
+    )
+    entry.full_clean()
+    entry.save()
+    entry.participants.set(participants)
+    return entry

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+STAGE_BADGES = {
+    "onboarding": "text-bg-info",
+    "adoption": "text-bg-primary",
+    "success": "text-bg-success",
+    "at_risk": "text-bg-danger",
+    "churned": "text-bg-secondary",
+}
+SENTIMENT_BADGES = {
+    "positive": "text-bg-success",
+    "neutral": "text-bg-light border",
+    "negative": "text-bg-danger",
+    "unknown": "text-bg-light border text-muted",
+}
+
+
+@register.simple_tag
+def sort_header(label: str, key: str, current: str, query_string: str, numeric: bool = False) -> str:
+    """A column header that toggles ascending/descending sort and shows the current direction."""
+    active = current.lstrip("-") == key
+    descending = current.startswith("-")
+    next_sort = f"-{key}" if active and not descending else key
+    if numeric and not active:
+        next_sort = f"-{key}"
+    arrow = ("▼" if descending else "▲") if active else ""
+    separator = "&" if query_string else ""
+    href = f"?{query_string}{separator}sort={next_sort}"
+    return format_html(
+        '<a class="sort-link{}" href="{}" hx-get="{}" hx-target="#account-table" hx-push-url="true"'
+        ' aria-sort="{}">{} <span class="sort-arrow">{}</span></a>',
+        " active" if active else "",
+        href,
+        href,
+        ("descending" if descending else "ascending") if active else "none",
+        label,
+        arrow,
+    )
+
+
+@register.filter
+def stage_badge(stage: str) -> str:
+    return STAGE_BADGES.get(stage, "text-bg-secondary")
+
+
+@register.filter
+def sentiment_badge(sentiment: str) -> str:
+    return SENTIMENT_BADGES.get(sentiment, "text-bg-light border")
+
+
+@register.filter
+def indent(depth: int) -> str:
+    return f"{depth * 1.5:.1f}rem"
+
+
+@register.filter
+def absolute(value: int) -> int:
+    return abs(value)

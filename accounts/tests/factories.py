@@ -1,0 +1,45 @@
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Account, Contact, Coverage, Industry, Region, Tier, TimelineEntry, TimelineKind
+from users.tests.factories import CSMFactory
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Account {n:04d}")
+    domain = factory.LazyAttribute(lambda a: a.name.lower().replace(" ", "") + ".example")
+    industry = Industry.SOFTWARE
+    region = Region.EMEA
+    arr = Decimal("50000")
+    contract_start = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=200))
+    renewal_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=165))
+    tier = Tier.LOW_TOUCH
+    coverage = Coverage.ASSIGNED
+    owner = factory.SubFactory(CSMFactory)
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    account = factory.SubFactory(AccountFactory)
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    title = "Head of Operations"
+    email = factory.Sequence(lambda n: f"contact{n}@customer.example")
+
+
+class TimelineEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimelineEntry
+
+    account = factory.SubFactory(AccountFactory)
+    kind = TimelineKind.NOTE
+    summary = "Context from the last QBR"

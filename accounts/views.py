@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from lifecycle.selectors import stage_history_with_durations
+from users.permissions import can_edit_account, can_reassign_account
+
+from . import selectors, services
+from .access import account_for_edit
+from .forms import AccountForm, ContactForm, CoverageForm, NoteForm, ReassignForm, StageChangeForm, TouchpointForm
+from .models import Account, Contact
+
+TIMELINE_PAGE_SIZE = 30
+
+
+def _form_errors_as_validation(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _account_list_page(request: HttpRequest, *, scope: str, template: str, title: str) -> HttpResponse:
+    account_filter, queryset, sort = selectors.account_list(user=request.user, params=request.GET, scope=scope)
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(selectors.account_csv_rows(queryset), content_type="text/csv")
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="baton-accounts-{scope}-{stamp}.csv"'
+        return response
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    sort_params = params.copy()
+    sort_params.pop("sort", None)
+    context = {
+        "title": title,
+        "scope": scope,
+        "filter": account_filter,
+        "page": page,
+        "sort": sort,
+        "query_string": params.urlencode(),
+        "sort_query_string": sort_params.urlencode(),
+    }
+    if request.htmx and request.htmx.target == "account-table":
+        return render(request, "accounts/partials/account_table.html", context)
+    return render(request, template, context)
+
+
+def cockpit(request: HttpRequest) -> HttpResponse:
+    return _account_list_page(request, scope="mine", template="accounts/cockpit.html", title="My accounts")
+
+
+def account_list(request: HttpRequest) -> HttpResponse:
+    return _account_list_page(request, scope="all", template="accounts/account_list.html", title="All accounts")
+
+
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account.objects.with_list_columns().prefetch_related("tags"), pk=pk)
+    contacts = list(account.contacts.all())
+    can_edit = can_edit_account(request.user, account)
+    timeline = list(account.timeline.for_display()[: TIMELINE_PAGE_SIZE + 1])
+    context = {
+        "account": account,
+        "can_edit": can_edit,
+        "can_reassign": can_reassign_account(request.user, account),
+        "contacts": contacts,
+        "org_chart": selectors.org_chart_rows(selectors.account_org_chart(contacts)),
+        "timeline": timeline[:TIMELINE_PAGE_SIZE],
+        "next_offset": TIMELINE_PAGE_SIZE if len(timeline) > TIMELINE_PAGE_SIZE else None,
+        "stage_history": stage_history_with_durations(account),
+        "note_form": NoteForm(),
+        "touchpoint_form": TouchpointForm(account=account, prefix="tp") if can_edit else None,
+        "stage_form": StageChangeForm(account=account) if can_edit else None,
+    }
+    return render(request, "accounts/account_detail.html", context)
+
+
+def account_create(request: HttpRequest) -> HttpResponse:
+    if not (request.user.is_manager or request.user.is_admin):
+        raise PermissionDenied("Only managers and admins create accounts.")
+    form = AccountForm(request.POST or None)
+    coverage_form = CoverageForm(request.POST or None, prefix="cov")
+    if request.method == "POST" and form.is_valid() and coverage_form.is_valid():
+        try:
+            account = services.account_create(
+                actor=request.user,
+                fields=form.service_fields(),
+                tags=form.cleaned_data["tags"],
+                **coverage_form.cleaned_data,
+            )
+        except ValidationError as error:
+            _form_errors_as_validation(form, error)
+        else:
+            messages.success(request, f"{account} created.")
+            return redirect("account-detail", pk=account.pk)
+    return render(
+        request,
+        "accounts/account_form.html",
+        {"form": form, "coverage_form": coverage_form, "title": "New account"},
+    )
+
+
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    form = AccountForm(request.POST or None, instance=Account.objects.get(pk=pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_update(
+                actor=request.user, account=account, fields=form.service_fields(), tags=form.cleaned_data["tags"]
+            )
+        except ValidationError as error:
+            _form_errors_as_validation(form, error)
+        else:
+            messages.success(request, "Account saved.")
+            return redirect("account-detail", pk=account.pk)
+    return render(request, "accounts/account_form.html", {"form": form, "account": account, "title": f"Edit {account}"})
+
+
+def account_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    if not can_reassign_account(request.user, account):
+        raise PermissionDenied("Only the team's manager or an admin can change who covers an account.")
+    initial = {"coverage": account.coverage, "owner": account.owner, "pool": account.pool}
+    form = ReassignForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_reassign(actor=request.user, account=account, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors_as_validation(form, error)
+        else:
+            messages.success(request, "Coverage changed.")
+            return redirect("account-detail", pk=account.pk)
+    return render(request, "accounts/account_reassign.html", {"form": form, "account": account})
+
+
+def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    form = ContactForm(request.POST or None, account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_create(actor=request.user, account=account, fields=form.service_fields())
+        except ValidationError as error:
+            _form_errors_as_validation(form, error)
+        else:
+            messages.success(request, f"{contact} added.")
+            return redirect("account-detail", pk=account.pk)
+    return render(request, "accounts/contact_form.html", {"form": form, "account": account, "title": "New contact"})
+
+
+def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    contact = get_object_or_404(Contact, pk=contact_pk, account=account)
+    form = ContactForm(request.POST or None, instance=Contact.objects.get(pk=contact.pk), account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(actor=request.user, contact=contact, fields=form.service_fields())
+        except ValidationError as error:
+            _form_errors_as_validation(form, error)
+        else:
+            messages.success(request, f"{contact} saved.")
+            return redirect("account-detail", pk=account.pk)
+    return render(
+        request, "accounts/contact_form.html", {"form": form, "account": account, "title": f"Edit {contact}"}
+    )
+
+
+@require_POST
+def contact_verify(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    contact = get_object_or_404(Contact, pk=contact_pk, account=account)
+    services.contact_verify(actor=request.user, contact=contact)
+    if request.htmx:
+        return render(request, "accounts/partials/contact_row.html", {"contact": contact, "can_edit": True, "account": account})
+    messages.success(request, f"{contact}'s details marked as verified.")
+    return redirect("account-detail", pk=account.pk)
+
+
+def _timeline_response(request: HttpRequest, account: Account, form, form_template: str, form_name: str):
+    timeline = list(account.timeline.for_display()[: TIMELINE_PAGE_SIZE + 1])
+    context = {
+        "account": account,
+        "timeline": timeline[:TIMELINE_PAGE_SIZE],
+        "next_offset": TIMELINE_PAGE_SIZE if len(timeline) > TIMELINE_PAGE_SIZE else None,
+        form_name: form,
+        "can_edit": True,
+    }
+    return render(request, form_template, context, status=200 if not form.errors else 422)
+
+
+@require_POST
+def note_add(request: HttpRequest, pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.timeline_note_add(actor=request.user, account=account, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors_as_validation(form, error)
+        else:
+            form = NoteForm()
+    if request.htmx:
+        return _timeline_response(request, account, form, "accounts/partials/timeline_with_note_form.html", "note_form")
+    if form.errors:
+        messages.error(request, "The note was not saved: " + "; ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("account-detail", pk=account.pk)
+
+
+@require_POST
+def touchpoint_add(request: HttpRequest, pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    form = TouchpointForm(request.POST, account=account, prefix="tp")
+    if form.is_valid():
+        try:
+            services.touchpoint_log(actor=request.user, account=account, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors_as_validation(form, error)
+        else:
+            form = TouchpointForm(account=account, prefix="tp")
+    if request.htmx:
+        return _timeline_response(
+            request, account, form, "accounts/partials/timeline_with_touchpoint_form.html", "touchpoint_form"
+        )
+    if form.errors:
+        messages.error(request, "The touchpoint was not saved: " + "; ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("account-detail", pk=account.pk)
+
+
+def timeline_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Older timeline entries, loaded in place below the first page."""
+    account = get_object_or_404(Account, pk=pk)
+    try:
+        offset = max(int(request.GET.get("offset", TIMELINE_PAGE_SIZE)), 0)
+    except ValueError:
+        offset = TIMELINE_PAGE_SIZE
+    entries = list(account.timeline.for_display()[offset : offset + TIMELINE_PAGE_SIZE + 1])
+    return render(
+        request,
+        "accounts/partials/timeline_entries.html",
+        {
+            "account": account,
+            "timeline": entries[:TIMELINE_PAGE_SIZE],
+            "next_offset": offset + TIMELINE_PAGE_SIZE if len(entries) > TIMELINE_PAGE_SIZE else None,
+        },
+    )

@@ -1,0 +1,58 @@
+"""Who may change what: the one place pages and API ask (product.md §1).
+
+| role    | sees                 | changes                                               |
+|---------|----------------------|-------------------------------------------------------|
+| CSM     | all accounts (read)  | accounts they own or whose pool is their team         |
+| Manager | everything           | anything of their team's accounts; transitions        |
+| Admin   | everything           | everything, plus configuration                        |
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+if TYPE_CHECKING:
+    from accounts.models import Account
+    from users.models import User
+
+
+def editable_accounts_q(user: User) -> Q:
+    """A filter on Account selecting the rows `user` may change."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_admin:
+        return Q()
+    if user.is_manager:
+        if user.team_id is None:
+            return Q(pk__in=[])
+        return Q(owner__team_id=user.team_id) | Q(pool_id=user.team_id)
+    own = Q(owner_id=user.pk)
+    if user.team_id is not None:
+        own |= Q(pool_id=user.team_id)
+    return own
+
+
+def can_edit_account(user: User, account: Account) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_admin:
+        return True
+    if user.is_manager:
+        if user.team_id is None:
+            return False
+        owner_team_id = account.owner.team_id if account.owner_id else None
+        return user.team_id in {owner_team_id, account.pool_id}
+    if account.owner_id == user.pk:
+        return True
+    return user.team_id is not None and account.pool_id == user.team_id
+
+
+def can_reassign_account(user: User, account: Account) -> bool:
+    """Changing the owner is a manager's (of that team) or an admin's call."""
+    return (user.is_admin or user.is_manager) and can_edit_account(user, account)
+
+
+def can_configure(user: User) -> bool:
+    return user.is_authenticated and user.is_admin
