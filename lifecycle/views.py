@@ -6,8 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from accounts.forms import StageChangeForm
 from accounts.access import account_for_edit
+from accounts.forms import StageChangeForm
+from accounts.views import INVALID, account_detail_response
 
 from .services import account_stage_change
 
@@ -20,9 +21,9 @@ def stage_change(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             change = account_stage_change(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            form.add_error("to_stage", error.messages)
         else:
             messages.success(request, f"Stage changed to {change.get_to_stage_display()}.")
-    else:
-        messages.error(request, "The stage was not changed: " + "; ".join(e for errs in form.errors.values() for e in errs))
-    return redirect("account-detail", pk=account.pk)
+            return redirect("account-detail", pk=account.pk)
+    # The 360 page again, with the reason the stage did not change shown on the form.
+    return account_detail_response(request, account, status=INVALID, stage_form=form)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .stages import Stage
+from lifecycle.stages import Stage
 
 
 class StageChange(models.Model):

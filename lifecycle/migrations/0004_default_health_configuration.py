@@ -1,0 +1,41 @@
+from decimal import Decimal
+
+from django.db import migrations
+
+
+def create_defaults(apps, schema_editor):
+    from lifecycle import defaults
+
+    Scorecard = apps.get_model("lifecycle", "Scorecard")
+    Measure = apps.get_model("lifecycle", "Measure")
+    AlertRule = apps.get_model("lifecycle", "AlertRule")
+    CheckInQuestion = apps.get_model("lifecycle", "CheckInQuestion")
+    CheckInCadence = apps.get_model("lifecycle", "CheckInCadence")
+
+    scorecard, created = Scorecard.objects.get_or_create(
+        name=defaults.DEFAULT_SCORECARD["name"], defaults=defaults.DEFAULT_SCORECARD
+    )
+    if created:
+        Measure.objects.bulk_create(
+            Measure(
+                scorecard=scorecard,
+                kind=kind,
+                weight=Decimal(str(weight)),
+                zero_at=Decimal(str(zero_at)),
+                full_at=Decimal(str(full_at)),
+                validity_days=validity,
+            )
+            for kind, (weight, zero_at, full_at, validity) in defaults.DEFAULT_MEASURES.items()
+        )
+    for name, kind, severity, params in defaults.DEFAULT_RULES:
+        AlertRule.objects.get_or_create(name=name, defaults={"kind": kind, "severity": severity, "params": params})
+    for position, (key, text) in enumerate(defaults.DEFAULT_CHECKIN_QUESTIONS):
+        CheckInQuestion.objects.get_or_create(key=key, defaults={"text": text, "position": position})
+    for tier, days in defaults.DEFAULT_CADENCES.items():
+        CheckInCadence.objects.get_or_create(tier=tier, defaults={"every_days": days})
+
+
+class Migration(migrations.Migration):
+    dependencies = [("lifecycle", "0003_health_signals_flags")]
+
+    operations = [migrations.RunPython(create_defaults, migrations.RunPython.noop)]
