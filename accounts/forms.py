@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 from django import forms
@@ -7,12 +8,14 @@ from django.utils import timezone
 
 from lifecycle.stages import Stage
 from users.models import Team, User
+from users.permissions import can_edit_account
 
 from .models import Account, Channel, Contact, Coverage, RiskTag, Sentiment, Tag
 from .services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
 
 
 class AccountForm(forms.ModelForm):
@@ -24,6 +27,7 @@ class AccountForm(forms.ModelForm):
         widgets = {
             "contract_start": DATE_INPUT,
             "renewal_date": DATE_INPUT,
+            "fiscal_year_start_month": forms.Select(choices=MONTHS),
             "why_they_bought": forms.Textarea(attrs={"rows": 3}),
             "tech_stack_notes": forms.Textarea(attrs={"rows": 3}),
         }
@@ -52,6 +56,11 @@ class CoverageForm(forms.Form):
     )
     pool = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
 
+    def __init__(self, *args, user: User | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Set when the new coverage must stay within what `user` may change (a manager adding an account).
+        self.user = user
+
     def clean(self):
         cleaned = super().clean()
         coverage = cleaned.get("coverage")
@@ -59,6 +68,10 @@ class CoverageForm(forms.Form):
             self.add_error("owner", "Choose the CSM who owns this account.")
         if coverage == Coverage.POOLED and not cleaned.get("pool"):
             self.add_error("pool", "Choose the team whose pool shares this account.")
+        if self.user is not None and not self.errors:
+            covered = Account(coverage=coverage, owner=cleaned.get("owner"), pool=cleaned.get("pool"))
+            if not can_edit_account(self.user, covered):
+                raise forms.ValidationError("You can only add accounts to your own team's book.")
         return cleaned
 
 

@@ -6,7 +6,8 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.expressions import OrderBy
 
 from users.models import User
 
@@ -25,16 +26,22 @@ ACCOUNT_SORTS = {
 DEFAULT_ACCOUNT_SORT = "renewal_date"
 
 
-def account_ordering(sort: str | None) -> tuple[str, list[str]]:
-    """Translate a `?sort=` value into an order_by list; unknown keys fall back to the default."""
+def account_ordering(sort: str | None) -> tuple[str, list[OrderBy]]:
+    """Translate a `?sort=` value into an order_by list; unknown keys fall back to the default.
+
+    Blanks (no renewal date, a pooled account without owner) go last either way, as
+    PostgreSQL and SQLite would otherwise disagree on where they land.
+    """
     sort = sort or DEFAULT_ACCOUNT_SORT
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key not in ACCOUNT_SORTS:
         return account_ordering(DEFAULT_ACCOUNT_SORT)
-    prefix = "-" if descending else ""
-    nulls_last = [f"{prefix}{column}" for column in ACCOUNT_SORTS[key]]
-    return (f"{prefix}{key}", [*nulls_last, "pk"])
+    columns = [
+        F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
+        for column in ACCOUNT_SORTS[key]
+    ]
+    return (f"-{key}" if descending else key, [*columns, F("pk").asc()])
 
 
 def account_list(*, user: User, params, scope: str = "all") -> tuple[AccountFilter, QuerySet[Account], str]:

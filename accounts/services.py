@@ -287,6 +287,8 @@ def touchpoint_log(
     participants: Iterable[Contact] = (),
 ) -> TimelineEntry:
     participants = list(participants)
+    if not channel:
+        raise ValidationError({"channel": "Say how the touchpoint happened: call, meeting, email, chat or QBR."})
     if any(contact.account_id != account.pk for contact in participants):
         raise ValidationError({"participants": "Participants must be contacts of this account."})
     if occurred_at > timezone.now() + dt.timedelta(minutes=5):

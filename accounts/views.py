@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import calendar
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,12 +23,25 @@ from .models import Account, Contact
 TIMELINE_PAGE_SIZE = 30
 
 
-def _form_errors_as_validation(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
+# Invalid form submissions answer 422 so htmx (see base.html) and scripts can tell them from success.
+INVALID = 422
+
+
+def _form_errors_as_validation(error: ValidationError, form: BaseForm, *others: BaseForm) -> None:
+    """Show a service's ValidationError on the form that has the field (else on the first form)."""
+    if not hasattr(error, "error_dict"):
         form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        target = next((f for f in (form, *others) if field in f.fields), None)
+        if target is None:
+            form.add_error(None, errors)
+        else:
+            target.add_error(field, errors)
+
+
+def _status(*forms: BaseForm) -> int:
+    return INVALID if any(form.is_bound and form.errors for form in forms) else 200
 
 
 def _account_list_page(request: HttpRequest, *, scope: str, template: str, title: str) -> HttpResponse:
@@ -61,8 +78,10 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return _account_list_page(request, scope="all", template="accounts/account_list.html", title="All accounts")
 
 
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_object_or_404(Account.objects.with_list_columns().prefetch_related("tags"), pk=pk)
+def account_detail_response(
+    request: HttpRequest, account: Account, *, status: int = 200, **forms: Any
+) -> HttpResponse:
+    """The Account 360 page; `forms` replaces a blank form with a bound one whose errors should show."""
     contacts = list(account.contacts.all())
     can_edit = can_edit_account(request.user, account)
     timeline = list(account.timeline.for_display()[: TIMELINE_PAGE_SIZE + 1])
@@ -75,18 +94,25 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline": timeline[:TIMELINE_PAGE_SIZE],
         "next_offset": TIMELINE_PAGE_SIZE if len(timeline) > TIMELINE_PAGE_SIZE else None,
         "stage_history": stage_history_with_durations(account),
-        "note_form": NoteForm(),
+        "fiscal_year_start": calendar.month_name[account.fiscal_year_start_month],
+        "note_form": NoteForm() if can_edit else None,
         "touchpoint_form": TouchpointForm(account=account, prefix="tp") if can_edit else None,
         "stage_form": StageChangeForm(account=account) if can_edit else None,
     }
-    return render(request, "accounts/account_detail.html", context)
+    context.update(forms)
+    return render(request, "accounts/account_detail.html", context, status=status)
+
+
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account.objects.with_list_columns().prefetch_related("tags"), pk=pk)
+    return account_detail_response(request, account)
 
 
 def account_create(request: HttpRequest) -> HttpResponse:
     if not (request.user.is_manager or request.user.is_admin):
         raise PermissionDenied("Only managers and admins create accounts.")
     form = AccountForm(request.POST or None)
-    coverage_form = CoverageForm(request.POST or None, prefix="cov")
+    coverage_form = CoverageForm(request.POST or None, prefix="cov", user=request.user)
     if request.method == "POST" and form.is_valid() and coverage_form.is_valid():
         try:
             account = services.account_create(
@@ -96,7 +122,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
                 **coverage_form.cleaned_data,
             )
         except ValidationError as error:
-            _form_errors_as_validation(form, error)
+            _form_errors_as_validation(error, form, coverage_form)
         else:
             messages.success(request, f"{account} created.")
             return redirect("account-detail", pk=account.pk)
@@ -104,11 +130,13 @@ def account_create(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/account_form.html",
         {"form": form, "coverage_form": coverage_form, "title": "New account"},
+        status=_status(form, coverage_form),
     )
 
 
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = account_for_edit(request.user, pk)
+    # The form edits its own copy so the service can still see the old values it audits.
     form = AccountForm(request.POST or None, instance=Account.objects.get(pk=pk))
     if request.method == "POST" and form.is_valid():
         try:
@@ -116,11 +144,16 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, account=account, fields=form.service_fields(), tags=form.cleaned_data["tags"]
             )
         except ValidationError as error:
-            _form_errors_as_validation(form, error)
+            _form_errors_as_validation(error, form)
         else:
             messages.success(request, "Account saved.")
             return redirect("account-detail", pk=account.pk)
-    return render(request, "accounts/account_form.html", {"form": form, "account": account, "title": f"Edit {account}"})
+    return render(
+        request,
+        "accounts/account_form.html",
+        {"form": form, "account": account, "title": f"Edit {account}"},
+        status=_status(form),
+    )
 
 
 def account_reassign(request: HttpRequest, pk: int) -> HttpResponse:
@@ -133,11 +166,11 @@ def account_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.account_reassign(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors_as_validation(form, error)
+            _form_errors_as_validation(error, form)
         else:
             messages.success(request, "Coverage changed.")
             return redirect("account-detail", pk=account.pk)
-    return render(request, "accounts/account_reassign.html", {"form": form, "account": account})
+    return render(request, "accounts/account_reassign.html", {"form": form, "account": account}, status=_status(form))
 
 
 def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
@@ -147,11 +180,16 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             contact = services.contact_create(actor=request.user, account=account, fields=form.service_fields())
         except ValidationError as error:
-            _form_errors_as_validation(form, error)
+            _form_errors_as_validation(error, form)
         else:
             messages.success(request, f"{contact} added.")
             return redirect("account-detail", pk=account.pk)
-    return render(request, "accounts/contact_form.html", {"form": form, "account": account, "title": "New contact"})
+    return render(
+        request,
+        "accounts/contact_form.html",
+        {"form": form, "account": account, "title": "New contact"},
+        status=_status(form),
+    )
 
 
 def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
@@ -162,12 +200,15 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse
         try:
             services.contact_update(actor=request.user, contact=contact, fields=form.service_fields())
         except ValidationError as error:
-            _form_errors_as_validation(form, error)
+            _form_errors_as_validation(error, form)
         else:
             messages.success(request, f"{contact} saved.")
             return redirect("account-detail", pk=account.pk)
     return render(
-        request, "accounts/contact_form.html", {"form": form, "account": account, "title": f"Edit {contact}"}
+        request,
+        "accounts/contact_form.html",
+        {"form": form, "account": account, "title": f"Edit {contact}"},
+        status=_status(form),
     )
 
 
@@ -175,14 +216,22 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse
 def contact_verify(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
     account = account_for_edit(request.user, pk)
     contact = get_object_or_404(Contact, pk=contact_pk, account=account)
-    services.contact_verify(actor=request.user, contact=contact)
+    contact = services.contact_verify(actor=request.user, contact=contact)
     if request.htmx:
-        return render(request, "accounts/partials/contact_row.html", {"contact": contact, "can_edit": True, "account": account})
+        return render(
+            request, "accounts/partials/contact_row.html", {"contact": contact, "can_edit": True, "account": account}
+        )
     messages.success(request, f"{contact}'s details marked as verified.")
     return redirect("account-detail", pk=account.pk)
 
 
-def _timeline_response(request: HttpRequest, account: Account, form, form_template: str, form_name: str):
+def _timeline_response(request: HttpRequest, account: Account, form: BaseForm, form_name: str) -> HttpResponse:
+    """After adding to the timeline: htmx gets the form and the refreshed timeline; a plain POST
+    gets redirected on success, or the whole page again with the errors on the form."""
+    if not request.htmx:
+        if form.is_bound and form.errors:
+            return account_detail_response(request, account, status=INVALID, **{form_name: form})
+        return redirect("account-detail", pk=account.pk)
     timeline = list(account.timeline.for_display()[: TIMELINE_PAGE_SIZE + 1])
     context = {
         "account": account,
@@ -191,7 +240,8 @@ def _timeline_response(request: HttpRequest, account: Account, form, form_templa
         form_name: form,
         "can_edit": True,
     }
-    return render(request, form_template, context, status=200 if not form.errors else 422)
+    template = f"accounts/partials/timeline_with_{form_name}.html"
+    return render(request, template, context, status=_status(form))
 
 
 @require_POST
@@ -202,14 +252,12 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.timeline_note_add(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors_as_validation(form, error)
+            _form_errors_as_validation(error, form)
         else:
             form = NoteForm()
-    if request.htmx:
-        return _timeline_response(request, account, form, "accounts/partials/timeline_with_note_form.html", "note_form")
-    if form.errors:
-        messages.error(request, "The note was not saved: " + "; ".join(e for errs in form.errors.values() for e in errs))
-    return redirect("account-detail", pk=account.pk)
+            if not request.htmx:
+                messages.success(request, "Note added.")
+    return _timeline_response(request, account, form, "note_form")
 
 
 @require_POST
@@ -220,16 +268,12 @@ def touchpoint_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.touchpoint_log(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors_as_validation(form, error)
+            _form_errors_as_validation(error, form)
         else:
             form = TouchpointForm(account=account, prefix="tp")
-    if request.htmx:
-        return _timeline_response(
-            request, account, form, "accounts/partials/timeline_with_touchpoint_form.html", "touchpoint_form"
-        )
-    if form.errors:
-        messages.error(request, "The touchpoint was not saved: " + "; ".join(e for errs in form.errors.values() for e in errs))
-    return redirect("account-detail", pk=account.pk)
+            if not request.htmx:
+                messages.success(request, "Touchpoint logged.")
+    return _timeline_response(request, account, form, "touchpoint_form")
 
 
 def timeline_page(request: HttpRequest, pk: int) -> HttpResponse:

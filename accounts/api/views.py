@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -12,7 +13,7 @@ from rest_framework.response import Response
 
 from accounts import services
 from accounts.filters import AccountFilter, ContactFilter, TimelineEntryFilter
-from accounts.models import Account, Contact, TimelineEntry, TimelineKind
+from accounts.models import Account, Contact, Coverage, TimelineEntry, TimelineKind
 from lifecycle.services import account_stage_change
 from users.permissions import can_edit_account, can_reassign_account
 
@@ -27,7 +28,13 @@ from .serializers import (
 
 def as_drf_error(error: DjangoValidationError) -> ValidationError:
     if hasattr(error, "error_dict"):
-        return ValidationError({field: [m for e in errors for m in e.messages] for field, errors in error.error_dict.items()})
+        return ValidationError(
+            {
+                # Model-level errors (constraints) arrive under Django's "__all__"; DRF clients expect its own key.
+                ("non_field_errors" if field == NON_FIELD_ERRORS else field): [m for e in errors for m in e.messages]
+                for field, errors in error.error_dict.items()
+            }
+        )
     return ValidationError({"non_field_errors": error.messages})
 
 
@@ -36,10 +43,26 @@ def require_edit(user, account: Account) -> None:
         raise PermissionDenied("You cannot change this account.")
 
 
+class CanEditAccountOrReadOnly(permissions.IsAuthenticated):
+    """Everyone signed in reads; writes to an object need the right to change its account.
+
+    Checked when the object is fetched, so a wrong user is refused before their payload is even validated.
+    """
+
+    message = "You cannot change this account."
+
+    def has_object_permission(self, request: Request, view, obj) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        account = obj if isinstance(obj, Account) else obj.account
+        return can_edit_account(request.user, account)
+
+
 class AccountViewSet(viewsets.ModelViewSet):
     """Accounts: everyone reads all; owners, their team's manager and admins change."""
 
     serializer_class = AccountSerializer
+    permission_classes = [CanEditAccountOrReadOnly]
     filterset_class = AccountFilter
     ordering_fields = ["name", "arr", "renewal_date", "tier", "stage", "created_at"]
     ordering = ["name"]
@@ -55,14 +78,15 @@ class AccountViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         tags = data.pop("tags", [])
         coverage = {key: data.pop(key, None) for key in ("owner", "pool")}
-        coverage["coverage"] = data.pop("coverage", "assigned")
+        coverage["coverage"] = data.pop("coverage", Coverage.ASSIGNED)
+        if not can_edit_account(user, Account(**coverage)):
+            raise PermissionDenied("You can only add accounts to your own team's book.")
         try:
             serializer.instance = services.account_create(actor=user, fields=data, tags=tags, **coverage)
         except DjangoValidationError as error:
             raise as_drf_error(error) from error
 
     def perform_update(self, serializer):
-        require_edit(self.request.user, serializer.instance)
         data = dict(serializer.validated_data)
         tags = data.pop("tags", None)
         try:
@@ -95,7 +119,6 @@ class AccountViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="change-stage")
     def change_stage(self, request: Request, pk=None) -> Response:
         account = self.get_object()
-        require_edit(request.user, account)
         payload = StageChangeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
@@ -108,6 +131,7 @@ class AccountViewSet(viewsets.ModelViewSet):
 
 class ContactViewSet(viewsets.ModelViewSet):
     serializer_class = ContactSerializer
+    permission_classes = [CanEditAccountOrReadOnly]
     filterset_class = ContactFilter
     ordering_fields = ["last_name", "first_name", "last_verified_at"]
     ordering = ["account_id", "last_name", "first_name"]
@@ -127,7 +151,6 @@ class ContactViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         contact = serializer.instance
-        require_edit(self.request.user, contact.account)
         data = dict(serializer.validated_data)
         data.pop("account", None)
         try:
@@ -136,7 +159,6 @@ class ContactViewSet(viewsets.ModelViewSet):
             raise as_drf_error(error) from error
 
     def perform_destroy(self, instance):
-        require_edit(self.request.user, instance.account)
         instance.delete()
 
 

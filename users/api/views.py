@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.db.models import ProtectedError
 from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,12 +24,24 @@ class ReadOrConfigure(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or can_configure(request.user)
 
 
+class TeamInUse(APIException):
+    status_code = 409
+    default_detail = "This team still pools accounts; move them to another owner or pool first."
+    default_code = "team_in_use"
+
+
 class TeamViewSet(viewsets.ModelViewSet):
     queryset = Team.objects.all()
     serializer_class = TeamSerializer
     permission_classes = [ReadOrConfigure]
     filterset_fields = ["segment"]
     ordering = ["name"]
+
+    def perform_destroy(self, instance: Team) -> None:
+        try:
+            instance.delete()
+        except ProtectedError as error:
+            raise TeamInUse() from error
 
 
 class UserViewSet(viewsets.ModelViewSet):

@@ -1,0 +1,65 @@
+"""account_stage_change: history, audit and timeline in one go; the same or an unknown stage is refused."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from accounts.models import AuditAction, AuditEvent, TimelineKind
+from accounts.tests.conftest import csm, nothing_written, own_account, team  # noqa: F401
+from lifecycle.models import StageChange
+from lifecycle.selectors import stage_history_with_durations
+from lifecycle.services import account_stage_change
+from lifecycle.stages import Stage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_stage_change_writes_history_audit_and_a_timeline_entry(csm, own_account):
+    own_account.stage_entered_at = timezone.now() - dt.timedelta(days=40)
+    own_account.save()
+    change = account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION, reason="Live on day 40")
+    own_account.refresh_from_db()
+    assert own_account.stage == Stage.ADOPTION
+    assert own_account.days_in_stage == 0
+    assert (change.from_stage, change.to_stage, change.changed_by, change.reason) == (
+        Stage.ONBOARDING,
+        Stage.ADOPTION,
+        csm,
+        "Live on day 40",
+    )
+    audit = AuditEvent.objects.get()
+    assert (audit.action, audit.actor, audit.changes, audit.reason) == (
+        AuditAction.STAGE_CHANGED,
+        csm,
+        {"stage": ["onboarding", "adoption"]},
+        "Live on day 40",
+    )
+    entry = own_account.timeline.get()
+    assert (entry.kind, entry.event) == (TimelineKind.SYSTEM, "stage_changed")
+    assert entry.summary == "Stage changed from Onboarding to Adoption after 40 days"
+
+
+@pytest.mark.parametrize(("to_stage", "message"), [(Stage.ONBOARDING, "already in Onboarding"), ("paused", "Unknown")])
+def test_the_same_stage_or_an_unknown_one_is_refused(csm, own_account, nothing_written, to_stage, message):
+    with nothing_written(), pytest.raises(ValidationError, match=message) as error:
+        account_stage_change(actor=csm, account=own_account, to_stage=to_stage)
+    assert "to_stage" in error.value.message_dict
+    own_account.refresh_from_db()
+    assert own_account.stage == Stage.ONBOARDING
+
+
+def test_stage_history_lists_newest_first_with_days_spent_in_each(csm, own_account):
+    start = timezone.now() - dt.timedelta(days=100)
+    with time_machine.travel(start, tick=False):
+        account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION)
+    with time_machine.travel(start + dt.timedelta(days=30), tick=False):
+        account_stage_change(actor=None, account=own_account, to_stage=Stage.SUCCESS)
+    periods = stage_history_with_durations(own_account)
+    assert [(p.change.to_stage, p.days, p.current) for p in periods] == [
+        (Stage.SUCCESS, 70, True),
+        (Stage.ADOPTION, 30, False),
+    ]
+    assert StageChange.objects.filter(changed_by=None).count() == 1

@@ -1,0 +1,67 @@
+"""The permission table of product.md §1, as `users.permissions` answers it."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from accounts.models import Account, Coverage
+from accounts.tests.factories import AccountFactory
+from users.permissions import can_configure, can_edit_account, can_reassign_account, editable_accounts_q
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def book(csm, teammate, team, other_csm, other_team):
+    """One account of each kind the table distinguishes, named by who covers it."""
+    return {
+        "own": AccountFactory(owner=csm),
+        "teammate": AccountFactory(owner=teammate),
+        "pool": AccountFactory(coverage=Coverage.POOLED, owner=None, pool=team),
+        "other_team": AccountFactory(owner=other_csm),
+        "other_pool": AccountFactory(coverage=Coverage.POOLED, owner=None, pool=other_team),
+    }
+
+
+def editable(user, book) -> set[str]:
+    """Which accounts `user` may change, asked both ways; the queryset and the check must agree."""
+    by_check = {name for name, account in book.items() if can_edit_account(user, account)}
+    by_query = {
+        name for name, account in book.items() if Account.objects.filter(editable_accounts_q(user), pk=account.pk).exists()
+    }
+    assert by_check == by_query
+    return by_check
+
+
+def test_a_csm_changes_only_accounts_they_own_or_their_team_pools(csm, book):
+    assert editable(csm, book) == {"own", "pool"}
+    assert not any(can_reassign_account(csm, account) for account in book.values())
+    assert not can_configure(csm)
+
+
+def test_a_manager_changes_and_reassigns_their_teams_accounts_but_not_other_teams(manager, book):
+    assert editable(manager, book) == {"own", "teammate", "pool"}
+    assert {name for name, account in book.items() if can_reassign_account(manager, account)} == {
+        "own",
+        "teammate",
+        "pool",
+    }
+    assert not can_configure(manager)
+
+
+def test_an_admin_changes_and_reassigns_everything_and_configures(admin, book):
+    assert editable(admin, book) == set(book)
+    assert all(can_reassign_account(admin, account) for account in book.values())
+    assert can_configure(admin)
+
+
+def test_a_manager_without_a_team_changes_nothing(manager, book):
+    manager.team = None
+    manager.save()
+    assert editable(manager, book) == set()
+
+
+def test_a_deactivated_user_and_an_anonymous_visitor_change_nothing(csm, book):
+    csm.is_active = False
+    assert editable(csm, book) == set()
+    assert editable(AnonymousUser(), book) == set()
+    assert not can_configure(AnonymousUser())
