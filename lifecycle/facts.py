@@ -33,6 +33,7 @@ class AccountFacts:
     last_checkin_at: dt.datetime | None = None
     checkins_90d: int = 0
     last_checkin_concerns: int | None = None
+    cadence_days: int | None = None
     # support
     last_ticket_at: dt.datetime | None = None
     open_ticket_weight: int = 0
@@ -47,6 +48,7 @@ class AccountFacts:
     champion_departed_on: dt.date | None = None
     pulse_rating: int | None = None
     pulse_rated_at: dt.datetime | None = None
+    pulse_expired: bool = False
     # money
     spend_recent_90d: Decimal = Decimal("0")
     spend_previous_90d: Decimal = Decimal("0")

@@ -26,3 +26,8 @@ def stage_history_with_durations(account: Account) -> list[StagePeriod]:
         periods.append(StagePeriod(change=change, days=(until - change.changed_at).days, current=index == 0))
         until = change.changed_at
     return periods
+
+
+from .selectors_health import account_health_bands  # noqa: E402  (re-exported for the transitions app)
+
+__all__ = ["StagePeriod", "account_health_bands", "stage_history_with_durations"]

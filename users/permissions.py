@@ -56,3 +56,22 @@ def can_reassign_account(user: User, account: Account) -> bool:
 
 def can_configure(user: User) -> bool:
     return user.is_authenticated and user.is_admin
+
+
+def can_manage_transition(user: User, account: Account) -> bool:
+    """Starting, re-dating, reassigning and cancelling a handover is the team manager's or an admin's call."""
+    return can_reassign_account(user, account)
+
+
+def can_complete_transition_task(user: User, *, assignee_id: int | None, account: Account) -> bool:
+    """A CSM completes only the steps assigned to them; the team's manager and admins may complete any."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if assignee_id is not None and assignee_id == user.pk:
+        return True
+    return can_manage_transition(user, account)
+
+
+def can_override_health(user: User, account: Account) -> bool:
+    """Score overrides are a manager's judgement (their team's accounts) or an admin's."""
+    return (user.is_admin or user.is_manager) and can_edit_account(user, account)

@@ -221,3 +221,54 @@ class ScoreOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.score} until {self.expires_at:%Y-%m-%d}"
+
+
+class RecomputeRun(models.Model):
+    """One run of the health recompute, split into chunks of accounts.
+
+    Progress is the share of chunks done; a chunk's writes and its `done_at`
+    commit together, so a worker killed mid-chunk leaves nothing half-written
+    and the redelivered chunk simply runs again.
+    """
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full (daily)"
+        ACCOUNTS = "accounts", "Selected accounts"
+
+    day = models.DateField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FULL)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    accounts_total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} recompute for {self.day}"
+
+
+class RecomputeChunk(models.Model):
+    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="chunks")
+    first_account_id = models.BigIntegerField()
+    last_account_id = models.BigIntegerField()
+    accounts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "first_account_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "first_account_id"], name="recompute_chunk_unique_start"),
+            models.CheckConstraint(
+                condition=Q(last_account_id__gte=models.F("first_account_id")), name="recompute_chunk_range"
+            ),
+        ]
+
+
+class PendingRecompute(models.Model):
+    """Accounts with new signals waiting for the debounced recompute."""
+
+    account = models.OneToOneField("accounts.Account", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)

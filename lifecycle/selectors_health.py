@@ -1,0 +1,100 @@
+"""Reads for showing an account's health: current score, trend, breakdown, movers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from accounts.models import Account
+
+from .models import AccountHealth, HealthScore, MeasureKind, ScoreOverride
+from .scoring import measure_contributions
+
+TREND_DAYS = 90
+
+
+@dataclass
+class MeasureRow:
+    kind: str
+    label: str
+    raw: float | None
+    score: float | None
+    weight: float
+    status: str
+    contribution: float | None
+    change: float | None  # contribution points gained (+) or lost (-) since a week ago
+
+
+@dataclass
+class HealthPanel:
+    current: AccountHealth | None
+    latest: HealthScore | None
+    override: ScoreOverride | None
+    trend: list[tuple[str, float | None]] = field(default_factory=list)
+    measures: list[MeasureRow] = field(default_factory=list)
+    biggest_mover: MeasureRow | None = None
+    scorecard_name: str = ""
+    trend_7d: float | None = None
+    trend_30d: float | None = None
+    trend_90d: float | None = None
+
+
+def account_health_panel(account: Account, *, today: dt.date | None = None) -> HealthPanel:
+    """Everything the Account 360 shows about health, in two queries."""
+    today = today or timezone.localdate()
+    current = getattr(account, "health", None) if _health_loaded(account) else AccountHealth.objects.filter(account=account).first()
+    snapshots = list(
+        HealthScore.objects.filter(account=account, day__gt=today - dt.timedelta(days=TREND_DAYS), day__lte=today)
+        .select_related("scorecard")
+        .order_by("day")
+    )
+    override = ScoreOverride.objects.in_force().filter(account=account).select_related("set_by").first()
+    panel = HealthPanel(current=current, latest=snapshots[-1] if snapshots else None, override=override)
+    panel.trend = [(s.day.isoformat(), float(s.score) if s.score is not None else None) for s in snapshots]
+    if panel.latest is None:
+        return panel
+    panel.scorecard_name = panel.latest.scorecard.name if panel.latest.scorecard else ""
+    by_day = {s.day: s for s in snapshots}
+    week_ago = by_day.get(panel.latest.day - dt.timedelta(days=7))
+    latest_score = float(panel.latest.score) if panel.latest.score is not None else None
+    for days, attr in ((7, "trend_7d"), (30, "trend_30d"), (89, "trend_90d")):
+        before = by_day.get(panel.latest.day - dt.timedelta(days=days))
+        if before is None and days == 89 and snapshots:
+            before = snapshots[0] if snapshots[0] is not panel.latest else None
+        if before is not None and before.score is not None and latest_score is not None:
+            setattr(panel, attr, round(latest_score - float(before.score), 1))
+    contributions = measure_contributions(panel.latest.measures)
+    previous = measure_contributions(week_ago.measures) if week_ago else {}
+    labels = dict(MeasureKind.choices)
+    for kind, values in panel.latest.measures.items():
+        contribution = contributions.get(kind)
+        change = None
+        if week_ago is not None and (contribution is not None or kind in previous):
+            change = round((contribution or 0) - previous.get(kind, 0), 1)
+        panel.measures.append(
+            MeasureRow(
+                kind=kind,
+                label=labels.get(kind, kind),
+                raw=values.get("raw"),
+                score=values.get("score"),
+                weight=values.get("weight", 0),
+                status=values.get("status", ""),
+                contribution=contribution,
+                change=change,
+            )
+        )
+    panel.measures.sort(key=lambda row: (row.score is None, -(row.weight or 0)))
+    movers = [row for row in panel.measures if row.change]
+    panel.biggest_mover = max(movers, key=lambda row: abs(row.change)) if movers else None
+    return panel
+
+
+def _health_loaded(account: Account) -> bool:
+    return "health" in getattr(account, "_state").fields_cache
+
+
+def account_health_bands(account_ids) -> dict[int, str]:
+    """Current band per account ("green"/"yellow"/"red"); accounts never scored are absent."""
+    return dict(AccountHealth.objects.filter(account_id__in=list(account_ids)).values_list("account_id", "band"))

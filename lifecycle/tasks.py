@@ -1,0 +1,29 @@
+"""Thin Celery tasks: take ids, call a recompute service, own retries."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import recompute
+
+RECOMPUTE_DEBOUNCE_SECONDS = 5
+
+
+@shared_task(acks_late=True)
+def recompute_daily() -> int:
+    run = recompute.health_recompute_start(day=timezone.localdate())
+    return run.pk
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def recompute_chunk(chunk_id: int) -> bool:
+    return recompute.health_recompute_chunk(chunk_id=chunk_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def recompute_pending_accounts() -> int:
+    done = recompute.health_recompute_pending()
+    if done == recompute.DEFAULT_CHUNK_SIZE:
+        recompute_pending_accounts.delay()
+    return done
