@@ -44,11 +44,22 @@ run: migrate var/.seeded
 	$(BIN)/celery -A csm beat --loglevel=warning & \
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
+# The suite on SQLite with eager Celery: no services needed.
 test: install
 	$(BIN)/pytest -q
 
+# Chromium (Debian's, at /usr/bin/chromium) against a live server; screenshots land in artifacts/.
 test-browser: install
 	$(BIN)/pytest -q -m browser
+
+# The suite again on PostgreSQL with a real Celery worker on Redis, integration
+# tests included. Redis database 15 belongs to the tests and is emptied first.
+INTEGRATION_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/baton_ci
+INTEGRATION_BROKER_URL ?= redis://127.0.0.1:6379/15
+test-integration: install
+	$(BIN)/python -c "import redis, sys; redis.Redis.from_url(sys.argv[1]).flushdb()" "$(INTEGRATION_BROKER_URL)"
+	DATABASE_URL="$(INTEGRATION_DATABASE_URL)" CELERY_BROKER_URL="$(INTEGRATION_BROKER_URL)" \
+	BATON_INTEGRATION=1 $(BIN)/pytest -q
 
 bench: install
 	$(BIN)/python -m bench

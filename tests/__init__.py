@@ -1,0 +1,1 @@
+"""Cross-cutting tests that drive the real parts: PostgreSQL, Redis, Celery, Chromium."""
