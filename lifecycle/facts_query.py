@@ -113,9 +113,9 @@ def _accounts(scope: AccountScope) -> dict[int, AccountFacts]:
     }
 
 
-def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date) -> None:
+def usage_query(scope: AccountScope, day: dt.date):
     recent_start = day - dt.timedelta(days=RECENT_USAGE_DAYS - 1)
-    rows = (
+    return (
         UsageDaily.objects.filter(scope.q(), day__gt=day - dt.timedelta(days=USAGE_WINDOW_DAYS), day__lte=day)
         .values("account_id")
         .annotate(
@@ -127,6 +127,10 @@ def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
         )
         .values_list("account_id", "last_day", "recent", "previous", "used", "owned")
     )
+
+
+def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date) -> None:
+    rows = usage_query(scope, day)
     for account_id, last_day, recent, previous, used, owned in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is None:
@@ -138,8 +142,8 @@ def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
         item.licences_owned = round(owned) if owned is not None else None
 
 
-def _add_touchpoints(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
-    rows = (
+def touchpoint_query(scope: AccountScope, day_end: dt.datetime):
+    return (
         TimelineEntry.objects.filter(
             scope.q(),
             kind=TimelineKind.TOUCHPOINT,
@@ -153,6 +157,10 @@ def _add_touchpoints(facts: dict[int, AccountFacts], scope: AccountScope, day_en
         )
         .values_list("account_id", "last", "since_stage")
     )
+
+
+def _add_touchpoints(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
+    rows = touchpoint_query(scope, day_end)
     for account_id, last, since_stage in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
@@ -160,14 +168,18 @@ def _add_touchpoints(facts: dict[int, AccountFacts], scope: AccountScope, day_en
             item.touchpoints_since_onboarding = since_stage
 
 
-def _add_checkins(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
+def checkin_query(scope: AccountScope, day_end: dt.datetime):
     window_start = day_end - dt.timedelta(days=CHECKIN_WINDOW_DAYS)
-    rows = (
+    return (
         CheckIn.objects.filter(scope.q(), held_at__lt=day_end, held_at__gte=window_start)
         .annotate(concerns=Count("answers", filter=Q(answers__concern=True)))
         .order_by("account_id", "-held_at")
         .values_list("account_id", "held_at", "concerns")
     )
+
+
+def _add_checkins(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
+    rows = checkin_query(scope, day_end)
     for account_id, held_at, concerns in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is None:
@@ -178,7 +190,7 @@ def _add_checkins(facts: dict[int, AccountFacts], scope: AccountScope, day_end: 
         item.checkins_90d += 1
 
 
-def _add_tickets(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
+def ticket_query(scope: AccountScope, day_end: dt.datetime):
     week_start = day_end - dt.timedelta(days=7)
     window_start = day_end - dt.timedelta(days=TICKET_WINDOW_DAYS)
     is_open = Q(closed_at__isnull=True) | Q(closed_at__gte=day_end)
@@ -187,7 +199,7 @@ def _add_tickets(facts: dict[int, AccountFacts], scope: AccountScope, day_end: d
         default=Value(1),
         output_field=IntegerField(),
     )
-    rows = (
+    return (
         SupportTicket.objects.filter(scope.q(), opened_at__lt=day_end)
         .filter(is_open | Q(opened_at__gte=window_start))
         .values("account_id")
@@ -199,6 +211,10 @@ def _add_tickets(facts: dict[int, AccountFacts], scope: AccountScope, day_end: d
         )
         .values_list("account_id", "open_weight", "opened_7d", "opened_prev", "last")
     )
+
+
+def _add_tickets(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
+    rows = ticket_query(scope, day_end)
     for account_id, open_weight, opened_7d, opened_prev, last in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
@@ -208,8 +224,8 @@ def _add_tickets(facts: dict[int, AccountFacts], scope: AccountScope, day_end: d
             item.last_ticket_at = last
 
 
-def _add_nps(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
-    rows = (
+def nps_query(scope: AccountScope, day_end: dt.datetime):
+    return (
         SurveyResponse.objects.filter(
             scope.q(),
             kind=SurveyKind.NPS,
@@ -219,15 +235,19 @@ def _add_nps(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.da
         .order_by("account_id", "-responded_at")
         .values_list("account_id", "score", "responded_at", "comment")
     )
+
+
+def _add_nps(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
+    rows = nps_query(scope, day_end)
     for account_id, score, responded_at, comment in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None and item.last_nps_at is None:
             item.last_nps, item.last_nps_at, item.last_nps_comment = score, responded_at, comment
 
 
-def _add_stakeholders(facts: dict[int, AccountFacts], scope: AccountScope) -> None:
+def stakeholder_query(scope: AccountScope):
     current = Q(departed=False)
-    rows = (
+    return (
         Contact.objects.filter(scope.q(), deal_role__in=[DealRole.CHAMPION, DealRole.DECISION_MAKER])
         .values("account_id")
         .annotate(
@@ -237,6 +257,10 @@ def _add_stakeholders(facts: dict[int, AccountFacts], scope: AccountScope) -> No
         )
         .values_list("account_id", "champions", "deciders", "champion_left")
     )
+
+
+def _add_stakeholders(facts: dict[int, AccountFacts], scope: AccountScope) -> None:
+    rows = stakeholder_query(scope)
     for account_id, champions, deciders, champion_left in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
@@ -245,14 +269,18 @@ def _add_stakeholders(facts: dict[int, AccountFacts], scope: AccountScope) -> No
             item.champion_departed_on = champion_left
 
 
-def _add_pulse(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
-    rows = (
+def pulse_query(scope: AccountScope, day_end: dt.datetime):
+    return (
         PulseRating.objects.filter(
             scope.q(), rated_at__lt=day_end, rated_at__gte=day_end - dt.timedelta(days=PULSE_HORIZON_DAYS)
         )
         .order_by("account_id", "-rated_at")
         .values_list("account_id", "rating", "rated_at", "expires_at")
     )
+
+
+def _add_pulse(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
+    rows = pulse_query(scope, day_end)
     for account_id, rating, rated_at, expires_at in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None and item.pulse_rated_at is None:
@@ -260,10 +288,10 @@ def _add_pulse(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.
             item.pulse_expired = expires_at <= day_end
 
 
-def _add_spend(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date) -> None:
+def spend_query(scope: AccountScope, day: dt.date):
     recent_start = day - dt.timedelta(days=SPEND_PERIOD_DAYS)
     previous_start = recent_start - dt.timedelta(days=SPEND_PERIOD_DAYS)
-    rows = (
+    return (
         Invoice.objects.filter(scope.q(), issued_on__gt=previous_start, issued_on__lte=day)
         .values("account_id")
         .annotate(
@@ -273,6 +301,10 @@ def _add_spend(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
         )
         .values_list("account_id", "recent", "previous", "last")
     )
+
+
+def _add_spend(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date) -> None:
+    rows = spend_query(scope, day)
     for account_id, recent, previous, last in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
@@ -281,14 +313,34 @@ def _add_spend(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
             item.last_invoice_on = last
 
 
-def _add_open_flags(facts: dict[int, AccountFacts], scope: AccountScope) -> None:
-    rows = (
+def open_flag_query(scope: AccountScope):
+    return (
         RedFlag.objects.filter(scope.q(), status__in=UNRESOLVED)
         .values("account_id")
         .annotate(n=Count("id"))
         .values_list("account_id", "n")
     )
+
+
+def _add_open_flags(facts: dict[int, AccountFacts], scope: AccountScope) -> None:
+    rows = open_flag_query(scope)
     for account_id, count in rows:
         item = facts.get(account_id)
         if item is not None:
             item.open_flags = count
+
+
+def signal_queries(*, day: dt.date, scope: AccountScope) -> list:
+    """Every aggregate the facts are built from, for measuring their raw read cost."""
+    day_end = end_of(day)
+    return [
+        usage_query(scope, day),
+        touchpoint_query(scope, day_end),
+        checkin_query(scope, day_end),
+        ticket_query(scope, day_end),
+        nps_query(scope, day_end),
+        stakeholder_query(scope),
+        pulse_query(scope, day_end),
+        spend_query(scope, day),
+        open_flag_query(scope),
+    ]

@@ -1,0 +1,98 @@
+"""Health recompute at scale (issue 4).
+
+Figures: the full daily recompute (wall time, accounts per second), the
+floor (one SQL statement doing only the aggregate reads the recompute makes
+over the same signal rows), their ratio, an incremental recompute of 100
+accounts, and time per account at 10,000 versus all accounts.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Account
+from bench.core import Result
+from lifecycle.facts_query import AccountScope, signal_queries
+from lifecycle.models import HealthScore, RecomputeRun
+from lifecycle.recompute import health_recompute_all_inline, health_recompute_scope
+from lifecycle.scoring import load_scorecards
+
+
+def _floor_seconds(scope: AccountScope, day) -> float:
+    """One statement that aggregates every signal table the recompute reads, and nothing else."""
+    parts, params = [], []
+    for index, queryset in enumerate(signal_queries(day=day, scope=scope)):
+        sql, query_params = queryset.query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS facts_{index})")
+        params.extend(query_params)
+    statement = "SELECT " + " + ".join(parts)
+    with connection.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.execute(statement, params)
+        cursor.fetchone()
+        return time.perf_counter() - started
+
+
+def _timed(callable_, *args, **kwargs) -> float:
+    started = time.perf_counter()
+    callable_(*args, **kwargs)
+    return time.perf_counter() - started
+
+
+def run() -> list[Result]:
+    day = timezone.localdate()
+    ids = list(Account.objects.order_by("id").values_list("id", flat=True))
+    total = len(ids)
+    everyone = AccountScope.between(ids[0], ids[-1])
+    _floor_seconds(everyone, day)  # warm the cache the same way the recompute will find it
+    floor = min(_floor_seconds(everyone, day) for _ in range(2))
+
+    HealthScore.objects.filter(day=day).delete()
+    full = _timed(health_recompute_all_inline, day=day)
+    rate = total / full
+    ratio = full / floor
+
+    # A second run the same day must change nothing and cost about the same.
+    snapshots_before = HealthScore.objects.filter(day=day).count()
+    again = _timed(health_recompute_all_inline, day=day)
+    snapshots_after = HealthScore.objects.filter(day=day).count()
+
+    sample = min(10_000, total)
+    scorecards = load_scorecards()
+    small_scope = AccountScope.between(ids[0], ids[sample - 1])
+    small = _timed(health_recompute_scope, day=day, scope=small_scope, scorecards=scorecards)
+    per_account_small = small / sample
+    per_account_full = full / total
+    flatness = per_account_full / per_account_small
+
+    step = max(1, total // 100)
+    hundred = ids[::step][:100]
+    incremental = min(
+        _timed(health_recompute_scope, day=day, scope=AccountScope.of(hundred), scorecards=None) for _ in range(3)
+    )
+    RecomputeRun.objects.all().delete()
+
+    return [
+        Result(f"health: full recompute ({total:,} accounts)", round(full, 2), "s", "", True),
+        Result("health: recompute throughput", round(rate), "accounts/s", "≥ 10000", rate >= 10_000),
+        Result("health: aggregate-read floor (one SQL pass)", round(floor, 2), "s", "", True),
+        Result("health: recompute / floor", round(ratio, 2), "×", "≤ 2", ratio <= 2),
+        Result(
+            "health: second run same day (snapshots unchanged)",
+            round(again, 2),
+            "s",
+            f"{snapshots_before} = {snapshots_after}",
+            snapshots_before == snapshots_after == total,
+        ),
+        Result("health: incremental recompute of 100 accounts", round(incremental * 1000), "ms", "≤ 500", incremental <= 0.5),
+        Result(
+            f"health: time per account {total:,} vs {sample:,}",
+            round(flatness, 2),
+            "×",
+            "≤ 1.3",
+            flatness <= 1.3,
+        ),
+    ]
