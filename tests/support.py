@@ -156,6 +156,7 @@ class CeleryWorker:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         try:
             wait_until(
@@ -216,6 +217,19 @@ class CeleryWorker:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGKILL it if the test process dies first.
+
+    Otherwise a crashed or timed-out pytest leaves a worker behind that steals
+    the next run's tasks from the same Redis database. (Pool children already
+    exit when the worker's main process goes.)
+    """
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def login(page, live_server, username: str, password: str = "pw") -> None:
