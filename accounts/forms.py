@@ -32,6 +32,13 @@ class AccountForm(forms.ModelForm):
             "tech_stack_notes": forms.Textarea(attrs={"rows": 3}),
         }
 
+    def clean_arr(self):
+        # The database refuses it too, but only with the constraint's name; say it in words.
+        arr = self.cleaned_data["arr"]
+        if arr is not None and arr < 0:
+            raise forms.ValidationError("ARR cannot be negative.")
+        return arr
+
     def clean_currency(self) -> str:
         currency = self.cleaned_data["currency"].upper()
         if len(currency) != 3 or not currency.isalpha():

@@ -16,7 +16,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("api/", include("csm.api_router")),
+    # Namespaced: the router's names (account-list, account-detail) would otherwise shadow the pages'.
+    path("api/", include(("csm.api_router", "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("lifecycle.urls")),
