@@ -37,11 +37,27 @@ def account_ordering(sort: str | None) -> tuple[str, list[OrderBy]]:
     key = sort.lstrip("-")
     if key not in ACCOUNT_SORTS:
         return account_ordering(DEFAULT_ACCOUNT_SORT)
-    columns = [
-        F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
-        for column in ACCOUNT_SORTS[key]
-    ]
+    columns = [_order_by(column, descending=descending) for column in ACCOUNT_SORTS[key]]
     return (f"-{key}" if descending else key, [*columns, F("pk").asc()])
+
+
+def _order_by(column: str, *, descending: bool) -> OrderBy:
+    # NULLS LAST only where blanks can occur: on a NOT NULL column it changes
+    # nothing but stops PostgreSQL from walking that column's index (a DESC
+    # index is NULLS FIRST), turning "top ARR" into a sort of every account.
+    if not _nullable(column):
+        return F(column).desc() if descending else F(column).asc()
+    return F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
+
+
+def _nullable(column: str) -> bool:
+    """Whether `column` (possibly across relations) can be NULL for some account."""
+    model, nullable = Account, False
+    for part in column.split("__"):
+        field = model._meta.get_field(part)
+        nullable = nullable or field.null
+        model = field.related_model or model
+    return nullable
 
 
 def account_list(*, user: User, params, scope: str = "all") -> tuple[AccountFilter, QuerySet[Account], str]:

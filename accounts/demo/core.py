@@ -1,0 +1,264 @@
+"""The demo company builder: shared state, the seeder registry, the main loop.
+
+Accounts are built in batches of `BATCH_ACCOUNTS`; every registered seeder
+then adds its rows for that batch. Nothing is saved row by row: each part
+hands whole lists to `DemoCompany.bulk_create`, so 100,000 accounts fit in a
+few minutes and a few hundred in a second or two.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
+
+if TYPE_CHECKING:
+    from accounts.models import Account, Contact, Tag
+    from users.models import Team, User
+
+BATCH_ACCOUNTS = 2000
+INSERT_BATCH_SIZE = 2000
+# Up to this many accounts every account gets the full story (months of
+# touchpoints, 3–8 contacts). Beyond it, contacts and timeline entries per
+# account shrink so 100,000 accounts stay a few minutes of work while each
+# account still has an org chart and a believable history.
+FULL_DETAIL_ACCOUNTS = 2000
+
+
+@dataclass
+class AccountPlan:
+    """What the generator decided about one account before any row exists.
+
+    `path` is the stage history, oldest first, as (stage, entered_at); its
+    last item is the account's current stage and `stage_entered_at`.
+    """
+
+    customer_since: dt.date
+    path: list[tuple[str, dt.datetime]]
+    champion_departs: bool = False
+
+
+@dataclass
+class DemoBatch:
+    """One slice of accounts, already inserted, handed to every seeder in turn."""
+
+    index: int
+    seed: int
+    accounts: list[Account]
+    plans: dict[int, AccountPlan]
+    # Filled by the contacts part (order 10), so later parts can name people.
+    contacts: dict[int, list[Contact]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    def rng(self, part: str) -> random.Random:
+        """A generator private to one part and batch: adding a part never changes another's output."""
+        return random.Random(f"{self.seed}:{part}:{self.index}")
+
+
+@dataclass
+class DemoCompany:
+    seed: int
+    size: int
+    now: dt.datetime
+    stdout: TextIO
+    teams: dict[str, Team] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    tags: list[Tag] = field(default_factory=list)
+    rows: Counter = field(default_factory=Counter)
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.date()
+
+    @property
+    def detail(self) -> float:
+        """1.0 for a demo-sized company, smaller for benchmark sizes (see FULL_DETAIL_ACCOUNTS)."""
+        return 1.0 if self.size <= FULL_DETAIL_ACCOUNTS else 0.4
+
+    @property
+    def csms(self) -> list[User]:
+        from users.models import User
+
+        return [user for user in self.users.values() if user.role == User.Role.CSM]
+
+    def rng(self, part: str) -> random.Random:
+        return random.Random(f"{self.seed}:{part}")
+
+    def bulk_create(
+        self, model: type[models.Model], objects: Sequence[models.Model]
+    ) -> list:
+        """Insert `objects` in batches and count them for the summary."""
+        if not objects:
+            return []
+        created = model.objects.bulk_create(objects, batch_size=INSERT_BATCH_SIZE)
+        self.rows[model._meta.label] += len(objects)
+        return created
+
+    def say(self, message: str) -> None:
+        self.stdout.write(message + "\n")
+
+
+@dataclass(frozen=True)
+class Seeder:
+    """A part of the demo company.
+
+    `seed_batch(company, batch)` adds rows for one batch of accounts;
+    `setup(company)` runs once before the first batch (configuration rows),
+    `finish(company)` once after the last (set-based recomputes).
+    """
+
+    name: str
+    seed_batch: Callable[[DemoCompany, DemoBatch], None] | None = None
+    order: int = 100
+    setup: Callable[[DemoCompany], None] | None = None
+    finish: Callable[[DemoCompany], None] | None = None
+
+
+_SEEDERS: dict[str, Seeder] = {}
+
+
+def register_seeder(seeder: Seeder) -> Seeder:
+    """Add (or replace, by name) a part of the demo company."""
+    _SEEDERS[seeder.name] = seeder
+    return seeder
+
+
+def demo_seeder(
+    name: str,
+    *,
+    order: int = 100,
+    setup: Callable[[DemoCompany], None] | None = None,
+    finish: Callable[[DemoCompany], None] | None = None,
+) -> Callable:
+    """Decorator form of `register_seeder` for a per-batch function."""
+
+    def decorate(
+        function: Callable[[DemoCompany, DemoBatch], None],
+    ) -> Callable[[DemoCompany, DemoBatch], None]:
+        register_seeder(
+            Seeder(
+                name=name, seed_batch=function, order=order, setup=setup, finish=finish
+            )
+        )
+        return function
+
+    return decorate
+
+
+def registered_seeders() -> list[Seeder]:
+    """Every part, after importing each installed app's `demo` module, in `order`."""
+    autodiscover_modules("demo")
+    return sorted(_SEEDERS.values(), key=lambda seeder: seeder.order)
+
+
+class _Timer:
+    def __init__(self, company: DemoCompany, name: str) -> None:
+        self.company, self.name = company, name
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.company.timings[self.name] += time.perf_counter() - self.started
+
+
+def build_demo_company(
+    *, seed: int = 42, accounts: int = 300, stdout: TextIO | None = None
+) -> DemoCompany:
+    """Build the whole demo company in one transaction and return what was made.
+
+    The caller checks first that the database holds no Baton data
+    (`demo_data_exists`); the command does this for you.
+    """
+    from . import book, staff
+
+    if accounts < 1:
+        raise ValueError("The demo company needs at least one account.")
+    company = DemoCompany(
+        seed=seed, size=accounts, now=timezone.now(), stdout=stdout or sys.stdout
+    )
+    seeders = registered_seeders()
+    started = time.perf_counter()
+    with transaction.atomic():
+        with _Timer(company, "people"):
+            staff.create_staff(company)
+        with _Timer(company, "tags"):
+            book.create_tags(company)
+        for seeder in seeders:
+            if seeder.setup:
+                with _Timer(company, seeder.name):
+                    seeder.setup(company)
+        plans = book.AccountPlanner(company)
+        for index, start in enumerate(range(0, accounts, BATCH_ACCOUNTS)):
+            with _Timer(company, "accounts"):
+                batch = plans.create_batch(index, min(BATCH_ACCOUNTS, accounts - start))
+            for seeder in seeders:
+                if seeder.seed_batch:
+                    with _Timer(company, seeder.name):
+                        seeder.seed_batch(company, batch)
+            done = start + len(batch.accounts)
+            if accounts > BATCH_ACCOUNTS:
+                company.say(
+                    f"  {done:>7,} / {accounts:,} accounts  ({time.perf_counter() - started:.1f} s)"
+                )
+        for seeder in seeders:
+            if seeder.finish:
+                with _Timer(company, seeder.name):
+                    seeder.finish(company)
+    company.timings["total"] = time.perf_counter() - started
+    _print_summary(company)
+    return company
+
+
+def _print_summary(company: DemoCompany) -> None:
+    company.say(f"Demo company built with seed {company.seed}:")
+    for label, count in sorted(company.rows.items()):
+        company.say(f"  {label:<34} {count:>10,}")
+    company.say("Timings:")
+    for name, seconds in company.timings.items():
+        company.say(f"  {name:<34} {seconds:>9.2f} s")
+
+
+def demo_data_exists() -> bool:
+    from accounts.models import Account
+    from users.models import User
+
+    from .staff import USERNAMES
+
+    return (
+        Account.objects.exists() or User.objects.filter(username__in=USERNAMES).exists()
+    )
+
+
+@transaction.atomic
+def delete_demo_data() -> dict[str, int]:
+    """Remove Baton's business data: accounts (and all that hangs off them), tags, teams, demo people.
+
+    Configuration rows that other apps ship as defaults are left alone.
+    Deletes go through the ORM so every app's cascades and SET_NULLs apply.
+    """
+    from accounts.models import Account, AuditEvent, Tag
+    from users.models import Team, User
+
+    from .staff import USERNAMES
+
+    # Accounts before people: an account's owner is PROTECTed.
+    querysets = [
+        AuditEvent.objects.all(),
+        Account.objects.all(),
+        Tag.objects.all(),
+        User.objects.filter(username__in=USERNAMES),
+        Team.objects.all(),
+    ]
+    return {queryset.model._meta.label: queryset.delete()[0] for queryset in querysets}

@@ -1,0 +1,299 @@
+"""What happened so far: stage history and months of timeline per account."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from accounts.models import (
+    Account,
+    Contact,
+    DealRole,
+    Industry,
+    Sentiment,
+    Tier,
+    TimelineEntry,
+    TimelineKind,
+)
+from lifecycle.models import StageChange
+from lifecycle.stages import Stage
+from users.models import User
+
+from . import words
+from .book import at_work_hours
+from .core import AccountPlan, DemoBatch, DemoCompany, demo_seeder
+
+HISTORY_DAYS = 270
+# Touchpoints per 30 days of history, by tier: high-touch has a fortnightly call.
+TOUCHPOINT_RATE = {Tier.HIGH_TOUCH: 2.2, Tier.LOW_TOUCH: 0.9, Tier.TECH_TOUCH: 0.35}
+CHANNEL_WEIGHTS = {
+    Tier.HIGH_TOUCH: {"call": 35, "meeting": 25, "email": 20, "chat": 12, "qbr": 8},
+    Tier.LOW_TOUCH: {"call": 35, "email": 35, "chat": 20, "meeting": 7, "qbr": 3},
+    Tier.TECH_TOUCH: {"email": 80, "chat": 15, "call": 5},
+}
+TOUCHPOINT_SENTIMENT = {
+    Stage.AT_RISK: {Sentiment.NEGATIVE: 4, Sentiment.NEUTRAL: 3, Sentiment.POSITIVE: 1},
+    Stage.CHURNED: {Sentiment.NEGATIVE: 5, Sentiment.NEUTRAL: 3, Sentiment.POSITIVE: 1},
+}
+DEFAULT_TOUCHPOINT_SENTIMENT = {
+    Sentiment.POSITIVE: 5,
+    Sentiment.NEUTRAL: 4,
+    Sentiment.NEGATIVE: 1,
+}
+
+
+@demo_seeder("stage history", order=20)
+def seed_stage_history(company: DemoCompany, batch: DemoBatch) -> None:
+    """StageChange rows matching each account's path, and the system events the service would have written."""
+    rng = batch.rng("stage history")
+    changes, events = [], []
+    for account in batch.accounts:
+        path = batch.plans[account.pk].path
+        actor_id = account.owner_id
+        previous: tuple[str, dt.datetime] | None = None
+        for stage, entered in path:
+            if previous is None:
+                reason, summary = (
+                    "Contract signed",
+                    "Contract signed; onboarding started",
+                )
+                event = "account_created"
+            else:
+                reason = rng.choice(words.STAGE_REASONS[stage])
+                days = (entered - previous[1]).days
+                summary = f"Stage changed from {Stage(previous[0]).label} to {Stage(stage).label} after {days} days"
+                event = "stage_changed"
+            changes.append(
+                StageChange(
+                    account_id=account.pk,
+                    from_stage=previous[0] if previous else "",
+                    to_stage=stage,
+                    changed_at=entered,
+                    changed_by_id=actor_id,
+                    reason=reason,
+                )
+            )
+            events.append(
+                TimelineEntry(
+                    account_id=account.pk,
+                    kind=TimelineKind.SYSTEM,
+                    event=event,
+                    occurred_at=entered,
+                    author_id=actor_id,
+                    summary=summary,
+                    body=reason if previous else "",
+                )
+            )
+            previous = (stage, entered)
+    company.bulk_create(StageChange, changes)
+    company.bulk_create(TimelineEntry, events)
+
+
+@demo_seeder("timeline", order=30)
+def seed_timeline(company: DemoCompany, batch: DemoBatch) -> None:
+    """Touchpoints with participants, internal notes and risk tags over the last months."""
+    rng = batch.rng("timeline")
+    authors = _authors_by_team(company)
+    entries: list[TimelineEntry] = []
+    participants: list[list[Contact]] = []
+    for account in batch.accounts:
+        writer = _AccountStory(
+            rng,
+            company,
+            account,
+            batch.plans[account.pk],
+            batch.contacts[account.pk],
+            authors,
+        )
+        for entry, people in writer.entries():
+            entries.append(entry)
+            participants.append(people)
+    company.bulk_create(TimelineEntry, entries)
+    through = TimelineEntry.participants.through
+    links = [
+        through(timelineentry_id=entry.pk, contact_id=contact.pk)
+        for entry, people in zip(entries, participants, strict=True)
+        for contact in people
+    ]
+    company.bulk_create(through, links)
+
+
+def _authors_by_team(company: DemoCompany) -> dict[int, list[User]]:
+    by_team: dict[int, list[User]] = {}
+    for csm in company.csms:
+        by_team.setdefault(csm.team_id, []).append(csm)
+    return by_team
+
+
+class _AccountStory:
+    def __init__(
+        self,
+        rng: random.Random,
+        company: DemoCompany,
+        account: Account,
+        plan: AccountPlan,
+        contacts: list[Contact],
+        authors: dict[int, list[User]],
+    ) -> None:
+        self.rng, self.company, self.account, self.plan, self.contacts = (
+            rng,
+            company,
+            account,
+            plan,
+            contacts,
+        )
+        self.authors = (
+            [account.owner] if account.owner_id else authors.get(account.pool_id, [])
+        )
+        self.start = max(
+            plan.customer_since, company.today - dt.timedelta(days=HISTORY_DAYS)
+        )
+        # Up to yesterday, so no entry lands later today than "now".
+        yesterday = company.today - dt.timedelta(days=1)
+        self.end = (
+            plan.path[-1][1].date() if account.stage == Stage.CHURNED else yesterday
+        )
+        self.window = max((self.end - self.start).days, 1)
+        champion = next(
+            (c for c in contacts if c.deal_role == DealRole.CHAMPION), contacts[-1]
+        )
+        decision_maker = next(
+            (c for c in contacts if c.deal_role == DealRole.DECISION_MAKER), contacts[0]
+        )
+        self.names = {
+            "champion": champion.first_name,
+            "decision_maker": f"{decision_maker.first_name} ({decision_maker.title})",
+            "team": self.rng.choice(words.WHY_TEAMS),
+            "industry": Industry(account.industry).label.lower(),
+        }
+
+    def entries(self) -> list[tuple[TimelineEntry, list[Contact]]]:
+        return [*self._touchpoints(), *self._notes(), *self._risks()]
+
+    def _entry(self, day: dt.date, **fields) -> TimelineEntry:
+        author_id = self.rng.choice(self.authors).pk if self.authors else None
+        return TimelineEntry(
+            account_id=self.account.pk,
+            occurred_at=at_work_hours(self.rng, day),
+            author_id=author_id,
+            **fields,
+        )
+
+    def _day(self, low: int = 0) -> dt.date:
+        return self.start + dt.timedelta(
+            days=self.rng.randint(min(low, self.window), self.window)
+        )
+
+    def _touchpoints(self) -> list[tuple[TimelineEntry, list[Contact]]]:
+        rng, account = self.rng, self.account
+        expected = (
+            TOUCHPOINT_RATE[account.tier]
+            * self.window
+            / 30
+            * self.company.detail
+            * rng.uniform(0.7, 1.3)
+        )
+        count = max(round(expected), 0 if account.tier == Tier.TECH_TOUCH else 1)
+        channels = CHANNEL_WEIGHTS[account.tier]
+        sentiments = TOUCHPOINT_SENTIMENT.get(
+            account.stage, DEFAULT_TOUCHPOINT_SENTIMENT
+        )
+        days = [self._day() for _ in range(count)]
+        if (
+            account.stage == Stage.ONBOARDING
+            and account.tier != Tier.TECH_TOUCH
+            and rng.random() < 0.85
+        ):
+            # Most new customers get their kick-off within the first two weeks.
+            days.append(
+                self.plan.customer_since + dt.timedelta(days=rng.randint(2, 10))
+            )
+        touchpoints = []
+        for day in days:
+            day = min(day, self.end)
+            kick_off = day <= self.plan.customer_since + dt.timedelta(days=10)
+            channel = (
+                "meeting"
+                if kick_off
+                else rng.choices(list(channels), weights=list(channels.values()))[0]
+            )
+            entry = self._entry(
+                day,
+                kind=TimelineKind.TOUCHPOINT,
+                channel=channel,
+                summary=words.KICK_OFF
+                if kick_off
+                else rng.choice(words.TOUCHPOINT_SUMMARIES[channel]),
+                body=rng.choice(words.TOUCHPOINT_BODIES).format(**self.names)
+                if rng.random() < 0.6
+                else "",
+                sentiment=rng.choices(
+                    list(sentiments), weights=list(sentiments.values())
+                )[0],
+            )
+            present = [
+                c for c in self.contacts if not c.departed or c.departed_at > day
+            ]
+            people = (
+                rng.sample(present, min(len(present), rng.choice([1, 1, 2, 2, 3])))
+                if present
+                else []
+            )
+            touchpoints.append((entry, people))
+        return touchpoints
+
+    def _notes(self) -> list[tuple[TimelineEntry, list[Contact]]]:
+        rng = self.rng
+        count = (
+            rng.choice([0, 1, 1, 2, 3])
+            if self.account.tier != Tier.TECH_TOUCH
+            else rng.choice([0, 0, 1])
+        )
+        if self.company.detail < 1:
+            count = min(count, 1)
+        notes = []
+        for title, text in rng.sample(words.NOTES, count):
+            entry = self._entry(
+                self._day(),
+                kind=TimelineKind.NOTE,
+                summary=title,
+                body=text.format(**self.names),
+            )
+            notes.append((entry, []))
+        return notes
+
+    def _risks(self) -> list[tuple[TimelineEntry, list[Contact]]]:
+        rng, stage = self.rng, self.account.stage
+        risks = []
+        for contact in self.contacts:
+            if contact.departed and contact.deal_role == DealRole.CHAMPION:
+                entry = self._entry(
+                    contact.departed_at,
+                    kind=TimelineKind.RISK,
+                    risk_tag="champion_left",
+                    summary=f"Champion {contact.full_name} has left {self.account.name}",
+                    body="Need a new champion; ask the decision maker who owns the rollout now.",
+                )
+                risks.append((entry, [contact]))
+        if stage in (Stage.AT_RISK, Stage.CHURNED):
+            count = rng.choice([1, 1, 2])
+        else:
+            count = 1 if rng.random() < 0.06 else 0
+        at_risk_from = next(
+            (entered.date() for s, entered in self.plan.path if s == Stage.AT_RISK),
+            None,
+        )
+        for tag, summary in rng.sample(words.RISKS, count):
+            low = (
+                max((at_risk_from - dt.timedelta(days=20) - self.start).days, 0)
+                if at_risk_from
+                else 0
+            )
+            entry = self._entry(
+                min(self._day(low), self.end),
+                kind=TimelineKind.RISK,
+                risk_tag=tag,
+                summary=summary,
+            )
+            risks.append((entry, []))
+        return risks

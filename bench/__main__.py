@@ -1,0 +1,189 @@
+"""`make bench`: rebuild a benchmark database, seed it, run every suite, print and save the figures.
+
+Environment (all optional):
+  DATABASE_URL     PostgreSQL database to (re)create; its name must contain
+                   "bench" so a development database is never dropped.
+                   Default postgres://postgres@127.0.0.1:5432/baton_bench
+  BENCH_ACCOUNTS   accounts in the demo company (default 100000)
+  BENCH_SEED       demo seed (default 42)
+
+Exit code 0 when the run completed, even if goals were missed (the table
+says so); non-zero only when the harness itself could not run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from io import StringIO
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_FILE = BENCH_DIR / "results.json"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/baton_bench"
+SEED_GOAL_SECONDS = 300
+
+
+class HarnessError(Exception):
+    """The benchmark could not run at all (as opposed to a goal being missed)."""
+
+
+def configure_environment() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csm.settings.test")
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+    sys.path.insert(0, str(BENCH_DIR.parent))
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the benchmark database through the `postgres` maintenance database."""
+    import environ
+    import psycopg2
+    from psycopg2 import sql
+
+    config = environ.Env.db_url_config(url)
+    if "postgresql" not in config["ENGINE"]:
+        raise HarnessError(
+            f"The benchmark needs PostgreSQL; DATABASE_URL points at {config['ENGINE']}."
+        )
+    name = config["NAME"]
+    if "bench" not in name:
+        raise HarnessError(
+            f"Refusing to drop database {name!r}: a benchmark database's name must contain 'bench'."
+        )
+    connection = psycopg2.connect(
+        dbname="postgres",
+        user=config.get("USER") or None,
+        password=config.get("PASSWORD") or None,
+        host=config.get("HOST") or None,
+        port=config.get("PORT") or None,
+    )
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+            cursor.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+            )
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        connection.close()
+
+
+def seed(accounts: int, seed_value: int):
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.core import Result
+
+    call_command("migrate", verbosity=0, interactive=False)
+    log = StringIO()
+    started = time.perf_counter()
+    call_command("seed_demo", seed=seed_value, accounts=accounts, stdout=log)
+    seconds = time.perf_counter() - started
+    # Fresh bulk loads have no planner statistics yet; autovacuum would
+    # gather them within minutes on a real server, so do it now.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(log.getvalue())
+    return Result(
+        name=f"seed_demo ({accounts:,} accounts)",
+        value=round(seconds, 1),
+        unit="s",
+        goal=f"≤ {SEED_GOAL_SECONDS} s",
+        met=seconds <= SEED_GOAL_SECONDS,
+    )
+
+
+def suite_modules() -> list[str]:
+    return sorted(path.stem for path in BENCH_DIR.glob("suite_*.py"))
+
+
+def run_suites() -> list:
+    from bench.core import Result
+
+    results = []
+    for module_name in suite_modules():
+        print(f"Running {module_name} ...", flush=True)
+        try:
+            module = importlib.import_module(f"bench.{module_name}")
+            results.extend(module.run())
+        except Exception as error:  # one broken suite must not hide the others' figures
+            traceback.print_exc()
+            results.append(
+                Result(
+                    name=module_name,
+                    value=0.0,
+                    unit="error",
+                    goal=f"{type(error).__name__}: {error}"[:160],
+                    met=False,
+                )
+            )
+    return results
+
+
+def render_table(results: list) -> str:
+    header = ("Benchmark", "Value", "Unit", "Goal", "Met")
+    rows = [
+        (r.name, f"{r.value:,.1f}", r.unit, r.goal, "✓" if r.met else "✗")
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    aligned = ["<", ">", "<", "<", "^"]
+
+    def line(cells) -> str:
+        return "  ".join(
+            f"{cell:{align}{width}}"
+            for cell, align, width in zip(cells, aligned, widths, strict=True)
+        )
+
+    met = sum(result.met for result in results)
+    return "\n".join(
+        [
+            line(header),
+            "  ".join("-" * width for width in widths),
+            *map(line, rows),
+            "",
+            f"{met} of {len(results)} goals met.",
+        ]
+    )
+
+
+def main() -> int:
+    configure_environment()
+    accounts = int(os.environ.get("BENCH_ACCOUNTS", "100000"))
+    seed_value = int(os.environ.get("BENCH_SEED", "42"))
+    try:
+        recreate_database(os.environ["DATABASE_URL"])
+        import django
+
+        django.setup()
+        results = [seed(accounts, seed_value)]
+    except HarnessError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+    except Exception:
+        traceback.print_exc()
+        print("bench: could not prepare the benchmark database.", file=sys.stderr)
+        return 1
+    results.extend(run_suites())
+    print(render_table(results))
+    RESULTS_FILE.write_text(
+        json.dumps(
+            [result.as_json() for result in results], indent=2, ensure_ascii=False
+        )
+        + "\n"
+    )
+    print(f"\nWrote {RESULTS_FILE.relative_to(BENCH_DIR.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

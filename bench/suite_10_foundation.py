@@ -1,0 +1,92 @@
+"""Foundation pages at scale: the cockpit, the all-accounts list, Account 360."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from django.urls import reverse
+
+from accounts.models import Account, Tier
+from bench.core import Result, at_most, login_client, time_get
+from users.models import User
+
+COCKPIT_MS, COCKPIT_QUERIES = 100, 12
+LIST_MS, LIST_QUERIES = 150, 12
+DETAIL_MS, DETAIL_QUERIES = 150, 15
+
+
+def _largest_book_csm() -> User:
+    return (
+        User.objects.filter(role=User.Role.CSM)
+        .annotate(book=Count("owned_accounts"))
+        .order_by("-book", "username")
+        .first()
+    )
+
+
+def _busiest_account(owner: User) -> Account:
+    """One of the owner's high-touch accounts with the most contacts and timeline."""
+    candidates = Account.objects.filter(owner=owner, tier=Tier.HIGH_TOUCH).order_by(
+        "pk"
+    )[:200]
+    return (
+        Account.objects.filter(pk__in=list(candidates.values_list("pk", flat=True)))
+        .annotate(
+            contact_count=Count("contacts", distinct=True),
+            entry_count=Count("timeline", distinct=True),
+        )
+        .order_by("-entry_count", "-contact_count", "pk")
+        .first()
+    )
+
+
+def _page(name: str, client, url: str, *, ms: float, queries: int) -> list[Result]:
+    median_ms, query_count = time_get(client, url)
+    return [
+        at_most(median_ms, ms, "ms", name),
+        at_most(query_count, queries, "queries", f"{name}: queries"),
+    ]
+
+
+def run() -> list[Result]:
+    csm = _largest_book_csm()
+    desk = Account.objects.filter(Q(owner=csm) | Q(pool_id=csm.team_id)).count()
+    client = login_client(csm.username)
+    cockpit = reverse("cockpit")
+    account = _busiest_account(csm)
+    return [
+        *_page(
+            f"cockpit ({csm.username}, {desk:,} accounts on desk)",
+            client,
+            cockpit,
+            ms=COCKPIT_MS,
+            queries=COCKPIT_QUERIES,
+        ),
+        *_page(
+            "cockpit filtered (success, renewal ≤ 90 d)",
+            client,
+            f"{cockpit}?stage=success&renewal_within=90",
+            ms=COCKPIT_MS,
+            queries=COCKPIT_QUERIES,
+        ),
+        *_page(
+            "all accounts list",
+            client,
+            reverse("account-list"),
+            ms=LIST_MS,
+            queries=LIST_QUERIES,
+        ),
+        *_page(
+            "all accounts sorted by ARR desc",
+            client,
+            f"{reverse('account-list')}?sort=-arr",
+            ms=LIST_MS,
+            queries=LIST_QUERIES,
+        ),
+        *_page(
+            f"account 360 ({account.contact_count} contacts, {account.entry_count} entries)",
+            client,
+            reverse("account-detail", args=[account.pk]),
+            ms=DETAIL_MS,
+            queries=DETAIL_QUERIES,
+        ),
+    ]
