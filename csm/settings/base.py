@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "users",
     "accounts",
     "lifecycle",
+    "plans",
     "transitions",
 ]
 

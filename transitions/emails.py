@@ -1,0 +1,64 @@
+"""Customer email templates: placeholders, validation and rendering.
+
+Templates use `{placeholder}` fields (see `EMAIL_PLACEHOLDERS`). An unknown
+placeholder is an error when the playbook is saved and when the email is sent,
+so a customer never receives a literal `{typo}`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils import formats
+
+from .models import EMAIL_PLACEHOLDERS
+
+_FORMATTER = string.Formatter()
+
+
+def template_fields(text: str) -> set[str]:
+    """The placeholder names used in `text`; raises ValidationError on broken braces."""
+    try:
+        return {field for _, field, _, _ in _FORMATTER.parse(text) if field is not None}
+    except ValueError as error:
+        raise ValidationError(f"The email template has unbalanced braces: {error}. Write {{{{ and }}}} for literal braces.") from error
+
+
+def validate_template(text: str, *, field: str) -> None:
+    unknown = sorted(template_fields(text) - set(EMAIL_PLACEHOLDERS))
+    if unknown:
+        known = ", ".join(f"{{{name}}}" for name in EMAIL_PLACEHOLDERS)
+        raise ValidationError({field: f"Unknown placeholder {', '.join('{' + u + '}' for u in unknown)}. Use {known}."})
+
+
+@dataclass(frozen=True)
+class EmailContext:
+    contact_first_name: str
+    account: str
+    outgoing_csm: str
+    incoming_csm: str
+    call_date: dt.datetime | dt.date | None
+
+    def as_dict(self) -> dict[str, str]:
+        if isinstance(self.call_date, dt.datetime):
+            call_date = formats.date_format(self.call_date, "l j F Y, H:i")
+        elif isinstance(self.call_date, dt.date):
+            call_date = formats.date_format(self.call_date, "l j F Y")
+        else:
+            call_date = "a time that suits you"
+        return {
+            "contact_first_name": self.contact_first_name or "there",
+            "account": self.account,
+            "outgoing_csm": self.outgoing_csm or "your current CSM",
+            "incoming_csm": self.incoming_csm or "your new CSM",
+            "call_date": call_date,
+        }
+
+
+def render(text: str, context: EmailContext, *, field: str = "body") -> str:
+    validate_template(text, field=field)
+    values = context.as_dict()
+    return _FORMATTER.vformat(text, (), values)

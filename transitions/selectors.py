@@ -1,0 +1,333 @@
+"""Reads for the board, a transition, the handover brief, readiness and the cockpit.
+
+Every function here runs a fixed number of queries, whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Account, Contact, DealRole, TimelineEntry, TimelineKind
+from accounts.selectors import account_org_chart, org_chart_rows
+from plans.models import Objective, PlanStatus, SuccessPlan
+from plans.selectors import account_plans
+from users.models import User
+
+from .models import (
+    ACTIVE_STATUSES,
+    OutboundEmail,
+    PlaybookKind,
+    TaskStatus,
+    Transition,
+    TransitionStatus,
+    TransitionTask,
+)
+
+try:  # Health bands and red flags arrive with the health issue; until then the brief says "not available".
+    from lifecycle.selectors import account_health_bands, open_flags_for_account
+
+    HEALTH_AVAILABLE = True
+except ImportError:
+    account_health_bands = open_flags_for_account = None
+    HEALTH_AVAILABLE = False
+
+CONTACTS_FRESH_DAYS = 90
+CONTEXT_NOTE_FRESH_DAYS = 30
+RENEWAL_WARNING_DAYS = 60
+
+
+def health_bands(account_ids: list[int]) -> dict[int, str]:
+    if not HEALTH_AVAILABLE or not account_ids:
+        return {}
+    return account_health_bands(account_ids)
+
+
+# --- readiness -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadinessItem:
+    key: str
+    label: str
+    ok: bool
+    fix_url: str
+    fix_label: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    account_id: int
+    items: tuple[ReadinessItem, ...]
+
+    @property
+    def percent(self) -> int:
+        return round(100 * sum(item.ok for item in self.items) / len(self.items))
+
+    @property
+    def gaps(self) -> list[ReadinessItem]:
+        return [item for item in self.items if not item.ok]
+
+    @property
+    def band(self) -> str:
+        return "success" if self.percent == 100 else "warning" if self.percent >= 60 else "danger"
+
+
+def readiness_for_accounts(account_ids: list[int], *, now: dt.datetime | None = None) -> dict[int, Readiness]:
+    """Context completeness for each account, in one query (product.md §4, issue 5 item 5)."""
+    if not account_ids:
+        return {}
+    now = now or timezone.now()
+    current = Contact.objects.filter(account=OuterRef("pk"), departed=False)
+    stale_cutoff = now - dt.timedelta(days=CONTACTS_FRESH_DAYS)
+    rows = (
+        Account.objects.filter(pk__in=account_ids)
+        .annotate(
+            has_contacts=Exists(current),
+            has_stale=Exists(current.filter(Q(last_verified_at__isnull=True) | Q(last_verified_at__lt=stale_cutoff))),
+            has_champion=Exists(current.filter(deal_role=DealRole.CHAMPION)),
+            has_decision_maker=Exists(current.filter(deal_role=DealRole.DECISION_MAKER)),
+            has_plan=Exists(
+                SuccessPlan.objects.filter(account=OuterRef("pk"), status=PlanStatus.ACTIVE).filter(
+                    Q(objectives__isnull=False) | ~Q(summary="")
+                )
+            ),
+            has_note=Exists(
+                TimelineEntry.objects.filter(
+                    account=OuterRef("pk"),
+                    kind=TimelineKind.NOTE,
+                    occurred_at__gte=now - dt.timedelta(days=CONTEXT_NOTE_FRESH_DAYS),
+                )
+            ),
+        )
+        .values(
+            "pk",
+            "renewal_date",
+            "contract_start",
+            "arr",
+            "has_contacts",
+            "has_stale",
+            "has_champion",
+            "has_decision_maker",
+            "has_plan",
+            "has_note",
+        )
+    )
+    result = {}
+    for row in rows:
+        pk = row["pk"]
+        detail = reverse("account-detail", args=[pk])
+        items = (
+            ReadinessItem(
+                "contacts_verified",
+                f"Contacts verified in the last {CONTACTS_FRESH_DAYS} days",
+                row["has_contacts"] and not row["has_stale"],
+                f"{detail}#org-chart",
+                "Verify contacts" if row["has_contacts"] else "Add contacts",
+            ),
+            ReadinessItem(
+                "org_chart",
+                "Org chart with a champion and a decision maker",
+                row["has_champion"] and row["has_decision_maker"],
+                reverse("contact-create", args=[pk]) if not row["has_contacts"] else f"{detail}#org-chart",
+                "Set champion and decision maker",
+            ),
+            ReadinessItem(
+                "success_plan",
+                "An active success plan with goals",
+                row["has_plan"],
+                reverse("plan-create", args=[pk]),
+                "Write the success plan",
+            ),
+            ReadinessItem(
+                "context_note",
+                f"Internal context note in the last {CONTEXT_NOTE_FRESH_DAYS} days",
+                row["has_note"],
+                f"{detail}#add-note",
+                "Write a context note",
+            ),
+            ReadinessItem(
+                "contract",
+                "Renewal date and contract facts",
+                bool(row["renewal_date"] and row["contract_start"] and row["arr"]),
+                reverse("account-edit", args=[pk]),
+                "Complete contract facts",
+            ),
+        )
+        result[pk] = Readiness(account_id=pk, items=items)
+    return result
+
+
+def account_readiness(account: Account) -> Readiness:
+    return readiness_for_accounts([account.pk])[account.pk]
+
+
+# --- board -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BoardGroup:
+    person: User | None
+    transitions: list[Transition] = field(default_factory=list)
+
+
+def board_status_counts(queryset: QuerySet[Transition]) -> dict[str, int]:
+    counts = dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
+    return {status: counts.get(status, 0) for status in TransitionStatus.values}
+
+
+def board_groups(transitions: list[Transition], *, group_by: str) -> list[BoardGroup]:
+    """Group an already-ordered page of transitions by outgoing or incoming CSM."""
+    groups: dict[int | None, BoardGroup] = {}
+    for transition in transitions:
+        person = transition.from_csm if group_by == "from" else transition.to_csm
+        key = person.pk if person else None
+        groups.setdefault(key, BoardGroup(person=person)).transitions.append(transition)
+    return list(groups.values())
+
+
+def board_ordering(group_by: str) -> list[str]:
+    person = "from_csm" if group_by == "from" else "to_csm"
+    return [f"{person}__first_name", f"{person}__last_name", f"{person}_id", "target_date", "pk"]
+
+
+# --- one transition --------------------------------------------------------------------------------------------
+
+
+def transition_detail(pk: int) -> Transition:
+    """A transition with its account, people, playbook, progress and tasks (with assignees and emails): 3 queries."""
+    return (
+        Transition.objects.select_related("account__owner", "account__pool", "from_csm", "to_csm", "playbook", "created_by")
+        .with_progress()
+        .prefetch_related(
+            Prefetch(
+                "tasks",
+                queryset=TransitionTask.objects.select_related("assignee", "completed_by")
+                .prefetch_related(Prefetch("emails", queryset=OutboundEmail.objects.order_by("-created_at", "-id")))
+                .order_by("position"),
+            )
+        )
+        .get(pk=pk)
+    )
+
+
+def account_active_transition(account: Account) -> Transition | None:
+    """The account's handover under way, with its progress, for the Account 360: 1 query."""
+    return (
+        Transition.objects.handovers()
+        .active()
+        .filter(account=account)
+        .select_related("from_csm", "to_csm")
+        .with_progress()
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class CockpitTasks:
+    tasks: list[TransitionTask]
+    open_count: int
+    overdue_count: int
+    due_this_week: int
+
+
+def tasks_for_cockpit(user: User, *, limit: int = 10) -> CockpitTasks:
+    """The user's open transition and playbook tasks, most urgent first: 2 queries."""
+    today = timezone.localdate()
+    mine = TransitionTask.objects.open().assigned_to(user).filter(transition__status__in=ACTIVE_STATUSES)
+    counts = mine.aggregate(
+        open_count=Count("pk"),
+        overdue_count=Count("pk", filter=Q(due_date__lt=today)),
+        due_this_week=Count("pk", filter=Q(due_date__gte=today, due_date__lte=today + dt.timedelta(days=7))),
+    )
+    tasks = list(
+        mine.select_related("transition__account", "transition__to_csm", "transition__from_csm", "transition__playbook")
+        .order_by("due_date", "transition__account__name", "position")[:limit]
+    )
+    return CockpitTasks(tasks=tasks, **counts)
+
+
+# --- handing a book over ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    accounts: int = 0
+    arr: Decimal = Decimal(0)
+    open_tasks: int = 0
+
+
+def csm_loads(user_ids: list[int]) -> dict[int, Load]:
+    """What each CSM already carries: accounts, ARR and open tasks they own (2 queries)."""
+    loads = {pk: Load() for pk in user_ids}
+    for row in (
+        Account.objects.filter(owner_id__in=user_ids).values("owner_id").annotate(n=Count("pk"), arr=Sum("arr")).order_by()
+    ):
+        loads[row["owner_id"]].accounts = row["n"]
+        loads[row["owner_id"]].arr = row["arr"] or Decimal(0)
+    for row in (
+        TransitionTask.objects.open()
+        .filter(assignee_id__in=user_ids, transition__status__in=ACTIVE_STATUSES)
+        .values("assignee_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        loads[row["assignee_id"]].open_tasks = row["n"]
+    return loads
+
+
+def accounts_with_active_handover(account_ids: list[int]) -> set[int]:
+    return set(
+        Transition.objects.handovers().active().filter(account_id__in=account_ids).values_list("account_id", flat=True)
+    )
+
+
+def incoming_candidates() -> QuerySet[User]:
+    return User.objects.filter(is_active=True, role__in=[User.Role.CSM, User.Role.MANAGER]).select_related("team")
+
+
+# --- the handover brief ----------------------------------------------------------------------------------------
+
+
+def handover_brief(account: Account) -> dict:
+    """Everything the incoming CSM needs on one page (issue 5 item 6), in a fixed number of queries."""
+    contacts = list(account.contacts.select_related("reports_to"))
+    timeline = list(account.timeline.for_display()[:15])
+    context_notes = list(
+        account.timeline.for_display().filter(kind__in=[TimelineKind.NOTE, TimelineKind.RISK])[:10]
+    )
+    transition = account_active_transition(account) or (
+        account.transitions.handovers().select_related("from_csm", "to_csm").with_progress().order_by("-created_at").first()
+    )
+    open_tasks = list(
+        TransitionTask.objects.open()
+        .filter(transition__account=account, transition__status__in=ACTIVE_STATUSES)
+        .select_related("assignee", "transition")
+        .order_by("due_date", "position")
+    )
+    return {
+        "account": account,
+        "contacts": contacts,
+        "current_contacts": [c for c in contacts if not c.departed],
+        "org_chart": org_chart_rows(account_org_chart(contacts)),
+        "plans": account_plans(account),
+        "open_objectives": Objective.objects.open().filter(plan__account=account).count(),
+        "timeline": timeline,
+        "context_notes": context_notes,
+        "transition": transition,
+        "open_tasks": open_tasks,
+        "readiness": account_readiness(account),
+        "health_available": HEALTH_AVAILABLE,
+        "health_band": health_bands([account.pk]).get(account.pk),
+        "open_flags": list(open_flags_for_account(account)) if HEALTH_AVAILABLE else [],
+        "generated_at": timezone.now(),
+    }
+
+
+def is_handover(transition: Transition) -> bool:
+    return transition.kind == PlaybookKind.HANDOVER

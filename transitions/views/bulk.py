@@ -1,0 +1,196 @@
+"""Bulk handover: pick a book, split it, preview, start all at once (or nothing)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.filters import AccountFilter
+from accounts.models import Account
+
+from .. import services
+from ..balancing import Candidate, Item, split
+from ..forms import BulkSettingsForm
+from ..models import BulkHandover, BulkHandoverStatus
+from ..selectors import (
+    HEALTH_AVAILABLE,
+    RENEWAL_WARNING_DAYS,
+    accounts_with_active_handover,
+    csm_loads,
+    health_bands,
+    readiness_for_accounts,
+)
+from ._common import add_errors
+
+MAX_BULK_ACCOUNTS = 1000
+INLINE_LIMIT = 100  # larger runs go to a worker with a progress bar
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not (request.user.is_manager or request.user.is_admin):
+        raise PermissionDenied("Only managers and admins start handovers.")
+
+
+def _selected_accounts(params: QueryDict):
+    account_filter = AccountFilter(params, queryset=Account.objects.with_list_columns().order_by("-arr", "pk"))
+    return account_filter, account_filter.qs
+
+
+def bulk_new(request: HttpRequest) -> HttpResponse:
+    """Step 1: choose the accounts (a CSM's book or any filter), the incoming CSMs and how to split."""
+    _require_manager(request)
+    account_filter, accounts = _selected_accounts(request.GET)
+    filtered = any(request.GET.get(name) for name in account_filter.form.fields)
+    count = accounts.count() if filtered else 0
+    sample = list(accounts[:10]) if filtered else []
+    return render(
+        request,
+        "transitions/bulk_new.html",
+        {
+            "filter": account_filter,
+            "filtered": filtered,
+            "count": count,
+            "sample": sample,
+            "too_many": count > MAX_BULK_ACCOUNTS,
+            "max_accounts": MAX_BULK_ACCOUNTS,
+            "settings_form": BulkSettingsForm(),
+            "query_string": request.GET.urlencode(),
+        },
+    )
+
+
+def _preview_context(request: HttpRequest, form: BulkSettingsForm, account_ids: list[int], assignment: dict[int, int]) -> dict:
+    accounts = list(Account.objects.with_list_columns().filter(pk__in=account_ids).order_by("-arr", "pk"))
+    incoming = list(form.cleaned_data["incoming"])
+    loads = csm_loads([u.pk for u in incoming])
+    bands = health_bands(account_ids)
+    readiness = readiness_for_accounts(account_ids)
+    busy = accounts_with_active_handover(account_ids)
+    today = timezone.localdate()
+    rows = []
+    for account in accounts:
+        warnings = []
+        if account.renewal_date and 0 <= (account.renewal_date - today).days <= RENEWAL_WARNING_DAYS:
+            warnings.append(f"Renews in {(account.renewal_date - today).days} days")
+        if bands.get(account.pk) == "red":
+            warnings.append("Red health band")
+        if account.pk in busy:
+            warnings.append("Handover already under way")
+        rows.append(
+            {
+                "account": account,
+                "to": assignment.get(account.pk),
+                "band": bands.get(account.pk),
+                "readiness": readiness.get(account.pk),
+                "warnings": warnings,
+                "busy": account.pk in busy,
+            }
+        )
+    totals = []
+    for user in incoming:
+        mine = [r["account"] for r in rows if r["to"] == user.pk]
+        load = loads[user.pk]
+        totals.append(
+            {
+                "user": user,
+                "accounts": len(mine),
+                "arr": sum((a.arr for a in mine), Decimal(0)),
+                "load_accounts": load.accounts + len(mine),
+                "load_arr": load.arr + sum((a.arr for a in mine), Decimal(0)),
+                "open_tasks": load.open_tasks,
+                "current_accounts": load.accounts,
+                "current_arr": load.arr,
+            }
+        )
+    return {
+        "form": form,
+        "rows": rows,
+        "incoming": incoming,
+        "totals": totals,
+        "total_arr": sum((a.arr for a in accounts), Decimal(0)),
+        "warnings_count": sum(1 for r in rows if r["warnings"]),
+        "busy_count": len(busy),
+        "inline_limit": INLINE_LIMIT,
+        "health_available": HEALTH_AVAILABLE,
+    }
+
+
+@require_POST
+def bulk_preview(request: HttpRequest) -> HttpResponse:
+    """Step 2: the proposed split with totals and warnings; every row can be changed before starting."""
+    _require_manager(request)
+    form = BulkSettingsForm(request.POST)
+    _, accounts = _selected_accounts(QueryDict(request.POST.get("account_query", "")))
+    account_ids = list(accounts.values_list("pk", flat=True)[: MAX_BULK_ACCOUNTS + 1])
+    if len(account_ids) > MAX_BULK_ACCOUNTS:
+        messages.error(request, f"Narrow the selection to at most {MAX_BULK_ACCOUNTS} accounts.")
+        return redirect(f"{reverse('bulk-handover-new')}?{request.POST.get('account_query', '')}")
+    if not account_ids:
+        messages.error(request, "No accounts match that selection.")
+        return redirect(f"{reverse('bulk-handover-new')}?{request.POST.get('account_query', '')}")
+    if not form.is_valid():
+        return render(request, "transitions/bulk_settings_invalid.html", {"form": form, "account_query": request.POST.get("account_query", "")}, status=422)
+    incoming = list(form.cleaned_data["incoming"])
+    loads = csm_loads([u.pk for u in incoming])
+    arrs = dict(Account.objects.filter(pk__in=account_ids).values_list("pk", "arr"))
+    assignment = split(
+        [Item(pk, arrs[pk]) for pk in account_ids],
+        [Candidate(u.pk, loads[u.pk].accounts, loads[u.pk].arr, loads[u.pk].open_tasks) for u in incoming],
+        form.cleaned_data["strategy"],
+    )
+    context = _preview_context(request, form, account_ids, assignment)
+    context["account_query"] = request.POST.get("account_query", "")
+    return render(request, "transitions/bulk_preview.html", context)
+
+
+@require_POST
+def bulk_start(request: HttpRequest) -> HttpResponse:
+    """Step 3: start every handover in the (edited) split, or none of them."""
+    _require_manager(request)
+    form = BulkSettingsForm(request.POST)
+    if not form.is_valid():
+        return render(request, "transitions/bulk_settings_invalid.html", {"form": form, "account_query": request.POST.get("account_query", "")}, status=422)
+    allowed = {u.pk for u in form.cleaned_data["incoming"]}
+    assignments = []
+    for key, value in request.POST.items():
+        if key.startswith("assign-") and value:
+            account_id, user_id = int(key.removeprefix("assign-")), int(value)
+            if user_id not in allowed:
+                messages.error(request, "Every account must go to one of the chosen incoming CSMs.")
+                return redirect("bulk-handover-new")
+            assignments.append((account_id, user_id))
+    settings = {name: form.cleaned_data[name] for name in ("playbook", "reason", "start_date", "target_date", "note")}
+    try:
+        bulk = services.bulk_handover_create(actor=request.user, assignments=assignments, **settings)
+    except ValidationError as error:
+        add_errors(form, error)
+        return _preview_again(request, form, assignments, error=" ".join(error.messages))
+    if bulk.total <= INLINE_LIMIT:
+        bulk = services.bulk_handover_run(bulk_id=bulk.pk)
+        if bulk.status == BulkHandoverStatus.FAILED:
+            return _preview_again(request, form, assignments, error=bulk.error, conflicts=bulk.conflicts)
+        messages.success(request, f"{bulk.total} handovers started.")
+        return redirect(f"{reverse('transition-board')}?bulk={bulk.pk}&status=active")
+    from ..tasks import bulk_handover_run
+
+    bulk_handover_run.delay(bulk.pk)
+    return redirect("bulk-handover-detail", pk=bulk.pk)
+
+
+def _preview_again(request, form, assignments, *, error: str, conflicts: list[int] | None = None) -> HttpResponse:
+    context = _preview_context(request, form, [a for a, _ in assignments], dict(assignments))
+    context.update(error=error, conflicts=set(conflicts or []), account_query=request.POST.get("account_query", ""))
+    return render(request, "transitions/bulk_preview.html", context, status=409 if conflicts else 422)
+
+
+def bulk_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    bulk = get_object_or_404(BulkHandover.objects.select_related("created_by", "playbook"), pk=pk)
+    template = "transitions/partials/bulk_progress.html" if request.htmx else "transitions/bulk_detail.html"
+    return render(request, template, {"bulk": bulk})
