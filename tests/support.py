@@ -183,13 +183,24 @@ class CeleryWorker:
         return any(self.nodename in reply for reply in replies)
 
     def kill(self) -> None:
-        """SIGKILL the worker and its pool children: no warm shutdown, no acks."""
+        """SIGKILL the worker and its pool children: no warm shutdown, no acks.
+
+        Returns once none of them is running any more.
+        """
         if self._process is not None:
+            group = self._process.pid
             try:
-                os.killpg(self._process.pid, signal.SIGKILL)
+                os.killpg(group, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self._process.wait(timeout=self.STOP_TIMEOUT)
+            # Pool children are reparented when the main process dies and may
+            # take a moment longer to exit.
+            wait_until(
+                lambda: not live_pids_in_group(group),
+                timeout=self.STOP_TIMEOUT,
+                message=f"worker processes {live_pids_in_group(group)} survived SIGKILL",
+            )
         self._close_log()
 
     def stop(self) -> None:
@@ -217,6 +228,20 @@ class CeleryWorker:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def live_pids_in_group(pgid: int) -> set[int]:
+    """Processes in process group `pgid` that have not exited (zombies do not count)."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # After "pid (command)": state, ppid, pgrp, ...
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            pids.add(int(stat.parent.name))
+    return pids
 
 
 def _die_with_parent() -> None:

@@ -9,22 +9,9 @@ import pytest
 from django.db import connection
 
 from csm.celery import app
-from tests.support import wait_until
+from tests.support import live_pids_in_group, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _pids_in_group(pgid: int) -> set[int]:
-    pids = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-        # After the command name: state, ppid, pgrp. Zombies are already dead.
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            pids.add(int(stat.parent.name))
-    return pids
 
 
 def _worker_environment(pid: int) -> dict[str, str]:
@@ -72,7 +59,7 @@ def test_a_worker_killed_with_sigkill_is_gone_with_its_pool_and_can_be_restarted
 ):
     old_pid = celery_worker_process.pid
     wait_until(
-        lambda: len(_pids_in_group(old_pid)) == 3,
+        lambda: len(live_pids_in_group(old_pid)) == 3,
         timeout=15,
         message="main process and two pool children",
     )
@@ -80,7 +67,7 @@ def test_a_worker_killed_with_sigkill_is_gone_with_its_pool_and_can_be_restarted
     celery_worker_process.kill()
 
     assert not celery_worker_process.is_running
-    assert _pids_in_group(old_pid) == set()
+    assert live_pids_in_group(old_pid) == set()
     with pytest.raises(ProcessLookupError):
         os.kill(old_pid, 0)
     assert not celery_worker_process.ping(timeout=0.5)
