@@ -1,6 +1,8 @@
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import AccountViewSet, ContactViewSet, TimelineEntryViewSet
+from plans.api.views import AchievementViewSet, ObjectiveViewSet, SuccessPlanViewSet
+from transitions.api.views import OutboundEmailViewSet, PlaybookViewSet, TransitionTaskViewSet, TransitionViewSet
 from users.api.views import TeamViewSet, UserViewSet
 
 router = DefaultRouter()
@@ -9,5 +11,12 @@ router.register("contacts", ContactViewSet, basename="contact")
 router.register("timeline", TimelineEntryViewSet, basename="timeline")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
+router.register("playbooks", PlaybookViewSet, basename="playbook")
+router.register("transitions", TransitionViewSet, basename="transition")
+router.register("transition-tasks", TransitionTaskViewSet, basename="transition-task")
+router.register("outbound-emails", OutboundEmailViewSet, basename="outbound-email")
+router.register("success-plans", SuccessPlanViewSet, basename="success-plan")
+router.register("objectives", ObjectiveViewSet, basename="objective")
+router.register("achievements", AchievementViewSet, basename="achievement")
 
 urlpatterns = router.urls

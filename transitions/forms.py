@@ -99,15 +99,19 @@ class EmailForm(forms.Form):
             f"{c.full_name} <{c.email}>{' · ' + c.get_deal_role_display() if c.deal_role else ''}"
         )
 
+    def _placeholders_checked(self, name: str) -> str:
+        text = self.cleaned_data[name]
+        try:
+            emails.validate_template(text, field=name)
+        except forms.ValidationError as error:
+            raise forms.ValidationError(error.messages) from error
+        return text
+
     def clean_subject(self) -> str:
-        subject = self.cleaned_data["subject"]
-        emails.validate_template(subject, field="subject")
-        return subject
+        return self._placeholders_checked("subject")
 
     def clean_body(self) -> str:
-        body = self.cleaned_data["body"]
-        emails.validate_template(body, field="body")
-        return body
+        return self._placeholders_checked("body")
 
 
 class PlaybookForm(forms.ModelForm):

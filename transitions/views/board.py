@@ -22,7 +22,10 @@ def board(request: HttpRequest) -> HttpResponse:
     filtered = transition_filter.qs
     counts = board_status_counts(TransitionFilter({k: v for k, v in params.items() if k != "status"}, queryset=Transition.objects.all()).qs)
     rows = filtered.for_board().order_by(*board_ordering(group_by))
-    page = Paginator(rows, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(rows, BOARD_PAGE_SIZE)
+    # Count the plain filtered rows: counting the annotated queryset would aggregate every task for nothing.
+    paginator.count = filtered.count()
+    page = paginator.get_page(request.GET.get("page"))
     transitions = list(page.object_list)
     readiness = readiness_for_accounts([t.account_id for t in transitions])
     for transition in transitions:
