@@ -1,6 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import AccountViewSet, ContactViewSet, TimelineEntryViewSet
+from lifecycle.api.signals import InvoiceViewSet, SupportTicketViewSet, SurveyResponseViewSet, UsageDailyViewSet
 from plans.api.views import AchievementViewSet, ObjectiveViewSet, SuccessPlanViewSet
 from transitions.api.views import OutboundEmailViewSet, PlaybookViewSet, TransitionTaskViewSet, TransitionViewSet
 from users.api.views import TeamViewSet, UserViewSet
@@ -11,6 +12,10 @@ router.register("contacts", ContactViewSet, basename="contact")
 router.register("timeline", TimelineEntryViewSet, basename="timeline")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
+router.register("signals/usage", UsageDailyViewSet, basename="signal-usage")
+router.register("signals/tickets", SupportTicketViewSet, basename="signal-tickets")
+router.register("signals/surveys", SurveyResponseViewSet, basename="signal-surveys")
+router.register("signals/invoices", InvoiceViewSet, basename="signal-invoices")
 router.register("playbooks", PlaybookViewSet, basename="playbook")
 router.register("transitions", TransitionViewSet, basename="transition")
 router.register("transition-tasks", TransitionTaskViewSet, basename="transition-task")

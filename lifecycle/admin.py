@@ -20,3 +20,5 @@ class StageChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+from . import admin_signals  # noqa: E402, F401  (registers the signal models)

@@ -137,6 +137,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {"SurveyKindEnum": "lifecycle.models.signals.SurveyKind"},
 }
 
 # Celery: the broker comes from the environment. Locally it is a folder on
