@@ -19,7 +19,6 @@ import os
 import sys
 import time
 import traceback
-from io import StringIO
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -84,15 +83,14 @@ def seed(accounts: int, seed_value: int):
     from bench.core import Result
 
     call_command("migrate", verbosity=0, interactive=False)
-    log = StringIO()
     started = time.perf_counter()
-    call_command("seed_demo", seed=seed_value, accounts=accounts, stdout=log)
+    call_command("seed_demo", seed=seed_value, accounts=accounts, stdout=sys.stdout)
     seconds = time.perf_counter() - started
     # Fresh bulk loads have no planner statistics yet; autovacuum would
     # gather them within minutes on a real server, so do it now.
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    print(log.getvalue())
+    print(flush=True)
     return Result(
         name=f"seed_demo ({accounts:,} accounts)",
         value=round(seconds, 1),
@@ -122,11 +120,16 @@ def run_suites() -> list:
                     name=module_name,
                     value=0.0,
                     unit="error",
-                    goal=f"{type(error).__name__}: {error}"[:160],
+                    goal=_one_line(f"{type(error).__name__}: {error}"),
                     met=False,
                 )
             )
     return results
+
+
+def _one_line(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def render_table(results: list) -> str:
