@@ -526,7 +526,7 @@ def bulk_handover_run(*, bulk_id: int) -> BulkHandover:
 
 
 def _locked_task(task: TransitionTask) -> tuple[TransitionTask, Transition]:
-    transition = Transition.objects.select_for_update().select_related("account").get(pk=task.transition_id)
+    transition = Transition.objects.select_for_update(of=("self",)).select_related("account").get(pk=task.transition_id)
     task = TransitionTask.objects.get(pk=task.pk)
     task.transition = transition
     return task, transition
@@ -609,7 +609,7 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
     summary = f"{transition.playbook.name} completed"
     body = ""
     if transition.kind == PlaybookKind.HANDOVER:
-        account = Account.objects.select_for_update().select_related("owner").get(pk=account.pk)
+        account = Account.objects.select_for_update(of=("self",)).select_related("owner").get(pk=account.pk)
         previous_owner = account.owner
         if account.owner_id != transition.to_csm_id or account.coverage != Coverage.ASSIGNED:
             account_reassign(
@@ -645,7 +645,7 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
 @transaction.atomic
 def transition_cancel(*, actor: User, transition: Transition, reason: str) -> Transition:
     """Stop a run. Ownership does not change; the timeline says so."""
-    transition = Transition.objects.select_for_update().select_related("account__owner", "to_csm").get(pk=transition.pk)
+    transition = Transition.objects.select_for_update(of=("self",)).select_related("account__owner", "to_csm").get(pk=transition.pk)
     if not can_manage_transition(actor, transition.account):
         raise PermissionDenied("Only the team's manager or an admin can cancel a handover.")
     if not reason.strip():
@@ -686,7 +686,7 @@ def transition_reschedule(
     *, actor: User, transition: Transition, target_date: dt.date, shift_tasks: bool
 ) -> tuple[Transition, int]:
     """Move the target date; optionally shift the open tasks by the same number of days. Returns (run, tasks shifted)."""
-    transition = Transition.objects.select_for_update().select_related("account__owner").get(pk=transition.pk)
+    transition = Transition.objects.select_for_update(of=("self",)).select_related("account__owner").get(pk=transition.pk)
     if not can_manage_transition(actor, transition.account):
         raise PermissionDenied("Only the team's manager or an admin can move a handover's dates.")
     if not transition.is_active:
@@ -795,7 +795,7 @@ def task_email_send(
 def outbound_email_send(*, email_id: int) -> OutboundEmail:
     """Send one queued email. Idempotent: anything not queued is left alone."""
     with transaction.atomic():
-        email = OutboundEmail.objects.select_for_update().select_related("contact", "created_by").get(pk=email_id)
+        email = OutboundEmail.objects.select_for_update(of=("self",)).select_related("contact", "created_by").get(pk=email_id)
         if email.status != OutboundEmailStatus.QUEUED:
             return email
         email.attempts += 1
@@ -825,7 +825,7 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail:
 
 @transaction.atomic
 def outbound_email_retry(*, actor: User, email: OutboundEmail) -> OutboundEmail:
-    email = OutboundEmail.objects.select_for_update().select_related("account__owner", "task").get(pk=email.pk)
+    email = OutboundEmail.objects.select_for_update(of=("self",)).select_related("account__owner", "task").get(pk=email.pk)
     assignee_id = email.task.assignee_id if email.task else email.created_by_id
     if not can_complete_transition_task(actor, assignee_id=assignee_id, account=email.account):
         raise PermissionDenied("Only the sender or the team's manager can retry this email.")

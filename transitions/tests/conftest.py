@@ -1,4 +1,5 @@
 import datetime as dt
+import importlib
 
 import pytest
 from django.utils import timezone
@@ -33,10 +34,19 @@ def account(outgoing):
     return AccountFactory(name="Acme Robotics", owner=outgoing)
 
 
+def ensure_default_playbooks() -> Playbook:
+    """The shipped defaults; transactional tests flush the tables, so put them back the way the migration did."""
+    if not Playbook.objects.filter(kind=PlaybookKind.HANDOVER, is_default=True).exists():
+        from django.apps import apps
+
+        importlib.import_module("transitions.migrations.0002_default_playbooks").create_defaults(apps, None)
+    return Playbook.objects.get(kind=PlaybookKind.HANDOVER, is_default=True)
+
+
 @pytest.fixture
 def playbook():
     """The default handover playbook shipped by the data migration."""
-    return Playbook.objects.get(kind=PlaybookKind.HANDOVER, is_default=True)
+    return ensure_default_playbooks()
 
 
 @pytest.fixture
