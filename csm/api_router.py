@@ -1,7 +1,9 @@
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import AccountViewSet, ContactViewSet, TimelineEntryViewSet
+from lifecycle.api.flags import AlertRuleViewSet, RedFlagViewSet
 from lifecycle.api.signals import InvoiceViewSet, SupportTicketViewSet, SurveyResponseViewSet, UsageDailyViewSet
+from notifications.api import NotificationViewSet, SubscriptionViewSet
 from plans.api.views import AchievementViewSet, ObjectiveViewSet, SuccessPlanViewSet
 from transitions.api.views import OutboundEmailViewSet, PlaybookViewSet, TransitionTaskViewSet, TransitionViewSet
 from users.api.views import TeamViewSet, UserViewSet
@@ -23,5 +25,9 @@ router.register("outbound-emails", OutboundEmailViewSet, basename="outbound-emai
 router.register("success-plans", SuccessPlanViewSet, basename="success-plan")
 router.register("objectives", ObjectiveViewSet, basename="objective")
 router.register("achievements", AchievementViewSet, basename="achievement")
+router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
+router.register("red-flags", RedFlagViewSet, basename="red-flag")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 
 urlpatterns = router.urls

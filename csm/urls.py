@@ -21,6 +21,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("lifecycle.urls")),
+    path("", include("lifecycle.urls_flags")),
+    path("", include("notifications.urls")),
     path("", include("lifecycle.urls_signals")),
     path("", include("transitions.urls")),
     path("", include("plans.urls")),

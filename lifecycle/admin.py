@@ -22,3 +22,4 @@ class StageChangeAdmin(admin.ModelAdmin):
         return False
 
 from . import admin_signals  # noqa: E402, F401  (registers the signal models)
+from . import admin_flags  # noqa: E402, F401  (alert rules and red flags)

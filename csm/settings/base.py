@@ -8,6 +8,7 @@ choose defaults.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "users",
     "accounts",
     "lifecycle",
+    "notifications",
     "plans",
     "transitions",
 ]
@@ -69,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -164,6 +167,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
+# Notifications: pending emails and webhooks are retried every minute; digests go out each morning.
+CELERY_BEAT_SCHEDULE["notifications-retry-deliveries"] = {
+    "task": "notifications.tasks.deliveries_retry_due",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["notifications-daily-digest"] = {
+    "task": "notifications.tasks.digests_send",
+    "schedule": crontab(hour=env.int("BATON_DIGEST_HOUR", default=7), minute=0),
+}
 
 LOGGING = {
     "version": 1,
@@ -175,3 +187,6 @@ LOGGING = {
 
 # Baton domain settings
 BATON_PAGE_SIZE = 50
+# Links in emails and chat messages point here.
+BATON_BASE_URL = env("BATON_BASE_URL", default="http://127.0.0.1:8000")
+BATON_WEBHOOK_TIMEOUT = env.int("BATON_WEBHOOK_TIMEOUT", default=10)

@@ -1,0 +1,479 @@
+"""Writes for notifications: who hears about a red flag, sending with retries, the daily digest.
+
+A flag's notifications are decided once, in one transaction: in-app rows and
+Delivery rows (email, chat webhook) with their rendered content. Sending
+happens afterwards, one delivery at a time, and every attempt is recorded.
+Keys on notifications and deliveries make a redelivered task harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag
+from users.models import User
+
+from .models import (
+    SEVERITY_RANK,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationKind,
+    Subscription,
+    SubscriptionScope,
+)
+
+logger = logging.getLogger(__name__)
+
+# Waits after the 1st, 2nd, ... failed attempt; the last failure marks the delivery failed.
+BACKOFF_SECONDS = (60, 5 * 60, 30 * 60, 2 * 3600, 6 * 3600)
+# A claimed delivery is not retried for this long: a worker that died mid-send is picked up after it.
+CLAIM_SECONDS = 10 * 60
+RETRY_BATCH = 200
+
+
+class DeliveryError(Exception):
+    """Sending failed; the message is what admins see on the delivery."""
+
+
+# --- who hears about a flag ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagScope:
+    """What subscriptions match on, read off a flag and its account."""
+
+    owner_id: int | None
+    pool_id: int | None
+    team_id: int | None  # the account's team: its owner's team, or its pool
+    rule_id: int
+    tier: str
+    severity: str
+
+
+def flag_scope(flag: RedFlag) -> FlagScope:
+    account = flag.account
+    team_id = account.owner.team_id if account.owner_id else account.pool_id
+    return FlagScope(
+        owner_id=flag.owner_id,
+        pool_id=account.pool_id,
+        team_id=team_id,
+        rule_id=flag.rule_id,
+        tier=account.tier,
+        severity=flag.severity,
+    )
+
+
+def subscription_matches(subscription: Subscription, scope: FlagScope, *, rule_ids: set[int]) -> bool:
+    """Does `subscription` (whose rule filter is `rule_ids`, empty = all) want to hear about this flag?"""
+    user = subscription.user
+    if subscription.scope == SubscriptionScope.MINE:
+        own = scope.owner_id == user.pk
+        pooled = scope.owner_id is None and user.team_id is not None and scope.pool_id == user.team_id
+        if not (own or pooled):
+            return False
+    elif subscription.scope == SubscriptionScope.TEAM:
+        if user.team_id is None or scope.team_id != user.team_id:
+            return False
+    if rule_ids and scope.rule_id not in rule_ids:
+        return False
+    if subscription.tier and subscription.tier != scope.tier:
+        return False
+    return SEVERITY_RANK[scope.severity] >= SEVERITY_RANK[subscription.min_severity]
+
+
+def _absolute(path: str) -> str:
+    return settings.BATON_BASE_URL.rstrip("/") + path
+
+
+def _flag_key(flag: RedFlag) -> str:
+    # Raising and each re-opening stamp raised_at afresh, so each is notified once.
+    return f"flag:{flag.pk}:{int(flag.raised_at.timestamp() * 1000)}"
+
+
+def _covered_by(flag: RedFlag) -> str:
+    account = flag.account
+    if account.owner_id:
+        return str(account.owner)
+    return f"{account.pool} pool" if account.pool_id else "nobody"
+
+
+def _flag_email(flag: RedFlag, *, recipient: User, reopened: bool, why: str) -> dict[str, str]:
+    context = {
+        "flag": flag,
+        "account": flag.account,
+        "recipient": recipient,
+        "reopened": reopened,
+        "why": why,
+        "covered_by": _covered_by(flag),
+        "account_url": _absolute(reverse("account-detail", args=[flag.account_id])),
+        "alerts_url": _absolute(reverse("alerts")),
+        "subscriptions_url": _absolute(reverse("subscriptions")),
+    }
+    return {
+        "subject": " ".join(render_to_string("notifications/email/flag_raised_subject.txt", context).split()),
+        "body": render_to_string("notifications/email/flag_raised.txt", context),
+        "html_body": render_to_string("notifications/email/flag_raised.html", context),
+    }
+
+
+def _webhook_text(flag: RedFlag, *, reopened: bool) -> str:
+    url = _absolute(reverse("account-detail", args=[flag.account_id]))
+    verb = "re-opened" if reopened else "raised"
+    return (
+        f":triangular_flag_on_post: *{flag.get_severity_display()}* red flag {verb} on <{url}|{flag.account}>: "
+        f"{flag.rule.name}\n{flag.reason}\nCovered by {_covered_by(flag)}."
+    )
+
+
+@transaction.atomic
+def flags_notify(*, flag_ids: Iterable[int]) -> list[int]:
+    """Notify about newly raised or re-opened flags; returns the ids of the deliveries queued.
+
+    The owner (every member of the pool's team when the account is pooled)
+    always hears in-app and by email; matching subscribers in-app, and by
+    email if they asked to; the account team's chat webhook gets one post.
+    Flags that are no longer open are skipped: someone already acted.
+    """
+    flags = list(
+        RedFlag.objects.filter(pk__in=list(flag_ids), status=FlagStatus.OPEN).select_related(
+            "rule", "owner", "account__owner__team", "account__pool"
+        )
+    )
+    if not flags:
+        return []
+    pool_ids = {f.account.pool_id for f in flags if f.owner_id is None and f.account.pool_id}
+    pool_members: dict[int, list[User]] = {}
+    for member in User.objects.filter(team_id__in=pool_ids, is_active=True):
+        pool_members.setdefault(member.team_id, []).append(member)
+    subscriptions = list(
+        Subscription.objects.filter(user__is_active=True).select_related("user").prefetch_related("rules")
+    )
+    rule_filters = {s.pk: {r.pk for r in s.rules.all()} for s in subscriptions}
+    earlier = set(
+        Notification.objects.filter(flag_id__in=[f.pk for f in flags]).values_list("recipient_id", "key", "flag_id")
+    )
+    done_keys = {(recipient_id, key) for recipient_id, key, _ in earlier}
+    notified_before = {flag_id for _, _, flag_id in earlier}
+
+    notifications: list[Notification] = []
+    emails: list[tuple[Notification, User, str, bool]] = []
+    webhooks: list[Delivery] = []
+    for flag in flags:
+        key = _flag_key(flag)
+        reopened = flag.pk in notified_before
+        scope = flag_scope(flag)
+        # recipient -> (send an email?, why they hear about it)
+        recipients: dict[int, tuple[User, bool, str]] = {}
+        if flag.owner_id and flag.owner.is_active:
+            recipients[flag.owner_id] = (flag.owner, True, "you own this account")
+        elif flag.owner_id is None:
+            for member in pool_members.get(flag.account.pool_id, []):
+                recipients[member.pk] = (member, True, f"your team's pool ({flag.account.pool}) covers this account")
+        for subscription in subscriptions:
+            if subscription.user_id in recipients and recipients[subscription.user_id][1]:
+                continue
+            if subscription_matches(subscription, scope, rule_ids=rule_filters[subscription.pk]):
+                wants_email = subscription.email_each_flag or recipients.get(subscription.user_id, (None, False))[1]
+                recipients[subscription.user_id] = (
+                    subscription.user,
+                    wants_email,
+                    f"of your subscription to {subscription.get_scope_display().lower()}",
+                )
+        title = f"{'Re-opened' if reopened else 'Red flag'}: {flag.rule.name} · {flag.account}"[:200]
+        url = reverse("account-detail", args=[flag.account_id])
+        for user, wants_email, why in recipients.values():
+            if (user.pk, key) in done_keys:
+                continue
+            notification = Notification(
+                recipient=user,
+                kind=NotificationKind.FLAG_REOPENED if reopened else NotificationKind.FLAG_RAISED,
+                title=title,
+                body=flag.reason,
+                url=url,
+                flag=flag,
+                key=key,
+            )
+            notifications.append(notification)
+            if wants_email and user.email:
+                emails.append((notification, user, why, reopened))
+        team = flag.account.owner.team if flag.account.owner_id else flag.account.pool
+        if team is not None and team.chat_webhook_url:
+            webhooks.append(
+                Delivery(
+                    flag=flag,
+                    channel=Channel.WEBHOOK,
+                    target=team.chat_webhook_url,
+                    body=json.dumps({"text": _webhook_text(flag, reopened=reopened)}),
+                    key=f"{key}:webhook:{team.pk}",
+                )
+            )
+    Notification.objects.bulk_create(notifications)
+    deliveries = webhooks + [
+        Delivery(
+            notification=notification,
+            flag=notification.flag,
+            channel=Channel.EMAIL,
+            target=user.email,
+            key=f"{notification.key}:email:{user.pk}",
+            **_flag_email(notification.flag, recipient=user, reopened=reopened, why=why),
+        )
+        for notification, user, why, reopened in emails
+    ]
+    return _deliveries_queue(deliveries)
+
+
+def _deliveries_queue(deliveries: list[Delivery]) -> list[int]:
+    """Insert deliveries (skipping any whose key exists) and send the new ones after commit."""
+    if not deliveries:
+        return []
+    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    ids = list(
+        Delivery.objects.filter(key__in=[d.key for d in deliveries], status=DeliveryStatus.PENDING, attempts=0)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        from .tasks import delivery_send
+
+        transaction.on_commit(lambda: [delivery_send.delay(pk) for pk in ids])
+    return ids
+
+
+# --- sending ------------------------------------------------------------------
+
+
+def _send_email(delivery: Delivery) -> None:
+    message = EmailMultiAlternatives(
+        subject=delivery.subject, body=delivery.body, from_email=settings.DEFAULT_FROM_EMAIL, to=[delivery.target]
+    )
+    if delivery.html_body:
+        message.attach_alternative(delivery.html_body, "text/html")
+    try:
+        message.send(fail_silently=False)
+    except Exception as error:  # noqa: BLE001 - any backend failure must be recorded, never lost
+        raise DeliveryError(f"{type(error).__name__}: {error}") from error
+
+
+def _post_webhook(delivery: Delivery) -> None:
+    if not delivery.target.startswith(("https://", "http://")):
+        raise DeliveryError("The webhook URL must start with http:// or https://.")
+    request = urllib.request.Request(
+        delivery.target,
+        data=delivery.body.encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "Baton"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.BATON_WEBHOOK_TIMEOUT) as response:  # noqa: S310
+            response.read(1024)
+    except urllib.error.HTTPError as error:
+        detail = error.read(300).decode(errors="replace").strip()
+        raise DeliveryError(f"HTTP {error.code} {error.reason}: {detail}".rstrip(": ")) from error
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise DeliveryError(f"Could not reach the webhook: {reason}") from error
+
+
+SENDERS = {Channel.EMAIL: _send_email, Channel.WEBHOOK: _post_webhook}
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
+
+
+def delivery_attempt(*, delivery_id: int) -> str | None:
+    """Try to send one due delivery; returns its new status, or None if it was not due (or taken).
+
+    The claim is a conditional update, so two workers never send the same
+    delivery at once; no transaction is held open while the network is slow.
+    """
+    now = timezone.now()
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+    ).update(attempts=F("attempts") + 1, next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS))
+    if not claimed:
+        return None
+    delivery = Delivery.objects.get(pk=delivery_id)
+    try:
+        SENDERS[delivery.channel](delivery)
+    except DeliveryError as error:
+        finished = timezone.now()
+        gave_up = delivery.attempts >= Delivery.MAX_ATTEMPTS
+        status = DeliveryStatus.FAILED if gave_up else DeliveryStatus.PENDING
+        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+            status=status,
+            last_error=str(error)[:2000],
+            next_attempt_at=finished if gave_up else finished + backoff(delivery.attempts),
+        )
+        log = logger.error if gave_up else logger.warning
+        log("Delivery %s attempt %s failed: %s", delivery_id, delivery.attempts, error)
+        return status
+    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return DeliveryStatus.SENT
+
+
+def deliveries_retry_due(*, limit: int = RETRY_BATCH) -> dict[str, int]:
+    """Attempt up to `limit` due deliveries, oldest due first; the rest stay pending for the next sweep."""
+    outcome: dict[str, int] = {}
+    for pk in Delivery.objects.due().order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]:
+        status = delivery_attempt(delivery_id=pk)
+        if status is not None:
+            outcome[status] = outcome.get(status, 0) + 1
+    return outcome
+
+
+@transaction.atomic
+def delivery_retry(*, actor: User, delivery: Delivery) -> Delivery:
+    """An admin sends a failed delivery again, with a fresh set of attempts."""
+    if not actor.is_admin:
+        raise ValidationError("Only admins can retry deliveries.")
+    if delivery.status != DeliveryStatus.FAILED:
+        raise ValidationError("Only failed deliveries can be retried.")
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+    from .tasks import delivery_send
+
+    transaction.on_commit(lambda: delivery_send.delay(delivery.pk))
+    delivery.refresh_from_db()
+    return delivery
+
+
+# --- reading --------------------------------------------------------------------
+
+
+def notification_mark_read(*, user: User, notification_id: int) -> Notification:
+    """Mark one of `user`'s notifications read; someone else's is not found."""
+    notification = Notification.objects.get(pk=notification_id, recipient=user)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user: User) -> int:
+    return Notification.objects.for_user(user).unread().update(read_at=timezone.now())
+
+
+# --- subscriptions ----------------------------------------------------------------
+
+SUBSCRIPTION_FIELDS = ("scope", "tier", "min_severity", "email_each_flag", "daily_digest")
+
+
+def _subscription_validate(user: User, fields: dict[str, Any]) -> None:
+    if fields.get("scope") == SubscriptionScope.TEAM and user.team_id is None:
+        raise ValidationError({"scope": "You are not in a team; choose your accounts or all accounts."})
+
+
+@transaction.atomic
+def subscription_create(*, user: User, fields: dict[str, Any], rules: Iterable[Any] = ()) -> Subscription:
+    _subscription_validate(user, fields)
+    subscription = Subscription(user=user, **{k: v for k, v in fields.items() if k in SUBSCRIPTION_FIELDS})
+    subscription.full_clean()
+    subscription.save()
+    subscription.rules.set(list(rules))
+    return subscription
+
+
+@transaction.atomic
+def subscription_update(*, subscription: Subscription, fields: dict[str, Any], rules: Iterable[Any] | None = None) -> Subscription:
+    merged = {k: getattr(subscription, k) for k in SUBSCRIPTION_FIELDS} | {
+        k: v for k, v in fields.items() if k in SUBSCRIPTION_FIELDS
+    }
+    _subscription_validate(subscription.user, merged)
+    for name, value in merged.items():
+        setattr(subscription, name, value)
+    subscription.full_clean()
+    subscription.save()
+    if rules is not None:
+        subscription.rules.set(list(rules))
+    return subscription
+
+
+# --- the daily digest ----------------------------------------------------------------
+
+
+def _open_tasks(user: User) -> Any:
+    """The user's due and overdue handover/playbook tasks, from the transitions app (2 queries)."""
+    from transitions.selectors import tasks_for_cockpit
+
+    return tasks_for_cockpit(user, limit=20)
+
+
+@transaction.atomic
+def digests_queue(*, today: dt.date | None = None) -> list[int]:
+    """One digest email per person with a digest subscription: flags raised in the last day and due work.
+
+    Keyed by person and day, so a second run the same day sends nothing more.
+    Nobody gets an empty digest.
+    """
+    today = today or timezone.localdate()
+    since = timezone.now() - dt.timedelta(days=1)
+    subscriptions = list(
+        Subscription.objects.filter(daily_digest=True, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("user")
+        .prefetch_related("rules")
+    )
+    if not subscriptions:
+        return []
+    flags = list(
+        RedFlag.objects.filter(raised_at__gte=since, status__in=UNRESOLVED)
+        .select_related("rule", "account__owner", "account__pool")
+        .order_by("-raised_at")
+    )
+    scopes = {flag.pk: flag_scope(flag) for flag in flags}
+    by_user: dict[int, tuple[User, dict[int, RedFlag]]] = {}
+    for subscription in subscriptions:
+        rule_ids = {r.pk for r in subscription.rules.all()}
+        _, matched = by_user.setdefault(subscription.user_id, (subscription.user, {}))
+        for flag in flags:
+            if subscription_matches(subscription, scopes[flag.pk], rule_ids=rule_ids):
+                matched[flag.pk] = flag
+    deliveries = []
+    for user, matched in by_user.values():
+        tasks = _open_tasks(user)
+        due = [task for task in tasks.tasks if task.due_date <= today]
+        if not matched and not due:
+            continue
+        context = {
+            "user": user,
+            "today": today,
+            "flags": sorted(matched.values(), key=lambda f: (-SEVERITY_RANK[f.severity], f.account.name)),
+            "tasks": due,
+            "overdue_count": tasks.overdue_count,
+            "base_url": settings.BATON_BASE_URL.rstrip("/"),
+            "alerts_url": _absolute(reverse("alerts")),
+            "subscriptions_url": _absolute(reverse("subscriptions")),
+        }
+        deliveries.append(
+            Delivery(
+                channel=Channel.EMAIL,
+                target=user.email,
+                key=f"digest:{user.pk}:{today.isoformat()}",
+                subject=" ".join(render_to_string("notifications/email/digest_subject.txt", context).split()),
+                body=render_to_string("notifications/email/digest.txt", context),
+                html_body=render_to_string("notifications/email/digest.html", context),
+            )
+        )
+    return _deliveries_queue(deliveries)

@@ -1,0 +1,128 @@
+"""The bell's pages: my notifications, what I subscribe to, and (admins) deliveries that failed."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import SubscriptionForm
+from .models import Delivery, Notification, Subscription
+
+INVALID = 422
+PAGE_SIZE = 30
+
+
+def notification_list(request: HttpRequest) -> HttpResponse:
+    queryset = Notification.objects.for_user(request.user).select_related("flag")
+    if request.GET.get("show") == "unread":
+        queryset = queryset.unread()
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "notifications/notification_list.html", {"page": page, "show": request.GET.get("show", "all")}
+    )
+
+
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Notification, pk=pk, recipient=request.user)
+    notification = services.notification_mark_read(user=request.user, notification_id=pk)
+    if request.htmx:
+        response = render(request, "notifications/partials/notification_item.html", {"notification": notification})
+        # The bell in the navbar refreshes itself on this event.
+        response["HX-Trigger"] = "notifications-changed"
+        return response
+    return redirect(notification.url or "notifications")
+
+
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    count = services.notifications_mark_all_read(user=request.user)
+    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked read.")
+    return redirect("notifications")
+
+
+def bell(request: HttpRequest) -> HttpResponse:
+    """The navbar bell alone, re-fetched by htmx after a notification is read."""
+    return render(request, "notifications/partials/bell.html")
+
+
+def subscription_list(request: HttpRequest) -> HttpResponse:
+    form = SubscriptionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.subscription_create(
+                user=request.user, fields=form.service_fields(), rules=form.cleaned_data["rules"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Subscription added.")
+            return redirect("subscriptions")
+    subscriptions = Subscription.objects.filter(user=request.user).prefetch_related("rules")
+    return render(
+        request,
+        "notifications/subscription_list.html",
+        {"form": form, "subscriptions": subscriptions},
+        status=INVALID if form.is_bound and form.errors else 200,
+    )
+
+
+def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = get_object_or_404(Subscription, pk=pk, user=request.user)
+    form = SubscriptionForm(request.POST or None, instance=Subscription.objects.get(pk=pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.subscription_update(
+                subscription=subscription, fields=form.service_fields(), rules=form.cleaned_data["rules"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Subscription saved.")
+            return redirect("subscriptions")
+    return render(
+        request,
+        "notifications/subscription_form.html",
+        {"form": form, "subscription": subscription},
+        status=INVALID if form.is_bound and form.errors else 200,
+    )
+
+
+@require_POST
+def subscription_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = get_object_or_404(Subscription, pk=pk, user=request.user)
+    subscription.delete()
+    messages.success(request, "Subscription removed.")
+    return redirect("subscriptions")
+
+
+def _require_admin(request: HttpRequest) -> None:
+    if not request.user.is_admin:
+        raise PermissionDenied("Only admins see deliveries.")
+
+
+def delivery_failed_list(request: HttpRequest) -> HttpResponse:
+    _require_admin(request)
+    queryset = Delivery.objects.failed().select_related("flag__account", "flag__rule", "notification__recipient")
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "notifications/delivery_failed_list.html", {"page": page, "pending": Delivery.objects.due().count(), "max_attempts": Delivery.MAX_ATTEMPTS}
+    )
+
+
+@require_POST
+def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_admin(request)
+    delivery = get_object_or_404(Delivery, pk=pk)
+    try:
+        services.delivery_retry(actor=request.user, delivery=delivery)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Delivery to {delivery.target_label} queued again.")
+    return redirect("deliveries-failed")
