@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from lifecycle.stages import Stage
@@ -29,10 +30,10 @@ class AccountFilter(django_filters.FilterSet):
     industry = django_filters.MultipleChoiceFilter(choices=Industry.choices, distinct=False)
     region = django_filters.MultipleChoiceFilter(choices=Region.choices, distinct=False)
     renewal_within = django_filters.ChoiceFilter(
-        choices=RENEWAL_WINDOWS, method="filter_renewal_within", label="Renewal"
+        choices=RENEWAL_WINDOWS, method="filter_renewal_within", label="Renewal", empty_label="Any time"
     )
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True))
-    pool = django_filters.ModelChoiceFilter(queryset=Team.objects.all())
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True), empty_label="Anyone")
+    pool = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), empty_label="Any team")
 
     class Meta:
         model = Account
@@ -40,9 +41,16 @@ class AccountFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Short option lists read better as checkboxes than as a multi-select needing Ctrl-click.
         for form_field in self.form.fields.values():
-            is_select = hasattr(form_field, "choices")
-            form_field.widget.attrs.setdefault("class", "form-select form-select-sm" if is_select else "form-control form-control-sm")
+            if isinstance(form_field.widget, forms.SelectMultiple):
+                form_field.widget = forms.CheckboxSelectMultiple(
+                    choices=form_field.choices, attrs={"class": "form-check-input"}
+                )
+            elif hasattr(form_field, "choices"):
+                form_field.widget.attrs.setdefault("class", "form-select form-select-sm")
+            else:
+                form_field.widget.attrs.setdefault("class", "form-control form-control-sm")
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -19,7 +19,11 @@ MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
 
 
 class AccountForm(forms.ModelForm):
-    tags = forms.ModelMultipleChoiceField(queryset=Tag.objects.all(), required=False)
+    tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
 
     class Meta:
         model = Account
@@ -31,6 +35,8 @@ class AccountForm(forms.ModelForm):
             "why_they_bought": forms.Textarea(attrs={"rows": 3}),
             "tech_stack_notes": forms.Textarea(attrs={"rows": 3}),
         }
+        labels = {"fiscal_year_start_month": "Fiscal year starts in", "arr": "ARR"}
+        help_texts = {"fiscal_year_start_month": ""}
 
     def clean_arr(self):
         # The database refuses it too, but only with the constraint's name; say it in words.
@@ -99,6 +105,8 @@ class ContactForm(forms.ModelForm):
             others = others.exclude(pk=self.instance.pk)
         self.fields["reports_to"].queryset = others
         self.fields["reports_to"].label = "Reports to"
+        self.fields["reports_to"].empty_label = "Nobody (top of the chart)"
+        self.fields["deal_role"].choices = [("", "No role in the deal"), *self.fields["deal_role"].choices[1:]]
 
     def service_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in CONTACT_EDITABLE_FIELDS}
@@ -106,7 +114,7 @@ class ContactForm(forms.ModelForm):
 
 class NoteForm(forms.Form):
     summary = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Details")
     risk_tag = forms.ChoiceField(
         choices=[("", "No risk tag"), *RiskTag.choices], required=False, label="Risk tag"
     )
@@ -118,7 +126,11 @@ class TouchpointForm(forms.Form):
     summary = forms.CharField(max_length=200)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Notes")
     sentiment = forms.ChoiceField(choices=[("", "—"), *Sentiment.choices], required=False)
-    participants = forms.ModelMultipleChoiceField(queryset=Contact.objects.none(), required=False)
+    participants = forms.ModelMultipleChoiceField(
+        queryset=Contact.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
@@ -134,7 +146,9 @@ class TouchpointForm(forms.Form):
 
 class StageChangeForm(forms.Form):
     to_stage = forms.ChoiceField(choices=Stage.choices, label="New stage")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    reason = forms.CharField(
+        required=False, widget=forms.TextInput(attrs={"placeholder": "Why now? Recorded in the audit trail."})
+    )
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)

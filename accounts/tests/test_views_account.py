@@ -138,7 +138,7 @@ def test_the_new_account_form_renders_for_a_manager(client, manager):
     client.force_login(manager)
     response = client.get(reverse("account-create"))
     assert response.status_code == 200
-    assert "Fiscal year start month" in response.content.decode() and "April" in response.content.decode()
+    assert "Fiscal year starts in" in response.content.decode() and "April" in response.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -236,8 +236,18 @@ def test_an_htmx_request_for_the_table_gets_only_the_table(client, csm, varied, 
     assert response.status_code == 200
     fragment = response.content.decode()
     assert [t.name for t in response.templates][0] == "accounts/partials/account_table.html"
-    assert "<html" not in fragment and "account-filters" not in fragment
+    assert "<html" not in fragment and 'id="account-filters"' not in fragment
     assert 'id="accounts"' in fragment and "Aurora" in fragment and "Cirrus" not in fragment
+    # The current sort travels with the table, so the next filter change keeps it.
+    assert '<input type="hidden" name="sort" value="name" form="account-filters">' in fragment
+
+
+@pytest.mark.parametrize("url_name", ["cockpit", "account-list"])
+def test_the_filter_form_asks_its_own_page_for_the_table(client, csm, url_name):
+    client.force_login(csm)
+    page = client.get(reverse(url_name), {"tier": "high"}).content.decode()
+    # An empty hx-get would reuse the current query string and repeat every parameter.
+    assert f'id="account-filters" hx-get="{reverse(url_name)}"' in page
 
 
 def test_an_htmx_request_aimed_elsewhere_gets_the_whole_page(client, csm, varied):
