@@ -88,7 +88,7 @@ def facts_for(*, day: dt.date, scope: AccountScope) -> dict[int, AccountFacts]:
     _add_stakeholders(facts, scope)
     _add_pulse(facts, scope, day_end)
     _add_spend(facts, scope, day)
-    _add_open_flags(facts, scope)
+    _add_open_flags(facts, scope, day_end - dt.timedelta(days=1))
     return facts
 
 
@@ -313,17 +313,19 @@ def _add_spend(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
             item.last_invoice_on = last
 
 
-def open_flag_query(scope: AccountScope):
+def open_flag_query(scope: AccountScope, day_start: dt.datetime):
+    # Flags raised during the day being scored don't feed back into that day's
+    # score, so scoring the same day twice gives the same result.
     return (
-        RedFlag.objects.filter(scope.q(), status__in=UNRESOLVED)
+        RedFlag.objects.filter(scope.q(), status__in=UNRESOLVED, raised_at__lt=day_start)
         .values("account_id")
         .annotate(n=Count("id"))
         .values_list("account_id", "n")
     )
 
 
-def _add_open_flags(facts: dict[int, AccountFacts], scope: AccountScope) -> None:
-    rows = open_flag_query(scope)
+def _add_open_flags(facts: dict[int, AccountFacts], scope: AccountScope, day_start: dt.datetime) -> None:
+    rows = open_flag_query(scope, day_start)
     for account_id, count in rows:
         item = facts.get(account_id)
         if item is not None:
@@ -342,5 +344,5 @@ def signal_queries(*, day: dt.date, scope: AccountScope) -> list:
         stakeholder_query(scope),
         pulse_query(scope, day_end),
         spend_query(scope, day),
-        open_flag_query(scope),
+        open_flag_query(scope, day_end - dt.timedelta(days=1)),
     ]
