@@ -6,6 +6,7 @@ import calendar
 import datetime as dt
 import random
 import re
+from collections import Counter
 from decimal import Decimal
 
 from accounts.models import Account, Coverage, EmployeeBand, Industry, Region, Tag, Tier
@@ -95,15 +96,16 @@ class AccountPlanner:
         self.rng = company.rng("accounts")
         self.used_names: set[str] = set()
         self.used_domains: set[str] = set()
-        csms = company.csms
-        self.csms_by_team: dict[int, list[User]] = {}
-        self.csm_weights: dict[int, list[float]] = {}
-        for team in company.teams.values():
-            members = [csm for csm in csms if csm.team_id == team.pk]
-            self.csms_by_team[team.pk] = members
-            self.csm_weights[team.pk] = [
-                1.7 if csm.username == HANDOVER_CSM else 1.0 for csm in members
-            ]
+        # Books are balanced by a share per CSM; the handover CSM carries about
+        # twice a colleague's book (~40 accounts at demo size).
+        self.csms_by_team: dict[int, list[User]] = {
+            team.pk: [csm for csm in company.csms if csm.team_id == team.pk]
+            for team in company.teams.values()
+        }
+        self.book_share = {
+            csm.pk: 1.8 if csm.username == HANDOVER_CSM else 1.0 for csm in company.csms
+        }
+        self.book_size: Counter[int] = Counter()
 
     def create_batch(self, index: int, size: int) -> DemoBatch:
         accounts, plans = [], []
@@ -217,9 +219,14 @@ class AccountPlanner:
         if pooled:
             account.coverage, account.pool = Coverage.POOLED, team
         else:
-            owner = rng.choices(
-                self.csms_by_team[team.pk], weights=self.csm_weights[team.pk]
-            )[0]
+            owner = min(
+                self.csms_by_team[team.pk],
+                key=lambda csm: (
+                    (self.book_size[csm.pk] + 1) / self.book_share[csm.pk],
+                    csm.pk,
+                ),
+            )
+            self.book_size[owner.pk] += 1
             account.coverage, account.owner = Coverage.ASSIGNED, owner
 
     def _dates(self, stage: str, tier: str) -> tuple[dt.date, dt.date, AccountPlan]:
@@ -229,6 +236,11 @@ class AccountPlanner:
         if stage == Stage.ONBOARDING:
             start = today - dt.timedelta(days=rng.randint(3, 80))
             path = [(Stage.ONBOARDING, start)]
+            return start, add_months(start, term), AccountPlan(start, self._timed(path))
+        if stage == Stage.ADOPTION:
+            # Still in the first contract term: adoption is a matter of months, not years.
+            start = today - dt.timedelta(days=rng.randint(45, 330))
+            path = self._fit(rng, [Stage.ONBOARDING, Stage.ADOPTION], start, None)
             return start, add_months(start, term), AccountPlan(start, self._timed(path))
         if stage == Stage.CHURNED:
             # Churned at a renewal that has passed; at risk for a while before.
@@ -252,13 +264,11 @@ class AccountPlanner:
                 last_entered = today - dt.timedelta(days=rng.randint(5, 120))
                 latest_since = last_entered - dt.timedelta(days=100)
             else:
-                stages = [Stage.ONBOARDING, Stage.ADOPTION] + (
-                    [Stage.SUCCESS] if stage == Stage.SUCCESS else []
+                stages, last_entered = (
+                    [Stage.ONBOARDING, Stage.ADOPTION, Stage.SUCCESS],
+                    None,
                 )
-                last_entered = None
-                latest_since = today - dt.timedelta(
-                    days=45 if stage == Stage.ADOPTION else 150
-                )
+                latest_since = today - dt.timedelta(days=150)
         start = add_months(renewal, -term)
         # Long-standing customers have renewed before: their history starts whole terms earlier.
         since = add_months(start, -12 * rng.choice([0, 0, 1, 1, 2, 3]))

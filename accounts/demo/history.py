@@ -160,6 +160,7 @@ class _AccountStory:
         decision_maker = next(
             (c for c in contacts if c.deal_role == DealRole.DECISION_MAKER), contacts[0]
         )
+        self.openers: list[str] = []  # drawn without repeats until exhausted
         self.names = {
             "champion": champion.first_name,
             "decision_maker": f"{decision_maker.first_name} ({decision_maker.title})",
@@ -224,9 +225,7 @@ class _AccountStory:
                 summary=words.KICK_OFF
                 if kick_off
                 else rng.choice(words.TOUCHPOINT_SUMMARIES[channel]),
-                body=rng.choice(words.TOUCHPOINT_BODIES).format(**self.names)
-                if rng.random() < 0.6
-                else "",
+                body=self._touchpoint_body() if rng.random() < 0.65 else "",
                 sentiment=rng.choices(
                     list(sentiments), weights=list(sentiments.values())
                 )[0],
@@ -241,6 +240,14 @@ class _AccountStory:
             )
             touchpoints.append((entry, people))
         return touchpoints
+
+    def _touchpoint_body(self) -> str:
+        if not self.openers:
+            self.openers = self.rng.sample(
+                words.TOUCHPOINT_OPENERS, len(words.TOUCHPOINT_OPENERS)
+            )
+        text = f"{self.openers.pop()} {self.rng.choice(words.TOUCHPOINT_NEXT_STEPS)}"
+        return text.strip().format(**self.names)
 
     def _notes(self) -> list[tuple[TimelineEntry, list[Contact]]]:
         rng = self.rng

@@ -215,14 +215,31 @@ TOUCHPOINT_SUMMARIES: dict[str, list[str]] = {
     ],
 }
 KICK_OFF = "Kick-off meeting with the project team"
-TOUCHPOINT_BODIES = [
-    "{champion} is happy with progress; wants a second workshop for {team}.",
-    "Discussed the open ticket backlog. {champion} asked for weekly updates until it is cleared.",
+# A touchpoint's notes: what was said, then what happens next. Combined, they
+# give dozens of variations, so one account's timeline does not repeat itself.
+TOUCHPOINT_OPENERS = [
+    "{champion} is happy with progress and wants a second workshop for {team}.",
+    "Went through the open ticket backlog; {champion} asked for weekly updates until it is cleared.",
     "They plan to roll out to two more departments after the fiscal year starts.",
-    "Agreed next steps: admin training, usage review in four weeks, renewal prep.",
-    "Concern raised about price increase; {champion} will take it to {decision_maker}.",
-    "Good energy. They asked to be a reference for other {industry} customers.",
-    "Usage dipped in the last month because of holidays; expected to recover.",
+    "Concern raised about the price increase; {champion} will take it to {decision_maker}.",
+    "Good energy. They offered to be a reference for other {industry} customers.",
+    "Usage dipped last month because of holidays; {champion} expects it to recover.",
+    "New team lead in {team} has not logged in yet.",
+    "Reviewed the success plan: two of three goals on track.",
+    "{decision_maker} joined for the first 15 minutes and asked about the roadmap.",
+    "Integration with their data warehouse is live; reports now refresh hourly.",
+    "{champion} is stretched thin this quarter; keep updates short.",
+    "Asked how other {industry} customers structure their admin roles.",
+]
+TOUCHPOINT_NEXT_STEPS = [
+    "Next: admin training, then a usage review in four weeks.",
+    "Next: send the ROI summary before their budget meeting.",
+    "Next: book the QBR and invite {decision_maker}.",
+    "Next: follow up with support on the two oldest tickets.",
+    "Next: share the enablement plan with {team}.",
+    "Next: check in again in two weeks.",
+    "",
+    "",
 ]
 NOTES = [
     (
