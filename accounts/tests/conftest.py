@@ -16,16 +16,7 @@ from accounts.models import Account, AuditEvent, Contact, Coverage, TimelineEntr
 from accounts.tests.factories import AccountFactory
 from lifecycle.models import StageChange
 from users.models import Team, User
-from users.tests.conftest import (  # noqa: F401  (fixtures shared with the users app)
-    admin,
-    csm,
-    manager,
-    other_csm,
-    other_manager,
-    other_team,
-    team,
-    teammate,
-)
+from users.tests.conftest import *  # noqa: F403  (the people of the permission table)
 
 
 @pytest.fixture

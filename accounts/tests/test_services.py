@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import Account, AuditAction, AuditEvent, Coverage, TimelineEntry, TimelineKind
-from accounts.tests.factories import AccountFactory, ContactFactory
+from accounts.tests.factories import ContactFactory
 from users.tests.factories import CSMFactory
 
 pytestmark = pytest.mark.django_db

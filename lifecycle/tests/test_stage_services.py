@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEvent, TimelineKind
-from accounts.tests.conftest import csm, nothing_written, own_account, team  # noqa: F401
+from accounts.tests.conftest import *  # noqa: F403  (accounts, people and nothing_written)
 from lifecycle.models import StageChange
 from lifecycle.selectors import stage_history_with_durations
 from lifecycle.services import account_stage_change

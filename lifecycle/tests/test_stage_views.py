@@ -4,16 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from accounts.tests.conftest import (  # noqa: F401
-    csm,
-    manager,
-    nothing_written,
-    other_csm,
-    other_team,
-    other_team_account,
-    own_account,
-    team,
-)
+from accounts.tests.conftest import *  # noqa: F403  (accounts, people and nothing_written)
 from lifecycle.models import StageChange
 from lifecycle.stages import Stage
 
