@@ -65,9 +65,11 @@ class AccountForm(forms.ModelForm):
 class CoverageForm(forms.Form):
     coverage = forms.ChoiceField(choices=Coverage.choices, initial=Coverage.ASSIGNED)
     owner = forms.ModelChoiceField(
-        queryset=User.objects.filter(is_active=True, role__in=[User.Role.CSM, User.Role.MANAGER]), required=False
+        queryset=User.objects.filter(is_active=True, role__in=[User.Role.CSM, User.Role.MANAGER]),
+        required=False,
+        empty_label="Nobody (pooled account)",
     )
-    pool = forms.ModelChoiceField(queryset=Team.objects.all(), required=False)
+    pool = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, empty_label="No pool")
 
     def __init__(self, *args, user: User | None = None, **kwargs):
         super().__init__(*args, **kwargs)
