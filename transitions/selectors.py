@@ -79,22 +79,35 @@ class Readiness:
 
 
 def readiness_for_accounts(account_ids: list[int], *, now: dt.datetime | None = None) -> dict[int, Readiness]:
-    """Context completeness for each account, in one query (product.md §4, issue 5 item 5)."""
+    """Context completeness for each account, in two queries (product.md §4, issue 5 item 5).
+
+    Contact facts come from one aggregate over the accounts' contacts (index on
+    account), not per-role EXISTS subqueries, which PostgreSQL turns into scans
+    of the whole contact table.
+    """
     if not account_ids:
         return {}
     now = now or timezone.now()
-    current = Contact.objects.filter(account=OuterRef("pk"), departed=False)
     stale_cutoff = now - dt.timedelta(days=CONTACTS_FRESH_DAYS)
-    rows = (
+    contact_facts = {
+        row["account_id"]: row
+        for row in Contact.objects.filter(account_id__in=account_ids, departed=False)
+        .values("account_id")
+        .annotate(
+            current=Count("pk"),
+            stale=Count("pk", filter=Q(last_verified_at__isnull=True) | Q(last_verified_at__lt=stale_cutoff)),
+            champions=Count("pk", filter=Q(deal_role=DealRole.CHAMPION)),
+            decision_makers=Count("pk", filter=Q(deal_role=DealRole.DECISION_MAKER)),
+        )
+        .order_by()
+    }
+    no_contacts = {"current": 0, "stale": 0, "champions": 0, "decision_makers": 0}
+    rows_list = list(
         Account.objects.filter(pk__in=account_ids)
         .annotate(
-            has_contacts=Exists(current),
-            has_stale=Exists(current.filter(Q(last_verified_at__isnull=True) | Q(last_verified_at__lt=stale_cutoff))),
-            has_champion=Exists(current.filter(deal_role=DealRole.CHAMPION)),
-            has_decision_maker=Exists(current.filter(deal_role=DealRole.DECISION_MAKER)),
             has_plan=Exists(
                 SuccessPlan.objects.filter(account=OuterRef("pk"), status=PlanStatus.ACTIVE).filter(
-                    Q(objectives__isnull=False) | ~Q(summary="")
+                    Q(summary__gt="") | Exists(Objective.objects.filter(plan=OuterRef("pk")))
                 )
             ),
             has_note=Exists(
@@ -105,21 +118,17 @@ def readiness_for_accounts(account_ids: list[int], *, now: dt.datetime | None = 
                 )
             ),
         )
-        .values(
-            "pk",
-            "renewal_date",
-            "contract_start",
-            "arr",
-            "has_contacts",
-            "has_stale",
-            "has_champion",
-            "has_decision_maker",
-            "has_plan",
-            "has_note",
-        )
+        .values("pk", "renewal_date", "contract_start", "arr", "has_plan", "has_note")
+        .order_by()
     )
+    for row in rows_list:
+        facts = contact_facts.get(row["pk"], no_contacts)
+        row["has_contacts"] = facts["current"] > 0
+        row["has_stale"] = facts["stale"] > 0
+        row["has_champion"] = facts["champions"] > 0
+        row["has_decision_maker"] = facts["decision_makers"] > 0
     result = {}
-    for row in rows:
+    for row in rows_list:
         pk = row["pk"]
         detail = reverse("account-detail", args=[pk])
         items = (

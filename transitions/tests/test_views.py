@@ -37,7 +37,7 @@ def test_the_board_query_count_does_not_grow_with_transitions(client, manager, o
     many_transitions(manager, outgoing, 3)
     client.force_login(manager)
     client.get(reverse("transition-board"))
-    with django_assert_num_queries(10) as few:
+    with django_assert_num_queries(12) as few:
         client.get(reverse("transition-board"))
     many_transitions(manager, CSMFactory(team=manager.team), 30)
     with django_assert_num_queries(len(few.captured_queries)):

@@ -21,12 +21,13 @@ def board(request: HttpRequest) -> HttpResponse:
     transition_filter = TransitionFilter(params, queryset=Transition.objects.all())
     filtered = transition_filter.qs
     counts = board_status_counts(TransitionFilter({k: v for k, v in params.items() if k != "status"}, queryset=Transition.objects.all()).qs)
-    rows = filtered.for_board().order_by(*board_ordering(group_by))
-    paginator = Paginator(rows, BOARD_PAGE_SIZE)
-    # Count the plain filtered rows: counting the annotated queryset would aggregate every task for nothing.
-    paginator.count = filtered.count()
-    page = paginator.get_page(request.GET.get("page"))
-    transitions = list(page.object_list)
+    # Page through plain ids first, then annotate only that page: aggregating every task of
+    # every transition before the LIMIT is what would make a big board slow.
+    ids = filtered.order_by(*board_ordering(group_by)).values_list("pk", flat=True)
+    page = Paginator(ids, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    page_ids = list(page.object_list)
+    by_pk = {t.pk: t for t in Transition.objects.filter(pk__in=page_ids).for_board()}
+    transitions = [by_pk[pk] for pk in page_ids]
     readiness = readiness_for_accounts([t.account_id for t in transitions])
     for transition in transitions:
         transition.readiness = readiness.get(transition.account_id)
