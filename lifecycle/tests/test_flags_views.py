@@ -1,0 +1,267 @@
+"""The alerts inbox, in-place flag actions, the Account 360 selectors, and the flags/rules API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.conftest import (  # noqa: F401
+    admin,
+    api,
+    csm,
+    manager,
+    other_csm,
+    other_manager,
+    other_team,
+    other_team_account,
+    own_account,
+    pool_account,
+    team,
+    teammate,
+    teammate_account,
+)
+from accounts.tests.factories import AccountFactory
+from lifecycle.models import AlertRule, RedFlag
+from lifecycle.selectors_flags import open_flag_counts, open_flags_for_account
+from notifications.tests.factories import RedFlagFactory, default_rule
+from users.tests.factories import CSMFactory
+
+pytestmark = pytest.mark.django_db
+
+KINDS = ["band_red", "usage_drop", "no_touchpoint", "nps_detractor", "ticket_spike"]
+
+
+def tomorrow() -> str:
+    return (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+
+
+class TestInbox:
+    def test_a_csm_sees_their_own_and_their_pools_flags_under_mine(
+        self, client, csm, own_account, pool_account, teammate_account
+    ):
+        mine = RedFlagFactory(account=own_account)
+        pooled = RedFlagFactory(account=pool_account, owner=None)
+        RedFlagFactory(account=teammate_account)
+        client.force_login(csm)
+        response = client.get(reverse("alerts"))
+        assert response.context["scope"] == "mine"
+        assert {row.flag.pk for row in response.context["rows"]} == {mine.pk, pooled.pk}
+        assert dict((key, count) for key, _, count in response.context["scopes"]) == {"mine": 2, "team": 3, "all": 3}
+        page = response.content.decode()
+        assert "Health band is red (score 31)." in page and "Enterprise pool" in page
+
+    def test_a_manager_starts_on_the_team_tab_and_may_act_on_every_row(
+        self, client, manager, own_account, teammate_account, other_team_account
+    ):
+        for account in (own_account, teammate_account, other_team_account):
+            RedFlagFactory(account=account)
+        client.force_login(manager)
+        response = client.get(reverse("alerts"))
+        assert response.context["scope"] == "team"
+        assert [row.can_act for row in response.context["rows"]] == [True, True]
+        everything = client.get(reverse("alerts"), {"scope": "all"}).context["rows"]
+        assert sorted(row.can_act for row in everything) == [False, True, True]
+
+    def test_filters_narrow_the_list_and_resolved_flags_need_asking_for(self, client, csm, own_account):
+        RedFlagFactory(account=own_account)
+        RedFlagFactory(account=own_account, rule=default_rule("spend_rising"), severity="low")
+        done = RedFlagFactory(
+            account=own_account, rule=default_rule("usage_drop"), status="resolved", resolved_at=timezone.now()
+        )
+        client.force_login(csm)
+        low = client.get(reverse("alerts"), {"severity": "low"}).context["rows"]
+        assert [row.flag.rule.kind for row in low] == ["spend_rising"]
+        assert len(client.get(reverse("alerts")).context["rows"]) == 2
+        resolved = client.get(reverse("alerts"), {"status": "resolved"}).context["rows"]
+        assert [row.flag.pk for row in resolved] == [done.pk]
+        by_rule = client.get(reverse("alerts"), {"rule": default_rule("band_red").pk}).context["rows"]
+        assert [row.flag.rule.kind for row in by_rule] == ["band_red"]
+
+    def test_most_severe_first(self, client, csm, own_account):
+        RedFlagFactory(account=own_account, rule=default_rule("spend_rising"), severity="low")
+        RedFlagFactory(account=own_account, rule=default_rule("renewal_not_green"), severity="critical")
+        RedFlagFactory(account=own_account, rule=default_rule("no_touchpoint"), severity="medium")
+        client.force_login(csm)
+        rows = client.get(reverse("alerts")).context["rows"]
+        assert [row.flag.severity for row in rows] == ["critical", "medium", "low"]
+
+    @pytest.mark.parametrize("n", [5, 60])
+    def test_the_inbox_query_count_does_not_grow_with_flags(self, client, django_assert_num_queries, team, n):
+        csm = CSMFactory(team=team)
+        accounts = [AccountFactory(owner=csm if i % 2 else CSMFactory(team=team)) for i in range(n // len(KINDS) + 1)]
+        rules = [default_rule(kind) for kind in KINDS]
+        RedFlag.objects.bulk_create(
+            [
+                RedFlag(rule=rule, account=account, owner=account.owner, severity=rule.severity, reason="x")
+                for account in accounts
+                for rule in rules
+            ][:n]
+        )
+        client.force_login(csm)
+        # session, user, team (nav), bell, tab counts, rule choices, page count, page of flags
+        with django_assert_num_queries(8):
+            response = client.get(reverse("alerts"), {"scope": "team"})
+        assert len(response.context["rows"]) == min(n, 50)
+
+
+class TestActions:
+    def test_acknowledge_in_place_returns_the_row(self, client, csm, own_account):
+        flag = RedFlagFactory(account=own_account)
+        client.force_login(csm)
+        response = client.post(reverse("flag-acknowledge", args=[flag.pk]), {"layout": "row"}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert body.lstrip().startswith(f'<tr id="flag-{flag.pk}"') and "Acknowledged" in body
+        flag.refresh_from_db()
+        assert (flag.status, flag.acknowledged_by) == ("acknowledged", csm)
+
+    def test_snooze_with_a_date_picker_value(self, client, csm, own_account):
+        flag = RedFlagFactory(account=own_account)
+        client.force_login(csm)
+        response = client.post(reverse("flag-snooze", args=[flag.pk]), {"until": tomorrow()}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200 and "Snoozed" in response.content.decode()
+        flag.refresh_from_db()
+        assert flag.status == "snoozed" and timezone.localdate(flag.snoozed_until).isoformat() == tomorrow()
+
+    def test_a_snooze_in_the_past_is_refused_in_place_and_changes_nothing(self, client, csm, own_account):
+        flag = RedFlagFactory(account=own_account)
+        client.force_login(csm)
+        yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+        response = client.post(reverse("flag-snooze", args=[flag.pk]), {"until": yesterday}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 422
+        assert "Snooze until a date in the future." in response.content.decode()
+        flag.refresh_from_db()
+        assert flag.status == "open"
+
+    def test_resolve_with_a_note_from_the_account_360_card(self, client, csm, own_account):
+        flag = RedFlagFactory(account=own_account)
+        client.force_login(csm)
+        response = client.post(
+            reverse("flag-resolve", args=[flag.pk]),
+            {"note": "Champion replaced; intro call booked", "layout": "card"},
+            HTTP_HX_REQUEST="true",
+        )
+        assert response.content.decode().lstrip().startswith(f'<li id="flag-card-{flag.pk}"')
+        flag.refresh_from_db()
+        assert (flag.status, flag.resolution_note) == ("resolved", "Champion replaced; intro call booked")
+
+    def test_a_plain_post_redirects_back_with_a_message(self, client, csm, own_account):
+        flag = RedFlagFactory(account=own_account)
+        client.force_login(csm)
+        response = client.post(reverse("flag-acknowledge", args=[flag.pk]), {"next": "/alerts/?scope=all"})
+        assert response.status_code == 302 and response.url == "/alerts/?scope=all"
+        response = client.post(reverse("flag-resolve", args=[flag.pk]), {"note": "", "next": "https://evil.example/"})
+        assert response.url == reverse("alerts")
+
+    @pytest.mark.parametrize("action", ["flag-acknowledge", "flag-snooze", "flag-resolve"])
+    def test_the_wrong_user_gets_403_and_nothing_changes(self, client, other_csm, own_account, action):
+        flag = RedFlagFactory(account=own_account)
+        client.force_login(other_csm)
+        response = client.post(reverse(action, args=[flag.pk]), {"until": tomorrow(), "note": "x"}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 403
+        flag.refresh_from_db()
+        assert (flag.status, flag.snoozed_until, flag.resolution_note) == ("open", None, "")
+
+    def test_actions_need_a_post_and_a_known_flag(self, client, csm, own_account):
+        flag = RedFlagFactory(account=own_account)
+        client.force_login(csm)
+        assert client.get(reverse("flag-acknowledge", args=[flag.pk])).status_code == 405
+        assert client.post(reverse("flag-acknowledge", args=[flag.pk + 1000])).status_code == 404
+
+
+class TestAccount360Selectors:
+    def test_open_flags_for_an_account_in_one_query(self, django_assert_num_queries, own_account):
+        RedFlagFactory(account=own_account, rule=default_rule("spend_rising"), severity="low")
+        RedFlagFactory(account=own_account, rule=default_rule("usage_drop"), status="snoozed", snoozed_until=timezone.now() + dt.timedelta(days=2))
+        RedFlagFactory(account=own_account, rule=default_rule("no_touchpoint"), status="resolved", resolved_at=timezone.now())
+        with django_assert_num_queries(1):
+            flags = open_flags_for_account(own_account)
+            kinds = [(f.rule.kind, f.owner.username) for f in flags]
+        assert kinds == [("usage_drop", "alex"), ("spend_rising", "alex")]
+
+    def test_open_flag_counts_in_one_query_leave_quiet_snoozes_out(self, django_assert_num_queries, own_account, teammate_account):
+        RedFlagFactory(account=own_account)
+        RedFlagFactory(account=own_account, rule=default_rule("usage_drop"), status="acknowledged")
+        RedFlagFactory(account=own_account, rule=default_rule("spend_rising"), status="snoozed", snoozed_until=timezone.now() + dt.timedelta(days=2))
+        RedFlagFactory(account=teammate_account, status="snoozed", snoozed_until=timezone.now() - dt.timedelta(hours=1))
+        with django_assert_num_queries(1):
+            counts = open_flag_counts([own_account.pk, teammate_account.pk])
+        assert counts == {own_account.pk: 2, teammate_account.pk: 1}
+
+    def test_the_account_panel_renders_flags_with_actions_for_editors(self, rf, csm, other_csm, own_account):
+        from django.template.loader import render_to_string
+
+        RedFlagFactory(account=own_account)
+        request = rf.get("/")
+        request.user = csm
+        context = {"account": own_account, "flags": open_flags_for_account(own_account), "can_edit": True}
+        html = render_to_string("lifecycle/flags/partials/account_flags.html", context, request=request)
+        assert "Health band turned red" in html and "Acknowledge" in html
+        context["can_edit"] = False
+        html = render_to_string("lifecycle/flags/partials/account_flags.html", context, request=request)
+        assert "Health band turned red" in html and "Acknowledge" not in html
+
+
+class TestApi:
+    def test_everyone_reads_rules_only_admins_write(self, api, csm, admin):
+        assert api(csm).get(reverse("api:alert-rule-list")).json()["count"] == AlertRule.objects.count()
+        payload = {"name": "Quiet for 45 days", "kind": "no_touchpoint", "severity": "low", "params": {"days": 45}}
+        assert api(csm).post(reverse("api:alert-rule-list"), payload, format="json").status_code == 403
+        response = api(admin).post(reverse("api:alert-rule-list"), payload, format="json")
+        assert response.status_code == 201 and response.json()["params"] == {"days": 45}
+
+    def test_nonsense_params_are_a_400_and_nothing_is_written(self, api, admin):
+        before = AlertRule.objects.count()
+        payload = {"name": "Broken", "kind": "usage_drop", "params": {"percent": "lots"}}
+        response = api(admin).post(reverse("api:alert-rule-list"), payload, format="json")
+        assert response.status_code == 400
+        assert response.json() == {"params": ["'percent' must be a number, not 'lots'."]}
+        assert AlertRule.objects.count() == before
+
+    def test_flags_filter_by_status_and_account(self, api, csm, own_account, teammate_account):
+        RedFlagFactory(account=own_account)
+        RedFlagFactory(account=teammate_account, status="resolved", resolved_at=timezone.now())
+        client = api(csm, auth="token")
+        assert client.get(reverse("api:red-flag-list")).json()["count"] == 2
+        body = client.get(reverse("api:red-flag-list"), {"status": "action"}).json()
+        assert [r["account_name"] for r in body["results"]] == ["Acme Robotics"]
+        assert client.get(reverse("api:red-flag-list"), {"account": teammate_account.pk}).json()["count"] == 1
+
+    def test_acknowledge_snooze_resolve_through_the_api(self, api, csm, own_account):
+        flag = RedFlagFactory(account=own_account)
+        client = api(csm, auth="token")
+        assert client.post(reverse("api:red-flag-acknowledge", args=[flag.pk])).json()["status"] == "acknowledged"
+        snoozed = client.post(reverse("api:red-flag-snooze", args=[flag.pk]), {"until": tomorrow()}, format="json")
+        assert snoozed.json()["status"] == "snoozed"
+        bad = client.post(reverse("api:red-flag-resolve", args=[flag.pk]), {"note": ""}, format="json")
+        assert bad.status_code == 400
+        done = client.post(reverse("api:red-flag-resolve", args=[flag.pk]), {"note": "Fixed"}, format="json")
+        assert done.json()["status"] == "resolved" and done.json()["resolution_note"] == "Fixed"
+
+    def test_a_past_snooze_is_a_400(self, api, csm, own_account):
+        flag = RedFlagFactory(account=own_account)
+        response = api(csm).post(reverse("api:red-flag-snooze", args=[flag.pk]), {"until": "2020-01-01"}, format="json")
+        assert response.status_code == 400 and response.json() == {"until": ["Snooze until a date in the future."]}
+
+    def test_the_wrong_user_gets_403_through_the_api_and_nothing_changes(self, api, other_manager, own_account):
+        flag = RedFlagFactory(account=own_account)
+        response = api(other_manager).post(reverse("api:red-flag-resolve", args=[flag.pk]), {"note": "x"}, format="json")
+        assert response.status_code == 403
+        flag.refresh_from_db()
+        assert flag.status == "open"
+
+    @pytest.mark.parametrize("n", [5, 60])
+    def test_the_flags_api_query_count_does_not_grow(self, api, django_assert_num_queries, csm, n):
+        rules = [default_rule(kind) for kind in KINDS]
+        accounts = [AccountFactory() for _ in range(n // len(KINDS) + 1)]
+        RedFlag.objects.bulk_create(
+            [RedFlag(rule=r, account=a, owner=a.owner, severity=r.severity, reason="x") for a in accounts for r in rules][:n]
+        )
+        client = api(csm, auth="token")
+        # token + user, count, page
+        with django_assert_num_queries(3):
+            response = client.get(reverse("api:red-flag-list"), {"page_size": 500})
+        assert response.json()["count"] == n
