@@ -201,11 +201,12 @@ class _AccountStory:
         )
         days = [self._day() for _ in range(count)]
         if (
-            account.stage == Stage.ONBOARDING
+            self.plan.customer_since >= self.start
             and account.tier != Tier.TECH_TOUCH
             and rng.random() < 0.85
         ):
-            # Most new customers get their kick-off within the first two weeks.
+            # Most new customers get their kick-off within the first two weeks
+            # (a few do not: that is what the onboarding checks are for).
             days.append(
                 self.plan.customer_since + dt.timedelta(days=rng.randint(2, 10))
             )
@@ -222,9 +223,7 @@ class _AccountStory:
                 day,
                 kind=TimelineKind.TOUCHPOINT,
                 channel=channel,
-                summary=words.KICK_OFF
-                if kick_off
-                else rng.choice(words.TOUCHPOINT_SUMMARIES[channel]),
+                summary=words.KICK_OFF if kick_off else self._summary(channel, day),
                 body=self._touchpoint_body() if rng.random() < 0.65 else "",
                 sentiment=rng.choices(
                     list(sentiments), weights=list(sentiments.values())
@@ -240,6 +239,14 @@ class _AccountStory:
             )
             touchpoints.append((entry, people))
         return touchpoints
+
+    def _summary(self, channel: str, day: dt.date) -> str:
+        summaries = words.TOUCHPOINT_SUMMARIES[channel]
+        renewal = self.account.renewal_date
+        if renewal is None or not 0 <= (renewal - day).days <= 120:
+            # Renewal talk only in the months before a renewal.
+            summaries = [s for s in summaries if "renew" not in s.lower()]
+        return self.rng.choice(summaries)
 
     def _touchpoint_body(self) -> str:
         if not self.openers:
