@@ -10,7 +10,7 @@ from users.models import User
 
 from .models import ACTIVE_STATUSES, PlaybookKind, TaskStatus, Transition, TransitionReason, TransitionStatus, TransitionTask
 
-STATUS_CHOICES = [("active", "Active (planned or in progress)"), *TransitionStatus.choices]
+STATUS_CHOICES = [("active", "Active"), *TransitionStatus.choices]
 
 
 def _people():
@@ -38,6 +38,7 @@ class TransitionFilter(django_filters.FilterSet):
             form_field.widget.attrs.setdefault(
                 "class", "form-select form-select-sm" if is_select else "form-control form-control-sm"
             )
+        self.form.fields["overdue"].widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

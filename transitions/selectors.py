@@ -29,8 +29,9 @@ from .models import (
     TransitionTask,
 )
 
-try:  # Health bands and red flags arrive with the health issue; until then the brief says "not available".
-    from lifecycle.selectors import account_health_bands, open_flags_for_account
+try:  # Health bands and red flags come from the health issue; without them the brief says "not available".
+    from lifecycle.selectors_flags import open_flags_for_account
+    from lifecycle.selectors_health import account_health_bands
 
     HEALTH_AVAILABLE = True
 except ImportError:

@@ -54,8 +54,8 @@ from .models import (
     WorkFollowsOwner,
 )
 
-try:  # Red flags arrive with the health issue; until then there are no flags to move.
-    from lifecycle.services import flags_reassign as _flags_reassign
+try:  # Red flags come from the health issue; without them there are no flags to move.
+    from lifecycle.flag_services import flags_reassign as _flags_reassign
 
     FLAGS_AVAILABLE = True
 except ImportError:

@@ -416,3 +416,23 @@ def test_a_failed_bulk_run_records_the_conflict(manager, outgoing, incoming, pla
     assert bulk.status == "failed" and bulk.conflicts == [book[0].pk]
     assert "already have a handover" in bulk.error
     assert Transition.objects.count() == 1
+
+
+def test_open_red_flags_follow_the_new_owner_unless_the_policy_keeps_work_in_place(manager, outgoing, incoming, dates):
+    from lifecycle.models import AlertRule, RedFlag
+
+    rule = AlertRule.objects.create(name="Handover test rule", kind="no_touchpoint", severity="medium")
+    moving, staying = AccountFactory(owner=outgoing), AccountFactory(owner=outgoing)
+    flag = RedFlag.objects.create(rule=rule, account=moving, owner=outgoing, severity="medium", reason="31 days")
+    kept = RedFlag.objects.create(rule=rule, account=staying, owner=outgoing, severity="medium", reason="40 days")
+    by_role = {"outgoing": outgoing, "incoming": incoming, "manager": manager}
+
+    finish_all(start(manager, moving, incoming, dates), by_role=by_role)
+    HandoverPolicy.objects.update_or_create(pk=1, defaults={"work_follows_owner": WorkFollowsOwner.ACCOUNT_ONLY})
+    finish_all(start(manager, staying, incoming, dates), by_role=by_role)
+
+    flag.refresh_from_db()
+    kept.refresh_from_db()
+    assert flag.owner == incoming
+    assert kept.owner == outgoing
+    assert "1 open red flag(s)" in moving.timeline.get(event="transition_completed").body

@@ -50,6 +50,11 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
     filtered = any(request.GET.get(name) for name in account_filter.form.fields)
     count = accounts.count() if filtered else 0
     sample = list(accounts[:10]) if filtered else []
+    settings_form = BulkSettingsForm()
+    owner = account_filter.form.cleaned_data.get("owner") if account_filter.is_valid() else None
+    if owner is not None:
+        # Handing a book to its current owner makes no sense; keep them off the list.
+        settings_form.fields["incoming"].queryset = settings_form.fields["incoming"].queryset.exclude(pk=owner.pk)
     return render(
         request,
         "transitions/bulk_new.html",
@@ -60,7 +65,7 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
             "sample": sample,
             "too_many": count > MAX_BULK_ACCOUNTS,
             "max_accounts": MAX_BULK_ACCOUNTS,
-            "settings_form": BulkSettingsForm(),
+            "settings_form": settings_form,
             "query_string": request.GET.urlencode(),
         },
     )
