@@ -22,21 +22,27 @@ ACCOUNT_SORTS = {
     "stage": ("stage",),
     "industry": ("industry",),
     "owner": ("owner__first_name", "owner__last_name"),
+    "health": ("health__score",),
+    "trend": ("health__delta_7d",),
+    "flags": ("health__open_flags",),
+    "priority": ("priority",),
 }
 DEFAULT_ACCOUNT_SORT = "renewal_date"
+# The cockpit is a work queue: the account that most needs its CSM comes first.
+DEFAULT_COCKPIT_SORT = "-priority"
 
 
-def account_ordering(sort: str | None) -> tuple[str, list[OrderBy]]:
+def account_ordering(sort: str | None, *, default: str = DEFAULT_ACCOUNT_SORT) -> tuple[str, list[OrderBy]]:
     """Translate a `?sort=` value into an order_by list; unknown keys fall back to the default.
 
     Blanks (no renewal date, a pooled account without owner) go last either way, as
     PostgreSQL and SQLite would otherwise disagree on where they land.
     """
-    sort = sort or DEFAULT_ACCOUNT_SORT
+    sort = sort or default
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key not in ACCOUNT_SORTS:
-        return account_ordering(DEFAULT_ACCOUNT_SORT)
+        return account_ordering(default)
     columns = [_order_by(column, descending=descending) for column in ACCOUNT_SORTS[key]]
     return (f"-{key}" if descending else key, [*columns, F("pk").asc()])
 
@@ -52,6 +58,8 @@ def _order_by(column: str, *, descending: bool) -> OrderBy:
 
 def _nullable(column: str) -> bool:
     """Whether `column` (possibly across relations) can be NULL for some account."""
+    if column == "priority":
+        return False
     model, nullable = Account, False
     for part in column.split("__"):
         field = model._meta.get_field(part)
@@ -65,11 +73,12 @@ def account_list(*, user: User, params, scope: str = "all") -> tuple[AccountFilt
 
     `scope="mine"` is the cockpit: the accounts on the user's desk.
     """
-    base = Account.objects.with_list_columns()
+    base = Account.objects.with_list_columns().with_priority()
     if scope == "mine":
         base = base.covered_by(user)
     account_filter = AccountFilter(params, queryset=base)
-    sort, order_by = account_ordering(params.get("sort"))
+    default = DEFAULT_COCKPIT_SORT if scope == "mine" else DEFAULT_ACCOUNT_SORT
+    sort, order_by = account_ordering(params.get("sort"), default=default)
     queryset = account_filter.qs.order_by(*order_by)
     return account_filter, queryset, sort
 

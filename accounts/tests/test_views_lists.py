@@ -149,7 +149,10 @@ def test_sorting_by_owner_orders_by_the_covering_csms_name(client, csm, teammate
 
 
 def test_every_sort_key_is_tested():
-    assert set(ACCOUNT_SORTS) == {"name", "arr", "renewal_date", "tier", "stage", "industry", "owner"}
+    # health, trend, flags and priority are covered in test_health_columns.py
+    assert set(ACCOUNT_SORTS) == {
+        "name", "arr", "renewal_date", "tier", "stage", "industry", "owner", "health", "trend", "flags", "priority"
+    }
 
 
 @pytest.mark.parametrize("sort", ["password", "-owner__password", "1;drop"])

@@ -1,0 +1,96 @@
+"""Health, trend and flag columns on the cockpit and lists; the next-best work queue."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.factories import AccountFactory
+from lifecycle.models import AccountHealth
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate()
+
+
+def names(response) -> list[str]:
+    return [account.name for account in response.context["page"].object_list]
+
+
+def healthy(account, score, band, *, delta=None, flags=0, overridden=False):
+    AccountHealth.objects.create(
+        account=account,
+        day=TODAY,
+        computed_score=Decimal(score),
+        computed_band=band,
+        score=Decimal(score),
+        band=band,
+        delta_7d=None if delta is None else Decimal(delta),
+        open_flags=flags,
+        overridden=overridden,
+    )
+
+
+@pytest.fixture
+def scored(csm):
+    far = TODAY + dt.timedelta(days=300)
+    green = AccountFactory(name="Green Co", owner=csm, arr=Decimal("50000"), renewal_date=far)
+    yellow = AccountFactory(name="Yellow Co", owner=csm, arr=Decimal("50000"), renewal_date=far)
+    red = AccountFactory(name="Red Co", owner=csm, arr=Decimal("50000"), renewal_date=far)
+    AccountFactory(name="Unscored Co", owner=csm, arr=Decimal("50000"), renewal_date=far)
+    healthy(green, 85, "green", delta=3)
+    healthy(yellow, 55, "yellow", delta=-12, flags=1)
+    healthy(red, 20, "red", delta=-30, flags=3)
+
+
+def test_the_cockpit_shows_score_band_trend_and_flags(client, csm, scored):
+    client.force_login(csm)
+    page = client.get(reverse("cockpit")).content.decode()
+    assert "band-red" in page and "band-green" in page and "not scored" in page
+    assert "▼ 30" in page and "▲ 3" in page
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("health", ["Red Co", "Yellow Co", "Green Co", "Unscored Co"]),
+        ("-health", ["Green Co", "Yellow Co", "Red Co", "Unscored Co"]),
+        ("trend", ["Red Co", "Yellow Co", "Green Co", "Unscored Co"]),
+        ("-flags", ["Red Co", "Yellow Co", "Green Co", "Unscored Co"]),
+    ],
+)
+def test_health_columns_sort_with_unscored_accounts_last(client, csm, scored, sort, expected):
+    client.force_login(csm)
+    assert names(client.get(reverse("account-list"), {"sort": sort})) == expected
+
+
+@pytest.mark.parametrize(
+    ("bands", "expected"),
+    [
+        (["red"], ["Red Co"]),
+        (["red", "yellow"], ["Red Co", "Yellow Co"]),
+        (["none"], ["Unscored Co"]),
+    ],
+)
+def test_the_health_filter_narrows_by_band(client, csm, scored, bands, expected):
+    client.force_login(csm)
+    assert names(client.get(reverse("account-list"), {"band": bands, "sort": "name"})) == expected
+
+
+def test_the_cockpit_ranks_by_need_health_then_renewal_then_size(client, csm):
+    soon = TODAY + dt.timedelta(days=20)
+    far = TODAY + dt.timedelta(days=300)
+    big_fine = AccountFactory(name="Big and fine", owner=csm, arr=Decimal("400000"), renewal_date=far)
+    renewing_yellow = AccountFactory(name="Renewing, yellow", owner=csm, arr=Decimal("30000"), renewal_date=soon)
+    red_small = AccountFactory(name="Red and small", owner=csm, arr=Decimal("5000"), renewal_date=far)
+    churned = AccountFactory(name="Churned", owner=csm, stage="churned", arr=Decimal("90000"), renewal_date=soon)
+    healthy(big_fine, 90, "green")  # 10 + 0 + 20 = 30
+    healthy(renewing_yellow, 60, "yellow")  # 40 + 40 + 6 = 86
+    healthy(red_small, 15, "red")  # 85 + 0 + 0 = 85
+    healthy(churned, 10, "red")  # sinks
+    client.force_login(csm)
+    response = client.get(reverse("cockpit"))
+    assert response.context["sort"] == "-priority"
+    assert names(response) == ["Renewing, yellow", "Red and small", "Big and fine", "Churned"]
