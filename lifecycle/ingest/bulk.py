@@ -598,19 +598,16 @@ def invoices_ingest(*, rows: Sequence[Any], actor: User | None = None, dry_run: 
 
 
 def queue_account_recompute(account_ids: Iterable[int]) -> None:
-    """Once the transaction commits, ask the health engine to recompute exactly these accounts.
+    """Ask the health engine to recompute exactly these accounts, as part of the caller's transaction.
 
-    The task module is imported when the callback runs, not at import time:
-    it pulls in the whole scoring engine, which the pages using this module
-    do not need.
+    The engine records the request in the same transaction (so a crash after
+    commit loses nothing) and starts its debounced task on commit. It is
+    imported here, when called, because it pulls in the whole scoring engine,
+    which the pages importing this module do not otherwise need.
     """
     ids = sorted(set(account_ids))
     if not ids:
         return
+    from lifecycle.recompute import enqueue_account_recompute
 
-    def send() -> None:
-        from lifecycle.tasks import enqueue_account_recompute
-
-        enqueue_account_recompute(ids)
-
-    transaction.on_commit(send)
+    enqueue_account_recompute(ids)

@@ -49,14 +49,11 @@ def errors_of(result: ingest.IngestResult) -> set[tuple[int, str]]:
     return {(error.index, error.field) for error in result.errors}
 
 
-@pytest.fixture
-def recomputes(monkeypatch) -> list[list[int]]:
-    """Recompute requests the ingest sends after commit, recorded instead of queued."""
-    import lifecycle.tasks
+def pending_recomputes() -> set[int]:
+    """Accounts the health engine has been asked to recompute (lifecycle.recompute)."""
+    from lifecycle.models.health import PendingRecompute
 
-    sent: list[list[int]] = []
-    monkeypatch.setattr(lifecycle.tasks, "enqueue_account_recompute", sent.append, raising=False)
-    return sent
+    return set(PendingRecompute.objects.values_list("account_id", flat=True))
 
 
 # --- Usage ------------------------------------------------------------------------------------------
@@ -255,7 +252,13 @@ def test_invoices_take_the_accounts_currency_unless_given_and_refuse_negative_or
         actor=admin,
         rows=[
             {"account": own_account.pk, "external_id": "INV-1", "issued_on": "2025-01-31", "amount": "1250.5"},
-            {"account": own_account.pk, "external_id": "INV-2", "issued_on": "2025-02-28", "amount": 900, "currency": "usd"},
+            {
+                "account": own_account.pk,
+                "external_id": "INV-2",
+                "issued_on": "2025-02-28",
+                "amount": 900,
+                "currency": "usd",
+            },
         ],
     )
     assert ok.created == 2
@@ -269,7 +272,13 @@ def test_invoices_take_the_accounts_currency_unless_given_and_refuse_negative_or
             {"account": own_account.pk, "external_id": "INV-3", "issued_on": "2025-03-31", "amount": "-1"},
             {"account": own_account.pk, "external_id": "INV-4", "issued_on": "2025-03-31", "amount": 10.1},
             {"account": own_account.pk, "external_id": "INV-5", "issued_on": "2025-03-31", "amount": "1.005"},
-            {"account": own_account.pk, "external_id": "INV-6", "issued_on": "2025-03-31", "amount": "9", "currency": "€"},
+            {
+                "account": own_account.pk,
+                "external_id": "INV-6",
+                "issued_on": "2025-03-31",
+                "amount": "9",
+                "currency": "€",
+            },
         ],
     )
     assert errors_of(bad) == {(0, "amount"), (1, "amount"), (2, "amount"), (3, "currency")}
@@ -279,20 +288,33 @@ def test_invoices_take_the_accounts_currency_unless_given_and_refuse_negative_or
 # --- After commit, and at scale -------------------------------------------------------------------------
 
 
-def test_after_commit_exactly_the_changed_accounts_are_queued_for_recompute(
-    admin, own_account, pool_account, recomputes, django_capture_on_commit_callbacks
+def test_exactly_the_accounts_whose_signals_changed_are_queued_for_recompute(
+    admin, own_account, pool_account, django_capture_on_commit_callbacks
 ):
+    from lifecycle.models.health import PendingRecompute
+
     ingest.usage_ingest(actor=admin, rows=[usage_row(own_account, 1)])
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        ingest.usage_ingest(actor=admin, rows=[usage_row(own_account, 1), usage_row(pool_account, 1)])
-    assert len(callbacks) == 1
-    assert recomputes == [[pool_account.pk]]  # own_account's row was unchanged
+    assert pending_recomputes() == {own_account.pk}
+    PendingRecompute.objects.all().delete()  # as if the recompute ran
 
-
-def test_nothing_is_queued_when_the_batch_is_rejected(admin, own_account, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        ingest.usage_ingest(actor=admin, rows=[usage_row(own_account, active_users=-1)])
+        ingest.usage_ingest(actor=admin, rows=[usage_row(own_account, 1), usage_row(pool_account, 1)])
+    assert pending_recomputes() == {pool_account.pk}  # own_account's row was unchanged
+    assert len(callbacks) == 1  # the debounced recompute task, sent once the rows are committed
+
+
+def test_nothing_is_queued_when_the_batch_is_rejected_or_unchanged(
+    admin, own_account, django_capture_on_commit_callbacks
+):
+    from lifecycle.models.health import PendingRecompute
+
+    ingest.usage_ingest(actor=admin, rows=[usage_row(own_account, 1)])
+    PendingRecompute.objects.all().delete()
+    with django_capture_on_commit_callbacks() as callbacks:
+        ingest.usage_ingest(actor=admin, rows=[usage_row(own_account, 2, active_users=-1)])
+        ingest.usage_ingest(actor=admin, rows=[usage_row(own_account, 1)])
     assert callbacks == []
+    assert pending_recomputes() == set()
 
 
 def test_queries_do_not_grow_with_rows(admin, csm):
@@ -302,13 +324,18 @@ def test_queries_do_not_grow_with_rows(admin, csm):
     with CaptureQueriesContext(connection) as first:
         result = ingest.usage_ingest(actor=csm, rows=rows)
     assert result.created == 500
-    inserts = [q for q in first.captured_queries if q["sql"].lstrip().upper().startswith("INSERT")]
+    inserts = [q for q in first.captured_queries if q["sql"].startswith('INSERT INTO "lifecycle_usagedaily"')]
     reads = [q for q in first.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
     assert len(reads) == 2  # the accounts, and the rows that already exist
     batch = min(ingest.bulk.WRITE_BATCH, connection.ops.bulk_batch_size(["a"] * 6, rows))
     assert len(inserts) == -(-500 // batch)
 
-    # Resending is pure reading: the same two queries (plus the transaction's savepoint handling).
+    # Resending is pure reading: the same two queries, whatever the number of rows.
     with CaptureQueriesContext(connection) as again:
         ingest.usage_ingest(actor=csm, rows=rows)
-    assert len(again.captured_queries) == len(first.captured_queries) - len(inserts)
+    assert [
+        q["sql"].split()[0] for q in again.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ] == [
+        "SELECT",
+        "SELECT",
+    ]
