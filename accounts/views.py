@@ -12,8 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from lifecycle.forms_health import ScoreOverrideForm
 from lifecycle.selectors import stage_history_with_durations
-from users.permissions import can_edit_account, can_reassign_account
+from lifecycle.selectors_health import account_health_panel
+from users.permissions import can_edit_account, can_override_health, can_reassign_account
 
 from . import selectors, services
 from .access import account_for_edit
@@ -84,6 +86,7 @@ def account_detail_response(
     """The Account 360 page; `forms` replaces a blank form with a bound one whose errors should show."""
     contacts = list(account.contacts.all())
     can_edit = can_edit_account(request.user, account)
+    can_override = can_override_health(request.user, account)
     timeline = list(account.timeline.for_display()[: TIMELINE_PAGE_SIZE + 1])
     context = {
         "account": account,
@@ -98,6 +101,9 @@ def account_detail_response(
         "note_form": NoteForm() if can_edit else None,
         "touchpoint_form": TouchpointForm(account=account, prefix="tp") if can_edit else None,
         "stage_form": StageChangeForm(account=account) if can_edit else None,
+        "health": account_health_panel(account),
+        "can_override_health": can_override,
+        "override_form": ScoreOverrideForm() if can_override else None,
     }
     context.update(forms)
     return render(request, "accounts/account_detail.html", context, status=status)

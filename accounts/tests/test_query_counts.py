@@ -114,8 +114,9 @@ def test_the_csv_export_budget(client, django_assert_num_queries, csm, team, n):
 def test_the_account_360_budget(client, django_assert_num_queries, csm, own_account, n):
     build_history(n, own_account, csm)
     client.force_login(csm)
-    # 10 for the page itself, plus the bell's unread count in the nav bar.
-    with django_assert_num_queries(11):
+    # 10 for the page itself, the bell's unread count in the nav bar, and the
+    # health panel's 90-day snapshots and override in force.
+    with django_assert_num_queries(13):
         response = client.get(reverse("account-detail", args=[own_account.pk]))
     assert len(response.context["org_chart"]) == n
     assert len(response.context["timeline"]) == min(n, 30)
