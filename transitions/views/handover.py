@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -13,13 +13,16 @@ from users.permissions import can_complete_transition_task, can_manage_transitio
 from .. import services
 from ..access import task_for_work, transition_for_manage
 from ..forms import CancelForm, EmailForm, RescheduleForm, TransitionStartForm
-from ..models import OutboundEmail, TaskStatus
+from ..models import OutboundEmail, TaskStatus, Transition
 from ..selectors import account_readiness, transition_detail
 from ._common import add_errors, first_error
 
 
 def _detail_context(request: HttpRequest, pk: int) -> dict:
-    transition = transition_detail(pk)
+    try:
+        transition = transition_detail(pk)
+    except Transition.DoesNotExist as missing:
+        raise Http404("No such transition.") from missing
     account = transition.account
     can_manage = can_manage_transition(request.user, account)
     return {
