@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from accounts.models import Tier
 from lifecycle.models import AlertRule
 
 from .models import Subscription
@@ -26,6 +27,10 @@ class SubscriptionForm(forms.ModelForm):
             "email_each_flag": forms.CheckboxInput(attrs={"class": "form-check-input"}),
             "daily_digest": forms.CheckboxInput(attrs={"class": "form-check-input"}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tier"].choices = [("", "Any tier"), *Tier.choices]
 
     def service_fields(self) -> dict:
         return {k: v for k, v in self.cleaned_data.items() if k != "rules"}
