@@ -37,7 +37,11 @@ class CheckInForm(forms.Form):
         self.fields["held_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
         for question in self.questions:
             self.fields[f"q{question.pk}"] = forms.ChoiceField(
-                choices=YES_NO, widget=forms.RadioSelect, label=question.text, help_text=question.help_text
+                choices=YES_NO,
+                widget=forms.RadioSelect,
+                label=question.text,
+                help_text=question.help_text,
+                error_messages={"required": "Answer yes or no."},
             )
             self.fields[f"q{question.pk}_comment"] = forms.CharField(
                 required=False,

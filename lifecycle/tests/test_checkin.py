@@ -162,7 +162,7 @@ def test_a_concern_without_a_comment_or_a_missing_answer_is_shown_on_the_form(cl
     assert response.status_code == 422
     body = response.content.decode()
     assert "Say what the concern is." in body
-    assert "This field is required." in body
+    assert "Answer yes or no." in body
     assert CheckIn.objects.count() == 0
 
 
