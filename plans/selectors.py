@@ -15,7 +15,12 @@ def account_plans(account: Account) -> list[SuccessPlan]:
         SuccessPlan.objects.filter(account=account)
         .order_by("status", "name")
         .prefetch_related(
-            Prefetch("objectives", queryset=Objective.objects.select_related("owner").order_by("due_date", "id")),
+            Prefetch(
+                "objectives",
+                queryset=Objective.objects.select_related("owner").order_by(
+                    "due_date", "id"
+                ),
+            ),
             "achievements",
         )
     )

@@ -15,13 +15,26 @@ from users.models import User
 from .models import Achievement, Objective, SuccessPlan
 
 PLAN_FIELDS = ("name", "scope", "scope_label", "status", "summary")
-OBJECTIVE_FIELDS = ("title", "metric", "baseline", "target", "current_value", "due_date", "status", "owner")
+OBJECTIVE_FIELDS = (
+    "title",
+    "metric",
+    "baseline",
+    "target",
+    "current_value",
+    "due_date",
+    "status",
+    "owner",
+)
 
 
-def _assign(instance: Any, fields: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
+def _assign(
+    instance: Any, fields: dict[str, Any], allowed: tuple[str, ...]
+) -> list[str]:
     unknown = set(fields) - set(allowed)
     if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+        raise ValidationError(
+            f"These fields cannot be changed here: {', '.join(sorted(unknown))}."
+        )
     changed = []
     for name, value in fields.items():
         if getattr(instance, name) != value:
@@ -31,19 +44,26 @@ def _assign(instance: Any, fields: dict[str, Any], allowed: tuple[str, ...]) -> 
 
 
 @transaction.atomic
-def plan_create(*, actor: User, account: Account, fields: dict[str, Any]) -> SuccessPlan:
+def plan_create(
+    *, actor: User, account: Account, fields: dict[str, Any]
+) -> SuccessPlan:
     plan = SuccessPlan(account=account, created_by=actor)
     _assign(plan, fields, PLAN_FIELDS)
     plan.full_clean()
     plan.save()
     timeline_system_event(
-        account=account, event="plan_created", summary=f"Success plan “{plan.name}” created", actor=actor
+        account=account,
+        event="plan_created",
+        summary=f"Success plan “{plan.name}” created",
+        actor=actor,
     )
     return plan
 
 
 @transaction.atomic
-def plan_update(*, actor: User, plan: SuccessPlan, fields: dict[str, Any]) -> SuccessPlan:
+def plan_update(
+    *, actor: User, plan: SuccessPlan, fields: dict[str, Any]
+) -> SuccessPlan:
     changed = _assign(plan, fields, PLAN_FIELDS)
     plan.full_clean()
     if changed:
@@ -57,7 +77,9 @@ def _validate_owner(owner: User | None) -> None:
 
 
 @transaction.atomic
-def objective_create(*, actor: User, plan: SuccessPlan, fields: dict[str, Any]) -> Objective:
+def objective_create(
+    *, actor: User, plan: SuccessPlan, fields: dict[str, Any]
+) -> Objective:
     objective = Objective(plan=plan)
     _assign(objective, fields, OBJECTIVE_FIELDS)
     _validate_owner(objective.owner)
@@ -67,7 +89,9 @@ def objective_create(*, actor: User, plan: SuccessPlan, fields: dict[str, Any]) 
 
 
 @transaction.atomic
-def objective_update(*, actor: User, objective: Objective, fields: dict[str, Any]) -> Objective:
+def objective_update(
+    *, actor: User, objective: Objective, fields: dict[str, Any]
+) -> Objective:
     before = objective.status
     changed = _assign(objective, fields, OBJECTIVE_FIELDS)
     _validate_owner(objective.owner)
@@ -97,17 +121,28 @@ def achievement_record(
     if objective is not None and objective.plan_id != plan.pk:
         raise ValidationError({"objective": "The objective belongs to another plan."})
     achievement = Achievement(
-        plan=plan, objective=objective, title=title, achieved_on=achieved_on, description=description, recorded_by=actor
+        plan=plan,
+        objective=objective,
+        title=title,
+        achieved_on=achieved_on,
+        description=description,
+        recorded_by=actor,
     )
     achievement.full_clean()
     achievement.save()
     timeline_system_event(
-        account=plan.account, event="achievement", summary=f"Achievement: {title}", body=description, actor=actor
+        account=plan.account,
+        event="achievement",
+        summary=f"Achievement: {title}",
+        body=description,
+        actor=actor,
     )
     return achievement
 
 
-def objectives_reassign(*, account: Account, from_user: User | None, to_user: User) -> int:
+def objectives_reassign(
+    *, account: Account, from_user: User | None, to_user: User
+) -> int:
     """Hand the account's open objectives owned by `from_user` (or nobody) to `to_user`; returns how many moved.
 
     Called inside the handover's transaction, so it is not atomic itself.

@@ -23,14 +23,18 @@ def _add_errors(form, error: ValidationError) -> None:
 
 
 def _plan_for_edit(user, pk: int) -> SuccessPlan:
-    plan = get_object_or_404(SuccessPlan.objects.select_related("account__owner"), pk=pk)
+    plan = get_object_or_404(
+        SuccessPlan.objects.select_related("account__owner"), pk=pk
+    )
     if not can_edit_account(user, plan.account):
         raise PermissionDenied("You cannot change this account's success plans.")
     return plan
 
 
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = get_object_or_404(SuccessPlan.objects.select_related("account__owner"), pk=pk)
+    plan = get_object_or_404(
+        SuccessPlan.objects.select_related("account__owner"), pk=pk
+    )
     can_edit = can_edit_account(request.user, plan.account)
     return render(
         request,
@@ -39,9 +43,13 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "plan": plan,
             "account": plan.account,
             "objectives": list(plan.objectives.select_related("owner")),
-            "achievements": list(plan.achievements.select_related("objective", "recorded_by")),
+            "achievements": list(
+                plan.achievements.select_related("objective", "recorded_by")
+            ),
             "can_edit": can_edit,
-            "objective_form": ObjectiveForm(initial={"owner": plan.account.owner_id}) if can_edit else None,
+            "objective_form": ObjectiveForm(initial={"owner": plan.account.owner_id})
+            if can_edit
+            else None,
             "achievement_form": AchievementForm(plan=plan) if can_edit else None,
         },
     )
@@ -53,14 +61,22 @@ def plan_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             plan = services.plan_create(
-                actor=request.user, account=account, fields={n: form.cleaned_data[n] for n in PLAN_FIELDS}
+                actor=request.user,
+                account=account,
+                fields={n: form.cleaned_data[n] for n in PLAN_FIELDS},
             )
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            messages.success(request, f"Success plan “{plan}” created. Add its objectives below.")
+            messages.success(
+                request, f"Success plan “{plan}” created. Add its objectives below."
+            )
             return redirect("plan-detail", pk=plan.pk)
-    return render(request, "plans/plan_form.html", {"form": form, "account": account, "title": "New success plan"})
+    return render(
+        request,
+        "plans/plan_form.html",
+        {"form": form, "account": account, "title": "New success plan"},
+    )
 
 
 def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -68,14 +84,20 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = PlanForm(request.POST or None, instance=SuccessPlan.objects.get(pk=pk))
     if request.method == "POST" and form.is_valid():
         try:
-            services.plan_update(actor=request.user, plan=plan, fields={n: form.cleaned_data[n] for n in PLAN_FIELDS})
+            services.plan_update(
+                actor=request.user,
+                plan=plan,
+                fields={n: form.cleaned_data[n] for n in PLAN_FIELDS},
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
             messages.success(request, "Success plan saved.")
             return redirect("plan-detail", pk=plan.pk)
     return render(
-        request, "plans/plan_form.html", {"form": form, "account": plan.account, "plan": plan, "title": f"Edit {plan}"}
+        request,
+        "plans/plan_form.html",
+        {"form": form, "account": plan.account, "plan": plan, "title": f"Edit {plan}"},
     )
 
 
@@ -85,7 +107,9 @@ def objective_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.objective_create(
-                actor=request.user, plan=plan, fields={n: form.cleaned_data[n] for n in OBJECTIVE_FIELDS}
+                actor=request.user,
+                plan=plan,
+                fields={n: form.cleaned_data[n] for n in OBJECTIVE_FIELDS},
             )
         except ValidationError as error:
             _add_errors(form, error)
@@ -93,7 +117,9 @@ def objective_create(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Objective added.")
             return redirect("plan-detail", pk=plan.pk)
     return render(
-        request, "plans/objective_form.html", {"form": form, "plan": plan, "account": plan.account, "title": "New objective"}
+        request,
+        "plans/objective_form.html",
+        {"form": form, "plan": plan, "account": plan.account, "title": "New objective"},
     )
 
 
@@ -104,7 +130,9 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.objective_update(
-                actor=request.user, objective=objective, fields={n: form.cleaned_data[n] for n in OBJECTIVE_FIELDS}
+                actor=request.user,
+                objective=objective,
+                fields={n: form.cleaned_data[n] for n in OBJECTIVE_FIELDS},
             )
         except ValidationError as error:
             _add_errors(form, error)
@@ -114,7 +142,12 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "plans/objective_form.html",
-        {"form": form, "plan": plan, "account": plan.account, "title": f"Edit {objective}"},
+        {
+            "form": form,
+            "plan": plan,
+            "account": plan.account,
+            "title": f"Edit {objective}",
+        },
     )
 
 
@@ -123,12 +156,17 @@ def achievement_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = AchievementForm(request.POST or None, plan=plan)
     if request.method == "POST" and form.is_valid():
         try:
-            services.achievement_record(actor=request.user, plan=plan, **form.cleaned_data)
+            services.achievement_record(
+                actor=request.user, plan=plan, **form.cleaned_data
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
             messages.success(request, "Achievement recorded.")
             return redirect("plan-detail", pk=plan.pk)
     return render(
-        request, "plans/achievement_form.html", {"form": form, "plan": plan, "account": plan.account}, status=422 if form.errors else 200
+        request,
+        "plans/achievement_form.html",
+        {"form": form, "plan": plan, "account": plan.account},
+        status=422 if form.errors else 200,
     )

@@ -12,19 +12,28 @@ from .models import Transition, TransitionTask
 
 
 def transition_for_manage(user: User, pk: int) -> Transition:
-    transition = get_object_or_404(Transition.objects.select_related("account__owner", "to_csm", "from_csm"), pk=pk)
+    transition = get_object_or_404(
+        Transition.objects.select_related("account__owner", "to_csm", "from_csm"), pk=pk
+    )
     if not can_manage_transition(user, transition.account):
-        raise PermissionDenied("Only the team's manager or an admin can change this handover.")
+        raise PermissionDenied(
+            "Only the team's manager or an admin can change this handover."
+        )
     return transition
 
 
 def task_for_work(user: User, pk: int) -> TransitionTask:
     task = get_object_or_404(
         TransitionTask.objects.select_related(
-            "transition__account__owner", "transition__from_csm", "transition__to_csm", "assignee"
+            "transition__account__owner",
+            "transition__from_csm",
+            "transition__to_csm",
+            "assignee",
         ),
         pk=pk,
     )
-    if not can_complete_transition_task(user, assignee_id=task.assignee_id, account=task.transition.account):
+    if not can_complete_transition_task(
+        user, assignee_id=task.assignee_id, account=task.transition.account
+    ):
         raise PermissionDenied("This step is assigned to someone else.")
     return task

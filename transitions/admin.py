@@ -36,7 +36,14 @@ class TransitionAdmin(admin.ModelAdmin):
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(admin.ModelAdmin):
-    list_display = ["subject", "to_email", "status", "attempts", "created_at", "sent_at"]
+    list_display = [
+        "subject",
+        "to_email",
+        "status",
+        "attempts",
+        "created_at",
+        "sent_at",
+    ]
     list_filter = ["status"]
     readonly_fields = [f.name for f in OutboundEmail._meta.fields]
 

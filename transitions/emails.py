@@ -24,14 +24,20 @@ def template_fields(text: str) -> set[str]:
     try:
         return {field for _, field, _, _ in _FORMATTER.parse(text) if field is not None}
     except ValueError as error:
-        raise ValidationError(f"The email template has unbalanced braces: {error}. Write {{{{ and }}}} for literal braces.") from error
+        raise ValidationError(
+            f"The email template has unbalanced braces: {error}. Write {{{{ and }}}} for literal braces."
+        ) from error
 
 
 def validate_template(text: str, *, field: str) -> None:
     unknown = sorted(template_fields(text) - set(EMAIL_PLACEHOLDERS))
     if unknown:
         known = ", ".join(f"{{{name}}}" for name in EMAIL_PLACEHOLDERS)
-        raise ValidationError({field: f"Unknown placeholder {', '.join('{' + u + '}' for u in unknown)}. Use {known}."})
+        raise ValidationError(
+            {
+                field: f"Unknown placeholder {', '.join('{' + u + '}' for u in unknown)}. Use {known}."
+            }
+        )
 
 
 @dataclass(frozen=True)

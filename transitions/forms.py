@@ -13,7 +13,9 @@ from .models import Playbook, PlaybookKind, PlaybookStep, TransitionReason
 from .selectors import incoming_candidates
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_INPUT = forms.DateTimeInput(
+    attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+)
 
 
 def _handover_playbooks():
@@ -34,21 +36,31 @@ class _Dates(forms.Form):
         cleaned = super().clean()
         start, target = cleaned.get("start_date"), cleaned.get("target_date")
         if start and target and target < start:
-            self.add_error("target_date", "The target date cannot be before the start date.")
+            self.add_error(
+                "target_date", "The target date cannot be before the start date."
+            )
         return cleaned
 
 
 class TransitionStartForm(_Dates):
-    to_csm = forms.ModelChoiceField(queryset=incoming_candidates(), label="Incoming CSM")
+    to_csm = forms.ModelChoiceField(
+        queryset=incoming_candidates(), label="Incoming CSM"
+    )
     reason = forms.ChoiceField(choices=TransitionReason.choices)
     playbook = forms.ModelChoiceField(queryset=_handover_playbooks(), empty_label=None)
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Note for the team")
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Note for the team",
+    )
     field_order = ["to_csm", "reason", "playbook", "start_date", "target_date", "note"]
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
         if account.owner_id:
-            self.fields["to_csm"].queryset = incoming_candidates().exclude(pk=account.owner_id)
+            self.fields["to_csm"].queryset = incoming_candidates().exclude(
+                pk=account.owner_id
+            )
         default = _handover_playbooks().filter(is_default=True).first()
         if default:
             self.fields["playbook"].initial = default.pk
@@ -56,45 +68,74 @@ class TransitionStartForm(_Dates):
 
 class BulkSettingsForm(_Dates):
     incoming = forms.ModelMultipleChoiceField(
-        queryset=incoming_candidates(), widget=forms.CheckboxSelectMultiple, label="Incoming CSMs"
+        queryset=incoming_candidates(),
+        widget=forms.CheckboxSelectMultiple,
+        label="Incoming CSMs",
     )
-    strategy = forms.ChoiceField(choices=Strategy.choices, initial=Strategy.ARR, widget=forms.RadioSelect, label="Split")
+    strategy = forms.ChoiceField(
+        choices=Strategy.choices,
+        initial=Strategy.ARR,
+        widget=forms.RadioSelect,
+        label="Split",
+    )
     reason = forms.ChoiceField(choices=TransitionReason.choices)
     playbook = forms.ModelChoiceField(queryset=_handover_playbooks(), empty_label=None)
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Note for the team")
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        label="Note for the team",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         default = _handover_playbooks().filter(is_default=True).first()
         if default:
             self.fields["playbook"].initial = default.pk
-        for name, css in (("reason", "form-select"), ("playbook", "form-select"), ("start_date", "form-control"),
-                          ("target_date", "form-control"), ("note", "form-control"), ("incoming", "form-check-input"),
-                          ("strategy", "form-check-input")):
+        for name, css in (
+            ("reason", "form-select"),
+            ("playbook", "form-select"),
+            ("start_date", "form-control"),
+            ("target_date", "form-control"),
+            ("note", "form-control"),
+            ("incoming", "form-check-input"),
+            ("strategy", "form-check-input"),
+        ):
             self.fields[name].widget.attrs["class"] = css
         self.fields["note"].widget.attrs["rows"] = 1
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why is it cancelled?")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), label="Why is it cancelled?"
+    )
 
 
 class RescheduleForm(forms.Form):
     target_date = forms.DateField(widget=DATE_INPUT, label="New target date")
-    shift_tasks = forms.BooleanField(required=False, initial=True, label="Shift open tasks by the same number of days")
+    shift_tasks = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Shift open tasks by the same number of days",
+    )
 
 
 class EmailForm(forms.Form):
     contacts = forms.ModelMultipleChoiceField(
         queryset=Contact.objects.none(), widget=forms.CheckboxSelectMultiple, label="To"
     )
-    call_date = forms.DateTimeField(widget=DATETIME_INPUT, required=False, label="Proposed call date")
+    call_date = forms.DateTimeField(
+        widget=DATETIME_INPUT, required=False, label="Proposed call date"
+    )
     subject = forms.CharField(max_length=200)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}))
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["contacts"].queryset = account.contacts.current().exclude(email="").order_by("last_name", "first_name")
+        self.fields["contacts"].queryset = (
+            account.contacts.current()
+            .exclude(email="")
+            .order_by("last_name", "first_name")
+        )
         self.fields["contacts"].label_from_instance = lambda c: (
             f"{c.full_name} <{c.email}>{' · ' + c.get_deal_role_display() if c.deal_role else ''}"
         )
@@ -117,14 +158,29 @@ class EmailForm(forms.Form):
 class PlaybookForm(forms.ModelForm):
     class Meta:
         model = Playbook
-        fields = ["name", "kind", "trigger_stage", "description", "is_default", "archived"]
+        fields = [
+            "name",
+            "kind",
+            "trigger_stage",
+            "description",
+            "is_default",
+            "archived",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 
 class PlaybookStepForm(forms.ModelForm):
     class Meta:
         model = PlaybookStep
-        fields = ["title", "assignee_role", "due_offset_days", "required", "guidance", "email_subject", "email_body"]
+        fields = [
+            "title",
+            "assignee_role",
+            "due_offset_days",
+            "required",
+            "guidance",
+            "email_subject",
+            "email_body",
+        ]
         widgets = {
             "guidance": forms.Textarea(attrs={"rows": 2}),
             "email_body": forms.Textarea(attrs={"rows": 4}),
@@ -143,4 +199,6 @@ class PlaybookStepForm(forms.ModelForm):
         return cleaned
 
 
-PlaybookStepFormSet = forms.formset_factory(PlaybookStepForm, extra=1, can_delete=True, can_order=False)
+PlaybookStepFormSet = forms.formset_factory(
+    PlaybookStepForm, extra=1, can_delete=True, can_order=False
+)

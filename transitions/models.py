@@ -40,7 +40,9 @@ EMAIL_PLACEHOLDERS = {
 
 class Playbook(models.Model):
     name = models.CharField(max_length=150)
-    kind = models.CharField(max_length=16, choices=PlaybookKind.choices, default=PlaybookKind.HANDOVER)
+    kind = models.CharField(
+        max_length=16, choices=PlaybookKind.choices, default=PlaybookKind.HANDOVER
+    )
     description = models.TextField(blank=True)
     trigger_stage = models.CharField(
         max_length=16,
@@ -48,9 +50,14 @@ class Playbook(models.Model):
         blank=True,
         help_text="Stage checklists start when an account enters this stage.",
     )
-    is_default = models.BooleanField(default=False, help_text="Preselected when a manager starts a handover.")
+    is_default = models.BooleanField(
+        default=False, help_text="Preselected when a manager starts a handover."
+    )
     archived = models.BooleanField(default=False)
-    version = models.PositiveIntegerField(default=1, help_text="Bumped by every edit; runs keep the version they started with.")
+    version = models.PositiveIntegerField(
+        default=1,
+        help_text="Bumped by every edit; runs keep the version they started with.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -86,20 +93,29 @@ STEP_FIELDS_FOR_FORMS = (
 
 
 class PlaybookStep(models.Model):
-    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
+    playbook = models.ForeignKey(
+        Playbook, on_delete=models.CASCADE, related_name="steps"
+    )
     position = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=200)
     guidance = models.TextField(blank=True)
     assignee_role = models.CharField(max_length=16, choices=AssigneeRole.choices)
-    due_offset_days = models.PositiveSmallIntegerField(default=0, help_text="Days after the run's start.")
+    due_offset_days = models.PositiveSmallIntegerField(
+        default=0, help_text="Days after the run's start."
+    )
     required = models.BooleanField(default=True)
     email_subject = models.CharField(max_length=200, blank=True)
-    email_body = models.TextField(blank=True, help_text="Placeholders: {contact_first_name}, {account}, {outgoing_csm}, {incoming_csm}, {call_date}.")
+    email_body = models.TextField(
+        blank=True,
+        help_text="Placeholders: {contact_first_name}, {account}, {outgoing_csm}, {incoming_csm}, {call_date}.",
+    )
 
     class Meta:
         ordering = ["playbook", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["playbook", "position"], name="playbookstep_unique_position"),
+            models.UniqueConstraint(
+                fields=["playbook", "position"], name="playbookstep_unique_position"
+            ),
             models.CheckConstraint(
                 condition=Q(email_subject="") | ~Q(email_body=""),
                 name="playbookstep_email_has_body",
@@ -143,18 +159,28 @@ class BulkHandoverStatus(models.TextChoices):
 class BulkHandover(models.Model):
     """One manager's request to start many handovers at once, and how far it got."""
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=16, choices=TransitionReason.choices)
     note = models.TextField(blank=True)
     start_date = models.DateField()
     target_date = models.DateField()
-    assignments = models.JSONField(help_text='[[account_id, incoming_csm_id], ...]')
-    status = models.CharField(max_length=16, choices=BulkHandoverStatus.choices, default=BulkHandoverStatus.QUEUED)
+    assignments = models.JSONField(help_text="[[account_id, incoming_csm_id], ...]")
+    status = models.CharField(
+        max_length=16,
+        choices=BulkHandoverStatus.choices,
+        default=BulkHandoverStatus.QUEUED,
+    )
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    conflicts = models.JSONField(default=list, blank=True, help_text="Accounts that already had a handover under way.")
+    conflicts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Accounts that already had a handover under way.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -188,11 +214,19 @@ class TransitionQuerySet(models.QuerySet):
         open_task = Q(tasks__status=TaskStatus.OPEN)
         return self.annotate(
             tasks_total=Count("tasks", distinct=True),
-            tasks_done=Count("tasks", filter=Q(tasks__status=TaskStatus.DONE), distinct=True),
-            tasks_overdue=Count("tasks", filter=open_task & Q(tasks__due_date__lt=today), distinct=True),
-            required_open=Count("tasks", filter=open_task & Q(tasks__required=True), distinct=True),
+            tasks_done=Count(
+                "tasks", filter=Q(tasks__status=TaskStatus.DONE), distinct=True
+            ),
+            tasks_overdue=Count(
+                "tasks", filter=open_task & Q(tasks__due_date__lt=today), distinct=True
+            ),
+            required_open=Count(
+                "tasks", filter=open_task & Q(tasks__required=True), distinct=True
+            ),
             has_failed_email=Exists(
-                OutboundEmail.objects.filter(task__transition=OuterRef("pk"), status=OutboundEmailStatus.FAILED)
+                OutboundEmail.objects.filter(
+                    task__transition=OuterRef("pk"), status=OutboundEmailStatus.FAILED
+                )
             ),
         )
 
@@ -203,24 +237,54 @@ class TransitionQuerySet(models.QuerySet):
 class Transition(models.Model):
     """One account following one playbook; for a handover, from one CSM to another."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="transitions")
-    kind = models.CharField(max_length=16, choices=PlaybookKind.choices, default=PlaybookKind.HANDOVER)
-    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="transitions")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="transitions"
+    )
+    kind = models.CharField(
+        max_length=16, choices=PlaybookKind.choices, default=PlaybookKind.HANDOVER
+    )
+    playbook = models.ForeignKey(
+        Playbook, on_delete=models.PROTECT, related_name="transitions"
+    )
     playbook_version = models.PositiveIntegerField()
     from_csm = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="outgoing_transitions"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="outgoing_transitions",
     )
     to_csm = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="incoming_transitions"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="incoming_transitions",
     )
-    reason = models.CharField(max_length=16, choices=TransitionReason.choices, blank=True)
+    reason = models.CharField(
+        max_length=16, choices=TransitionReason.choices, blank=True
+    )
     note = models.TextField(blank=True)
     start_date = models.DateField()
     target_date = models.DateField()
-    status = models.CharField(max_length=16, choices=TransitionStatus.choices, default=TransitionStatus.PLANNED)
-    bulk = models.ForeignKey(BulkHandover, null=True, blank=True, on_delete=models.SET_NULL, related_name="transitions")
+    status = models.CharField(
+        max_length=16,
+        choices=TransitionStatus.choices,
+        default=TransitionStatus.PLANNED,
+    )
+    bulk = models.ForeignKey(
+        BulkHandover,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="transitions",
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -239,19 +303,25 @@ class Transition(models.Model):
                 violation_error_message="This account already has a handover under way.",
             ),
             models.CheckConstraint(
-                condition=~Q(kind=PlaybookKind.HANDOVER) | (Q(to_csm__isnull=False) & ~Q(reason="")),
+                condition=~Q(kind=PlaybookKind.HANDOVER)
+                | (Q(to_csm__isnull=False) & ~Q(reason="")),
                 name="transition_handover_has_incoming_and_reason",
             ),
             models.CheckConstraint(
-                condition=Q(from_csm__isnull=True) | Q(to_csm__isnull=True) | ~Q(from_csm=F("to_csm")),
+                condition=Q(from_csm__isnull=True)
+                | Q(to_csm__isnull=True)
+                | ~Q(from_csm=F("to_csm")),
                 name="transition_from_differs_from_to",
             ),
             models.CheckConstraint(
-                condition=Q(target_date__gte=F("start_date")), name="transition_target_not_before_start"
+                condition=Q(target_date__gte=F("start_date")),
+                name="transition_target_not_before_start",
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "target_date"], name="transition_status_target"),
+            models.Index(
+                fields=["status", "target_date"], name="transition_status_target"
+            ),
             models.Index(fields=["from_csm", "status"], name="transition_from_status"),
             models.Index(fields=["to_csm", "status"], name="transition_to_status"),
         ]
@@ -268,7 +338,9 @@ class Transition(models.Model):
     @property
     def percent_complete(self) -> int:
         """Needs `with_progress()` annotations."""
-        return round(100 * self.tasks_done / self.tasks_total) if self.tasks_total else 0
+        return (
+            round(100 * self.tasks_done / self.tasks_total) if self.tasks_total else 0
+        )
 
 
 class TaskStatus(models.TextChoices):
@@ -291,37 +363,57 @@ class TransitionTaskQuerySet(models.QuerySet):
 class TransitionTask(models.Model):
     """One step of a run, copied from the playbook when the run started."""
 
-    transition = models.ForeignKey(Transition, on_delete=models.CASCADE, related_name="tasks")
+    transition = models.ForeignKey(
+        Transition, on_delete=models.CASCADE, related_name="tasks"
+    )
     position = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=200)
     guidance = models.TextField(blank=True)
     assignee_role = models.CharField(max_length=16, choices=AssigneeRole.choices)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="transition_tasks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transition_tasks",
     )
     due_date = models.DateField()
     required = models.BooleanField(default=True)
     email_subject = models.CharField(max_length=200, blank=True)
     email_body = models.TextField(blank=True)
-    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    status = models.CharField(
+        max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    system_created = models.BooleanField(default=True, help_text="Created by a playbook rather than by hand.")
+    system_created = models.BooleanField(
+        default=True, help_text="Created by a playbook rather than by hand."
+    )
 
     objects = TransitionTaskQuerySet.as_manager()
 
     class Meta:
         ordering = ["transition", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["transition", "position"], name="transitiontask_unique_position"),
+            models.UniqueConstraint(
+                fields=["transition", "position"], name="transitiontask_unique_position"
+            ),
             models.CheckConstraint(
                 condition=Q(status=TaskStatus.OPEN) | Q(completed_at__isnull=False),
                 name="transitiontask_closed_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["assignee", "status", "due_date"], name="task_assignee_open_due")]
+        indexes = [
+            models.Index(
+                fields=["assignee", "status", "due_date"], name="task_assignee_open_due"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -344,19 +436,39 @@ class OutboundEmailStatus(models.TextChoices):
 class OutboundEmail(models.Model):
     """A customer email waiting in, or gone through, the outbox. Nothing is sent without a row here."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="outbound_emails")
-    task = models.ForeignKey(
-        TransitionTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="outbound_emails"
     )
-    contact = models.ForeignKey("accounts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    task = models.ForeignKey(
+        TransitionTask,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="emails",
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     to_email = models.EmailField()
     subject = models.CharField(max_length=200)
     body = models.TextField()
-    status = models.CharField(max_length=16, choices=OutboundEmailStatus.choices, default=OutboundEmailStatus.QUEUED)
+    status = models.CharField(
+        max_length=16,
+        choices=OutboundEmailStatus.choices,
+        default=OutboundEmailStatus.QUEUED,
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -365,11 +477,16 @@ class OutboundEmail(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(status=OutboundEmailStatus.SENT) | Q(sent_at__isnull=False),
+                condition=~Q(status=OutboundEmailStatus.SENT)
+                | Q(sent_at__isnull=False),
                 name="outboundemail_sent_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="outbound_status_created")]
+        indexes = [
+            models.Index(
+                fields=["status", "created_at"], name="outbound_status_created"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email} ({self.get_status_display()})"
@@ -394,7 +511,9 @@ class HandoverPolicy(models.Model):
 
     class Meta:
         verbose_name_plural = "handover policy"
-        constraints = [models.CheckConstraint(condition=Q(pk=1), name="handoverpolicy_singleton")]
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="handoverpolicy_singleton")
+        ]
 
     def __str__(self) -> str:
         return self.get_work_follows_owner_display()

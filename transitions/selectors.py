@@ -23,7 +23,6 @@ from .models import (
     ACTIVE_STATUSES,
     OutboundEmail,
     PlaybookKind,
-    TaskStatus,
     Transition,
     TransitionStatus,
     TransitionTask,
@@ -76,10 +75,18 @@ class Readiness:
 
     @property
     def band(self) -> str:
-        return "success" if self.percent == 100 else "warning" if self.percent >= 60 else "danger"
+        return (
+            "success"
+            if self.percent == 100
+            else "warning"
+            if self.percent >= 60
+            else "danger"
+        )
 
 
-def readiness_for_accounts(account_ids: list[int], *, now: dt.datetime | None = None) -> dict[int, Readiness]:
+def readiness_for_accounts(
+    account_ids: list[int], *, now: dt.datetime | None = None
+) -> dict[int, Readiness]:
     """Context completeness for each account, in two queries (product.md §4, issue 5 item 5).
 
     Contact facts come from one aggregate over the accounts' contacts (index on
@@ -96,7 +103,11 @@ def readiness_for_accounts(account_ids: list[int], *, now: dt.datetime | None = 
         .values("account_id")
         .annotate(
             current=Count("pk"),
-            stale=Count("pk", filter=Q(last_verified_at__isnull=True) | Q(last_verified_at__lt=stale_cutoff)),
+            stale=Count(
+                "pk",
+                filter=Q(last_verified_at__isnull=True)
+                | Q(last_verified_at__lt=stale_cutoff),
+            ),
             champions=Count("pk", filter=Q(deal_role=DealRole.CHAMPION)),
             decision_makers=Count("pk", filter=Q(deal_role=DealRole.DECISION_MAKER)),
         )
@@ -107,8 +118,11 @@ def readiness_for_accounts(account_ids: list[int], *, now: dt.datetime | None = 
         Account.objects.filter(pk__in=account_ids)
         .annotate(
             has_plan=Exists(
-                SuccessPlan.objects.filter(account=OuterRef("pk"), status=PlanStatus.ACTIVE).filter(
-                    Q(summary__gt="") | Exists(Objective.objects.filter(plan=OuterRef("pk")))
+                SuccessPlan.objects.filter(
+                    account=OuterRef("pk"), status=PlanStatus.ACTIVE
+                ).filter(
+                    Q(summary__gt="")
+                    | Exists(Objective.objects.filter(plan=OuterRef("pk")))
                 )
             ),
             has_note=Exists(
@@ -144,7 +158,9 @@ def readiness_for_accounts(account_ids: list[int], *, now: dt.datetime | None = 
                 "org_chart",
                 "Org chart with a champion and a decision maker",
                 row["has_champion"] and row["has_decision_maker"],
-                reverse("contact-create", args=[pk]) if not row["has_contacts"] else f"{detail}#org-chart",
+                reverse("contact-create", args=[pk])
+                if not row["has_contacts"]
+                else f"{detail}#org-chart",
                 "Set champion and decision maker",
             ),
             ReadinessItem(
@@ -203,7 +219,13 @@ def board_groups(transitions: list[Transition], *, group_by: str) -> list[BoardG
 
 def board_ordering(group_by: str) -> list[str]:
     person = "from_csm" if group_by == "from" else "to_csm"
-    return [f"{person}__first_name", f"{person}__last_name", f"{person}_id", "target_date", "pk"]
+    return [
+        f"{person}__first_name",
+        f"{person}__last_name",
+        f"{person}_id",
+        "target_date",
+        "pk",
+    ]
 
 
 # --- one transition --------------------------------------------------------------------------------------------
@@ -212,13 +234,27 @@ def board_ordering(group_by: str) -> list[str]:
 def transition_detail(pk: int) -> Transition:
     """A transition with its account, people, playbook, progress and tasks (with assignees and emails): 3 queries."""
     return (
-        Transition.objects.select_related("account__owner", "account__pool", "from_csm", "to_csm", "playbook", "created_by")
+        Transition.objects.select_related(
+            "account__owner",
+            "account__pool",
+            "from_csm",
+            "to_csm",
+            "playbook",
+            "created_by",
+        )
         .with_progress()
         .prefetch_related(
             Prefetch(
                 "tasks",
-                queryset=TransitionTask.objects.select_related("assignee", "completed_by")
-                .prefetch_related(Prefetch("emails", queryset=OutboundEmail.objects.order_by("-created_at", "-id")))
+                queryset=TransitionTask.objects.select_related(
+                    "assignee", "completed_by"
+                )
+                .prefetch_related(
+                    Prefetch(
+                        "emails",
+                        queryset=OutboundEmail.objects.order_by("-created_at", "-id"),
+                    )
+                )
                 .order_by("position"),
             )
         )
@@ -249,15 +285,26 @@ class CockpitTasks:
 def tasks_for_cockpit(user: User, *, limit: int = 10) -> CockpitTasks:
     """The user's open transition and playbook tasks, most urgent first: 2 queries."""
     today = timezone.localdate()
-    mine = TransitionTask.objects.open().assigned_to(user).filter(transition__status__in=ACTIVE_STATUSES)
+    mine = (
+        TransitionTask.objects.open()
+        .assigned_to(user)
+        .filter(transition__status__in=ACTIVE_STATUSES)
+    )
     counts = mine.aggregate(
         open_count=Count("pk"),
         overdue_count=Count("pk", filter=Q(due_date__lt=today)),
-        due_this_week=Count("pk", filter=Q(due_date__gte=today, due_date__lte=today + dt.timedelta(days=7))),
+        due_this_week=Count(
+            "pk",
+            filter=Q(due_date__gte=today, due_date__lte=today + dt.timedelta(days=7)),
+        ),
     )
     tasks = list(
-        mine.select_related("transition__account", "transition__to_csm", "transition__from_csm", "transition__playbook")
-        .order_by("due_date", "transition__account__name", "position")[:limit]
+        mine.select_related(
+            "transition__account",
+            "transition__to_csm",
+            "transition__from_csm",
+            "transition__playbook",
+        ).order_by("due_date", "transition__account__name", "position")[:limit]
     )
     return CockpitTasks(tasks=tasks, **counts)
 
@@ -276,7 +323,10 @@ def csm_loads(user_ids: list[int]) -> dict[int, Load]:
     """What each CSM already carries: accounts, ARR and open tasks they own (2 queries)."""
     loads = {pk: Load() for pk in user_ids}
     for row in (
-        Account.objects.filter(owner_id__in=user_ids).values("owner_id").annotate(n=Count("pk"), arr=Sum("arr")).order_by()
+        Account.objects.filter(owner_id__in=user_ids)
+        .values("owner_id")
+        .annotate(n=Count("pk"), arr=Sum("arr"))
+        .order_by()
     ):
         loads[row["owner_id"]].accounts = row["n"]
         loads[row["owner_id"]].arr = row["arr"] or Decimal(0)
@@ -293,12 +343,17 @@ def csm_loads(user_ids: list[int]) -> dict[int, Load]:
 
 def accounts_with_active_handover(account_ids: list[int]) -> set[int]:
     return set(
-        Transition.objects.handovers().active().filter(account_id__in=account_ids).values_list("account_id", flat=True)
+        Transition.objects.handovers()
+        .active()
+        .filter(account_id__in=account_ids)
+        .values_list("account_id", flat=True)
     )
 
 
 def incoming_candidates() -> QuerySet[User]:
-    return User.objects.filter(is_active=True, role__in=[User.Role.CSM, User.Role.MANAGER]).select_related("team")
+    return User.objects.filter(
+        is_active=True, role__in=[User.Role.CSM, User.Role.MANAGER]
+    ).select_related("team")
 
 
 # --- the handover brief ----------------------------------------------------------------------------------------
@@ -309,10 +364,16 @@ def handover_brief(account: Account) -> dict:
     contacts = list(account.contacts.select_related("reports_to"))
     timeline = list(account.timeline.for_display()[:15])
     context_notes = list(
-        account.timeline.for_display().filter(kind__in=[TimelineKind.NOTE, TimelineKind.RISK])[:10]
+        account.timeline.for_display().filter(
+            kind__in=[TimelineKind.NOTE, TimelineKind.RISK]
+        )[:10]
     )
     transition = account_active_transition(account) or (
-        account.transitions.handovers().select_related("from_csm", "to_csm").with_progress().order_by("-created_at").first()
+        account.transitions.handovers()
+        .select_related("from_csm", "to_csm")
+        .with_progress()
+        .order_by("-created_at")
+        .first()
     )
     open_tasks = list(
         TransitionTask.objects.open()
@@ -326,7 +387,9 @@ def handover_brief(account: Account) -> dict:
         "current_contacts": [c for c in contacts if not c.departed],
         "org_chart": org_chart_rows(account_org_chart(contacts)),
         "plans": account_plans(account),
-        "open_objectives": Objective.objects.open().filter(plan__account=account).count(),
+        "open_objectives": Objective.objects.open()
+        .filter(plan__account=account)
+        .count(),
         "timeline": timeline,
         "context_notes": context_notes,
         "transition": transition,

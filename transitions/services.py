@@ -28,14 +28,22 @@ from accounts.models import (
     TimelineEntry,
     TimelineKind,
 )
-from accounts.services import account_reassign, audit_record, timeline_system_event, touchpoint_log
+from accounts.services import (
+    account_reassign,
+    audit_record,
+    timeline_system_event,
+    touchpoint_log,
+)
 from plans.services import objectives_reassign
 from users.models import User
-from users.permissions import can_complete_transition_task, can_configure, can_manage_transition
+from users.permissions import (
+    can_complete_transition_task,
+    can_configure,
+    can_manage_transition,
+)
 
 from . import emails
 from .models import (
-    ACTIVE_STATUSES,
     AssigneeRole,
     BulkHandover,
     BulkHandoverStatus,
@@ -65,7 +73,14 @@ except ImportError:
 logger = logging.getLogger(__name__)
 
 STEP_FIELDS = STEP_FIELDS_FOR_FORMS
-PLAYBOOK_FIELDS = ("name", "kind", "description", "trigger_stage", "is_default", "archived")
+PLAYBOOK_FIELDS = (
+    "name",
+    "kind",
+    "description",
+    "trigger_stage",
+    "is_default",
+    "archived",
+)
 CHUNK = 500
 
 
@@ -76,7 +91,11 @@ class TransitionConflict(ValidationError):
         self.account_ids = [pk for pk, _ in accounts]
         self.account_names = [name for _, name in accounts]
         shown = ", ".join(self.account_names[:20])
-        more = f" and {len(self.account_names) - 20} more" if len(self.account_names) > 20 else ""
+        more = (
+            f" and {len(self.account_names) - 20} more"
+            if len(self.account_names) > 20
+            else ""
+        )
         super().__init__(
             f"Nothing was started: {len(self.account_names)} account(s) already have a handover under way: "
             f"{shown}{more}.",
@@ -98,10 +117,14 @@ def _clean_steps(steps: Sequence[dict[str, Any]]) -> list[PlaybookStep]:
     for position, data in enumerate(steps, start=1):
         unknown = set(data) - set(STEP_FIELDS)
         if unknown:
-            raise ValidationError({"steps": f"Unknown step fields: {', '.join(sorted(unknown))}."})
+            raise ValidationError(
+                {"steps": f"Unknown step fields: {', '.join(sorted(unknown))}."}
+            )
         step = PlaybookStep(position=position, **data)
         if step.email_subject and not step.email_body:
-            raise ValidationError({"steps": f"Step {position} ({step.title}): an email needs a body."})
+            raise ValidationError(
+                {"steps": f"Step {position} ({step.title}): an email needs a body."}
+            )
         emails.validate_template(step.email_subject, field="steps")
         emails.validate_template(step.email_body, field="steps")
         step.full_clean(exclude=["playbook"])
@@ -116,15 +139,21 @@ def _require_configure(actor: User) -> None:
 
 def _clear_other_defaults(playbook: Playbook) -> None:
     if playbook.is_default:
-        Playbook.objects.filter(kind=playbook.kind, is_default=True).exclude(pk=playbook.pk).update(is_default=False)
+        Playbook.objects.filter(kind=playbook.kind, is_default=True).exclude(
+            pk=playbook.pk
+        ).update(is_default=False)
 
 
 @transaction.atomic
-def playbook_create(*, actor: User, fields: dict[str, Any], steps: Sequence[dict[str, Any]]) -> Playbook:
+def playbook_create(
+    *, actor: User, fields: dict[str, Any], steps: Sequence[dict[str, Any]]
+) -> Playbook:
     _require_configure(actor)
     unknown = set(fields) - set(PLAYBOOK_FIELDS)
     if unknown:
-        raise ValidationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
+        raise ValidationError(
+            f"These fields cannot be set here: {', '.join(sorted(unknown))}."
+        )
     playbook = Playbook(**fields)
     playbook.full_clean(validate_constraints=False)
     cleaned = _clean_steps(steps)
@@ -138,13 +167,19 @@ def playbook_create(*, actor: User, fields: dict[str, Any], steps: Sequence[dict
 
 @transaction.atomic
 def playbook_update(
-    *, actor: User, playbook: Playbook, fields: dict[str, Any], steps: Sequence[dict[str, Any]] | None = None
+    *,
+    actor: User,
+    playbook: Playbook,
+    fields: dict[str, Any],
+    steps: Sequence[dict[str, Any]] | None = None,
 ) -> Playbook:
     """Edit a playbook; the version goes up. Runs already started keep the steps they copied."""
     _require_configure(actor)
     unknown = set(fields) - set(PLAYBOOK_FIELDS)
     if unknown:
-        raise ValidationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
+        raise ValidationError(
+            f"These fields cannot be set here: {', '.join(sorted(unknown))}."
+        )
     playbook = Playbook.objects.select_for_update().get(pk=playbook.pk)
     for name, value in fields.items():
         setattr(playbook, name, value)
@@ -163,17 +198,25 @@ def playbook_update(
 
 
 def default_handover_playbook() -> Playbook | None:
-    return Playbook.objects.filter(kind=PlaybookKind.HANDOVER, is_default=True, archived=False).first()
+    return Playbook.objects.filter(
+        kind=PlaybookKind.HANDOVER, is_default=True, archived=False
+    ).first()
 
 
 # --- starting runs ---------------------------------------------------------------------------------------------
 
 
 def _status_for_start(start_date: dt.date) -> str:
-    return TransitionStatus.IN_PROGRESS if start_date <= timezone.localdate() else TransitionStatus.PLANNED
+    return (
+        TransitionStatus.IN_PROGRESS
+        if start_date <= timezone.localdate()
+        else TransitionStatus.PLANNED
+    )
 
 
-def _assignee(role: str, *, from_csm: User | None, to_csm: User | None, manager: User | None) -> User | None:
+def _assignee(
+    role: str, *, from_csm: User | None, to_csm: User | None, manager: User | None
+) -> User | None:
     if role == AssigneeRole.OUTGOING:
         return from_csm or manager
     if role == AssigneeRole.INCOMING:
@@ -181,7 +224,9 @@ def _assignee(role: str, *, from_csm: User | None, to_csm: User | None, manager:
     return manager
 
 
-def _tasks_for(transition: Transition, steps: Iterable[PlaybookStep], manager: User | None) -> list[TransitionTask]:
+def _tasks_for(
+    transition: Transition, steps: Iterable[PlaybookStep], manager: User | None
+) -> list[TransitionTask]:
     return [
         TransitionTask(
             transition=transition,
@@ -189,7 +234,12 @@ def _tasks_for(transition: Transition, steps: Iterable[PlaybookStep], manager: U
             title=step.title,
             guidance=step.guidance,
             assignee_role=step.assignee_role,
-            assignee=_assignee(step.assignee_role, from_csm=transition.from_csm, to_csm=transition.to_csm, manager=manager),
+            assignee=_assignee(
+                step.assignee_role,
+                from_csm=transition.from_csm,
+                to_csm=transition.to_csm,
+                manager=manager,
+            ),
             due_date=transition.start_date + dt.timedelta(days=step.due_offset_days),
             required=step.required,
             email_subject=step.email_subject,
@@ -201,12 +251,16 @@ def _tasks_for(transition: Transition, steps: Iterable[PlaybookStep], manager: U
 
 def _validate_dates(start_date: dt.date, target_date: dt.date) -> None:
     if target_date < start_date:
-        raise ValidationError({"target_date": "The target date cannot be before the start date."})
+        raise ValidationError(
+            {"target_date": "The target date cannot be before the start date."}
+        )
 
 
 def _validate_handover_playbook(playbook: Playbook) -> list[PlaybookStep]:
     if playbook.kind != PlaybookKind.HANDOVER:
-        raise ValidationError({"playbook": f"“{playbook.name}” is not a handover playbook."})
+        raise ValidationError(
+            {"playbook": f"“{playbook.name}” is not a handover playbook."}
+        )
     if playbook.archived:
         raise ValidationError({"playbook": f"“{playbook.name}” is archived."})
     steps = list(playbook.steps.all())
@@ -248,10 +302,18 @@ def transition_bulk_start(
     incoming = User.objects.in_bulk({user_id for _, user_id in assignments})
     for _, user_id in assignments:
         user = incoming.get(user_id)
-        if user is None or not user.is_active or user.role not in (User.Role.CSM, User.Role.MANAGER):
-            raise ValidationError({"to_csm": "Every incoming owner must be an active CSM or manager."})
+        if (
+            user is None
+            or not user.is_active
+            or user.role not in (User.Role.CSM, User.Role.MANAGER)
+        ):
+            raise ValidationError(
+                {"to_csm": "Every incoming owner must be an active CSM or manager."}
+            )
 
-    accounts = list(Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk"))
+    accounts = list(
+        Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")
+    )
     if len(accounts) != len(account_ids):
         raise ValidationError("Some of the chosen accounts no longer exist.")
     owners = User.objects.in_bulk({a.owner_id for a in accounts if a.owner_id})
@@ -267,7 +329,9 @@ def transition_bulk_start(
     already_theirs = [a.name for a in accounts if a.owner_id == to_by_account[a.pk]]
     if already_theirs:
         raise ValidationError(
-            {"to_csm": f"The incoming CSM already owns: {', '.join(already_theirs[:20])}."}
+            {
+                "to_csm": f"The incoming CSM already owns: {', '.join(already_theirs[:20])}."
+            }
         )
     busy = list(
         Transition.objects.handovers()
@@ -306,7 +370,10 @@ def transition_bulk_start(
     except IntegrityError as error:
         # Only reachable if a competing start slipped past the lock (e.g. an account created mid-way).
         busy = list(
-            Transition.objects.handovers().active().filter(account_id__in=account_ids).values_list("account_id", "account__name")
+            Transition.objects.handovers()
+            .active()
+            .filter(account_id__in=account_ids)
+            .values_list("account_id", "account__name")
         )
         raise TransitionConflict(busy or [(0, "one of the accounts")]) from error
 
@@ -315,7 +382,8 @@ def transition_bulk_start(
     for start in range(0, len(transitions), CHUNK):
         chunk = transitions[start : start + CHUNK]
         TransitionTask.objects.bulk_create(
-            [task for t in chunk for task in _tasks_for(t, steps, manager)], batch_size=2000
+            [task for t in chunk for task in _tasks_for(t, steps, manager)],
+            batch_size=2000,
         )
         AuditEvent.objects.bulk_create(
             [
@@ -325,7 +393,10 @@ def transition_bulk_start(
                     action=AuditAction.TRANSITION_CHANGED,
                     subject_type="transition",
                     subject_id=t.pk,
-                    changes={"status": [None, status], "owner": [t.from_csm_id, t.to_csm_id]},
+                    changes={
+                        "status": [None, status],
+                        "owner": [t.from_csm_id, t.to_csm_id],
+                    },
                     reason=f"{t.get_reason_display()}{': ' + note if note else ''}",
                     created_at=now,
                 )
@@ -366,7 +437,11 @@ def transition_start(
 ) -> Transition:
     playbook = playbook or default_handover_playbook()
     if playbook is None:
-        raise ValidationError({"playbook": "There is no default handover playbook; an admin needs to create one."})
+        raise ValidationError(
+            {
+                "playbook": "There is no default handover playbook; an admin needs to create one."
+            }
+        )
     (transition,) = transition_bulk_start(
         actor=actor,
         assignments=[(account.pk, to_csm.pk)],
@@ -381,7 +456,11 @@ def transition_start(
 
 @transaction.atomic
 def playbook_run_start(
-    *, account: Account, playbook: Playbook, actor: User | None = None, start_date: dt.date | None = None
+    *,
+    account: Account,
+    playbook: Playbook,
+    actor: User | None = None,
+    start_date: dt.date | None = None,
 ) -> Transition:
     """Run a stage checklist or risk play on an account; its steps go to the account's owner.
 
@@ -396,9 +475,13 @@ def playbook_run_start(
         raise ValidationError({"playbook": f"“{playbook.name}” has no steps."})
     start_date = start_date or timezone.localdate()
     owner = account.owner if account.owner_id else None
-    manager = actor if actor is not None and (actor.is_manager or actor.is_admin) else None
+    manager = (
+        actor if actor is not None and (actor.is_manager or actor.is_admin) else None
+    )
     if manager is None and owner is not None and owner.team_id:
-        manager = User.objects.filter(team_id=owner.team_id, role=User.Role.MANAGER, is_active=True).first()
+        manager = User.objects.filter(
+            team_id=owner.team_id, role=User.Role.MANAGER, is_active=True
+        ).first()
     transition = Transition.objects.create(
         account=account,
         kind=playbook.kind,
@@ -407,7 +490,8 @@ def playbook_run_start(
         from_csm=None,
         to_csm=owner,
         start_date=start_date,
-        target_date=start_date + dt.timedelta(days=max(s.due_offset_days for s in steps)),
+        target_date=start_date
+        + dt.timedelta(days=max(s.due_offset_days for s in steps)),
         status=TransitionStatus.IN_PROGRESS,
         created_by=actor,
     )
@@ -421,15 +505,24 @@ def playbook_run_start(
         reason=f"{playbook.get_kind_display()} “{playbook.name}” started",
     )
     timeline_system_event(
-        account=account, event="playbook_started", summary=f"{playbook.get_kind_display()} “{playbook.name}” started", actor=actor
+        account=account,
+        event="playbook_started",
+        summary=f"{playbook.get_kind_display()} “{playbook.name}” started",
+        actor=actor,
     )
     return transition
 
 
-def stage_playbooks_start(*, account: Account, stage: str, actor: User | None = None) -> list[Transition]:
+def stage_playbooks_start(
+    *, account: Account, stage: str, actor: User | None = None
+) -> list[Transition]:
     """Start every active stage checklist triggered by `stage` (call after the stage changed)."""
-    playbooks = Playbook.objects.filter(kind=PlaybookKind.STAGE, trigger_stage=stage, archived=False)
-    return [playbook_run_start(account=account, playbook=p, actor=actor) for p in playbooks]
+    playbooks = Playbook.objects.filter(
+        kind=PlaybookKind.STAGE, trigger_stage=stage, archived=False
+    )
+    return [
+        playbook_run_start(account=account, playbook=p, actor=actor) for p in playbooks
+    ]
 
 
 # --- bulk handover runs ----------------------------------------------------------------------------------------
@@ -465,7 +558,9 @@ def bulk_handover_create(
     )
 
 
-def _progress_writer(bulk_id: int) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
+def _progress_writer(
+    bulk_id: int,
+) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
     """Progress written on a separate connection, so the poller sees it before the big transaction commits.
 
     Only on PostgreSQL: SQLite allows one writer at a time, and there the bar
@@ -480,7 +575,8 @@ def _progress_writer(bulk_id: int) -> tuple[Callable[[int], None] | None, Callab
     def write(done: int) -> None:
         with side.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {BulkHandover._meta.db_table} SET processed = %s WHERE id = %s", [done, bulk_id]
+                f"UPDATE {BulkHandover._meta.db_table} SET processed = %s WHERE id = %s",
+                [done, bulk_id],
             )
 
     return write, side.close
@@ -488,9 +584,9 @@ def _progress_writer(bulk_id: int) -> tuple[Callable[[int], None] | None, Callab
 
 def bulk_handover_run(*, bulk_id: int) -> BulkHandover:
     """Start a recorded bulk handover. Idempotent: a finished run is left as it is."""
-    claimed = BulkHandover.objects.filter(pk=bulk_id, status=BulkHandoverStatus.QUEUED).update(
-        status=BulkHandoverStatus.RUNNING
-    )
+    claimed = BulkHandover.objects.filter(
+        pk=bulk_id, status=BulkHandoverStatus.QUEUED
+    ).update(status=BulkHandoverStatus.RUNNING)
     bulk = BulkHandover.objects.select_related("created_by", "playbook").get(pk=bulk_id)
     if not claimed:
         return bulk
@@ -509,16 +605,24 @@ def bulk_handover_run(*, bulk_id: int) -> BulkHandover:
         )
     except (ValidationError, PermissionDenied) as error:
         bulk.status = BulkHandoverStatus.FAILED
-        bulk.error = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        bulk.error = (
+            " ".join(error.messages)
+            if isinstance(error, ValidationError)
+            else str(error)
+        )
         bulk.processed = 0
-        bulk.conflicts = error.account_ids if isinstance(error, TransitionConflict) else []
+        bulk.conflicts = (
+            error.account_ids if isinstance(error, TransitionConflict) else []
+        )
     else:
         bulk.status = BulkHandoverStatus.DONE
         bulk.processed = bulk.total
     finally:
         close()
     bulk.finished_at = timezone.now()
-    bulk.save(update_fields=["status", "error", "processed", "conflicts", "finished_at"])
+    bulk.save(
+        update_fields=["status", "error", "processed", "conflicts", "finished_at"]
+    )
     return bulk
 
 
@@ -526,23 +630,39 @@ def bulk_handover_run(*, bulk_id: int) -> BulkHandover:
 
 
 def _locked_task(task: TransitionTask) -> tuple[TransitionTask, Transition]:
-    transition = Transition.objects.select_for_update(of=("self",)).select_related("account").get(pk=task.transition_id)
+    transition = (
+        Transition.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .get(pk=task.transition_id)
+    )
     task = TransitionTask.objects.get(pk=task.pk)
     task.transition = transition
     return task, transition
 
 
-def _require_task_access(actor: User, task: TransitionTask, transition: Transition) -> None:
-    if not can_complete_transition_task(actor, assignee_id=task.assignee_id, account=transition.account):
-        raise PermissionDenied("Only the person this step is assigned to, or the team's manager, can complete it.")
+def _require_task_access(
+    actor: User, task: TransitionTask, transition: Transition
+) -> None:
+    if not can_complete_transition_task(
+        actor, assignee_id=task.assignee_id, account=transition.account
+    ):
+        raise PermissionDenied(
+            "Only the person this step is assigned to, or the team's manager, can complete it."
+        )
     if not transition.is_active:
-        raise ValidationError(f"This {transition.get_kind_display().lower()} is {transition.get_status_display().lower()}.")
+        raise ValidationError(
+            f"This {transition.get_kind_display().lower()} is {transition.get_status_display().lower()}."
+        )
     if task.status != TaskStatus.OPEN:
-        raise ValidationError(f"“{task.title}” is already {task.get_status_display().lower()}.")
+        raise ValidationError(
+            f"“{task.title}” is already {task.get_status_display().lower()}."
+        )
 
 
 @transaction.atomic
-def task_complete(*, actor: User, task: TransitionTask, skip: bool = False) -> TransitionTask:
+def task_complete(
+    *, actor: User, task: TransitionTask, skip: bool = False
+) -> TransitionTask:
     """Mark a step done (or skip an optional one); the last required step completes the whole run."""
     task, transition = _locked_task(task)
     _require_task_access(actor, task, transition)
@@ -575,28 +695,39 @@ class WorkMoved:
     objectives: int = 0
 
     def describe(self) -> str:
-        parts = [f"{self.tasks} open task(s)", f"{self.objectives} success-plan objective(s)"]
+        parts = [
+            f"{self.tasks} open task(s)",
+            f"{self.objectives} success-plan objective(s)",
+        ]
         if FLAGS_AVAILABLE:
             parts.insert(1, f"{self.flags} open red flag(s)")
         return "Moved to the new owner: " + ", ".join(parts) + "."
 
 
-def _move_open_work(*, account: Account, from_user: User | None, to_user: User, policy: str) -> WorkMoved:
+def _move_open_work(
+    *, account: Account, from_user: User | None, to_user: User, policy: str
+) -> WorkMoved:
     if policy == WorkFollowsOwner.ACCOUNT_ONLY or from_user is None:
         return WorkMoved()
-    tasks = TransitionTask.objects.open().filter(transition__account=account, assignee=from_user)
+    tasks = TransitionTask.objects.open().filter(
+        transition__account=account, assignee=from_user
+    )
     if policy == WorkFollowsOwner.SYSTEM_WORK:
         tasks = tasks.filter(system_created=True)
     moved_tasks = tasks.update(assignee=to_user)
     moved_flags = 0
     if FLAGS_AVAILABLE:
         moved_flags = _flags_reassign(
-            account=account, to_user=to_user, created_by_system_only=policy == WorkFollowsOwner.SYSTEM_WORK
+            account=account,
+            to_user=to_user,
+            created_by_system_only=policy == WorkFollowsOwner.SYSTEM_WORK,
         )
     moved_objectives = 0
     if policy == WorkFollowsOwner.ALL_WORK:
         # Objectives are written by people, so only "all open work" moves them.
-        moved_objectives = objectives_reassign(account=account, from_user=from_user, to_user=to_user)
+        moved_objectives = objectives_reassign(
+            account=account, from_user=from_user, to_user=to_user
+        )
     return WorkMoved(tasks=moved_tasks, flags=moved_flags, objectives=moved_objectives)
 
 
@@ -609,9 +740,16 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
     summary = f"{transition.playbook.name} completed"
     body = ""
     if transition.kind == PlaybookKind.HANDOVER:
-        account = Account.objects.select_for_update(of=("self",)).select_related("owner").get(pk=account.pk)
+        account = (
+            Account.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .get(pk=account.pk)
+        )
         previous_owner = account.owner
-        if account.owner_id != transition.to_csm_id or account.coverage != Coverage.ASSIGNED:
+        if (
+            account.owner_id != transition.to_csm_id
+            or account.coverage != Coverage.ASSIGNED
+        ):
             account_reassign(
                 actor=actor,
                 account=account,
@@ -626,7 +764,9 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
             to_user=transition.to_csm,
             policy=HandoverPolicy.current().work_follows_owner,
         )
-        summary = f"Handover completed: {_person(transition.to_csm)} now owns the account"
+        summary = (
+            f"Handover completed: {_person(transition.to_csm)} now owns the account"
+        )
         body = moved.describe()
     transition.status = TransitionStatus.COMPLETED
     transition.completed_at = now
@@ -639,19 +779,35 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
         changes={"status": (TransitionStatus.IN_PROGRESS, TransitionStatus.COMPLETED)},
         reason=body,
     )
-    timeline_system_event(account=account, event="transition_completed", summary=summary, body=body, actor=actor)
+    timeline_system_event(
+        account=account,
+        event="transition_completed",
+        summary=summary,
+        body=body,
+        actor=actor,
+    )
 
 
 @transaction.atomic
-def transition_cancel(*, actor: User, transition: Transition, reason: str) -> Transition:
+def transition_cancel(
+    *, actor: User, transition: Transition, reason: str
+) -> Transition:
     """Stop a run. Ownership does not change; the timeline says so."""
-    transition = Transition.objects.select_for_update(of=("self",)).select_related("account__owner", "to_csm").get(pk=transition.pk)
+    transition = (
+        Transition.objects.select_for_update(of=("self",))
+        .select_related("account__owner", "to_csm")
+        .get(pk=transition.pk)
+    )
     if not can_manage_transition(actor, transition.account):
-        raise PermissionDenied("Only the team's manager or an admin can cancel a handover.")
+        raise PermissionDenied(
+            "Only the team's manager or an admin can cancel a handover."
+        )
     if not reason.strip():
         raise ValidationError({"reason": "Say why the handover is cancelled."})
     if not transition.is_active:
-        raise ValidationError(f"This handover is already {transition.get_status_display().lower()}.")
+        raise ValidationError(
+            f"This handover is already {transition.get_status_display().lower()}."
+        )
     now = timezone.now()
     previous = transition.status
     TransitionTask.objects.filter(transition=transition, status=TaskStatus.OPEN).update(
@@ -669,8 +825,16 @@ def transition_cancel(*, actor: User, transition: Transition, reason: str) -> Tr
         changes={"status": (previous, TransitionStatus.CANCELLED)},
         reason=reason,
     )
-    what = "Handover" if transition.kind == PlaybookKind.HANDOVER else transition.playbook.name
-    target = f" to {_person(transition.to_csm)}" if transition.kind == PlaybookKind.HANDOVER else ""
+    what = (
+        "Handover"
+        if transition.kind == PlaybookKind.HANDOVER
+        else transition.playbook.name
+    )
+    target = (
+        f" to {_person(transition.to_csm)}"
+        if transition.kind == PlaybookKind.HANDOVER
+        else ""
+    )
     timeline_system_event(
         account=transition.account,
         event="transition_cancelled",
@@ -686,11 +850,19 @@ def transition_reschedule(
     *, actor: User, transition: Transition, target_date: dt.date, shift_tasks: bool
 ) -> tuple[Transition, int]:
     """Move the target date; optionally shift the open tasks by the same number of days. Returns (run, tasks shifted)."""
-    transition = Transition.objects.select_for_update(of=("self",)).select_related("account__owner").get(pk=transition.pk)
+    transition = (
+        Transition.objects.select_for_update(of=("self",))
+        .select_related("account__owner")
+        .get(pk=transition.pk)
+    )
     if not can_manage_transition(actor, transition.account):
-        raise PermissionDenied("Only the team's manager or an admin can move a handover's dates.")
+        raise PermissionDenied(
+            "Only the team's manager or an admin can move a handover's dates."
+        )
     if not transition.is_active:
-        raise ValidationError(f"This handover is already {transition.get_status_display().lower()}.")
+        raise ValidationError(
+            f"This handover is already {transition.get_status_display().lower()}."
+        )
     _validate_dates(transition.start_date, target_date)
     delta = target_date - transition.target_date
     if not delta:
@@ -700,16 +872,18 @@ def transition_reschedule(
     transition.save(update_fields=["target_date"])
     shifted = 0
     if shift_tasks:
-        shifted = TransitionTask.objects.filter(transition=transition, status=TaskStatus.OPEN).update(
-            due_date=F("due_date") + delta
-        )
+        shifted = TransitionTask.objects.filter(
+            transition=transition, status=TaskStatus.OPEN
+        ).update(due_date=F("due_date") + delta)
     audit_record(
         actor=actor,
         action=AuditAction.TRANSITION_CHANGED,
         subject=transition,
         account=transition.account,
         changes={"target_date": (old, target_date)},
-        reason=f"{shifted} open task(s) shifted by {delta.days} day(s)" if shift_tasks else "Tasks left as they were",
+        reason=f"{shifted} open task(s) shifted by {delta.days} day(s)"
+        if shift_tasks
+        else "Tasks left as they were",
     )
     timeline_system_event(
         account=transition.account,
@@ -723,7 +897,11 @@ def transition_reschedule(
 # --- customer email through the outbox ------------------------------------------------------------------------
 
 
-def email_context(task: TransitionTask, contact: Contact | None, call_date: dt.datetime | dt.date | None) -> emails.EmailContext:
+def email_context(
+    task: TransitionTask,
+    contact: Contact | None,
+    call_date: dt.datetime | dt.date | None,
+) -> emails.EmailContext:
     transition = task.transition
     return emails.EmailContext(
         contact_first_name=contact.first_name if contact else "",
@@ -767,10 +945,16 @@ def task_email_send(
         raise ValidationError({"contacts": "Choose at least one contact to write to."})
     for contact in contacts:
         if contact.account_id != transition.account_id:
-            raise ValidationError({"contacts": "Write only to this account's contacts."})
+            raise ValidationError(
+                {"contacts": "Write only to this account's contacts."}
+            )
         if not contact.email or contact.departed:
-            raise ValidationError({"contacts": f"{contact.full_name} has no current email address."})
-    locked.transition = Transition.objects.select_related("account", "from_csm", "to_csm").get(pk=transition.pk)
+            raise ValidationError(
+                {"contacts": f"{contact.full_name} has no current email address."}
+            )
+    locked.transition = Transition.objects.select_related(
+        "account", "from_csm", "to_csm"
+    ).get(pk=transition.pk)
     outbox = []
     for contact in contacts:
         context = email_context(locked, contact, call_date)
@@ -780,7 +964,9 @@ def task_email_send(
                 task=locked,
                 contact=contact,
                 to_email=contact.email,
-                subject=emails.render(subject, context, field="subject").replace("\n", " ")[:200],
+                subject=emails.render(subject, context, field="subject").replace(
+                    "\n", " "
+                )[:200],
                 body=emails.render(body, context, field="body"),
                 created_by=actor,
             )
@@ -795,12 +981,18 @@ def task_email_send(
 def outbound_email_send(*, email_id: int) -> OutboundEmail:
     """Send one queued email. Idempotent: anything not queued is left alone."""
     with transaction.atomic():
-        email = OutboundEmail.objects.select_for_update(of=("self",)).select_related("contact", "created_by").get(pk=email_id)
+        email = (
+            OutboundEmail.objects.select_for_update(of=("self",))
+            .select_related("contact", "created_by")
+            .get(pk=email_id)
+        )
         if email.status != OutboundEmailStatus.QUEUED:
             return email
         email.attempts += 1
         try:
-            EmailMessage(subject=email.subject, body=email.body, to=[email.to_email]).send(fail_silently=False)
+            EmailMessage(
+                subject=email.subject, body=email.body, to=[email.to_email]
+            ).send(fail_silently=False)
         except Exception as error:  # noqa: BLE001 - any transport failure is recorded, never lost
             logger.warning("Outbound email %s failed: %s", email.pk, error)
             email.status = OutboundEmailStatus.FAILED
@@ -825,12 +1017,22 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail:
 
 @transaction.atomic
 def outbound_email_retry(*, actor: User, email: OutboundEmail) -> OutboundEmail:
-    email = OutboundEmail.objects.select_for_update(of=("self",)).select_related("account__owner", "task").get(pk=email.pk)
+    email = (
+        OutboundEmail.objects.select_for_update(of=("self",))
+        .select_related("account__owner", "task")
+        .get(pk=email.pk)
+    )
     assignee_id = email.task.assignee_id if email.task else email.created_by_id
-    if not can_complete_transition_task(actor, assignee_id=assignee_id, account=email.account):
-        raise PermissionDenied("Only the sender or the team's manager can retry this email.")
+    if not can_complete_transition_task(
+        actor, assignee_id=assignee_id, account=email.account
+    ):
+        raise PermissionDenied(
+            "Only the sender or the team's manager can retry this email."
+        )
     if email.status != OutboundEmailStatus.FAILED:
-        raise ValidationError(f"Only failed emails can be retried; this one is {email.get_status_display().lower()}.")
+        raise ValidationError(
+            f"Only failed emails can be retried; this one is {email.get_status_display().lower()}."
+        )
     email.status = OutboundEmailStatus.QUEUED
     email.save(update_fields=["status"])
     transaction.on_commit(lambda: _queue_send([email.pk]))

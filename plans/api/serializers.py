@@ -8,13 +8,33 @@ class ObjectiveSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Objective
-        fields = ["id", "plan", "title", "metric", "baseline", "target", "current_value", "due_date", "status", "owner", "progress_percent"]
+        fields = [
+            "id",
+            "plan",
+            "title",
+            "metric",
+            "baseline",
+            "target",
+            "current_value",
+            "due_date",
+            "status",
+            "owner",
+            "progress_percent",
+        ]
 
 
 class AchievementSerializer(serializers.ModelSerializer):
     class Meta:
         model = Achievement
-        fields = ["id", "plan", "objective", "title", "description", "achieved_on", "recorded_by"]
+        fields = [
+            "id",
+            "plan",
+            "objective",
+            "title",
+            "description",
+            "achieved_on",
+            "recorded_by",
+        ]
         read_only_fields = ["recorded_by"]
 
 
@@ -24,5 +44,16 @@ class SuccessPlanSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SuccessPlan
-        fields = ["id", "account", "name", "scope", "scope_label", "status", "summary", "objectives", "achievements", "created_at"]
+        fields = [
+            "id",
+            "account",
+            "name",
+            "scope",
+            "scope_label",
+            "status",
+            "summary",
+            "objectives",
+            "achievements",
+            "created_at",
+        ]
         read_only_fields = ["created_at"]

@@ -11,7 +11,11 @@ from plans import services
 from plans.models import Achievement, Objective, SuccessPlan
 from users.permissions import can_edit_account
 
-from .serializers import AchievementSerializer, ObjectiveSerializer, SuccessPlanSerializer
+from .serializers import (
+    AchievementSerializer,
+    ObjectiveSerializer,
+    SuccessPlanSerializer,
+)
 
 
 def _require_edit(user, account) -> None:
@@ -21,18 +25,32 @@ def _require_edit(user, account) -> None:
 
 def _drf(error: DjangoValidationError) -> ValidationError:
     if hasattr(error, "error_dict"):
-        return ValidationError({f: [m for e in errs for m in e.messages] for f, errs in error.error_dict.items()})
+        return ValidationError(
+            {
+                f: [m for e in errs for m in e.messages]
+                for f, errs in error.error_dict.items()
+            }
+        )
     return ValidationError({"non_field_errors": error.messages})
 
 
-class SuccessPlanViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SuccessPlanViewSet(
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = SuccessPlanSerializer
     filterset_fields = ["account", "status", "scope"]
     ordering = ["account_id", "name"]
 
     def get_queryset(self) -> QuerySet[SuccessPlan]:
         return SuccessPlan.objects.select_related("account__owner").prefetch_related(
-            Prefetch("objectives", queryset=Objective.objects.order_by("due_date", "id")), "achievements"
+            Prefetch(
+                "objectives", queryset=Objective.objects.order_by("due_date", "id")
+            ),
+            "achievements",
         )
 
     def perform_create(self, serializer):
@@ -40,7 +58,9 @@ class SuccessPlanViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixin
         account = data.pop("account")
         _require_edit(self.request.user, account)
         try:
-            serializer.instance = services.plan_create(actor=self.request.user, account=account, fields=data)
+            serializer.instance = services.plan_create(
+                actor=self.request.user, account=account, fields=data
+            )
         except DjangoValidationError as error:
             raise _drf(error) from error
 
@@ -49,12 +69,20 @@ class SuccessPlanViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixin
         data = dict(serializer.validated_data)
         data.pop("account", None)
         try:
-            serializer.instance = services.plan_update(actor=self.request.user, plan=serializer.instance, fields=data)
+            serializer.instance = services.plan_update(
+                actor=self.request.user, plan=serializer.instance, fields=data
+            )
         except DjangoValidationError as error:
             raise _drf(error) from error
 
 
-class ObjectiveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ObjectiveViewSet(
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = ObjectiveSerializer
     filterset_fields = ["plan", "status", "owner"]
     ordering = ["plan_id", "due_date", "id"]
@@ -67,7 +95,9 @@ class ObjectiveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.
         plan = data.pop("plan")
         _require_edit(self.request.user, plan.account)
         try:
-            serializer.instance = services.objective_create(actor=self.request.user, plan=plan, fields=data)
+            serializer.instance = services.objective_create(
+                actor=self.request.user, plan=plan, fields=data
+            )
         except DjangoValidationError as error:
             raise _drf(error) from error
 
@@ -76,12 +106,19 @@ class ObjectiveViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.
         data = dict(serializer.validated_data)
         data.pop("plan", None)
         try:
-            serializer.instance = services.objective_update(actor=self.request.user, objective=serializer.instance, fields=data)
+            serializer.instance = services.objective_update(
+                actor=self.request.user, objective=serializer.instance, fields=data
+            )
         except DjangoValidationError as error:
             raise _drf(error) from error
 
 
-class AchievementViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AchievementViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = AchievementSerializer
     filterset_fields = ["plan"]
     ordering = ["plan_id", "-achieved_on", "-id"]
@@ -94,6 +131,8 @@ class AchievementViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.
         plan = data.pop("plan")
         _require_edit(self.request.user, plan.account)
         try:
-            serializer.instance = services.achievement_record(actor=self.request.user, plan=plan, **data)
+            serializer.instance = services.achievement_record(
+                actor=self.request.user, plan=plan, **data
+            )
         except DjangoValidationError as error:
             raise _drf(error) from error

@@ -6,70 +6,224 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_initial'),
+        ("accounts", "0002_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SuccessPlan',
+            name="SuccessPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=150)),
-                ('scope', models.CharField(choices=[('account', 'Whole account'), ('product', 'Product'), ('department', 'Department'), ('location', 'Location')], default='account', max_length=16)),
-                ('scope_label', models.CharField(blank=True, help_text='Which product, department or location this plan covers.', max_length=150)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('closed', 'Closed')], default='active', max_length=16)),
-                ('summary', models.TextField(blank=True, help_text="The customer's goals in their own words.")),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='success_plans', to='accounts.account')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=150)),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("account", "Whole account"),
+                            ("product", "Product"),
+                            ("department", "Department"),
+                            ("location", "Location"),
+                        ],
+                        default="account",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "scope_label",
+                    models.CharField(
+                        blank=True,
+                        help_text="Which product, department or location this plan covers.",
+                        max_length=150,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("closed", "Closed")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "summary",
+                    models.TextField(
+                        blank=True, help_text="The customer's goals in their own words."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="success_plans",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['account', 'status', 'name'],
+                "ordering": ["account", "status", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Objective',
+            name="Objective",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('metric', models.CharField(blank=True, help_text='e.g. weekly active users, tickets per month', max_length=150)),
-                ('baseline', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ('target', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ('current_value', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('not_started', 'Not started'), ('on_track', 'On track'), ('at_risk', 'At risk'), ('achieved', 'Achieved'), ('missed', 'Missed')], default='not_started', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='objectives', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='objectives', to='plans.successplan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "metric",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. weekly active users, tickets per month",
+                        max_length=150,
+                    ),
+                ),
+                (
+                    "baseline",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True
+                    ),
+                ),
+                (
+                    "target",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True
+                    ),
+                ),
+                (
+                    "current_value",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=14, null=True
+                    ),
+                ),
+                ("due_date", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("not_started", "Not started"),
+                            ("on_track", "On track"),
+                            ("at_risk", "At risk"),
+                            ("achieved", "Achieved"),
+                            ("missed", "Missed"),
+                        ],
+                        default="not_started",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="objectives",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="objectives",
+                        to="plans.successplan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['plan', 'due_date', 'id'],
+                "ordering": ["plan", "due_date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Achievement',
+            name="Achievement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('achieved_on', models.DateField()),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('objective', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='achievements', to='plans.objective')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='achievements', to='plans.successplan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("achieved_on", models.DateField()),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "objective",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="achievements",
+                        to="plans.objective",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="achievements",
+                        to="plans.successplan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['plan', '-achieved_on', '-id'],
+                "ordering": ["plan", "-achieved_on", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='successplan',
-            constraint=models.CheckConstraint(condition=models.Q(('scope', 'account'), models.Q(('scope_label', ''), _negated=True), _connector='OR'), name='successplan_scoped_has_label', violation_error_message='Say which product, department or location the plan covers.'),
+            model_name="successplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("scope", "account"),
+                    models.Q(("scope_label", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="successplan_scoped_has_label",
+                violation_error_message="Say which product, department or location the plan covers.",
+            ),
         ),
     ]

@@ -15,7 +15,16 @@ from transitions.models import (
 class PlaybookStepSerializer(serializers.ModelSerializer):
     class Meta:
         model = PlaybookStep
-        fields = ["position", "title", "guidance", "assignee_role", "due_offset_days", "required", "email_subject", "email_body"]
+        fields = [
+            "position",
+            "title",
+            "guidance",
+            "assignee_role",
+            "due_offset_days",
+            "required",
+            "email_subject",
+            "email_body",
+        ]
         read_only_fields = ["position"]
 
 
@@ -24,14 +33,36 @@ class PlaybookSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Playbook
-        fields = ["id", "name", "kind", "description", "trigger_stage", "is_default", "archived", "version", "steps"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "description",
+            "trigger_stage",
+            "is_default",
+            "archived",
+            "version",
+            "steps",
+        ]
         read_only_fields = ["version"]
 
 
 class OutboundEmailSerializer(serializers.ModelSerializer):
     class Meta:
         model = OutboundEmail
-        fields = ["id", "task", "contact", "to_email", "subject", "body", "status", "attempts", "last_error", "created_at", "sent_at"]
+        fields = [
+            "id",
+            "task",
+            "contact",
+            "to_email",
+            "subject",
+            "body",
+            "status",
+            "attempts",
+            "last_error",
+            "created_at",
+            "sent_at",
+        ]
         read_only_fields = fields
 
 
@@ -39,8 +70,20 @@ class TransitionTaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = TransitionTask
         fields = [
-            "id", "transition", "position", "title", "guidance", "assignee_role", "assignee", "due_date",
-            "required", "email_subject", "email_body", "status", "completed_at", "completed_by",
+            "id",
+            "transition",
+            "position",
+            "title",
+            "guidance",
+            "assignee_role",
+            "assignee",
+            "due_date",
+            "required",
+            "email_subject",
+            "email_body",
+            "status",
+            "completed_at",
+            "completed_by",
         ]
         read_only_fields = fields
 
@@ -54,16 +97,46 @@ class TransitionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Transition
         fields = [
-            "id", "account", "kind", "playbook", "playbook_version", "from_csm", "to_csm", "reason", "note",
-            "start_date", "target_date", "status", "bulk", "created_by", "created_at", "completed_at",
-            "cancelled_at", "cancel_reason", "percent_complete", "tasks_total", "tasks_done", "tasks_overdue",
+            "id",
+            "account",
+            "kind",
+            "playbook",
+            "playbook_version",
+            "from_csm",
+            "to_csm",
+            "reason",
+            "note",
+            "start_date",
+            "target_date",
+            "status",
+            "bulk",
+            "created_by",
+            "created_at",
+            "completed_at",
+            "cancelled_at",
+            "cancel_reason",
+            "percent_complete",
+            "tasks_total",
+            "tasks_done",
+            "tasks_overdue",
         ]
         read_only_fields = [
-            "kind", "playbook_version", "from_csm", "status", "bulk", "created_by", "created_at", "completed_at",
-            "cancelled_at", "cancel_reason",
+            "kind",
+            "playbook_version",
+            "from_csm",
+            "status",
+            "bulk",
+            "created_by",
+            "created_at",
+            "completed_at",
+            "cancelled_at",
+            "cancel_reason",
         ]
-        extra_kwargs = {"playbook": {"required": False}, "to_csm": {"required": True, "allow_null": False},
-                        "reason": {"required": True, "allow_blank": False}}
+        extra_kwargs = {
+            "playbook": {"required": False},
+            "to_csm": {"required": True, "allow_null": False},
+            "reason": {"required": True, "allow_blank": False},
+        }
 
 
 class AssignmentSerializer(serializers.Serializer):
@@ -73,7 +146,9 @@ class AssignmentSerializer(serializers.Serializer):
 
 class BulkStartSerializer(serializers.Serializer):
     assignments = AssignmentSerializer(many=True, allow_empty=False)
-    playbook = serializers.PrimaryKeyRelatedField(queryset=Playbook.objects.all(), required=False)
+    playbook = serializers.PrimaryKeyRelatedField(
+        queryset=Playbook.objects.all(), required=False
+    )
     reason = serializers.ChoiceField(choices=TransitionReason.choices)
     start_date = serializers.DateField()
     target_date = serializers.DateField()
@@ -90,7 +165,9 @@ class RescheduleSerializer(serializers.Serializer):
 
 
 class TaskEmailSerializer(serializers.Serializer):
-    contacts = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    contacts = serializers.ListField(
+        child=serializers.IntegerField(), allow_empty=False
+    )
     subject = serializers.CharField(max_length=200)
     body = serializers.CharField()
     call_date = serializers.DateTimeField(required=False, allow_null=True, default=None)

@@ -33,13 +33,19 @@ def _drf(error: Exception) -> Exception:
     if isinstance(error, DjangoPermissionDenied):
         return PermissionDenied(str(error))
     if hasattr(error, "error_dict"):
-        return ValidationError({f: [m for e in errs for m in e.messages] for f, errs in error.error_dict.items()})
+        return ValidationError(
+            {
+                f: [m for e in errs for m in e.messages]
+                for f, errs in error.error_dict.items()
+            }
+        )
     return ValidationError({"non_field_errors": error.messages})
 
 
 def _conflict_response(error: services.TransitionConflict) -> Response:
     return Response(
-        {"detail": error.messages[0], "conflicting_accounts": error.account_ids}, status=status.HTTP_409_CONFLICT
+        {"detail": error.messages[0], "conflicting_accounts": error.account_ids},
+        status=status.HTTP_409_CONFLICT,
     )
 
 
@@ -56,7 +62,9 @@ class PlaybookViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         steps = [dict(step) for step in data.pop("steps")]
         try:
-            serializer.instance = services.playbook_create(actor=self.request.user, fields=data, steps=steps)
+            serializer.instance = services.playbook_create(
+                actor=self.request.user, fields=data, steps=steps
+            )
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error
 
@@ -74,7 +82,12 @@ class PlaybookViewSet(viewsets.ModelViewSet):
             raise _drf(error) from error
 
 
-class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class TransitionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
     serializer_class = TransitionSerializer
     filterset_class = TransitionFilter
     ordering_fields = ["target_date", "start_date", "created_at"]
@@ -102,9 +115,14 @@ class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
             return _conflict_response(error)
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error
-        return Response(self.get_serializer(self.get_queryset().get(pk=transition.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=transition.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
-    @extend_schema(request=BulkStartSerializer, responses={201: TransitionSerializer(many=True)})
+    @extend_schema(
+        request=BulkStartSerializer, responses={201: TransitionSerializer(many=True)}
+    )
     @action(detail=False, methods=["post"], url_path="bulk-start")
     def bulk_start(self, request: Request) -> Response:
         """Start many handovers at once: all of them, or none (409 naming the accounts already under way)."""
@@ -113,7 +131,9 @@ class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         data = payload.validated_data
         playbook = data.get("playbook") or services.default_handover_playbook()
         if playbook is None:
-            raise ValidationError({"playbook": "There is no default handover playbook."})
+            raise ValidationError(
+                {"playbook": "There is no default handover playbook."}
+            )
         try:
             transitions = services.transition_bulk_start(
                 actor=request.user,
@@ -129,7 +149,9 @@ class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error
         rows = self.get_queryset().filter(pk__in=[t.pk for t in transitions])
-        return Response(self.get_serializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+        return Response(
+            self.get_serializer(rows, many=True).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(request=CancelSerializer, responses=TransitionSerializer)
     @action(detail=True, methods=["post"])
@@ -138,10 +160,16 @@ class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         payload = CancelSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            services.transition_cancel(actor=request.user, transition=transition, reason=payload.validated_data["reason"])
+            services.transition_cancel(
+                actor=request.user,
+                transition=transition,
+                reason=payload.validated_data["reason"],
+            )
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error
-        return Response(self.get_serializer(self.get_queryset().get(pk=transition.pk)).data)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=transition.pk)).data
+        )
 
     @extend_schema(request=RescheduleSerializer, responses=TransitionSerializer)
     @action(detail=True, methods=["post"])
@@ -150,13 +178,19 @@ class TransitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         payload = RescheduleSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            services.transition_reschedule(actor=request.user, transition=transition, **payload.validated_data)
+            services.transition_reschedule(
+                actor=request.user, transition=transition, **payload.validated_data
+            )
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error
-        return Response(self.get_serializer(self.get_queryset().get(pk=transition.pk)).data)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=transition.pk)).data
+        )
 
 
-class TransitionTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TransitionTaskViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = TransitionTaskSerializer
     filterset_class = TransitionTaskFilter
     ordering_fields = ["due_date", "position"]
@@ -189,7 +223,9 @@ class TransitionTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
             raise _drf(error) from error
         return self._task_response(task)
 
-    @extend_schema(request=TaskEmailSerializer, responses=OutboundEmailSerializer(many=True))
+    @extend_schema(
+        request=TaskEmailSerializer, responses=OutboundEmailSerializer(many=True)
+    )
     @action(detail=True, methods=["post"], url_path="send-email")
     def send_email(self, request: Request, pk=None) -> Response:
         task = self.get_object()
@@ -201,15 +237,24 @@ class TransitionTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
             raise ValidationError({"contacts": "Unknown contact."})
         try:
             outbox = services.task_email_send(
-                actor=request.user, task=task, contacts=contacts, subject=data["subject"], body=data["body"],
+                actor=request.user,
+                task=task,
+                contacts=contacts,
+                subject=data["subject"],
+                body=data["body"],
                 call_date=data["call_date"],
             )
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error
-        return Response(OutboundEmailSerializer(outbox, many=True).data, status=status.HTTP_201_CREATED)
+        return Response(
+            OutboundEmailSerializer(outbox, many=True).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
-class OutboundEmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OutboundEmailViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = OutboundEmailSerializer
     filterset_fields = ["account", "task", "status"]
     ordering = ["-created_at", "-id"]
@@ -227,5 +272,3 @@ class OutboundEmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             raise _drf(error) from error
         email.refresh_from_db()
         return Response(self.get_serializer(email).data)
-
-

@@ -7,204 +7,653 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_initial'),
+        ("accounts", "0002_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HandoverPolicy',
+            name="HandoverPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('work_follows_owner', models.CharField(choices=[('account', 'Only the account changes owner'), ('system', 'The account and its system-created open work'), ('all', 'The account and all its open work')], default='all', help_text='What moves to the incoming CSM with the account: open tasks, red flags and success-plan objectives.', max_length=16)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "work_follows_owner",
+                    models.CharField(
+                        choices=[
+                            ("account", "Only the account changes owner"),
+                            ("system", "The account and its system-created open work"),
+                            ("all", "The account and all its open work"),
+                        ],
+                        default="all",
+                        help_text="What moves to the incoming CSM with the account: open tasks, red flags and success-plan objectives.",
+                        max_length=16,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'handover policy',
-                'constraints': [models.CheckConstraint(condition=models.Q(('pk', 1)), name='handoverpolicy_singleton')],
+                "verbose_name_plural": "handover policy",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("pk", 1)), name="handoverpolicy_singleton"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Playbook',
+            name="Playbook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=150)),
-                ('kind', models.CharField(choices=[('handover', 'Handover'), ('stage', 'Stage checklist'), ('risk', 'Risk play')], default='handover', max_length=16)),
-                ('description', models.TextField(blank=True)),
-                ('trigger_stage', models.CharField(blank=True, choices=[('onboarding', 'Onboarding'), ('adoption', 'Adoption'), ('success', 'Success'), ('at_risk', 'Renewal at risk'), ('churned', 'Churned')], help_text='Stage checklists start when an account enters this stage.', max_length=16)),
-                ('is_default', models.BooleanField(default=False, help_text='Preselected when a manager starts a handover.')),
-                ('archived', models.BooleanField(default=False)),
-                ('version', models.PositiveIntegerField(default=1, help_text='Bumped by every edit; runs keep the version they started with.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=150)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("handover", "Handover"),
+                            ("stage", "Stage checklist"),
+                            ("risk", "Risk play"),
+                        ],
+                        default="handover",
+                        max_length=16,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "trigger_stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("onboarding", "Onboarding"),
+                            ("adoption", "Adoption"),
+                            ("success", "Success"),
+                            ("at_risk", "Renewal at risk"),
+                            ("churned", "Churned"),
+                        ],
+                        help_text="Stage checklists start when an account enters this stage.",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "is_default",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Preselected when a manager starts a handover.",
+                    ),
+                ),
+                ("archived", models.BooleanField(default=False)),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        default=1,
+                        help_text="Bumped by every edit; runs keep the version they started with.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['kind', 'name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('kind',), name='playbook_one_default_per_kind', violation_error_message='Only one playbook of each kind can be the default.'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'stage'), _negated=True), models.Q(('trigger_stage', ''), _negated=True), _connector='OR'), name='playbook_stage_has_trigger', violation_error_message='A stage checklist needs the stage that starts it.')],
+                "ordering": ["kind", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)),
+                        fields=("kind",),
+                        name="playbook_one_default_per_kind",
+                        violation_error_message="Only one playbook of each kind can be the default.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "stage"), _negated=True),
+                            models.Q(("trigger_stage", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="playbook_stage_has_trigger",
+                        violation_error_message="A stage checklist needs the stage that starts it.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='BulkHandover',
+            name="BulkHandover",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('attrition', 'Attrition'), ('promotion', 'Promotion'), ('reorg', 'Reorganisation'), ('leave', 'Leave'), ('rebalancing', 'Rebalancing')], max_length=16)),
-                ('note', models.TextField(blank=True)),
-                ('start_date', models.DateField()),
-                ('target_date', models.DateField()),
-                ('assignments', models.JSONField(help_text='[[account_id, incoming_csm_id], ...]')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('processed', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('conflicts', models.JSONField(blank=True, default=list, help_text='Accounts that already had a handover under way.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('playbook', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='transitions.playbook')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("attrition", "Attrition"),
+                            ("promotion", "Promotion"),
+                            ("reorg", "Reorganisation"),
+                            ("leave", "Leave"),
+                            ("rebalancing", "Rebalancing"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("start_date", models.DateField()),
+                ("target_date", models.DateField()),
+                (
+                    "assignments",
+                    models.JSONField(help_text="[[account_id, incoming_csm_id], ...]"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("processed", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "conflicts",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Accounts that already had a handover under way.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "playbook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="transitions.playbook",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Transition',
+            name="Transition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('handover', 'Handover'), ('stage', 'Stage checklist'), ('risk', 'Risk play')], default='handover', max_length=16)),
-                ('playbook_version', models.PositiveIntegerField()),
-                ('reason', models.CharField(blank=True, choices=[('attrition', 'Attrition'), ('promotion', 'Promotion'), ('reorg', 'Reorganisation'), ('leave', 'Leave'), ('rebalancing', 'Rebalancing')], max_length=16)),
-                ('note', models.TextField(blank=True)),
-                ('start_date', models.DateField()),
-                ('target_date', models.DateField()),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('in_progress', 'In progress'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='planned', max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('cancel_reason', models.TextField(blank=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transitions', to='accounts.account')),
-                ('bulk', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='transitions', to='transitions.bulkhandover')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('from_csm', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='outgoing_transitions', to=settings.AUTH_USER_MODEL)),
-                ('playbook', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='transitions', to='transitions.playbook')),
-                ('to_csm', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='incoming_transitions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("handover", "Handover"),
+                            ("stage", "Stage checklist"),
+                            ("risk", "Risk play"),
+                        ],
+                        default="handover",
+                        max_length=16,
+                    ),
+                ),
+                ("playbook_version", models.PositiveIntegerField()),
+                (
+                    "reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("attrition", "Attrition"),
+                            ("promotion", "Promotion"),
+                            ("reorg", "Reorganisation"),
+                            ("leave", "Leave"),
+                            ("rebalancing", "Rebalancing"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("start_date", models.DateField()),
+                ("target_date", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("in_progress", "In progress"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="planned",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("cancel_reason", models.TextField(blank=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="transitions",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "bulk",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="transitions",
+                        to="transitions.bulkhandover",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "from_csm",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="outgoing_transitions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "playbook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transitions",
+                        to="transitions.playbook",
+                    ),
+                ),
+                (
+                    "to_csm",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="incoming_transitions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['target_date', 'id'],
+                "ordering": ["target_date", "id"],
             },
         ),
         migrations.CreateModel(
-            name='TransitionTask',
+            name="TransitionTask",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('title', models.CharField(max_length=200)),
-                ('guidance', models.TextField(blank=True)),
-                ('assignee_role', models.CharField(choices=[('outgoing', 'Outgoing CSM'), ('incoming', 'Incoming CSM'), ('manager', 'Manager')], max_length=16)),
-                ('due_date', models.DateField()),
-                ('required', models.BooleanField(default=True)),
-                ('email_subject', models.CharField(blank=True, max_length=200)),
-                ('email_body', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done'), ('skipped', 'Skipped')], default='open', max_length=16)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('system_created', models.BooleanField(default=True, help_text='Created by a playbook rather than by hand.')),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='transition_tasks', to=settings.AUTH_USER_MODEL)),
-                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('transition', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='transitions.transition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("title", models.CharField(max_length=200)),
+                ("guidance", models.TextField(blank=True)),
+                (
+                    "assignee_role",
+                    models.CharField(
+                        choices=[
+                            ("outgoing", "Outgoing CSM"),
+                            ("incoming", "Incoming CSM"),
+                            ("manager", "Manager"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("due_date", models.DateField()),
+                ("required", models.BooleanField(default=True)),
+                ("email_subject", models.CharField(blank=True, max_length=200)),
+                ("email_body", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("done", "Done"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "system_created",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Created by a playbook rather than by hand.",
+                    ),
+                ),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transition_tasks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "completed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "transition",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="transitions.transition",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['transition', 'position'],
+                "ordering": ["transition", "position"],
             },
         ),
         migrations.CreateModel(
-            name='OutboundEmail',
+            name="OutboundEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('to_email', models.EmailField(max_length=254)),
-                ('subject', models.CharField(max_length=200)),
-                ('body', models.TextField()),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outbound_emails', to='accounts.account')),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.contact')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('task', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='emails', to='transitions.transitiontask')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("to_email", models.EmailField(max_length=254)),
+                ("subject", models.CharField(max_length=200)),
+                ("body", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="outbound_emails",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.contact",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="emails",
+                        to="transitions.transitiontask",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PlaybookStep',
+            name="PlaybookStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('title', models.CharField(max_length=200)),
-                ('guidance', models.TextField(blank=True)),
-                ('assignee_role', models.CharField(choices=[('outgoing', 'Outgoing CSM'), ('incoming', 'Incoming CSM'), ('manager', 'Manager')], max_length=16)),
-                ('due_offset_days', models.PositiveSmallIntegerField(default=0, help_text="Days after the run's start.")),
-                ('required', models.BooleanField(default=True)),
-                ('email_subject', models.CharField(blank=True, max_length=200)),
-                ('email_body', models.TextField(blank=True, help_text='Placeholders: {contact_first_name}, {account}, {outgoing_csm}, {incoming_csm}, {call_date}.')),
-                ('playbook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='transitions.playbook')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("title", models.CharField(max_length=200)),
+                ("guidance", models.TextField(blank=True)),
+                (
+                    "assignee_role",
+                    models.CharField(
+                        choices=[
+                            ("outgoing", "Outgoing CSM"),
+                            ("incoming", "Incoming CSM"),
+                            ("manager", "Manager"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "due_offset_days",
+                    models.PositiveSmallIntegerField(
+                        default=0, help_text="Days after the run's start."
+                    ),
+                ),
+                ("required", models.BooleanField(default=True)),
+                ("email_subject", models.CharField(blank=True, max_length=200)),
+                (
+                    "email_body",
+                    models.TextField(
+                        blank=True,
+                        help_text="Placeholders: {contact_first_name}, {account}, {outgoing_csm}, {incoming_csm}, {call_date}.",
+                    ),
+                ),
+                (
+                    "playbook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="transitions.playbook",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['playbook', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('playbook', 'position'), name='playbookstep_unique_position'), models.CheckConstraint(condition=models.Q(('email_subject', ''), models.Q(('email_body', ''), _negated=True), _connector='OR'), name='playbookstep_email_has_body', violation_error_message='An email step needs a body as well as a subject.')],
+                "ordering": ["playbook", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("playbook", "position"),
+                        name="playbookstep_unique_position",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("email_subject", ""),
+                            models.Q(("email_body", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="playbookstep_email_has_body",
+                        violation_error_message="An email step needs a body as well as a subject.",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='transition',
-            index=models.Index(fields=['status', 'target_date'], name='transition_status_target'),
+            model_name="transition",
+            index=models.Index(
+                fields=["status", "target_date"], name="transition_status_target"
+            ),
         ),
         migrations.AddIndex(
-            model_name='transition',
-            index=models.Index(fields=['from_csm', 'status'], name='transition_from_status'),
+            model_name="transition",
+            index=models.Index(
+                fields=["from_csm", "status"], name="transition_from_status"
+            ),
         ),
         migrations.AddIndex(
-            model_name='transition',
-            index=models.Index(fields=['to_csm', 'status'], name='transition_to_status'),
+            model_name="transition",
+            index=models.Index(
+                fields=["to_csm", "status"], name="transition_to_status"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transition',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'handover'), ('status__in', ('planned', 'in_progress'))), fields=('account',), name='transition_one_active_handover_per_account', violation_error_message='This account already has a handover under way.'),
+            model_name="transition",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("kind", "handover"), ("status__in", ("planned", "in_progress"))
+                ),
+                fields=("account",),
+                name="transition_one_active_handover_per_account",
+                violation_error_message="This account already has a handover under way.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transition',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'handover'), _negated=True), models.Q(('to_csm__isnull', False), models.Q(('reason', ''), _negated=True)), _connector='OR'), name='transition_handover_has_incoming_and_reason'),
+            model_name="transition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "handover"), _negated=True),
+                    models.Q(
+                        ("to_csm__isnull", False),
+                        models.Q(("reason", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="transition_handover_has_incoming_and_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transition',
-            constraint=models.CheckConstraint(condition=models.Q(('from_csm__isnull', True), ('to_csm__isnull', True), models.Q(('from_csm', models.F('to_csm')), _negated=True), _connector='OR'), name='transition_from_differs_from_to'),
+            model_name="transition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("from_csm__isnull", True),
+                    ("to_csm__isnull", True),
+                    models.Q(("from_csm", models.F("to_csm")), _negated=True),
+                    _connector="OR",
+                ),
+                name="transition_from_differs_from_to",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transition',
-            constraint=models.CheckConstraint(condition=models.Q(('target_date__gte', models.F('start_date'))), name='transition_target_not_before_start'),
+            model_name="transition",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("target_date__gte", models.F("start_date"))),
+                name="transition_target_not_before_start",
+            ),
         ),
         migrations.AddIndex(
-            model_name='transitiontask',
-            index=models.Index(fields=['assignee', 'status', 'due_date'], name='task_assignee_open_due'),
+            model_name="transitiontask",
+            index=models.Index(
+                fields=["assignee", "status", "due_date"], name="task_assignee_open_due"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transitiontask',
-            constraint=models.UniqueConstraint(fields=('transition', 'position'), name='transitiontask_unique_position'),
+            model_name="transitiontask",
+            constraint=models.UniqueConstraint(
+                fields=("transition", "position"), name="transitiontask_unique_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transitiontask',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'open'), ('completed_at__isnull', False), _connector='OR'), name='transitiontask_closed_has_time'),
+            model_name="transitiontask",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "open"), ("completed_at__isnull", False), _connector="OR"
+                ),
+                name="transitiontask_closed_has_time",
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboundemail',
-            index=models.Index(fields=['status', 'created_at'], name='outbound_status_created'),
+            model_name="outboundemail",
+            index=models.Index(
+                fields=["status", "created_at"], name="outbound_status_created"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outboundemail',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'sent'), _negated=True), ('sent_at__isnull', False), _connector='OR'), name='outboundemail_sent_has_time'),
+            model_name="outboundemail",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "sent"), _negated=True),
+                    ("sent_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="outboundemail_sent_has_time",
+            ),
         ),
     ]

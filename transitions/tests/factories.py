@@ -4,7 +4,14 @@ import factory
 from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
-from transitions.models import AssigneeRole, Playbook, PlaybookKind, PlaybookStep, Transition, TransitionReason
+from transitions.models import (
+    AssigneeRole,
+    Playbook,
+    PlaybookKind,
+    PlaybookStep,
+    Transition,
+    TransitionReason,
+)
 from users.tests.factories import CSMFactory
 
 
@@ -34,10 +41,14 @@ class TransitionFactory(factory.django.DjangoModelFactory):
         model = Transition
 
     account = factory.SubFactory(AccountFactory)
-    playbook = factory.LazyFunction(lambda: Playbook.objects.get(kind=PlaybookKind.HANDOVER, is_default=True))
+    playbook = factory.LazyFunction(
+        lambda: Playbook.objects.get(kind=PlaybookKind.HANDOVER, is_default=True)
+    )
     playbook_version = 1
     from_csm = factory.LazyAttribute(lambda t: t.account.owner)
     to_csm = factory.SubFactory(CSMFactory)
     reason = TransitionReason.REBALANCING
     start_date = factory.LazyFunction(timezone.localdate)
-    target_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=14))
+    target_date = factory.LazyFunction(
+        lambda: timezone.localdate() + dt.timedelta(days=14)
+    )

@@ -36,7 +36,9 @@ class _Start(threading.Thread):
 
 @pytest.mark.parametrize("round_", range(3))
 def test_overlapping_bulk_handovers_started_at_once_exactly_one_wins(round_, playbook):
-    assert connection.vendor == "postgresql", "this proves PostgreSQL locking; run it with make test-integration"
+    assert connection.vendor == "postgresql", (
+        "this proves PostgreSQL locking; run it with make test-integration"
+    )
     team = TeamFactory()
     maria, tom = ManagerFactory(team=team), ManagerFactory(team=team)
     leaving = CSMFactory(team=team)
@@ -48,8 +50,18 @@ def test_overlapping_bulk_handovers_started_at_once_exactly_one_wins(round_, pla
     barrier = threading.Barrier(2)
     common = {"playbook": playbook, "reason": TransitionReason.ATTRITION, **dates}
     threads = [
-        _Start(barrier, actor=maria, assignments=[(a.pk, alex.pk) for a in first_half], **common),
-        _Start(barrier, actor=tom, assignments=[(a.pk, sam.pk) for a in reversed(second_half)], **common),
+        _Start(
+            barrier,
+            actor=maria,
+            assignments=[(a.pk, alex.pk) for a in first_half],
+            **common,
+        ),
+        _Start(
+            barrier,
+            actor=tom,
+            assignments=[(a.pk, sam.pk) for a in reversed(second_half)],
+            **common,
+        ),
     ]
     for thread in threads:
         thread.start()
@@ -67,4 +79,6 @@ def test_overlapping_bulk_handovers_started_at_once_exactly_one_wins(round_, pla
     won = winners[0].created
     assert Transition.objects.count() == len(won)
     assert TransitionTask.objects.count() == len(won) * playbook.steps.count()
-    assert Transition.objects.filter(to_csm=alex if winners[0] is threads[0] else sam).count() == len(won)
+    assert Transition.objects.filter(
+        to_csm=alex if winners[0] is threads[0] else sam
+    ).count() == len(won)

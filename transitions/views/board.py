@@ -7,7 +7,13 @@ from django.utils import timezone
 
 from ..filters import TransitionFilter
 from ..models import Transition
-from ..selectors import board_groups, board_ordering, board_status_counts, readiness_for_accounts, tasks_for_cockpit
+from ..selectors import (
+    board_groups,
+    board_ordering,
+    board_status_counts,
+    readiness_for_accounts,
+    tasks_for_cockpit,
+)
 
 BOARD_PAGE_SIZE = 50
 
@@ -20,7 +26,12 @@ def board(request: HttpRequest) -> HttpResponse:
     group_by = "to" if params.get("group") == "to" else "from"
     transition_filter = TransitionFilter(params, queryset=Transition.objects.all())
     filtered = transition_filter.qs
-    counts = board_status_counts(TransitionFilter({k: v for k, v in params.items() if k != "status"}, queryset=Transition.objects.all()).qs)
+    counts = board_status_counts(
+        TransitionFilter(
+            {k: v for k, v in params.items() if k != "status"},
+            queryset=Transition.objects.all(),
+        ).qs
+    )
     # Page through plain ids first, then annotate only that page: aggregating every task of
     # every transition before the LIMIT is what would make a big board slow.
     ids = filtered.order_by(*board_ordering(group_by)).values_list("pk", flat=True)
@@ -43,9 +54,17 @@ def board(request: HttpRequest) -> HttpResponse:
         "query_string": query.urlencode(),
         "today": timezone.localdate(),
     }
-    template = "transitions/partials/board_table.html" if request.htmx and request.htmx.target == "board" else "transitions/board.html"
+    template = (
+        "transitions/partials/board_table.html"
+        if request.htmx and request.htmx.target == "board"
+        else "transitions/board.html"
+    )
     return render(request, template, context)
 
 
 def my_tasks(request: HttpRequest) -> HttpResponse:
-    return render(request, "transitions/my_tasks.html", {"cockpit_tasks": tasks_for_cockpit(request.user, limit=200)})
+    return render(
+        request,
+        "transitions/my_tasks.html",
+        {"cockpit_tasks": tasks_for_cockpit(request.user, limit=200)},
+    )

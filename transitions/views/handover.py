@@ -32,7 +32,9 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
         "readiness": account_readiness(account),
         "can_manage": can_manage,
         "cancel_form": CancelForm() if can_manage and transition.is_active else None,
-        "reschedule_form": RescheduleForm(initial={"target_date": transition.target_date})
+        "reschedule_form": RescheduleForm(
+            initial={"target_date": transition.target_date}
+        )
         if can_manage and transition.is_active
         else None,
     }
@@ -41,8 +43,12 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
 def transition_view(request: HttpRequest, pk: int) -> HttpResponse:
     context = _detail_context(request, pk)
     for task in context["tasks"]:
-        task.can_work = task.status == TaskStatus.OPEN and context["transition"].is_active and can_complete_transition_task(
-            request.user, assignee_id=task.assignee_id, account=context["account"]
+        task.can_work = (
+            task.status == TaskStatus.OPEN
+            and context["transition"].is_active
+            and can_complete_transition_task(
+                request.user, assignee_id=task.assignee_id, account=context["account"]
+            )
         )
     return render(request, "transitions/transition_detail.html", context)
 
@@ -51,15 +57,21 @@ def transition_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Start one handover from the account."""
     account = get_object_or_404(Account.objects.with_list_columns(), pk=pk)
     if not can_manage_transition(request.user, account):
-        raise PermissionDenied("Only the team's manager or an admin can start a handover.")
+        raise PermissionDenied(
+            "Only the team's manager or an admin can start a handover."
+        )
     form = TransitionStartForm(request.POST or None, account=account)
     if request.method == "POST" and form.is_valid():
         try:
-            transition = services.transition_start(actor=request.user, account=account, **form.cleaned_data)
+            transition = services.transition_start(
+                actor=request.user, account=account, **form.cleaned_data
+            )
         except ValidationError as error:
             add_errors(form, error)
         else:
-            messages.success(request, f"Handover of {account} to {transition.to_csm} started.")
+            messages.success(
+                request, f"Handover of {account} to {transition.to_csm} started."
+            )
             return redirect("transition-detail", pk=transition.pk)
     return render(
         request,
@@ -74,11 +86,18 @@ def transition_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     form = CancelForm(request.POST)
     if form.is_valid():
         try:
-            services.transition_cancel(actor=request.user, transition=transition, reason=form.cleaned_data["reason"])
+            services.transition_cancel(
+                actor=request.user,
+                transition=transition,
+                reason=form.cleaned_data["reason"],
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"Handover cancelled. {transition.account.covered_by_label} keeps {transition.account}.")
+            messages.success(
+                request,
+                f"Handover cancelled. {transition.account.covered_by_label} keeps {transition.account}.",
+            )
     else:
         messages.error(request, "The handover was not cancelled: " + first_error(form))
     return redirect("transition-detail", pk=pk)
@@ -90,18 +109,26 @@ def transition_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     form = RescheduleForm(request.POST)
     if form.is_valid():
         try:
-            _, shifted = services.transition_reschedule(actor=request.user, transition=transition, **form.cleaned_data)
+            _, shifted = services.transition_reschedule(
+                actor=request.user, transition=transition, **form.cleaned_data
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            suffix = f"; {shifted} open task(s) moved with it" if form.cleaned_data["shift_tasks"] else "; tasks left as they were"
+            suffix = (
+                f"; {shifted} open task(s) moved with it"
+                if form.cleaned_data["shift_tasks"]
+                else "; tasks left as they were"
+            )
             messages.success(request, f"Target date moved{suffix}.")
     else:
         messages.error(request, "The date was not changed: " + first_error(form))
     return redirect("transition-detail", pk=pk)
 
 
-def _after_task_change(request: HttpRequest, task_pk: int, message: str) -> HttpResponse:
+def _after_task_change(
+    request: HttpRequest, task_pk: int, message: str
+) -> HttpResponse:
     task = task_for_work(request.user, task_pk)
     if request.POST.get("next") == "my-tasks":
         messages.success(request, message)
@@ -123,16 +150,24 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
     transition.refresh_from_db(fields=["status"])
     if transition.status == "completed":
         return _after_task_change(
-            request, pk, f"Handover complete: {transition.to_csm} now owns {transition.account}."
+            request,
+            pk,
+            f"Handover complete: {transition.to_csm} now owns {transition.account}."
             if transition.kind == "handover"
-            else f"{task.title} done; the checklist is complete."
+            else f"{task.title} done; the checklist is complete.",
         )
-    return _after_task_change(request, pk, f"“{task.title}” {'skipped' if skip else 'done'}.")
+    return _after_task_change(
+        request, pk, f"“{task.title}” {'skipped' if skip else 'done'}."
+    )
 
 
 def _default_contacts(form: EmailForm) -> list[int]:
     contacts = list(form.fields["contacts"].queryset)
-    key = [c.pk for c in contacts if c.deal_role in (DealRole.CHAMPION, DealRole.DECISION_MAKER)]
+    key = [
+        c.pk
+        for c in contacts
+        if c.deal_role in (DealRole.CHAMPION, DealRole.DECISION_MAKER)
+    ]
     return key or [c.pk for c in contacts[:1]]
 
 
@@ -142,11 +177,15 @@ def _previews(task, form: EmailForm) -> list[dict]:
         return []
     previews = []
     for contact in form.cleaned_data["contacts"]:
-        context = services.email_context(task, contact, form.cleaned_data.get("call_date"))
+        context = services.email_context(
+            task, contact, form.cleaned_data.get("call_date")
+        )
         previews.append(
             {
                 "contact": contact,
-                "subject": services.emails.render(form.cleaned_data["subject"], context),
+                "subject": services.emails.render(
+                    form.cleaned_data["subject"], context
+                ),
                 "body": services.emails.render(form.cleaned_data["body"], context),
             }
         )
@@ -163,12 +202,15 @@ def task_email(request: HttpRequest, pk: int) -> HttpResponse:
         form = EmailForm(request.POST, account=account)
         if form.is_valid():
             try:
-                outbox = services.task_email_send(actor=request.user, task=task, **form.cleaned_data)
+                outbox = services.task_email_send(
+                    actor=request.user, task=task, **form.cleaned_data
+                )
             except ValidationError as error:
                 add_errors(form, error)
             else:
                 messages.success(
-                    request, f"{len(outbox)} email(s) in the outbox; “{task.title}” done. Delivery status shows on the step."
+                    request,
+                    f"{len(outbox)} email(s) in the outbox; “{task.title}” done. Delivery status shows on the step.",
                 )
                 return redirect("transition-detail", pk=task.transition_id)
     else:
@@ -176,7 +218,9 @@ def task_email(request: HttpRequest, pk: int) -> HttpResponse:
         form = EmailForm(
             {
                 "contacts": _default_contacts(form),
-                "call_date": (timezone.localtime() + timezone.timedelta(days=7)).replace(hour=15, minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M"),
+                "call_date": (timezone.localtime() + timezone.timedelta(days=7))
+                .replace(hour=15, minute=0, second=0, microsecond=0)
+                .strftime("%Y-%m-%dT%H:%M"),
                 "subject": task.email_subject,
                 "body": task.email_body,
             },
@@ -185,15 +229,25 @@ def task_email(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "transitions/task_email.html",
-        {"task": task, "transition": task.transition, "account": account, "form": form, "previews": _previews(task, form),
-         "sent": list(task.emails.order_by("-created_at"))},
+        {
+            "task": task,
+            "transition": task.transition,
+            "account": account,
+            "form": form,
+            "previews": _previews(task, form),
+            "sent": list(task.emails.order_by("-created_at")),
+        },
     )
 
 
 def task_email_preview(request: HttpRequest, pk: int) -> HttpResponse:
     task = task_for_work(request.user, pk)
     form = EmailForm(request.GET, account=task.transition.account)
-    return render(request, "transitions/partials/email_previews.html", {"form": form, "previews": _previews(task, form)})
+    return render(
+        request,
+        "transitions/partials/email_previews.html",
+        {"form": form, "previews": _previews(task, form)},
+    )
 
 
 @require_POST

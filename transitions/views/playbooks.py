@@ -15,8 +15,14 @@ from ._common import add_errors
 
 
 def playbook_list(request: HttpRequest) -> HttpResponse:
-    playbooks = Playbook.objects.annotate(step_count=Count("steps"), run_count=Count("transitions")).order_by("archived", "kind", "name")
-    return render(request, "transitions/playbook_list.html", {"playbooks": playbooks, "can_configure": can_configure(request.user)})
+    playbooks = Playbook.objects.annotate(
+        step_count=Count("steps"), run_count=Count("transitions")
+    ).order_by("archived", "kind", "name")
+    return render(
+        request,
+        "transitions/playbook_list.html",
+        {"playbooks": playbooks, "can_configure": can_configure(request.user)},
+    )
 
 
 def playbook_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
@@ -24,11 +30,20 @@ def playbook_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if not can_configure(request.user):
         raise PermissionDenied("Only admins configure playbooks.")
     playbook = get_object_or_404(Playbook, pk=pk) if pk else None
-    initial_steps = [
-        {name: getattr(step, name) for name in STEP_FIELDS_FOR_FORMS} for step in playbook.steps.all()
-    ] if playbook else []
-    form = PlaybookForm(request.POST or None, instance=Playbook.objects.get(pk=pk) if pk else None)
-    steps = PlaybookStepFormSet(request.POST or None, initial=initial_steps, prefix="steps")
+    initial_steps = (
+        [
+            {name: getattr(step, name) for name in STEP_FIELDS_FOR_FORMS}
+            for step in playbook.steps.all()
+        ]
+        if playbook
+        else []
+    )
+    form = PlaybookForm(
+        request.POST or None, instance=Playbook.objects.get(pk=pk) if pk else None
+    )
+    steps = PlaybookStepFormSet(
+        request.POST or None, initial=initial_steps, prefix="steps"
+    )
     if request.method == "POST" and form.is_valid() and steps.is_valid():
         step_data = [
             {name: f.cleaned_data[name] for name in STEP_FIELDS_FOR_FORMS}
@@ -38,16 +53,31 @@ def playbook_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
             if playbook:
-                playbook = services.playbook_update(actor=request.user, playbook=playbook, fields=fields, steps=step_data)
+                playbook = services.playbook_update(
+                    actor=request.user,
+                    playbook=playbook,
+                    fields=fields,
+                    steps=step_data,
+                )
             else:
-                playbook = services.playbook_create(actor=request.user, fields=fields, steps=step_data)
+                playbook = services.playbook_create(
+                    actor=request.user, fields=fields, steps=step_data
+                )
         except ValidationError as error:
             add_errors(form, error)
         else:
-            messages.success(request, f"{playbook.name} saved as version {playbook.version}. Handovers already running keep their steps.")
+            messages.success(
+                request,
+                f"{playbook.name} saved as version {playbook.version}. Handovers already running keep their steps.",
+            )
             return redirect("playbook-list")
     return render(
         request,
         "transitions/playbook_form.html",
-        {"form": form, "steps": steps, "playbook": playbook, "placeholders": EMAIL_PLACEHOLDERS},
+        {
+            "form": form,
+            "steps": steps,
+            "playbook": playbook,
+            "placeholders": EMAIL_PLACEHOLDERS,
+        },
     )
