@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import calendar
 from typing import Any
 
@@ -14,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from lifecycle.forms_health import ScoreOverrideForm
 from lifecycle.selectors import stage_history_with_durations
+from lifecycle.selectors_flags import open_flags_for_account
 from lifecycle.selectors_health import account_health_panel
 from users.permissions import can_edit_account, can_override_health, can_reassign_account
 
@@ -102,6 +105,8 @@ def account_detail_response(
         "touchpoint_form": TouchpointForm(account=account, prefix="tp") if can_edit else None,
         "stage_form": StageChangeForm(account=account) if can_edit else None,
         "health": account_health_panel(account),
+        "flags": open_flags_for_account(account),
+        "snooze_default": timezone.localdate() + dt.timedelta(days=7),
         "can_override_health": can_override,
         "override_form": ScoreOverrideForm() if can_override else None,
     }

@@ -115,8 +115,8 @@ def test_the_account_360_budget(client, django_assert_num_queries, csm, own_acco
     build_history(n, own_account, csm)
     client.force_login(csm)
     # 10 for the page itself, the bell's unread count in the nav bar, and the
-    # health panel's 90-day snapshots and override in force.
-    with django_assert_num_queries(13):
+    # health panel's 90-day snapshots and override in force, and the open red flags.
+    with django_assert_num_queries(14):
         response = client.get(reverse("account-detail", args=[own_account.pk]))
     assert len(response.context["org_chart"]) == n
     assert len(response.context["timeline"]) == min(n, 30)
