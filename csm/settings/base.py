@@ -166,7 +166,15 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Every account's health and red flags, once a night after the day's signals are in.
+    "health-recompute-daily": {
+        "task": "lifecycle.tasks.recompute_daily",
+        "schedule": crontab(hour=env.int("BATON_RECOMPUTE_HOUR", default=2), minute=0),
+    },
+    # Signals that arrived while a worker was down are picked up here at the latest.
+    "health-recompute-pending": {"task": "lifecycle.tasks.recompute_pending_accounts", "schedule": 300.0},
+}
 # Notifications: pending emails and webhooks are retried every minute; digests go out each morning.
 CELERY_BEAT_SCHEDULE["notifications-retry-deliveries"] = {
     "task": "notifications.tasks.deliveries_retry_due",
