@@ -18,6 +18,7 @@ from lifecycle.forms_health import ScoreOverrideForm
 from lifecycle.selectors import stage_history_with_durations
 from lifecycle.selectors_flags import open_flags_for_account
 from lifecycle.selectors_health import account_health_panel
+from lifecycle.views_signals import signals_context
 from users.permissions import can_edit_account, can_override_health, can_reassign_account
 
 from . import selectors, services
@@ -110,6 +111,7 @@ def account_detail_response(
         "can_override_health": can_override,
         "override_form": ScoreOverrideForm() if can_override else None,
     }
+    context.update(signals_context(request.user, account))
     context.update(forms)
     return render(request, "accounts/account_detail.html", context, status=status)
 

@@ -115,8 +115,9 @@ def test_the_account_360_budget(client, django_assert_num_queries, csm, own_acco
     build_history(n, own_account, csm)
     client.force_login(csm)
     # 10 for the page itself, the bell's unread count in the nav bar, and the
-    # health panel's 90-day snapshots and override in force, and the open red flags.
-    with django_assert_num_queries(14):
+    # health panel's 90-day snapshots and override in force, the open red flags,
+    # and the check-in questions, last check-in and current pulse.
+    with django_assert_num_queries(17):
         response = client.get(reverse("account-detail", args=[own_account.pk]))
     assert len(response.context["org_chart"]) == n
     assert len(response.context["timeline"]) == min(n, 30)
