@@ -16,10 +16,12 @@ from django.views.decorators.http import require_POST
 
 from lifecycle.forms_health import ScoreOverrideForm
 from lifecycle.selectors import stage_history_with_durations
-from lifecycle.selectors_flags import open_flags_for_account
+from lifecycle.selectors_flags import COCKPIT_FLAG_LIMIT, flags_for_cockpit, open_flags_for_account
 from lifecycle.selectors_health import account_health_panel
 from lifecycle.views_signals import signals_context
-from users.permissions import can_edit_account, can_override_health, can_reassign_account
+from plans.selectors import account_plans
+from transitions.selectors import account_active_transition, account_readiness, tasks_for_cockpit
+from users.permissions import can_edit_account, can_manage_transition, can_override_health, can_reassign_account
 
 from . import selectors, services
 from .access import account_for_edit
@@ -73,6 +75,13 @@ def _account_list_page(request: HttpRequest, *, scope: str, template: str, title
     }
     if request.htmx and request.htmx.target == "account-table":
         return render(request, "accounts/partials/account_table.html", context)
+    if scope == "mine":
+        flags = flags_for_cockpit(request.user)
+        context.update(
+            cockpit_tasks=tasks_for_cockpit(request.user),
+            cockpit_flags=flags[:COCKPIT_FLAG_LIMIT],
+            more_flags=len(flags) > COCKPIT_FLAG_LIMIT,
+        )
     return render(request, template, context)
 
 
@@ -108,6 +117,10 @@ def account_detail_response(
         "health": account_health_panel(account),
         "flags": open_flags_for_account(account),
         "snooze_default": timezone.localdate() + dt.timedelta(days=7),
+        "plans": account_plans(account),
+        "active_transition": account_active_transition(account),
+        "can_manage_transition": can_manage_transition(request.user, account),
+        "readiness": account_readiness(account),
         "can_override_health": can_override,
         "override_form": ScoreOverrideForm() if can_override else None,
     }

@@ -99,3 +99,12 @@ class FlagRow:
 def flag_rows(user: User, flags: list[RedFlag]) -> list[FlagRow]:
     # Needs account__owner selected (see _with_columns) so this asks no further queries.
     return [FlagRow(flag=flag, can_act=can_act_on_flag(user, flag)) for flag in flags]
+
+
+COCKPIT_FLAG_LIMIT = 5
+
+
+def flags_for_cockpit(user: User) -> list[RedFlag]:
+    """My most severe flags needing action, for the cockpit (1 query; one extra row tells there are more)."""
+    queryset = RedFlag.objects.needing_action(at=timezone.now()).filter(scope_q(user, default_scope(user)))
+    return list(_with_columns(queryset)[: COCKPIT_FLAG_LIMIT + 1])

@@ -47,4 +47,9 @@ def account_stage_change(*, actor: User | None, account: Account, to_stage: str,
         body=reason,
         actor=actor,
     )
+    # Entering a stage may start its checklist (e.g. onboarding); imported here
+    # because the transitions app builds on lifecycle, not the other way round.
+    from transitions.services import stage_playbooks_start
+
+    stage_playbooks_start(account=account, stage=to_stage, actor=actor)
     return change
