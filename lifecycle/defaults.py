@@ -27,10 +27,12 @@ DEFAULT_MEASURES = {
 }
 
 DEFAULT_RULES = [
-    # name, kind, severity, params
+    # name, kind, severity, params[, tier]  (tech-touch accounts are served by automated
+    # outreach, so silence there is not news: the no-touchpoint rules are per tier)
     ("Health band turned red", "band_red", "high", {}),
     ("Score fell 15+ points in a week", "score_drop", "high", {"points": 15}),
-    ("No touchpoint in 30 days", "no_touchpoint", "medium", {"days": 30}),
+    ("No touchpoint in 30 days (high-touch)", "no_touchpoint", "medium", {"days": 30}, "high"),
+    ("No touchpoint in 60 days (low-touch)", "no_touchpoint", "medium", {"days": 60}, "low"),
     ("Missed check-in cadence", "missed_checkin", "medium", {}),
     (
         "Onboarding not engaged",

@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from accounts.demo import DemoBatch, DemoCompany, demo_seeder
 
 from .demo_signals import seed_demo_signals
+from .facts_query import AccountScope
+from .recompute import health_recompute_scope
+from .scoring import load_scorecards
+
+# Days back for which the demo scores every account: daily for the last week
+# (7-day trend), then weekly to 13 weeks (the 90-day chart).
+HISTORY_DAYS_BACK = sorted({*range(0, 8), 30, *range(14, 92, 7)}, reverse=True)
+# Benchmark-sized companies skip the history: the benchmark times the recompute itself.
+HISTORY_MAX_ACCOUNTS = 5000
+
+
+def _score_history(company: DemoCompany, batch: DemoBatch) -> None:
+    """Score the batch's accounts on past days too, so trends and deltas have history to show."""
+    if company.size > HISTORY_MAX_ACCOUNTS:
+        return
+    scorecards = load_scorecards()
+    scope = AccountScope.of(account.pk for account in batch.accounts)
+    for days_back in HISTORY_DAYS_BACK:
+        day = company.today - dt.timedelta(days=days_back)
+        health_recompute_scope(
+            day=day, scope=scope, scorecards=scorecards, notify=False, raise_flags=days_back == 0
+        )
 
 
 @demo_seeder("signals", order=40)
@@ -16,3 +40,6 @@ def seed_signals(company: DemoCompany, batch: DemoBatch) -> None:
         today=company.today,
     )
     company.rows.update(counts)
+
+
+demo_seeder("health history", order=60)(_score_history)

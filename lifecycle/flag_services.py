@@ -63,12 +63,13 @@ def _queue_notifications(flag_ids: list[int]) -> None:
 
 
 @transaction.atomic
-def flags_sync(*, firings: Iterable[Firing], today: dt.date) -> FlagSyncResult:
+def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True) -> FlagSyncResult:
     """Raise a flag for each firing without an unresolved one; wake snoozed flags whose date has come.
 
     Set-based: a fixed handful of queries whatever the number of firings.
     Open and acknowledged flags are left alone, so running the same day twice
-    changes nothing the second time.
+    changes nothing the second time. `notify=False` is for back-filling
+    history (demo data), where nobody should be woken for last month's flags.
     """
     by_pair: dict[tuple[int, int], Firing] = {(f.rule_id, f.account_id): f for f in firings}
     result = FlagSyncResult()
@@ -150,7 +151,8 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date) -> FlagSyncResult:
         ],
         batch_size=1000,
     )
-    _queue_notifications(result.notified_ids)
+    if notify:
+        _queue_notifications(result.notified_ids)
     return result
 
 

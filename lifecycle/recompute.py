@@ -61,21 +61,30 @@ def _previous_scores(scope: AccountScope, day: dt.date) -> dict[tuple[int, dt.da
     }
 
 
-def _raise_flags(facts: Iterable[AccountFacts], *, day: dt.date) -> list[int]:
+def _raise_flags(facts: Iterable[AccountFacts], *, day: dt.date, notify: bool = True) -> list[int]:
     """Evaluate the admin's red-flag rules on today's facts and open flags for new firings."""
     from .flag_services import flags_sync
     from .rules import evaluate_rules, load_rule_context
 
     context = load_rule_context()
     firings = evaluate_rules(context.rules, facts, today=day, cadences=context.cadences)
-    return flags_sync(firings=firings, today=day).raised_ids
+    return flags_sync(firings=firings, today=day, notify=notify).raised_ids
 
 
 @transaction.atomic
 def health_recompute_scope(
-    *, day: dt.date, scope: AccountScope, scorecards: list[ScorecardConfig] | None = None
+    *,
+    day: dt.date,
+    scope: AccountScope,
+    scorecards: list[ScorecardConfig] | None = None,
+    notify: bool = True,
+    raise_flags: bool = True,
 ) -> ScopeOutcome:
-    """Score every account in `scope` for `day` and raise the flags that fire."""
+    """Score every account in `scope` for `day` and raise the flags that fire.
+
+    `raise_flags=False` only scores: for back-filling past days, whose flags
+    would be stale news today.
+    """
     facts = facts_for(day=day, scope=scope)
     outcome = ScopeOutcome(accounts=len(facts))
     if not facts:
@@ -112,7 +121,8 @@ def health_recompute_scope(
         update_fields=["scorecard", "score", "band", "measures"],
     )
     outcome.scored = len(snapshots)
-    outcome.flags_raised = _raise_flags(facts.values(), day=day)
+    if raise_flags:
+        outcome.flags_raised = _raise_flags(facts.values(), day=day, notify=notify)
     _refresh_account_health(facts, scope=scope, day=day, previous=previous, now=now)
     return outcome
 

@@ -27,8 +27,10 @@ def create_defaults(apps, schema_editor):
             )
             for kind, (weight, zero_at, full_at, validity) in defaults.DEFAULT_MEASURES.items()
         )
-    for name, kind, severity, params in defaults.DEFAULT_RULES:
-        AlertRule.objects.get_or_create(name=name, defaults={"kind": kind, "severity": severity, "params": params})
+    for name, kind, severity, params, *scope in defaults.DEFAULT_RULES:
+        AlertRule.objects.get_or_create(
+            name=name, defaults={"kind": kind, "severity": severity, "params": params, "tier": scope[0] if scope else ""}
+        )
     for position, (key, text) in enumerate(defaults.DEFAULT_CHECKIN_QUESTIONS):
         CheckInQuestion.objects.get_or_create(key=key, defaults={"text": text, "position": position})
     for tier, days in defaults.DEFAULT_CADENCES.items():

@@ -12,8 +12,8 @@ from users.tests.factories import CSMFactory
 
 
 def default_rule(kind: str) -> AlertRule:
-    """One of the rules every install ships with (lifecycle migration 0004)."""
-    return AlertRule.objects.get(kind=kind)
+    """One of the rules every install ships with (lifecycle migration 0004); the first where a kind has several tiers."""
+    return AlertRule.objects.filter(kind=kind).order_by("pk").first()
 
 
 class RedFlagFactory(factory.django.DjangoModelFactory):
