@@ -13,6 +13,18 @@ from .models import AccountHealth, HealthScore, MeasureKind, ScoreOverride
 from .scoring import measure_contributions
 
 TREND_DAYS = 90
+MEASURE_UNITS = {
+    MeasureKind.USAGE_TREND: "%",
+    MeasureKind.LICENCE_UTILISATION: "%",
+    MeasureKind.ENGAGEMENT_RECENCY: " days",
+    MeasureKind.CHECKIN_CADENCE: "%",
+    MeasureKind.STAKEHOLDER_COVERAGE: "%",
+    MeasureKind.CSM_PULSE: " / 6",
+    MeasureKind.NPS: " / 10",
+    MeasureKind.CHECKIN_CONCERNS: " concerns",
+    MeasureKind.OPEN_RED_FLAGS: " open",
+    MeasureKind.SUPPORT_BURDEN: " pts",
+}
 
 
 @dataclass
@@ -25,6 +37,7 @@ class MeasureRow:
     status: str
     contribution: float | None
     change: float | None  # contribution points gained (+) or lost (-) since a week ago
+    unit: str = ""
 
 
 @dataclass
@@ -83,6 +96,7 @@ def account_health_panel(account: Account, *, today: dt.date | None = None) -> H
                 status=values.get("status", ""),
                 contribution=contribution,
                 change=change,
+                unit=MEASURE_UNITS.get(kind, ""),
             )
         )
     panel.measures.sort(key=lambda row: (row.score is None, -(row.weight or 0)))
