@@ -200,7 +200,8 @@ def flag_for_action(user: User, pk: int) -> RedFlag:
 
 
 def _locked(actor: User, flag: RedFlag, *, allowed_from: Iterable[str], verb: str) -> RedFlag:
-    locked = RedFlag.objects.select_for_update().select_related("account__owner", "rule").get(pk=flag.pk)
+    # OF self: PostgreSQL cannot lock the nullable side of the outer join to the owner.
+    locked = RedFlag.objects.select_for_update(of=("self",)).select_related("account__owner", "rule").get(pk=flag.pk)
     if not can_act_on_flag(actor, locked):
         raise PermissionDenied("You cannot act on this account's flags.")
     if locked.status not in allowed_from:
