@@ -149,7 +149,7 @@ class TouchpointForm(forms.Form):
 class StageChangeForm(forms.Form):
     to_stage = forms.ChoiceField(choices=Stage.choices, label="New stage")
     reason = forms.CharField(
-        required=False, widget=forms.TextInput(attrs={"placeholder": "Why now? Recorded in the audit trail."})
+        required=False, widget=forms.TextInput(attrs={"placeholder": "Why now? (kept in the audit trail)"})
     )
 
     def __init__(self, *args, account: Account, **kwargs):
