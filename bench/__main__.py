@@ -6,6 +6,8 @@ Environment (all optional):
                    Default postgres://postgres@127.0.0.1:5432/baton_bench
   BENCH_ACCOUNTS   accounts in the demo company (default 100000)
   BENCH_SEED       demo seed (default 42)
+  BENCH_SUITES     only these suites, by name prefix, e.g. "suite_10,suite_30"
+                   (default: every bench/suite_*.py)
 
 Exit code 0 when the run completed, even if goals were missed (the table
 says so); non-zero only when the harness itself could not run.
@@ -101,7 +103,18 @@ def seed(accounts: int, seed_value: int):
 
 
 def suite_modules() -> list[str]:
-    return sorted(path.stem for path in BENCH_DIR.glob("suite_*.py"))
+    """Every `suite_*.py` in name order, or only those BENCH_SUITES names (comma-separated prefixes)."""
+    names = sorted(path.stem for path in BENCH_DIR.glob("suite_*.py"))
+    wanted = [
+        part.strip()
+        for part in os.environ.get("BENCH_SUITES", "").split(",")
+        if part.strip()
+    ]
+    if wanted:
+        names = [
+            name for name in names if any(name.startswith(prefix) for prefix in wanted)
+        ]
+    return names
 
 
 def run_suites() -> list:
