@@ -48,6 +48,10 @@ DEFAULT_RULES = [
     ("Spend rising 25%+", "spend_rising", "low", {"percent": 25}),
 ]
 
+# Rules that start the default risk play (transitions' "Save play") when they raise a flag:
+# a renewal close by on an account that is not green is the one to act on at once.
+DEFAULT_RULES_STARTING_PLAYBOOK = ["Renewal in 90 days and not green"]
+
 DEFAULT_CHECKIN_QUESTIONS = [
     ("service_problem", "Is something wrong with our service?"),
     ("people_performance", "Is a developer or team member not performing as they should?"),

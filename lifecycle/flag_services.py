@@ -151,6 +151,9 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True
         ],
         batch_size=1000,
     )
+    from transitions.services import risk_playbooks_start_for_flags  # transitions builds on lifecycle
+
+    risk_playbooks_start_for_flags(flag_ids=result.raised_ids, start_date=today)
     if notify:
         _queue_notifications(result.notified_ids)
     return result

@@ -302,6 +302,12 @@ class Transition(models.Model):
                 name="transition_one_active_handover_per_account",
                 violation_error_message="This account already has a handover under way.",
             ),
+            models.UniqueConstraint(
+                fields=["account", "playbook"],
+                condition=Q(kind=PlaybookKind.RISK, status__in=ACTIVE_STATUSES),
+                name="transition_one_active_risk_play_per_account",
+                violation_error_message="This account already runs this risk play.",
+            ),
             models.CheckConstraint(
                 condition=~Q(kind=PlaybookKind.HANDOVER)
                 | (Q(to_csm__isnull=False) & ~Q(reason="")),

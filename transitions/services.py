@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from accounts.models import (
@@ -454,6 +454,120 @@ def transition_start(
     return transition
 
 
+def default_risk_playbook() -> Playbook | None:
+    return Playbook.objects.filter(
+        kind=PlaybookKind.RISK, is_default=True, archived=False
+    ).first()
+
+
+def _runnable_steps(playbook: Playbook) -> list[PlaybookStep]:
+    if playbook.kind == PlaybookKind.HANDOVER:
+        raise ValidationError({"playbook": "Start handovers with transition_start."})
+    if playbook.archived:
+        raise ValidationError({"playbook": f"“{playbook.name}” is archived."})
+    steps = list(playbook.steps.all())
+    if not steps:
+        raise ValidationError({"playbook": f"“{playbook.name}” has no steps."})
+    return steps
+
+
+def _team_id(account: Account) -> int | None:
+    """The team behind an account: its owner's, or for a pooled account the pool's."""
+    return account.owner.team_id if account.owner_id else account.pool_id
+
+
+def _playbook_runs_create(
+    *,
+    accounts: Sequence[Account],
+    playbook: Playbook,
+    steps: Sequence[PlaybookStep],
+    actor: User | None,
+    start_date: dt.date,
+) -> list[Transition]:
+    """One run per account, set-based: five queries whether it is one account or thousands.
+
+    The accounts come with their owner loaded. Manager steps go to the
+    starting manager, else to a manager of the owner's team (or, for a pooled
+    account, of the pool's team).
+    """
+    if not accounts:
+        return []
+    starting_manager = (
+        actor if actor is not None and (actor.is_manager or actor.is_admin) else None
+    )
+    team_managers: dict[int, User] = {}
+    if starting_manager is None:
+        team_ids = {_team_id(account) for account in accounts} - {None}
+        # Reversed, so the first by name wins, as `.first()` on the default ordering would.
+        for manager in reversed(
+            User.objects.filter(
+                team_id__in=team_ids, role=User.Role.MANAGER, is_active=True
+            )
+        ):
+            team_managers[manager.team_id] = manager
+    target_date = start_date + dt.timedelta(
+        days=max(step.due_offset_days for step in steps)
+    )
+    now = timezone.now()
+    runs = [
+        Transition(
+            account=account,
+            kind=playbook.kind,
+            playbook=playbook,
+            playbook_version=playbook.version,
+            from_csm=None,
+            to_csm=account.owner if account.owner_id else None,
+            start_date=start_date,
+            target_date=target_date,
+            status=TransitionStatus.IN_PROGRESS,
+            created_by=actor,
+            created_at=now,
+        )
+        for account in accounts
+    ]
+    Transition.objects.bulk_create(runs, batch_size=CHUNK)
+    tasks = [
+        task
+        for run in runs
+        for task in _tasks_for(
+            run, steps, starting_manager or team_managers.get(_team_id(run.account))
+        )
+    ]
+    TransitionTask.objects.bulk_create(tasks, batch_size=2000)
+    started = f"{playbook.get_kind_display()} “{playbook.name}” started"
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=actor,
+                account=run.account,
+                action=AuditAction.TRANSITION_CHANGED,
+                subject_type=Transition._meta.model_name,
+                subject_id=run.pk,
+                changes={"status": [None, run.status]},
+                reason=started,
+                created_at=now,
+            )
+            for run in runs
+        ],
+        batch_size=CHUNK,
+    )
+    TimelineEntry.objects.bulk_create(
+        [
+            TimelineEntry(
+                account=run.account,
+                kind=TimelineKind.SYSTEM,
+                event="playbook_started",
+                summary=started,
+                author=actor,
+                occurred_at=now,
+            )
+            for run in runs
+        ],
+        batch_size=CHUNK,
+    )
+    return runs
+
+
 @transaction.atomic
 def playbook_run_start(
     *,
@@ -465,52 +579,78 @@ def playbook_run_start(
     """Run a stage checklist or risk play on an account; its steps go to the account's owner.
 
     Manager steps go to the starting manager, or to a manager of the owner's team.
+    A risk play runs at most once at a time per account.
     """
-    if playbook.kind == PlaybookKind.HANDOVER:
-        raise ValidationError({"playbook": "Start handovers with transition_start."})
-    if playbook.archived:
-        raise ValidationError({"playbook": f"“{playbook.name}” is archived."})
-    steps = list(playbook.steps.all())
-    if not steps:
-        raise ValidationError({"playbook": f"“{playbook.name}” has no steps."})
-    start_date = start_date or timezone.localdate()
-    owner = account.owner if account.owner_id else None
-    manager = (
-        actor if actor is not None and (actor.is_manager or actor.is_admin) else None
-    )
-    if manager is None and owner is not None and owner.team_id:
-        manager = User.objects.filter(
-            team_id=owner.team_id, role=User.Role.MANAGER, is_active=True
-        ).first()
-    transition = Transition.objects.create(
-        account=account,
-        kind=playbook.kind,
+    steps = _runnable_steps(playbook)
+    if (
+        playbook.kind == PlaybookKind.RISK
+        and Transition.objects.active()
+        .filter(account=account, playbook=playbook)
+        .exists()
+    ):
+        raise ValidationError(
+            {"playbook": f"{account.name} already runs “{playbook.name}”."}
+        )
+    (run,) = _playbook_runs_create(
+        accounts=[account],
         playbook=playbook,
-        playbook_version=playbook.version,
-        from_csm=None,
-        to_csm=owner,
-        start_date=start_date,
-        target_date=start_date
-        + dt.timedelta(days=max(s.due_offset_days for s in steps)),
-        status=TransitionStatus.IN_PROGRESS,
-        created_by=actor,
-    )
-    TransitionTask.objects.bulk_create(_tasks_for(transition, steps, manager))
-    audit_record(
+        steps=steps,
         actor=actor,
-        action=AuditAction.TRANSITION_CHANGED,
-        subject=transition,
-        account=account,
-        changes={"status": (None, transition.status)},
-        reason=f"{playbook.get_kind_display()} “{playbook.name}” started",
+        start_date=start_date or timezone.localdate(),
     )
-    timeline_system_event(
-        account=account,
-        event="playbook_started",
-        summary=f"{playbook.get_kind_display()} “{playbook.name}” started",
-        actor=actor,
+    return run
+
+
+def risk_playbooks_start_for_flags(
+    *, flag_ids: Sequence[int], start_date: dt.date | None = None
+) -> list[Transition]:
+    """Start the default risk play on each account whose newly raised flags come from a rule with `start_playbook`.
+
+    Called by `lifecycle.flag_services.flags_sync` with the flags it has just
+    raised, inside the same transaction and without a savepoint of its own: a
+    flag and the play it starts are committed together or not at all. (Queued
+    after commit instead, a lost task would lose the play for good: the next
+    sync finds the flag already open and raises nothing.) Once per account
+    however many such rules fired, and not for an account already running the
+    play. Set-based: one query when no such rule fired, a fixed handful when
+    thousands did. Without an active default risk playbook nothing starts.
+    """
+    if not flag_ids:
+        return []
+    from lifecycle.models import FlagStatus, RedFlag
+
+    account_ids = set(
+        RedFlag.objects.filter(
+            pk__in=flag_ids, status=FlagStatus.OPEN, rule__start_playbook=True
+        ).values_list("account_id", flat=True)
     )
-    return transition
+    playbook = default_risk_playbook() if account_ids else None
+    if playbook is None:
+        return []
+    steps = _runnable_steps(playbook)
+    with transaction.atomic(savepoint=False):
+        # Locked in pk order (as handovers lock them), so two syncs over the same
+        # accounts queue up and the second sees the first one's plays.
+        accounts = list(
+            Account.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .filter(pk__in=account_ids)
+            .exclude(
+                Exists(
+                    Transition.objects.active().filter(
+                        account=OuterRef("pk"), playbook=playbook
+                    )
+                )
+            )
+            .order_by("pk")
+        )
+        return _playbook_runs_create(
+            accounts=accounts,
+            playbook=playbook,
+            steps=steps,
+            actor=None,
+            start_date=start_date or timezone.localdate(),
+        )
 
 
 def stage_playbooks_start(
