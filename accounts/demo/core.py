@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
+from django.apps import apps
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
@@ -253,12 +254,36 @@ def delete_demo_data() -> dict[str, int]:
 
     from .staff import USERNAMES
 
-    # Accounts before people: an account's owner is PROTECTed.
+    demo_people = User.objects.filter(username__in=USERNAMES)
+    # Accounts before people: an account's owner is PROTECTed, and so are the
+    # rows other parts record as made by a demo person (e.g. a bulk handover).
     querysets = [
         AuditEvent.objects.all(),
         Account.objects.all(),
+        *_made_by(demo_people),
         Tag.objects.all(),
-        User.objects.filter(username__in=USERNAMES),
+        demo_people,
         Team.objects.all(),
     ]
-    return {queryset.model._meta.label: queryset.delete()[0] for queryset in querysets}
+    deleted: dict[str, int] = {}
+    for queryset in querysets:
+        label = queryset.model._meta.label
+        deleted[label] = deleted.get(label, 0) + queryset.delete()[0]
+    return deleted
+
+
+def _made_by(people: models.QuerySet) -> list[models.QuerySet]:
+    """Rows in any app that point at these people through a PROTECTed foreign key."""
+    querysets = []
+    for model in apps.get_models():
+        for fk in model._meta.concrete_fields:
+            if (
+                fk.is_relation
+                and fk.related_model is people.model
+                and fk.remote_field.on_delete is models.PROTECT
+                and model is not people.model
+            ):
+                querysets.append(
+                    model._default_manager.filter(**{f"{fk.name}__in": people})
+                )
+    return querysets
