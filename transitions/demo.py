@@ -9,7 +9,9 @@ rebalancing handover from Sofia's big book that has not started yet.
 
 Everything goes through the real services (bulk start, task completion, the
 completion that flips the owner, cancellation), so the audit trail, timeline
-and task rows are exactly what the product writes. The services stamp "now";
+and task rows are exactly what the product writes. A step marked done was
+really done: the contacts verified, the org chart given a champion and a
+decision maker, a success plan written, a context note, the call logged. The services stamp "now";
 `_as_of` then moves what each step wrote to the moment it happened in the
 story, so the dates on the board, the timeline and the audit trail agree.
 Customer emails are put in the outbox already sent: nothing is queued and
@@ -32,10 +34,14 @@ from accounts.models import (
     Channel,
     Contact,
     DealRole,
+    Influence,
+    Sentiment,
     TimelineEntry,
 )
-from accounts.services import touchpoint_log
+from accounts.services import contact_update, timeline_note_add, touchpoint_log
 from lifecycle.stages import Stage
+from plans.models import Objective, ObjectiveStatus, PlanStatus, SuccessPlan
+from plans.services import objective_create, plan_create
 from users.models import User
 
 from . import emails, services
@@ -147,13 +153,25 @@ def _as_of(at: dt.datetime) -> Iterator[None]:
     TimelineEntry.objects.filter(pk__gt=last[TimelineEntry]).update(
         occurred_at=at, created_at=at
     )
-    TransitionTask.objects.filter(completed_at__gte=began).update(completed_at=at)
-    Transition.objects.filter(created_at__gte=began).update(created_at=at)
-    Transition.objects.filter(completed_at__gte=began).update(completed_at=at)
-    Transition.objects.filter(cancelled_at__gte=began).update(cancelled_at=at)
-    BulkHandover.objects.filter(created_at__gte=began).update(created_at=at)
-    BulkHandover.objects.filter(finished_at__gte=began).update(finished_at=at)
-    Account.objects.filter(updated_at__gte=began).update(updated_at=at)
+    for model, stamp in RESTAMPED:
+        model.objects.filter(**{f"{stamp}__gte": began}).update(**{stamp: at})
+
+
+# Rows the services update or create with a "now" stamp, and which stamp.
+RESTAMPED = [
+    (TransitionTask, "completed_at"),
+    (Transition, "created_at"),
+    (Transition, "completed_at"),
+    (Transition, "cancelled_at"),
+    (BulkHandover, "created_at"),
+    (BulkHandover, "finished_at"),
+    (Account, "updated_at"),
+    (Contact, "updated_at"),
+    (SuccessPlan, "created_at"),
+    (SuccessPlan, "updated_at"),
+    (Objective, "created_at"),
+    (Objective, "updated_at"),
+]
 
 
 def _bulk_handover_of_sams_book(
@@ -226,6 +244,8 @@ def _play_out(
                     _send_email(
                         transition, task, actor, contacts.get(transition.account_id), at
                     )
+                elif position in STEP_WORK:
+                    STEP_WORK[position](transition, actor, at, rng)
                 services.task_complete(actor=actor, task=task)
 
 
@@ -314,6 +334,143 @@ def _send_email(
         )
 
 
+# --- doing the steps, so what the task list says matches the account ------------------------------------------
+
+
+def _current_contacts(account: Account) -> list[Contact]:
+    return list(account.contacts.filter(departed=False).order_by("pk"))
+
+
+def _verify_contacts(
+    transition: Transition, actor: User, at: dt.datetime, rng: random.Random
+) -> None:
+    for contact in _current_contacts(transition.account):
+        contact_update(actor=actor, contact=contact, fields={"last_verified_at": at})
+
+
+def _complete_org_chart(
+    transition: Transition, actor: User, at: dt.datetime, rng: random.Random
+) -> None:
+    """Name a decision maker and a champion if the org chart lacks either: the top of the chart decides."""
+    contacts = _current_contacts(transition.account)
+    roles = {contact.deal_role for contact in contacts}
+    if DealRole.DECISION_MAKER not in roles:
+        candidates = [c for c in contacts if c.deal_role != DealRole.CHAMPION]
+        if candidates:
+            top = next(
+                (c for c in candidates if c.reports_to_id is None), candidates[0]
+            )
+            contact_update(
+                actor=actor,
+                contact=top,
+                fields={
+                    "deal_role": DealRole.DECISION_MAKER,
+                    "influence": Influence.HIGH,
+                },
+            )
+    if DealRole.CHAMPION not in roles:
+        others = [c for c in contacts if c.deal_role != DealRole.DECISION_MAKER]
+        if others:
+            contact_update(
+                actor=actor,
+                contact=rng.choice(others),
+                fields={
+                    "deal_role": DealRole.CHAMPION,
+                    "sentiment": Sentiment.POSITIVE,
+                },
+            )
+
+
+def _write_success_plan(
+    transition: Transition, actor: User, at: dt.datetime, rng: random.Random
+) -> None:
+    account = transition.account
+    if account.success_plans.filter(
+        status=PlanStatus.ACTIVE, objectives__isnull=False
+    ).exists():
+        return
+    plan = plan_create(
+        actor=actor,
+        account=account,
+        fields={
+            "name": f"{at.year} goals",
+            "summary": account.why_they_bought
+            or "What the customer bought us for, in their words.",
+        },
+    )
+    for title, metric, baseline, target, months in rng.sample(OBJECTIVES, 2):
+        objective_create(
+            actor=actor,
+            plan=plan,
+            fields={
+                "title": title,
+                "metric": metric,
+                "baseline": baseline,
+                "target": target,
+                "current_value": baseline,
+                "due_date": at.date() + dt.timedelta(days=30 * months),
+                "status": ObjectiveStatus.ON_TRACK,
+                "owner": actor,
+            },
+        )
+
+
+def _write_context_note(
+    transition: Transition, actor: User, at: dt.datetime, rng: random.Random
+) -> None:
+    timeline_note_add(
+        actor=actor,
+        account=transition.account,
+        summary=f"Handover context for {transition.to_csm.first_name}",
+        body="\n\n".join(rng.sample(CONTEXT_NOTES, 3)),
+    )
+
+
+def _log_handover_call(
+    transition: Transition, actor: User, at: dt.datetime, rng: random.Random
+) -> None:
+    contacts = _current_contacts(transition.account)
+    key_people = [
+        c
+        for c in contacts
+        if c.deal_role in (DealRole.CHAMPION, DealRole.DECISION_MAKER)
+    ] or contacts[:1]
+    touchpoint_log(
+        actor=actor,
+        account=transition.account,
+        channel=Channel.CALL,
+        occurred_at=at,
+        summary=f"Handover call: {transition.from_csm.first_name} introduced "
+        f"{transition.to_csm.first_name} and walked through the success plan",
+        sentiment=Sentiment.POSITIVE,
+        participants=key_people,
+    )
+
+
+OBJECTIVES = [
+    ("Roll out to a second team", "Active teams", 1, 3, 6),
+    ("Cut time to first report", "Days to first report", 14, 5, 4),
+    ("Grow weekly active users", "Weekly active users", 40, 75, 6),
+    (
+        "Retire the legacy spreadsheet process",
+        "Processes still on spreadsheets",
+        6,
+        0,
+        9,
+    ),
+    ("Fewer support tickets per month", "Tickets per month", 18, 8, 3),
+]
+CONTEXT_NOTES = [
+    "Decision rhythm: cautious. Nothing over budget gets signed without the CFO, so bring numbers early.",
+    "The champion fought for us in the original evaluation; keep them in the loop before anyone else.",
+    "Past issue: a rough first implementation (data import took three attempts). They still mention it.",
+    "They plan to expand to a second region next fiscal year; that is where the upsell is.",
+    "Open blocker: SSO with their identity provider; support has a ticket, the fix is promised for next month.",
+    "Relationship is warm at the working level, thinner with the new VP; book an intro in the first month.",
+    "They compare us with a competitor at every renewal; the value summary from the last QBR helps.",
+]
+
+
 # --- Mid-market: one rebalancing planned ------------------------------------------------------------------------
 
 
@@ -352,5 +509,14 @@ def _plan_midmarket_rebalancing(
             "First of a few accounts to move; no renewal in the next three months.",
         )
 
+
+# What doing each step means, by position in the default handover playbook (the email step is step 1).
+STEP_WORK = {
+    2: _verify_contacts,
+    3: _complete_org_chart,
+    4: _write_success_plan,
+    5: _write_context_note,
+    6: _log_handover_call,
+}
 
 register_seeder(Seeder(name="handovers", order=70, finish=_seed_handovers))

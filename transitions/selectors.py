@@ -200,6 +200,9 @@ def account_readiness(account: Account) -> Readiness:
 class BoardGroup:
     person: User | None
     transitions: list[Transition] = field(default_factory=list)
+    # Stage checklists and risk plays have no outgoing CSM: grouped by outgoing, they
+    # gather here rather than pass for handovers from the pool.
+    playbook_runs: bool = False
 
 
 def board_status_counts(queryset: QuerySet[Transition]) -> dict[str, int]:
@@ -209,11 +212,18 @@ def board_status_counts(queryset: QuerySet[Transition]) -> dict[str, int]:
 
 def board_groups(transitions: list[Transition], *, group_by: str) -> list[BoardGroup]:
     """Group an already-ordered page of transitions by outgoing or incoming CSM."""
-    groups: dict[int | None, BoardGroup] = {}
+    groups: dict[int | str | None, BoardGroup] = {}
     for transition in transitions:
-        person = transition.from_csm if group_by == "from" else transition.to_csm
-        key = person.pk if person else None
-        groups.setdefault(key, BoardGroup(person=person)).transitions.append(transition)
+        if group_by == "from" and transition.kind != PlaybookKind.HANDOVER:
+            group = groups.setdefault(
+                "runs", BoardGroup(person=None, playbook_runs=True)
+            )
+        else:
+            person = transition.from_csm if group_by == "from" else transition.to_csm
+            group = groups.setdefault(
+                person.pk if person else None, BoardGroup(person=person)
+            )
+        group.transitions.append(transition)
     return list(groups.values())
 
 

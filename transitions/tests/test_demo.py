@@ -25,7 +25,9 @@ from transitions.models import (
     Transition,
     TransitionReason,
     TransitionStatus,
+    TransitionTask,
 )
+from transitions.selectors import readiness_for_accounts
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -230,3 +232,34 @@ def test_benchmark_sized_companies_skip_the_story():
         big
     )  # no users or accounts needed: it returns before touching any
     assert not Transition.objects.filter(kind=PlaybookKind.HANDOVER).exists()
+
+
+def test_a_step_marked_done_is_backed_by_the_accounts_data(company):
+    checks = {
+        "Verify contact details": "contacts_verified",
+        "Update the org chart": "org_chart",
+        "Update goals and success plan": "success_plan",
+        "Write the internal context note": "context_note",
+    }
+    done = list(
+        TransitionTask.objects.filter(
+            status=TaskStatus.DONE,
+            title__in=checks,
+            transition__kind=PlaybookKind.HANDOVER,
+        ).select_related("transition")
+    )
+    assert {task.title for task in done} == set(checks)
+    readiness = readiness_for_accounts([t.transition.account_id for t in done])
+    for task in done:
+        items = {
+            item.key: item.ok for item in readiness[task.transition.account_id].items
+        }
+        assert items[checks[task.title]], (task.transition.account_id, task.title)
+    for call in TransitionTask.objects.filter(
+        status=TaskStatus.DONE, title="Hold the handover call"
+    ):
+        assert TimelineEntry.objects.filter(
+            account_id=call.transition.account_id,
+            channel="call",
+            occurred_at=call.completed_at,
+        ).exists()

@@ -9,6 +9,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEvent, TimelineEntry
@@ -251,3 +252,18 @@ def test_many_firings_start_their_plays_in_a_fixed_number_of_queries(team):
     # flags, playbook, steps, lock accounts, managers, runs, tasks, audit, timeline
     # (inserts are batched, so very large runs add a query per batch, never per account)
     assert queries_for(2) == queries_for(10) == 9
+
+
+def test_the_handover_board_shows_risk_plays_only_when_asked_and_not_as_pool_handovers(
+    client, manager, account, save_play
+):
+    sync_on(MONDAY, firing(account))
+    client.force_login(manager)
+
+    handovers_only = client.get(reverse("transition-board")).content.decode()
+    any_kind = client.get(reverse("transition-board") + "?kind=").content.decode()
+
+    assert "Acme Robotics" not in handovers_only
+    assert "Acme Robotics" in any_kind
+    assert "Stage checklists and risk plays" in any_kind
+    assert "From the pool" not in any_kind

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from ..filters import TransitionFilter
-from ..models import Transition
+from ..models import PlaybookKind, Transition
 from ..selectors import (
     board_groups,
     board_ordering,
@@ -23,6 +23,9 @@ def board(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     if "status" not in params:
         params["status"] = "active"
+    if "kind" not in params:
+        # The handover board shows handovers; stage checklists and risk plays are one "Any kind" away.
+        params["kind"] = PlaybookKind.HANDOVER
     group_by = "to" if params.get("group") == "to" else "from"
     transition_filter = TransitionFilter(params, queryset=Transition.objects.all())
     filtered = transition_filter.qs
@@ -51,6 +54,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "group_by": group_by,
         "counts": counts,
         "status": params.get("status"),
+        "kind": params.get("kind"),
         "query_string": query.urlencode(),
         "today": timezone.localdate(),
     }
