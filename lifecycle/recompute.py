@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from accounts.models import Account
@@ -33,7 +33,7 @@ from .models import (
     RedFlag,
     ScoreOverride,
 )
-from .scoring import ScorecardConfig, load_scorecards, score_account, scorecard_for
+from .scoring import ScorecardConfig, account_priority, load_scorecards, score_account, scorecard_for
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +166,9 @@ def _refresh_account_health(
                 delta_30d=delta(30),
                 overridden=override is not None,
                 open_flags=open_flags.get(account_id, 0),
+                priority=account_priority(
+                    score=effective, renewal_date=item.renewal_date, arr=item.arr, stage=item.stage, today=day
+                ),
                 scorecard_id=card.id,
             )
         )
@@ -184,6 +187,7 @@ def _refresh_account_health(
             "delta_30d",
             "overridden",
             "open_flags",
+            "priority",
             "scorecard",
         ],
     )
@@ -191,14 +195,22 @@ def _refresh_account_health(
 
 def account_health_refresh_override(*, account_id: int) -> None:
     """Apply a new or cleared override to the current health row without recomputing signals."""
-    health = AccountHealth.objects.select_related("scorecard").filter(account_id=account_id).first()
+    health = AccountHealth.objects.select_related("scorecard", "account").filter(account_id=account_id).first()
     if health is None:
         return
     override = ScoreOverride.objects.in_force().filter(account_id=account_id).first()
     effective = Decimal(override.score) if override else health.computed_score
     band = health.scorecard.band_for(effective) if health.scorecard else health.computed_band
+    account = health.account
+    priority = account_priority(
+        score=None if effective is None else float(effective),
+        renewal_date=account.renewal_date,
+        arr=float(account.arr),
+        stage=account.stage,
+        today=timezone.localdate(),
+    )
     AccountHealth.objects.filter(account_id=account_id).update(
-        score=effective, band=band, overridden=override is not None
+        score=effective, band=band, overridden=override is not None, priority=priority
     )
 
 
@@ -230,17 +242,21 @@ def health_recompute_start(*, day: dt.date | None = None, chunk_size: int = DEFA
     return run
 
 
-def health_recompute_chunk(*, chunk_id: int, scorecards: list[ScorecardConfig] | None = None) -> bool:
+def health_recompute_chunk(
+    *, chunk_id: int, scorecards: list[ScorecardConfig] | None = None, notify: bool = True
+) -> bool:
     """Run one chunk; False when it was already done (a redelivery)."""
+    # Counted outside the chunk's transaction, so an attempt that dies still shows.
+    RecomputeChunk.objects.filter(pk=chunk_id, done_at__isnull=True).update(attempts=F("attempts") + 1)
     with transaction.atomic():
         chunk = RecomputeChunk.objects.select_for_update().select_related("run").get(pk=chunk_id)
         if chunk.done_at is not None:
             return False
-        RecomputeChunk.objects.filter(pk=chunk_id).update(attempts=chunk.attempts + 1)
         health_recompute_scope(
             day=chunk.run.day,
             scope=AccountScope.between(chunk.first_account_id, chunk.last_account_id),
             scorecards=scorecards,
+            notify=notify,
         )
         now = timezone.now()
         RecomputeChunk.objects.filter(pk=chunk_id).update(done_at=now)
@@ -251,8 +267,14 @@ def health_recompute_chunk(*, chunk_id: int, scorecards: list[ScorecardConfig] |
     return True
 
 
-def health_recompute_all_inline(*, day: dt.date, chunk_size: int = DEFAULT_CHUNK_SIZE) -> RecomputeRun:
-    """The daily run in this process, chunk by chunk (management command, benchmarks)."""
+def health_recompute_all_inline(
+    *, day: dt.date, chunk_size: int = DEFAULT_CHUNK_SIZE, notify: bool = True
+) -> RecomputeRun:
+    """The daily run in this process, chunk by chunk (management command, benchmarks).
+
+    `notify=False` raises flags without queueing their notifications (a
+    benchmark measures the recompute, not the mail server).
+    """
     with transaction.atomic():
         ids = list(Account.objects.order_by("id").values_list("id", flat=True))
         bounds = chunk_boundaries(ids, chunk_size)
@@ -265,7 +287,7 @@ def health_recompute_all_inline(*, day: dt.date, chunk_size: int = DEFAULT_CHUNK
         )
     scorecards = load_scorecards()
     for chunk in chunks:
-        health_recompute_chunk(chunk_id=chunk.pk, scorecards=scorecards)
+        health_recompute_chunk(chunk_id=chunk.pk, scorecards=scorecards, notify=notify)
     run.refresh_from_db()
     return run
 

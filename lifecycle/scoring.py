@@ -178,3 +178,22 @@ def measure_contributions(measures: dict[str, dict]) -> dict[str, float]:
     if not total_weight:
         return {}
     return {kind: round(m["weight"] * m["score"] / total_weight, 1) for kind, m in usable.items()}
+
+
+def account_priority(
+    *, score: float | None, renewal_date: dt.date | None, arr: float, stage: str, today: dt.date
+) -> float:
+    """Who needs their CSM first: the cockpit's "next best" order.
+
+    Up to 100 points for poor health (unscored counts as middling), up to 40
+    for a renewal inside 90 days, up to 20 for size; churned accounts sink.
+    Stored on AccountHealth by every recompute so the cockpit sorts on an index.
+    """
+    need = 100.0 - (50.0 if score is None else score)
+    urgency = 0.0
+    if renewal_date is not None and renewal_date >= today:
+        days = (renewal_date - today).days
+        urgency = 40.0 if days <= 30 else 25.0 if days <= 60 else 15.0 if days <= 90 else 0.0
+    size = 20.0 if arr >= 250_000 else 12.0 if arr >= 100_000 else 6.0 if arr >= 25_000 else 0.0
+    sink = -200.0 if stage == "churned" else 0.0
+    return round(need + urgency + size + sink, 1)

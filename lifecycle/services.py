@@ -9,6 +9,7 @@ from accounts.services import audit_record, timeline_system_event
 from users.models import User
 
 from .models import StageChange
+from .recompute import enqueue_account_recompute
 from .stages import Stage
 
 
@@ -52,4 +53,5 @@ def account_stage_change(*, actor: User | None, account: Account, to_stage: str,
     from transitions.services import stage_playbooks_start
 
     stage_playbooks_start(account=account, stage=to_stage, actor=actor)
+    enqueue_account_recompute([account.pk])
     return change

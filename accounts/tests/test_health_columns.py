@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
 from lifecycle.models import AccountHealth
+from lifecycle.scoring import account_priority
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,11 @@ def names(response) -> list[str]:
 
 
 def healthy(account, score, band, *, delta=None, flags=0, overridden=False):
+    priority = account_priority(
+        score=score, renewal_date=account.renewal_date, arr=float(account.arr), stage=account.stage, today=TODAY
+    )
     AccountHealth.objects.create(
+        priority=priority,
         account=account,
         day=TODAY,
         computed_score=Decimal(score),

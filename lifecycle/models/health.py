@@ -175,12 +175,14 @@ class AccountHealth(models.Model):
     delta_30d = models.DecimalField(max_digits=5, decimal_places=1, null=True)
     overridden = models.BooleanField(default=False)
     open_flags = models.PositiveIntegerField(default=0)
+    priority = models.FloatField(default=0, help_text="Next-best rank; see lifecycle.scoring.account_priority.")
     scorecard = models.ForeignKey(Scorecard, null=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         indexes = [
             models.Index(fields=["band"], name="accounthealth_band"),
             models.Index(fields=["score"], name="accounthealth_score"),
+            models.Index(fields=["-priority"], name="accounthealth_priority"),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from lifecycle.scoring import (
     STALE,
     MeasureConfig,
     ScorecardConfig,
+    account_priority,
     measure_contributions,
     raw_measure,
     score_account,
@@ -167,3 +168,20 @@ def test_contributions_add_up_to_the_score():
     contributions = measure_contributions(measures)
     assert contributions == {"nps": 25.0, "csm_pulse": 30.0}
     assert sum(contributions.values()) == 55.0
+
+
+class TestNextBestPriority:
+    def test_poor_health_near_renewal_and_size_add_up(self):
+        # 100 - 40 = 60 need, renewal in 20 days = 40, ARR 120k = 12
+        assert account_priority(score=40, renewal_date=TODAY + dt.timedelta(days=20), arr=120_000, stage="success", today=TODAY) == 112.0
+
+    def test_an_unscored_account_counts_as_middling_and_a_past_renewal_adds_nothing(self):
+        assert account_priority(score=None, renewal_date=TODAY - dt.timedelta(days=1), arr=0, stage="adoption", today=TODAY) == 50.0
+
+    @pytest.mark.parametrize(("days", "points"), [(30, 40.0), (31, 25.0), (60, 25.0), (61, 15.0), (90, 15.0), (91, 0.0)])
+    def test_renewal_urgency_steps(self, days, points):
+        base = account_priority(score=100, renewal_date=None, arr=0, stage="success", today=TODAY)
+        assert account_priority(score=100, renewal_date=TODAY + dt.timedelta(days=days), arr=0, stage="success", today=TODAY) - base == points
+
+    def test_churned_accounts_sink(self):
+        assert account_priority(score=0, renewal_date=None, arr=500_000, stage="churned", today=TODAY) < 0
