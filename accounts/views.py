@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import datetime as dt
-
 import calendar
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages

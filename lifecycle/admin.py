@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+# The flag and signal admins register themselves on import.
+from . import admin_flags, admin_signals  # noqa: F401
 from .models import StageChange
 
 
@@ -20,6 +22,3 @@ class StageChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-from . import admin_signals  # noqa: E402, F401  (registers the signal models)
-from . import admin_flags  # noqa: E402, F401  (alert rules and red flags)

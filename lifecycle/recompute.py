@@ -127,6 +127,18 @@ def health_recompute_scope(
     return outcome
 
 
+def _score_change(
+    previous: dict[tuple[int, dt.date], tuple[float | None, str]],
+    account_id: int,
+    score: float | None,
+    day: dt.date,
+    *,
+    days_back: int,
+) -> Decimal | None:
+    before = previous.get((account_id, day - dt.timedelta(days=days_back)), (None, ""))[0]
+    return None if before is None or score is None else _decimal(round(score - before, 1))
+
+
 def _refresh_account_health(
     facts: dict[int, AccountFacts],
     *,
@@ -150,10 +162,6 @@ def _refresh_account_health(
         override = overrides.get(account_id)
         effective = float(override) if override is not None else item.score
 
-        def delta(days_back: int) -> Decimal | None:
-            before = previous.get((account_id, day - dt.timedelta(days=days_back)), (None, ""))[0]
-            return None if before is None or item.score is None else _decimal(round(item.score - before, 1))
-
         rows.append(
             AccountHealth(
                 account_id=account_id,
@@ -162,8 +170,8 @@ def _refresh_account_health(
                 computed_band=item.band,
                 score=_decimal(effective),
                 band=card.band_for(effective),
-                delta_7d=delta(7),
-                delta_30d=delta(30),
+                delta_7d=_score_change(previous, account_id, item.score, day, days_back=7),
+                delta_30d=_score_change(previous, account_id, item.score, day, days_back=30),
                 overridden=override is not None,
                 open_flags=open_flags.get(account_id, 0),
                 priority=account_priority(

@@ -106,7 +106,7 @@ def account_health_panel(account: Account, *, today: dt.date | None = None) -> H
 
 
 def _health_loaded(account: Account) -> bool:
-    return "health" in getattr(account, "_state").fields_cache
+    return "health" in account._state.fields_cache
 
 
 def account_health_bands(account_ids) -> dict[int, str]:

@@ -44,6 +44,7 @@ from users.permissions import (
 
 from . import emails
 from .models import (
+    STEP_FIELDS_FOR_FORMS,
     AssigneeRole,
     BulkHandover,
     BulkHandoverStatus,
@@ -52,7 +53,6 @@ from .models import (
     OutboundEmailStatus,
     Playbook,
     PlaybookKind,
-    STEP_FIELDS_FOR_FORMS,
     PlaybookStep,
     TaskStatus,
     Transition,

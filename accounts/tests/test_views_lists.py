@@ -1,8 +1,8 @@
 """The cockpit and the all-accounts list: scope, filters, sorting, pagination, CSV and htmx partials."""
 
 import csv
-import html
 import datetime as dt
+import html
 import io
 from decimal import Decimal
 

@@ -27,10 +27,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import Account, Contact
+from lifecycle.models import Invoice, SupportTicket, SurveyKind, SurveyResponse, TicketSeverity, UsageDaily
 from users.models import User
 from users.permissions import editable_accounts_q
-
-from lifecycle.models import Invoice, SupportTicket, SurveyKind, SurveyResponse, TicketSeverity, UsageDaily
 
 MAX_ROWS = 10_000
 WRITE_BATCH = 1000

@@ -268,9 +268,15 @@ class RecomputeChunk(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"Accounts {self.first_account_id}–{self.last_account_id} of run {self.run_id}"
+
 
 class PendingRecompute(models.Model):
     """Accounts with new signals waiting for the debounced recompute."""
 
     account = models.OneToOneField("accounts.Account", on_delete=models.CASCADE, primary_key=True, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Recompute account {self.account_id}"

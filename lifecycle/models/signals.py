@@ -155,6 +155,9 @@ class CheckInAnswer(models.Model):
             models.UniqueConstraint(fields=["check_in", "question"], name="checkin_one_answer_per_question"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.question_id}: {'concern' if self.concern else 'fine'}"
+
 
 class PulseReason(models.TextChoices):
     RELATIONSHIP = "relationship", "Relationship"
@@ -189,6 +192,9 @@ class PulseRating(models.Model):
         ordering = ["-rated_at"]
         constraints = [models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=6), name="pulse_rating_1_to_6")]
         indexes = [models.Index(fields=["account", "-rated_at"], name="pulse_account_recent")]
+
+    def __str__(self) -> str:
+        return f"Pulse {self.rating}/6 for {self.account_id}"
 
     @classmethod
     def lifetime_for(cls, rating: int) -> dt.timedelta:
