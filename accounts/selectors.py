@@ -28,8 +28,9 @@ ACCOUNT_SORTS = {
     "priority": ("health__priority",),
 }
 DEFAULT_ACCOUNT_SORT = "renewal_date"
-# The cockpit is a work queue: the account that most needs its CSM comes first.
-DEFAULT_COCKPIT_SORT = "-priority"
+# The cockpit opens on renewals (an index walk at any size); "next best first"
+# (health, renewal, ARR) is one click away and sorts on AccountHealth.priority.
+DEFAULT_COCKPIT_SORT = DEFAULT_ACCOUNT_SORT
 
 
 def account_ordering(sort: str | None, *, default: str = DEFAULT_ACCOUNT_SORT) -> tuple[str, list[OrderBy]]:

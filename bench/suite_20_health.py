@@ -12,12 +12,13 @@ import datetime as dt
 import time
 
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account
-from bench.core import Result
+from bench.core import Result, at_most, login_client, time_get
 from lifecycle.facts_query import AccountScope, signal_queries
-from lifecycle.models import HealthScore, RecomputeRun
+from lifecycle.models import HealthScore, RecomputeRun, RedFlag
 from lifecycle.recompute import health_recompute_all_inline, health_recompute_scope
 from lifecycle.scoring import load_scorecards
 
@@ -81,7 +82,22 @@ def run() -> list[Result]:
     )
     RecomputeRun.objects.all().delete()
 
+    # The cockpit again, now that every account is scored and the flags are raised.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    from bench.suite_10_foundation import COCKPIT_MS, COCKPIT_QUERIES, _largest_book_csm
+
+    csm = _largest_book_csm()
+    client = login_client(csm.username)
+    open_flags = RedFlag.objects.filter(status="open").count()
+    cockpit_ms, cockpit_queries = time_get(client, reverse("cockpit"))
+    next_best_ms, next_best_queries = time_get(client, reverse("cockpit") + "?sort=-priority")
+
     return [
+        at_most(cockpit_ms, COCKPIT_MS, "ms", f"cockpit with health and {open_flags:,} open flags ({csm.username})"),
+        at_most(cockpit_queries, COCKPIT_QUERIES, "queries", "cockpit with health and flags: queries"),
+        at_most(next_best_ms, 150, "ms", "cockpit, next best first"),
+        at_most(next_best_queries, COCKPIT_QUERIES, "queries", "cockpit, next best first: queries"),
         Result(f"health: first run, raising every flag ({total:,} accounts)", round(first, 2), "s", "", True),
         Result(f"health: nightly recompute ({total:,} accounts)", round(full, 2), "s", "", True),
         Result("health: recompute throughput", round(rate), "accounts/s", "≥ 10000", rate >= 10_000),

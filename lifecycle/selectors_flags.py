@@ -14,6 +14,7 @@ from users.models import User
 from .filters_flags import NEEDING_ACTION, RedFlagFilter
 from .flag_services import can_act_on_flag
 from .models import UNRESOLVED, FlagStatus, RedFlag, Severity
+from .models.flags import ACTIVE
 
 SEVERITY_RANK = Case(
     When(severity=Severity.CRITICAL, then=Value(3)),
@@ -28,7 +29,6 @@ SCOPES = ("mine", "team", "all")
 def _with_columns(queryset: QuerySet[RedFlag]) -> QuerySet[RedFlag]:
     return (
         queryset.select_related("rule", "owner", "account__owner", "account__pool")
-        .annotate(severity_rank=SEVERITY_RANK)
         .order_by("-severity_rank", "-raised_at", "-pk")
     )
 
@@ -105,6 +105,18 @@ COCKPIT_FLAG_LIMIT = 5
 
 
 def flags_for_cockpit(user: User) -> list[RedFlag]:
-    """My most severe flags needing action, for the cockpit (1 query; one extra row tells there are more)."""
-    queryset = RedFlag.objects.needing_action(at=timezone.now()).filter(scope_q(user, default_scope(user)))
-    return list(_with_columns(queryset)[: COCKPIT_FLAG_LIMIT + 1])
+    """My most severe open or acknowledged flags, for the cockpit (2 queries; one extra row tells there are more).
+
+    Both branches walk a partial index in severity order, so the cost does not
+    grow with the flags on a desk. Snoozed flags stay in the inbox: the nightly
+    run re-opens those whose date has come while their rule still fires.
+    """
+    active = RedFlag.objects.filter(status__in=ACTIVE)
+    limit = COCKPIT_FLAG_LIMIT + 1
+    mine = _with_columns(active.filter(owner=user))[:limit]
+    if user.team_id is None or user.is_admin or user.is_manager:
+        others = _with_columns(active.filter(scope_q(user, default_scope(user))).exclude(owner=user))[:limit]
+    else:
+        others = _with_columns(active.filter(owner__isnull=True, account__pool_id=user.team_id))[:limit]
+    flags = sorted([*mine, *others], key=lambda flag: (flag.severity_rank, flag.raised_at, flag.pk), reverse=True)
+    return flags[:limit]

@@ -96,6 +96,21 @@ def test_the_cockpit_ranks_by_need_health_then_renewal_then_size(client, csm):
     healthy(red_small, 15, "red")  # 85 + 0 + 0 = 85
     healthy(churned, 10, "red")  # sinks
     client.force_login(csm)
-    response = client.get(reverse("cockpit"))
-    assert response.context["sort"] == "-priority"
+    response = client.get(reverse("cockpit"), {"sort": "-priority"})
     assert names(response) == ["Renewing, yellow", "Red and small", "Big and fine", "Churned"]
+    assert "Next best first" in client.get(reverse("cockpit")).content.decode()
+
+
+def test_the_cockpit_lists_my_and_my_pools_flags_most_severe_first(client, csm, team):
+    from notifications.tests.factories import RedFlagFactory, default_rule
+
+    mine = AccountFactory(name="Mine Co", owner=csm)
+    pooled = AccountFactory(name="Pool Co", owner=None, coverage="pooled", pool=team)
+    someone_elses = AccountFactory(name="Elsewhere Co")
+    RedFlagFactory(account=mine, rule=default_rule("no_touchpoint"), severity="medium")
+    RedFlagFactory(account=pooled, owner=None, rule=default_rule("renewal_not_green"), severity="critical")
+    RedFlagFactory(account=mine, rule=default_rule("nps_detractor"), severity="low", status="resolved", resolved_at=timezone.now())
+    RedFlagFactory(account=someone_elses, rule=default_rule("usage_drop"), severity="high")
+    client.force_login(csm)
+    flags = client.get(reverse("cockpit")).context["cockpit_flags"]
+    assert [(flag.account.name, flag.severity) for flag in flags] == [("Pool Co", "critical"), ("Mine Co", "medium")]

@@ -14,7 +14,6 @@ from accounts.api.views import as_drf_error
 from lifecycle import flag_services
 from lifecycle.filters_flags import RedFlagFilter
 from lifecycle.models import AlertRule, RedFlag
-from lifecycle.selectors_flags import SEVERITY_RANK
 from users.permissions import can_configure
 
 
@@ -105,7 +104,7 @@ class RedFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     ordering = ["-severity_rank", "-raised_at"]
 
     def get_queryset(self) -> QuerySet[RedFlag]:
-        return RedFlag.objects.select_related("rule", "account").annotate(severity_rank=SEVERITY_RANK)
+        return RedFlag.objects.select_related("rule", "account")
 
     # flag_for_action raises Django's Http404/PermissionDenied, which DRF answers 404/403:
     # the wrong user is refused before their payload is even validated.

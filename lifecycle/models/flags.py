@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Tier
@@ -68,6 +68,7 @@ class FlagStatus(models.TextChoices):
 
 
 UNRESOLVED = [FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED, FlagStatus.SNOOZED]
+ACTIVE = [FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED]
 
 
 class RedFlagQuerySet(models.QuerySet):
@@ -90,6 +91,17 @@ class RedFlag(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="red_flags"
     )
     severity = models.CharField(max_length=8, choices=Severity.choices)
+    # Kept by the database beside `severity`, so "most severe first" can walk an index.
+    severity_rank = models.GeneratedField(
+        expression=Case(
+            When(severity=Severity.CRITICAL, then=Value(3)),
+            When(severity=Severity.HIGH, then=Value(2)),
+            When(severity=Severity.MEDIUM, then=Value(1)),
+            default=Value(0),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
     status = models.CharField(max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
     reason = models.TextField(help_text="What fired it, with the numbers.")
     values = models.JSONField(default=dict, blank=True)
@@ -128,6 +140,15 @@ class RedFlag(models.Model):
         indexes = [
             models.Index(fields=["owner", "status"], name="redflag_owner_status"),
             models.Index(fields=["account", "status"], name="redflag_account_status"),
+            # "Flags to act on", most severe and newest first: mine, and everyone's (pool, team, all).
+            models.Index(
+                fields=["owner", "-severity_rank", "-raised_at"],
+                condition=Q(status__in=ACTIVE),
+                name="redflag_owner_attention",
+            ),
+            models.Index(
+                fields=["-severity_rank", "-raised_at"], condition=Q(status__in=ACTIVE), name="redflag_attention"
+            ),
         ]
 
     def __str__(self) -> str:
