@@ -140,7 +140,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "ENUM_NAME_OVERRIDES": {"SurveyKindEnum": "lifecycle.models.signals.SurveyKind"},
+    # Several models have a `kind` or `severity`; name each choice set after its meaning.
+    "ENUM_NAME_OVERRIDES": {
+        "SurveyKindEnum": "lifecycle.models.signals.SurveyKind",
+        "FlagSeverityEnum": "lifecycle.models.flags.Severity",
+        "TicketSeverityEnum": "lifecycle.models.signals.TicketSeverity",
+        "RuleKindEnum": "lifecycle.models.flags.RuleKind",
+        "StageEnum": "lifecycle.stages.Stage",
+        "TimelineKindEnum": "accounts.models.TimelineKind",
+        "PlaybookKindEnum": "transitions.models.PlaybookKind",
+        "NotificationKindEnum": "notifications.models.NotificationKind",
+    },
 }
 
 # Celery: the broker comes from the environment. Locally it is a folder on
