@@ -300,6 +300,28 @@ def health_recompute_all_inline(
     return run
 
 
+def health_recompute_resume_stalled(*, stalled_after: dt.timedelta = dt.timedelta(minutes=45)) -> int:
+    """Queue again every unfinished chunk of runs started more than `stalled_after` ago.
+
+    The broker redelivers a dead worker's messages after its visibility
+    timeout, but a message can still be lost (a worker killed between taking
+    it and recording it as taken). A chunk sent twice is harmless: the chunk
+    row is locked while it runs and a done chunk is skipped. Returns how many
+    chunks were queued.
+    """
+    from .tasks import recompute_chunk
+
+    cutoff = timezone.now() - stalled_after
+    chunk_ids = list(
+        RecomputeChunk.objects.filter(
+            run__finished_at__isnull=True, run__started_at__lte=cutoff, done_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    for chunk_id in chunk_ids:
+        recompute_chunk.delay(chunk_id)
+    return len(chunk_ids)
+
+
 def run_progress(run: RecomputeRun) -> tuple[int, int]:
     """(chunks done, chunks total)."""
     return run.chunks.filter(done_at__isnull=False).count(), run.chunks_total

@@ -27,3 +27,8 @@ def recompute_pending_accounts() -> int:
     if done == recompute.DEFAULT_CHUNK_SIZE:
         recompute_pending_accounts.delay()
     return done
+
+
+@shared_task(acks_late=True)
+def recompute_resume_stalled() -> int:
+    return recompute.health_recompute_resume_stalled()

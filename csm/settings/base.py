@@ -186,6 +186,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Signals that arrived while a worker was down are picked up here at the latest.
     "health-recompute-pending": {"task": "lifecycle.tasks.recompute_pending_accounts", "schedule": 300.0},
+    # Chunks of a run that stalled (a worker died and a message was lost) are sent again; done ones are skipped.
+    "health-recompute-resume-stalled": {"task": "lifecycle.tasks.recompute_resume_stalled", "schedule": 900.0},
 }
 # Notifications: pending emails and webhooks are retried every minute; digests go out each morning.
 CELERY_BEAT_SCHEDULE["notifications-retry-deliveries"] = {

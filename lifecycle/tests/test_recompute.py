@@ -152,3 +152,19 @@ def test_new_signals_queue_a_recompute_of_just_those_accounts(now, django_captur
     assert HealthScore.objects.filter(account=touched, day=TODAY).exists()
     assert not HealthScore.objects.filter(account=untouched).exists()
     assert health_recompute_pending() == 0
+
+
+def test_a_stalled_run_is_sent_again_and_finishes_with_one_snapshot_per_account(now, django_capture_on_commit_callbacks):
+    from lifecycle.models import RecomputeRun
+    from lifecycle.recompute import health_recompute_resume_stalled, health_recompute_start
+
+    accounts = [AccountFactory() for _ in range(5)]
+    run = health_recompute_start(day=TODAY, chunk_size=2)  # its chunk messages "lost": on_commit never ran
+    assert HealthScore.objects.count() == 0
+    assert health_recompute_resume_stalled(stalled_after=dt.timedelta(hours=1)) == 0  # not stalled yet
+    assert health_recompute_resume_stalled(stalled_after=dt.timedelta(0)) == 3
+    run.refresh_from_db()
+    assert run.finished_at is not None
+    assert HealthScore.objects.filter(day=TODAY).count() == len(accounts)
+    assert health_recompute_resume_stalled(stalled_after=dt.timedelta(0)) == 0
+    assert RecomputeRun.objects.count() == 1
