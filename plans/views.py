@@ -74,7 +74,7 @@ def plan_create(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("plan-detail", pk=plan.pk)
     return render(
         request,
-        "plans/plan_form.html",
+        "plans/form.html",
         {"form": form, "account": account, "title": "New success plan"},
     )
 
@@ -96,7 +96,7 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("plan-detail", pk=plan.pk)
     return render(
         request,
-        "plans/plan_form.html",
+        "plans/form.html",
         {"form": form, "account": plan.account, "plan": plan, "title": f"Edit {plan}"},
     )
 
@@ -118,7 +118,7 @@ def objective_create(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("plan-detail", pk=plan.pk)
     return render(
         request,
-        "plans/objective_form.html",
+        "plans/form.html",
         {"form": form, "plan": plan, "account": plan.account, "title": "New objective"},
     )
 
@@ -141,7 +141,7 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("plan-detail", pk=plan.pk)
     return render(
         request,
-        "plans/objective_form.html",
+        "plans/form.html",
         {
             "form": form,
             "plan": plan,
@@ -166,7 +166,7 @@ def achievement_add(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("plan-detail", pk=plan.pk)
     return render(
         request,
-        "plans/achievement_form.html",
-        {"form": form, "plan": plan, "account": plan.account},
+        "plans/form.html",
+        {"form": form, "plan": plan, "account": plan.account, "title": "Record an achievement"},
         status=422 if form.errors else 200,
     )
