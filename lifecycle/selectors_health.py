@@ -57,7 +57,10 @@ class HealthPanel:
 def account_health_panel(account: Account, *, today: dt.date | None = None) -> HealthPanel:
     """Everything the Account 360 shows about health, in two queries."""
     today = today or timezone.localdate()
-    current = getattr(account, "health", None) if _health_loaded(account) else AccountHealth.objects.filter(account=account).first()
+    try:
+        current = account.health  # loaded with the account by the 360's select_related
+    except AccountHealth.DoesNotExist:
+        current = None
     snapshots = list(
         HealthScore.objects.filter(account=account, day__gt=today - dt.timedelta(days=TREND_DAYS), day__lte=today)
         .select_related("scorecard")
@@ -72,10 +75,14 @@ def account_health_panel(account: Account, *, today: dt.date | None = None) -> H
     by_day = {s.day: s for s in snapshots}
     week_ago = by_day.get(panel.latest.day - dt.timedelta(days=7))
     latest_score = float(panel.latest.score) if panel.latest.score is not None else None
-    for days, attr in ((7, "trend_7d"), (30, "trend_30d"), (89, "trend_90d")):
-        before = by_day.get(panel.latest.day - dt.timedelta(days=days))
-        if before is None and days == 89 and snapshots:
-            before = snapshots[0] if snapshots[0] is not panel.latest else None
+    # 7 and 30 days compare with that exact day; 90 days with the oldest snapshot in the window.
+    oldest = snapshots[0] if snapshots[0] is not panel.latest else None
+    comparisons = {
+        "trend_7d": by_day.get(panel.latest.day - dt.timedelta(days=7)),
+        "trend_30d": by_day.get(panel.latest.day - dt.timedelta(days=30)),
+        "trend_90d": oldest,
+    }
+    for attr, before in comparisons.items():
         if before is not None and before.score is not None and latest_score is not None:
             setattr(panel, attr, round(latest_score - float(before.score), 1))
     contributions = measure_contributions(panel.latest.measures)
@@ -103,10 +110,6 @@ def account_health_panel(account: Account, *, today: dt.date | None = None) -> H
     movers = [row for row in panel.measures if row.change]
     panel.biggest_mover = max(movers, key=lambda row: abs(row.change)) if movers else None
     return panel
-
-
-def _health_loaded(account: Account) -> bool:
-    return "health" in account._state.fields_cache
 
 
 def account_health_bands(account_ids) -> dict[int, str]:

@@ -168,3 +168,24 @@ def test_a_stalled_run_is_sent_again_and_finishes_with_one_snapshot_per_account(
     assert HealthScore.objects.filter(day=TODAY).count() == len(accounts)
     assert health_recompute_resume_stalled(stalled_after=dt.timedelta(0)) == 0
     assert RecomputeRun.objects.count() == 1
+
+
+def test_the_health_panel_explains_trend_and_what_moved_the_score(now):
+    from lifecycle.selectors_health import account_health_panel
+
+    account = AccountFactory()
+    def measures(usage_score):
+        return {
+            "usage_trend": {"raw": 0, "score": usage_score, "weight": 1, "status": "ok"},
+            "nps": {"raw": 9, "score": 100.0, "weight": 1, "status": "ok"},
+        }
+    for days_back, score, usage in [(80, 90, 80.0), (30, 80, 60.0), (7, 75, 50.0), (0, 55, 10.0)]:
+        HealthScore.objects.create(
+            account=account, day=TODAY - dt.timedelta(days=days_back), score=score, band="green", measures=measures(usage)
+        )
+    panel = account_health_panel(account, today=TODAY)
+    assert (panel.trend_7d, panel.trend_30d, panel.trend_90d) == (-20.0, -25.0, -35.0)
+    assert len(panel.trend) == 4
+    # usage fell from 50 to 10 points: half the weight, so -20 points of score
+    assert panel.biggest_mover.kind == "usage_trend" and panel.biggest_mover.change == -20.0
+    assert panel.current is None  # never recomputed: no current-health row yet
