@@ -31,6 +31,7 @@ from .models import (
     TicketSeverity,
     UsageDaily,
 )
+from .numbers import round_half_up
 
 USAGE_WINDOW_DAYS = 35  # the last week and the four weeks before it
 RECENT_USAGE_DAYS = 7
@@ -139,8 +140,8 @@ def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
         item.usage_last_day = last_day
         item.active_users_7d = float(recent) if recent is not None else None
         item.active_users_prev28 = float(previous) if previous is not None else None
-        item.licences_used = round(used) if used is not None else None
-        item.licences_owned = round(owned) if owned is not None else None
+        item.licences_used = int(round_half_up(used, 0)) if used is not None else None
+        item.licences_owned = int(round_half_up(owned, 0)) if owned is not None else None
 
 
 def touchpoint_query(scope: AccountScope, day_end: dt.datetime):

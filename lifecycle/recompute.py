@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
@@ -33,6 +33,7 @@ from .models import (
     RedFlag,
     ScoreOverride,
 )
+from .numbers import round_half_up
 from .scoring import ScorecardConfig, account_priority, load_scorecards, score_account, scorecard_for
 
 logger = logging.getLogger(__name__)
@@ -83,13 +84,64 @@ def health_recompute_scope(
     """Score every account in `scope` for `day` and raise the flags that fire.
 
     `raise_flags=False` only scores: for back-filling past days, whose flags
-    would be stale news today.
+    would be stale news today. On PostgreSQL the work runs inside the
+    database (lifecycle.recompute_sql); elsewhere in Python, the reference.
     """
+    scorecards = load_scorecards() if scorecards is None else scorecards
+    if connection.vendor == "postgresql":
+        return _recompute_scope_in_database(
+            day=day, scope=scope, scorecards=scorecards, notify=notify, raise_flags=raise_flags
+        )
+    return _recompute_scope_in_python(
+        day=day, scope=scope, scorecards=scorecards, notify=notify, raise_flags=raise_flags
+    )
+
+
+def _recompute_scope_in_database(
+    *, day: dt.date, scope: AccountScope, scorecards: list[ScorecardConfig], notify: bool, raise_flags: bool
+) -> ScopeOutcome:
+    from . import recompute_sql
+
+    now = timezone.now()
+    try:
+        outcome = ScopeOutcome(accounts=recompute_sql.create_facts_table(day=day, scope=scope))
+        if not outcome.accounts:
+            return outcome
+        outcome.scored = recompute_sql.create_scores_table(day=day, scorecards=scorecards)
+        recompute_sql.upsert_snapshots(day=day, now=now)
+        if raise_flags:
+            outcome.flags_raised = _raise_new_flags_in_database(day=day, notify=notify)
+        recompute_sql.upsert_account_health(day=day, scope=scope, now=now)
+    finally:
+        recompute_sql.drop_scratch_tables()
+    return outcome
+
+
+def _raise_new_flags_in_database(*, day: dt.date, notify: bool) -> list[int]:
+    """Only the pairs that fire without an unresolved flag come back to Python for their reasons."""
+    from . import recompute_sql
+    from .flag_services import flags_sync
+    from .rules import evaluate_rules, load_rule_context
+
+    context = load_rule_context()
+    facts, pairs = recompute_sql.new_firing_facts(day=day, rules=context.rules, cadences=context.cadences)
+    if not pairs:
+        return []
+    firings = [
+        firing
+        for firing in evaluate_rules(context.rules, facts, today=day, cadences=context.cadences)
+        if (firing.rule_id, firing.account_id) in pairs
+    ]
+    return flags_sync(firings=firings, today=day, notify=notify).raised_ids
+
+
+def _recompute_scope_in_python(
+    *, day: dt.date, scope: AccountScope, scorecards: list[ScorecardConfig], notify: bool, raise_flags: bool
+) -> ScopeOutcome:
     facts = facts_for(day=day, scope=scope)
     outcome = ScopeOutcome(accounts=len(facts))
     if not facts:
         return outcome
-    scorecards = load_scorecards() if scorecards is None else scorecards
     previous = _previous_scores(scope, day)
     now = timezone.now()
     snapshots: list[HealthScore] = []
@@ -136,7 +188,7 @@ def _score_change(
     days_back: int,
 ) -> Decimal | None:
     before = previous.get((account_id, day - dt.timedelta(days=days_back)), (None, ""))[0]
-    return None if before is None or score is None else _decimal(round(score - before, 1))
+    return None if before is None or score is None else _decimal(round_half_up(score - before))
 
 
 def _refresh_account_health(

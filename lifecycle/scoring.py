@@ -11,8 +11,11 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from .facts import AccountFacts
 from .models import MeasureKind, Scorecard
+from .numbers import round_half_up
 
 OK, MISSING, STALE, NOT_APPLICABLE = "ok", "missing", "stale", "n/a"
 
@@ -27,7 +30,7 @@ class MeasureConfig:
 
     def normalise(self, raw: float) -> float:
         fraction = (raw - self.zero_at) / (self.full_at - self.zero_at)
-        return round(max(0.0, min(1.0, fraction)) * 100, 1)
+        return round_half_up(max(0.0, min(1.0, fraction)) * 100)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def _age_days(day: dt.date, when: dt.date | dt.datetime | None) -> int | None:
     if when is None:
         return None
     if isinstance(when, dt.datetime):
-        when = when.date()
+        when = timezone.localdate(when) if timezone.is_aware(when) else when.date()
     return (day - when).days
 
 
@@ -113,10 +116,10 @@ def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: 
         if kind == MeasureKind.USAGE_TREND:
             if not facts.active_users_prev28 or facts.active_users_7d is None:
                 return None, MISSING
-            return round((facts.active_users_7d - facts.active_users_prev28) / facts.active_users_prev28 * 100, 1), OK
+            return round_half_up((facts.active_users_7d - facts.active_users_prev28) / facts.active_users_prev28 * 100), OK
         if not facts.licences_owned or facts.licences_used is None:
             return None, MISSING
-        return round(facts.licences_used / facts.licences_owned * 100, 1), OK
+        return round_half_up(facts.licences_used / facts.licences_owned * 100), OK
     if kind == MeasureKind.ENGAGEMENT_RECENCY:
         # The age is the measure: no touchpoint within the horizon is the worst case, not missing data.
         age = _age_days(day, facts.last_touchpoint_at)
@@ -125,7 +128,7 @@ def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: 
         if facts.stage != "adoption" or not facts.cadence_days:
             return None, NOT_APPLICABLE
         expected = max(1.0, validity_days / facts.cadence_days)
-        return round(min(100.0, facts.checkins_90d / expected * 100), 1), OK
+        return round_half_up(min(100.0, facts.checkins_90d / expected * 100)), OK
     if kind == MeasureKind.CHECKIN_CONCERNS:
         age = _age_days(day, facts.last_checkin_at)
         if age is None:
@@ -167,7 +170,7 @@ def score_account(card: ScorecardConfig, facts: AccountFacts, *, day: dt.date) -
         if points is not None:
             weighted_sum += measure.weight * points
             total_weight += measure.weight
-    score = round(weighted_sum / total_weight, 1) if total_weight else None
+    score = round_half_up(weighted_sum / total_weight) if total_weight else None
     return ScoreResult(score=score, band=card.band_for(score), measures=breakdown)
 
 
@@ -196,4 +199,4 @@ def account_priority(
         urgency = 40.0 if days <= 30 else 25.0 if days <= 60 else 15.0 if days <= 90 else 0.0
     size = 20.0 if arr >= 250_000 else 12.0 if arr >= 100_000 else 6.0 if arr >= 25_000 else 0.0
     sink = -200.0 if stage == "churned" else 0.0
-    return round(need + urgency + size + sink, 1)
+    return round_half_up(need + urgency + size + sink)

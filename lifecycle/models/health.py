@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Tier
+from lifecycle.numbers import round_half_up
 from lifecycle.stages import Stage
 
 
@@ -119,7 +120,7 @@ class Measure(models.Model):
     def normalise(self, raw: float) -> float:
         zero, full = float(self.zero_at), float(self.full_at)
         fraction = (raw - zero) / (full - zero)
-        return round(max(0.0, min(1.0, fraction)) * 100, 1)
+        return round_half_up(max(0.0, min(1.0, fraction)) * 100)
 
 
 class CheckInCadence(models.Model):
