@@ -21,6 +21,7 @@ Both round through `lifecycle.numbers.round_half_up`, PostgreSQL's rule.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -326,9 +327,13 @@ def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
         # Only usable data gets a value: a stale or missing input may divide by zero.
         values.append(f"CASE WHEN f.status{position} = '{OK}' THEN {value} END AS raw{position}")
         points.append(f"{_points_sql(f'raw{position}', key)} AS points{position}")
+        # {"kind": {"raw": x, "score": y, "weight": w, "status": "ok"}}, written as text: building
+        # jsonb cost more than all the rest of the scoring. Kinds and statuses are fixed identifiers.
+        params[f"{key}_opening"] = f"{json.dumps(measure.kind)}:{{\"raw\":"
+        params[f"{key}_weight_json"] = f",\"weight\":{json.dumps(measure.weight)},\"status\":\""
         breakdown.append(
-            f"%({key}_kind)s::text, jsonb_build_object('raw', raw{position}, 'score', points{position}, "
-            f"'weight', {weight}, 'status', status{position})"
+            f"%({key}_opening)s || COALESCE(raw{position}::text, 'null') || ',\"score\":' "
+            f"|| COALESCE(points{position}::text, 'null') || %({key}_weight_json)s || status{position} || '\"}}'"
         )
         weighted.append(f"COALESCE({weight} * points{position}, 0)")
         weights.append(f"CASE WHEN points{position} IS NULL THEN 0 ELSE {weight} END")
@@ -349,7 +354,7 @@ def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
         )
         SELECT account_id, %(card{index})s::bigint AS scorecard_id,
                %(green{index})s::integer AS green_min, %(yellow{index})s::integer AS yellow_min,
-               jsonb_build_object({", ".join(breakdown)}) AS measures,
+               ('{{' || {" || ',' || ".join(breakdown) or "''"} || '}}')::json AS measures,
                ROUND((({weighted_sum}) / NULLIF({total_weight}, 0))::numeric, 1)::numeric(5, 1) AS score
         FROM pointed
     )"""
@@ -394,7 +399,7 @@ def create_scores_table(*, day: dt.date, scorecards: Sequence[ScorecardConfig]) 
         if not selects:
             selects.append(
                 "SELECT NULL::bigint AS account_id, NULL::bigint AS scorecard_id, 0 AS green_min, 0 AS yellow_min, "
-                "'{}'::jsonb AS measures, NULL::numeric(5, 1) AS score WHERE FALSE"
+                "'{}'::json AS measures, NULL::numeric(5, 1) AS score WHERE FALSE"
             )
         cursor.execute(
             f"""
@@ -425,8 +430,8 @@ def upsert_snapshots(*, day: dt.date, now: dt.datetime) -> None:
             ON CONFLICT (account_id, day) DO UPDATE
             SET scorecard_id = EXCLUDED.scorecard_id, score = EXCLUDED.score,
                 band = EXCLUDED.band, measures = EXCLUDED.measures
-            WHERE (h.scorecard_id, h.score, h.band, h.measures)
-                  IS DISTINCT FROM (EXCLUDED.scorecard_id, EXCLUDED.score, EXCLUDED.band, EXCLUDED.measures)
+            WHERE (h.scorecard_id, h.score, h.band, h.measures::text)
+                  IS DISTINCT FROM (EXCLUDED.scorecard_id, EXCLUDED.score, EXCLUDED.band, EXCLUDED.measures::text)
             """,
             [day, now],
         )

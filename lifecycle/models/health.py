@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Tier
+from lifecycle.fields import WrittenJSONField
 from lifecycle.numbers import round_half_up
 from lifecycle.stages import Stage
 
@@ -141,7 +142,7 @@ class HealthScore(models.Model):
     scorecard = models.ForeignKey(Scorecard, null=True, on_delete=models.SET_NULL, related_name="+")
     score = models.DecimalField(max_digits=5, decimal_places=1, null=True, help_text="Null: no measure had data.")
     band = models.CharField(max_length=8, choices=Band.choices, blank=True)
-    measures = models.JSONField(
+    measures = WrittenJSONField(
         default=dict, help_text='{"kind": {"raw": x, "score": 0-100|null, "weight": w, "status": "ok|missing|stale"}}'
     )
     computed_at = models.DateTimeField(default=timezone.now)
