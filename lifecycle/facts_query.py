@@ -12,15 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Case, Count, F, IntegerField, Max, Q, Sum, Value, When
+from django.db.models import Avg, Case, Count, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Account, Contact, DealRole, TimelineEntry, TimelineKind
+from accounts.models import Account, Contact, DealRole, TimelineKind
 
 from .facts import AccountFacts
 from .models import (
     UNRESOLVED,
     CheckIn,
+    CheckInAnswer,
     CheckInCadence,
     Invoice,
     PulseRating,
@@ -145,19 +147,21 @@ def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
 
 
 def touchpoint_query(scope: AccountScope, day_end: dt.datetime):
+    # Grouped from the account side, so the account range bounds the join to the timeline
+    # (from the timeline side PostgreSQL hashed every account for each chunk).
     return (
-        TimelineEntry.objects.filter(
-            scope.q(),
-            kind=TimelineKind.TOUCHPOINT,
-            occurred_at__lt=day_end,
-            occurred_at__gte=day_end - dt.timedelta(days=TOUCHPOINT_HORIZON_DAYS),
+        Account.objects.filter(
+            scope.q("id"),
+            timeline__kind=TimelineKind.TOUCHPOINT,
+            timeline__occurred_at__lt=day_end,
+            timeline__occurred_at__gte=day_end - dt.timedelta(days=TOUCHPOINT_HORIZON_DAYS),
         )
-        .values("account_id")
+        .values("id")
         .annotate(
-            last=Max("occurred_at"),
-            since_stage=Count("id", filter=Q(occurred_at__gte=F("account__stage_entered_at"))),
+            last=Max("timeline__occurred_at"),
+            since_stage=Count("timeline", filter=Q(timeline__occurred_at__gte=F("stage_entered_at"))),
         )
-        .values_list("account_id", "last", "since_stage")
+        .values_list("id", "last", "since_stage")
     )
 
 
@@ -172,24 +176,29 @@ def _add_touchpoints(facts: dict[int, AccountFacts], scope: AccountScope, day_en
 
 def checkin_query(scope: AccountScope, day_end: dt.datetime):
     window_start = day_end - dt.timedelta(days=CHECKIN_WINDOW_DAYS)
+    in_window = Q(held_at__lt=day_end, held_at__gte=window_start)
+    latest = CheckIn.objects.filter(in_window, account_id=OuterRef(OuterRef("account_id"))).order_by("-held_at", "-pk")
+    # Only the latest call's concerns count, so only its answers are read.
+    concerns = (
+        CheckInAnswer.objects.filter(check_in=Subquery(latest.values("pk")[:1]), concern=True)
+        .values("check_in")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
-        CheckIn.objects.filter(scope.q(), held_at__lt=day_end, held_at__gte=window_start)
-        .annotate(concerns=Count("answers", filter=Q(answers__concern=True)))
-        .order_by("account_id", "-held_at")
-        .values_list("account_id", "held_at", "concerns")
+        CheckIn.objects.filter(scope.q(), in_window)
+        .values("account_id")
+        .annotate(last=Max("held_at"), held=Count("id"), concerns=Coalesce(Subquery(concerns), 0))
+        .values_list("account_id", "last", "held", "concerns")
     )
 
 
 def _add_checkins(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
     rows = checkin_query(scope, day_end)
-    for account_id, held_at, concerns in rows.iterator(chunk_size=5000):
+    for account_id, last, held, concerns in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
-        if item is None:
-            continue
-        if item.last_checkin_at is None:
-            item.last_checkin_at = held_at
-            item.last_checkin_concerns = concerns
-        item.checkins_90d += 1
+        if item is not None:
+            item.last_checkin_at, item.checkins_90d, item.last_checkin_concerns = last, held, concerns
 
 
 def ticket_query(scope: AccountScope, day_end: dt.datetime):

@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
@@ -110,21 +111,21 @@ def _recompute_scope_in_database(
         outcome.scored = recompute_sql.create_scores_table(day=day, scorecards=scorecards)
         recompute_sql.upsert_snapshots(day=day, now=now)
         if raise_flags:
-            outcome.flags_raised = _raise_new_flags_in_database(day=day, notify=notify)
+            outcome.flags_raised = _raise_new_flags_in_database(day=day, scope=scope, notify=notify)
         recompute_sql.upsert_account_health(day=day, scope=scope, now=now)
     finally:
         recompute_sql.drop_scratch_tables()
     return outcome
 
 
-def _raise_new_flags_in_database(*, day: dt.date, notify: bool) -> list[int]:
+def _raise_new_flags_in_database(*, day: dt.date, scope: AccountScope, notify: bool) -> list[int]:
     """Only the pairs that fire without an unresolved flag come back to Python for their reasons."""
     from . import recompute_sql
     from .flag_services import flags_sync
     from .rules import evaluate_rules, load_rule_context
 
     context = load_rule_context()
-    facts, pairs = recompute_sql.new_firing_facts(day=day, rules=context.rules, cadences=context.cadences)
+    facts, pairs = recompute_sql.new_firing_facts(day=day, scope=scope, rules=context.rules, cadences=context.cadences)
     if not pairs:
         return []
     firings = [
@@ -328,12 +329,15 @@ def health_recompute_chunk(
 
 
 def health_recompute_all_inline(
-    *, day: dt.date, chunk_size: int = DEFAULT_CHUNK_SIZE, notify: bool = True
+    *, day: dt.date, chunk_size: int = DEFAULT_CHUNK_SIZE, notify: bool = True, workers: int = 1
 ) -> RecomputeRun:
     """The daily run in this process, chunk by chunk (management command, benchmarks).
 
-    `notify=False` raises flags without queueing their notifications (a
-    benchmark measures the recompute, not the mail server).
+    `workers` > 1 runs that many chunks at a time, each on its own database
+    connection, as that many Celery worker processes would; the work is in
+    the database, so threads are enough. `notify=False` raises flags without
+    queueing their notifications (a benchmark measures the recompute, not the
+    mail server).
     """
     with transaction.atomic():
         ids = list(Account.objects.order_by("id").values_list("id", flat=True))
@@ -346,8 +350,19 @@ def health_recompute_all_inline(
             for first, last, count in bounds
         )
     scorecards = load_scorecards()
-    for chunk in chunks:
-        health_recompute_chunk(chunk_id=chunk.pk, scorecards=scorecards, notify=notify)
+    if workers <= 1:
+        for chunk in chunks:
+            health_recompute_chunk(chunk_id=chunk.pk, scorecards=scorecards, notify=notify)
+    else:
+        def run_chunk(chunk_id: int) -> bool:
+            try:
+                return health_recompute_chunk(chunk_id=chunk_id, scorecards=scorecards, notify=notify)
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # list() re-raises the first failure here rather than dropping it.
+            list(pool.map(run_chunk, [chunk.pk for chunk in chunks]))
     run.refresh_from_db()
     return run
 

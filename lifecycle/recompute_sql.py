@@ -149,20 +149,17 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
     joins: list[str] = []
     join_params: list = []
 
-    def join(alias: str, queryset, *, latest_by: str | None = None, count_as: str | None = None) -> None:
+    def join(alias: str, queryset, *, latest_by: str | None = None, key: str = "account_id") -> None:
         sql, query_params = _compiled(queryset)
         if latest_by:
-            # One row per account: its latest row (and how many rows it had).
-            counted = f", COUNT(*) OVER (PARTITION BY account_id) AS {count_as}" if count_as else ""
-            sql = (
-                f"SELECT DISTINCT ON (account_id) *{counted} FROM ({sql}) AS rows ORDER BY account_id, {latest_by} DESC"
-            )
-        joins.append(f"LEFT JOIN ({sql}) AS {alias} ON {alias}.account_id = a.id")
+            # One row per account: its latest.
+            sql = f"SELECT DISTINCT ON (account_id) * FROM ({sql}) AS rows ORDER BY account_id, {latest_by} DESC"
+        joins.append(f"LEFT JOIN ({sql}) AS {alias} ON {alias}.{key} = a.id")
         join_params.extend(query_params)
 
     join("u", usage_query(scope, day))
-    join("t", touchpoint_query(scope, day_end))
-    join("c", checkin_query(scope, day_end), latest_by="held_at", count_as="held")
+    join("t", touchpoint_query(scope, day_end), key="id")
+    join("c", checkin_query(scope, day_end))
     join("k", ticket_query(scope, day_end))
     join("n", nps_query(scope, day_end), latest_by="responded_at")
     join("s", stakeholder_query(scope))
@@ -200,7 +197,7 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
                ROUND(u.owned)::integer AS licences_owned,
                t.last AS last_touchpoint_at,
                COALESCE(t.since_stage, 0)::integer AS touchpoints_since_onboarding,
-               c.held_at AS last_checkin_at,
+               c.last AS last_checkin_at,
                COALESCE(c.held, 0)::integer AS checkins_90d,
                c.concerns::integer AS last_checkin_concerns,
                cad.every_days::integer AS cadence_days,
@@ -231,6 +228,12 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
         WHERE {account_scope}
     """
     with connection.cursor() as cursor:
+        # Chunks already run side by side on the workers; a parallel plan per chunk only adds
+        # start-up cost, and compiling these one-off statements (JIT) cost more than it saved.
+        # Room to sort a chunk's signal rows in memory. All three end with the transaction.
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"DROP TABLE IF EXISTS {FACTS_TABLE}")
         cursor.execute(statement, [*select_params, *join_params, *account_params])
         return cursor.rowcount
@@ -329,8 +332,8 @@ def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
         points.append(f"{_points_sql(f'raw{position}', key)} AS points{position}")
         # {"kind": {"raw": x, "score": y, "weight": w, "status": "ok"}}, written as text: building
         # jsonb cost more than all the rest of the scoring. Kinds and statuses are fixed identifiers.
-        params[f"{key}_opening"] = f"{json.dumps(measure.kind)}:{{\"raw\":"
-        params[f"{key}_weight_json"] = f",\"weight\":{json.dumps(measure.weight)},\"status\":\""
+        params[f"{key}_opening"] = f'{json.dumps(measure.kind)}:{{"raw":'
+        params[f"{key}_weight_json"] = f',"weight":{json.dumps(measure.weight)},"status":"'
         breakdown.append(
             f"%({key}_opening)s || COALESCE(raw{position}::text, 'null') || ',\"score\":' "
             f"|| COALESCE(points{position}::text, 'null') || %({key}_weight_json)s || status{position} || '\"}}'"
@@ -497,7 +500,9 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
 # --- 4. red flags --------------------------------------------------------------
 
 
-def new_firing_facts(*, day: dt.date, rules: list, cadences: dict[str, int]) -> tuple[list[AccountFacts], set]:
+def new_firing_facts(
+    *, day: dt.date, scope: AccountScope, rules: list, cadences: dict[str, int]
+) -> tuple[list[AccountFacts], set]:
     """Facts of the accounts where a rule fires with no unresolved flag (or a snooze that has run out).
 
     Returns those facts and the (rule id, account id) pairs concerned; every
@@ -509,6 +514,8 @@ def new_firing_facts(*, day: dt.date, rules: list, cadences: dict[str, int]) -> 
     if not pairs_sql:
         return [], set()
     wake_before = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+    # Said again on the flags (already true of the pairs) so only this chunk's flags are read.
+    in_scope, scope_params = _scope_sql(scope, "flag.account_id")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -518,9 +525,10 @@ def new_firing_facts(*, day: dt.date, rules: list, cadences: dict[str, int]) -> 
                 WHERE flag.rule_id = fired.rule_id AND flag.account_id = fired.account_id
                   AND flag.status = ANY(%s)
                   AND NOT (flag.status = %s AND flag.snoozed_until < %s)
+                  AND {in_scope}
             )
             """,
-            [*pairs_params, list(UNRESOLVED), FlagStatus.SNOOZED, wake_before],
+            [*pairs_params, list(UNRESOLVED), FlagStatus.SNOOZED, wake_before, *scope_params],
         )
         pairs = {(rule_id, account_id) for rule_id, account_id in cursor.fetchall()}
         if not pairs:
