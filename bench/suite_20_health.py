@@ -12,21 +12,62 @@ import datetime as dt
 import time
 
 from django.db import connection
+from django.db.models import Count, F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, TimelineEntry, TimelineKind
 from bench.core import Result, at_most, login_client, time_get
-from lifecycle.facts_query import AccountScope, signal_queries
-from lifecycle.models import HealthScore, RecomputeRun, RedFlag
+from lifecycle.facts_query import (
+    CHECKIN_WINDOW_DAYS,
+    TOUCHPOINT_HORIZON_DAYS,
+    AccountScope,
+    end_of,
+    signal_queries,
+)
+from lifecycle.models import CheckIn, HealthScore, RecomputeRun, RedFlag
 from lifecycle.recompute import health_recompute_all_inline, health_recompute_scope
 from lifecycle.scoring import load_scorecards
 
 
-def _floor_seconds(scope: AccountScope, day) -> float:
-    """One statement that aggregates every signal table the recompute reads, and nothing else."""
+def _plain_signal_queries(scope: AccountScope, day) -> list:
+    """The recompute's reads, with touchpoints and check-ins aggregated straight from their own tables.
+
+    The recompute shapes those two for a chunk (grouped from the account side,
+    answers of the latest check-in only); over every account at once the
+    plain shapes are cheaper, and the floor is the cheapest pass we know.
+    """
+    day_end = end_of(day)
+    touchpoints = (
+        TimelineEntry.objects.filter(
+            scope.q(),
+            kind=TimelineKind.TOUCHPOINT,
+            occurred_at__lt=day_end,
+            occurred_at__gte=day_end - dt.timedelta(days=TOUCHPOINT_HORIZON_DAYS),
+        )
+        .values("account_id")
+        .annotate(
+            last=Max("occurred_at"), since_stage=Count("id", filter=Q(occurred_at__gte=F("account__stage_entered_at")))
+        )
+    )
+    checkins = (
+        CheckIn.objects.filter(
+            scope.q(), held_at__lt=day_end, held_at__gte=day_end - dt.timedelta(days=CHECKIN_WINDOW_DAYS)
+        )
+        .values("account_id")
+        .annotate(
+            last=Max("held_at"),
+            held=Count("id", distinct=True),
+            concerns=Count("answers", filter=Q(answers__concern=True)),
+        )
+    )
+    recompute_shaped = signal_queries(day=day, scope=scope)
+    return [recompute_shaped[0], touchpoints, checkins, *recompute_shaped[3:]]
+
+
+def _one_pass_seconds(querysets: list) -> float:
     parts, params = [], []
-    for index, queryset in enumerate(signal_queries(day=day, scope=scope)):
+    for index, queryset in enumerate(querysets):
         sql, query_params = queryset.query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS facts_{index})")
         params.extend(query_params)
@@ -36,6 +77,14 @@ def _floor_seconds(scope: AccountScope, day) -> float:
         cursor.execute(statement, params)
         cursor.fetchone()
         return time.perf_counter() - started
+
+
+def _floor_seconds(scope: AccountScope, day) -> float:
+    """One statement that aggregates every signal table the recompute reads, and nothing else: the cheapest shape."""
+    return min(
+        _one_pass_seconds(signal_queries(day=day, scope=scope)),
+        _one_pass_seconds(_plain_signal_queries(scope, day)),
+    )
 
 
 def _timed(callable_, *args, **kwargs) -> float:
@@ -110,7 +159,13 @@ def run() -> list[Result]:
             f"{snapshots_before} = {snapshots_after}",
             snapshots_before == snapshots_after == total,
         ),
-        Result("health: incremental recompute of 100 accounts", round(incremental * 1000), "ms", "≤ 500", incremental <= 0.5),
+        Result(
+            "health: incremental recompute of 100 accounts",
+            round(incremental * 1000),
+            "ms",
+            "≤ 500",
+            incremental <= 0.5,
+        ),
         Result(
             f"health: time per account {total:,} vs {sample:,}",
             round(flatness, 2),
