@@ -48,14 +48,10 @@ def recreate_database(url: str) -> None:
 
     config = environ.Env.db_url_config(url)
     if "postgresql" not in config["ENGINE"]:
-        raise HarnessError(
-            f"The benchmark needs PostgreSQL; DATABASE_URL points at {config['ENGINE']}."
-        )
+        raise HarnessError(f"The benchmark needs PostgreSQL; DATABASE_URL points at {config['ENGINE']}.")
     name = config["NAME"]
     if "bench" not in name:
-        raise HarnessError(
-            f"Refusing to drop database {name!r}: a benchmark database's name must contain 'bench'."
-        )
+        raise HarnessError(f"Refusing to drop database {name!r}: a benchmark database's name must contain 'bench'.")
     connection = psycopg2.connect(
         dbname="postgres",
         user=config.get("USER") or None,
@@ -70,9 +66,7 @@ def recreate_database(url: str) -> None:
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
                 [name],
             )
-            cursor.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
-            )
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     finally:
         connection.close()
@@ -105,15 +99,9 @@ def seed(accounts: int, seed_value: int):
 def suite_modules() -> list[str]:
     """Every `suite_*.py` in name order, or only those BENCH_SUITES names (comma-separated prefixes)."""
     names = sorted(path.stem for path in BENCH_DIR.glob("suite_*.py"))
-    wanted = [
-        part.strip()
-        for part in os.environ.get("BENCH_SUITES", "").split(",")
-        if part.strip()
-    ]
+    wanted = [part.strip() for part in os.environ.get("BENCH_SUITES", "").split(",") if part.strip()]
     if wanted:
-        names = [
-            name for name in names if any(name.startswith(prefix) for prefix in wanted)
-        ]
+        names = [name for name in names if any(name.startswith(prefix) for prefix in wanted)]
     return names
 
 
@@ -147,18 +135,12 @@ def _one_line(text: str, limit: int = 100) -> str:
 
 def render_table(results: list) -> str:
     header = ("Benchmark", "Value", "Unit", "Goal", "Met")
-    rows = [
-        (r.name, f"{r.value:,.1f}", r.unit, r.goal, "✓" if r.met else "✗")
-        for r in results
-    ]
+    rows = [(r.name, f"{r.value:,.1f}", r.unit, r.goal, "✓" if r.met else "✗") for r in results]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     aligned = ["<", ">", "<", "<", "^"]
 
     def line(cells) -> str:
-        return "  ".join(
-            f"{cell:{align}{width}}"
-            for cell, align, width in zip(cells, aligned, widths, strict=True)
-        )
+        return "  ".join(f"{cell:{align}{width}}" for cell, align, width in zip(cells, aligned, widths, strict=True))
 
     met = sum(result.met for result in results)
     return "\n".join(
@@ -191,12 +173,7 @@ def main() -> int:
         return 1
     results.extend(run_suites())
     print(render_table(results))
-    RESULTS_FILE.write_text(
-        json.dumps(
-            [result.as_json() for result in results], indent=2, ensure_ascii=False
-        )
-        + "\n"
-    )
+    RESULTS_FILE.write_text(json.dumps([result.as_json() for result in results], indent=2, ensure_ascii=False) + "\n")
     print(f"\nWrote {RESULTS_FILE.relative_to(BENCH_DIR.parent)}")
     return 0
 

@@ -28,9 +28,7 @@ def _largest_book_csm() -> User:
 
 def _busiest_account(owner: User) -> Account:
     """One of the owner's high-touch accounts with the most contacts and timeline."""
-    candidates = Account.objects.filter(owner=owner, tier=Tier.HIGH_TOUCH).order_by(
-        "pk"
-    )[:200]
+    candidates = Account.objects.filter(owner=owner, tier=Tier.HIGH_TOUCH).order_by("pk")[:200]
     return (
         Account.objects.filter(pk__in=list(candidates.values_list("pk", flat=True)))
         .annotate(

@@ -28,37 +28,22 @@ INCOMING = ["sam", "priya", "jonas", "lena", "omar"]
 
 def _manager_for(csm: User) -> User:
     """Someone allowed to hand over `csm`'s book: their team's manager, else an admin."""
-    manager = (
-        User.objects.filter(role=User.Role.MANAGER, team_id=csm.team_id, is_active=True)
-        .order_by("pk")
-        .first()
-    )
+    manager = User.objects.filter(role=User.Role.MANAGER, team_id=csm.team_id, is_active=True).order_by("pk").first()
     return manager or User.objects.filter(role=User.Role.ADMIN).order_by("pk").first()
 
 
 def _book(owner: User, count: int, *, exclude: set[int]) -> list[int]:
-    free = Account.objects.filter(owner=owner).exclude(
-        transitions__status__in=["planned", "in_progress"]
-    )
-    return [
-        pk
-        for pk in free.order_by("pk").values_list("pk", flat=True)[
-            : count + len(exclude)
-        ]
-        if pk not in exclude
-    ][:count]
+    free = Account.objects.filter(owner=owner).exclude(transitions__status__in=["planned", "in_progress"])
+    return [pk for pk in free.order_by("pk").values_list("pk", flat=True)[: count + len(exclude)] if pk not in exclude][
+        :count
+    ]
 
 
-def _start(
-    actor: User, account_ids: list[int], incoming: list[User], playbook: Playbook
-) -> list[Transition]:
+def _start(actor: User, account_ids: list[int], incoming: list[User], playbook: Playbook) -> list[Transition]:
     today = timezone.localdate()
     return transition_bulk_start(
         actor=actor,
-        assignments=[
-            (pk, incoming[index % len(incoming)].pk)
-            for index, pk in enumerate(account_ids)
-        ],
+        assignments=[(pk, incoming[index % len(incoming)].pk) for index, pk in enumerate(account_ids)],
         playbook=playbook,
         reason=TransitionReason.REBALANCING,
         start_date=today,
@@ -69,14 +54,8 @@ def _start(
 
 def _clean_up(transition_ids: list[int], started_at) -> None:
     with transaction.atomic():
-        AuditEvent.objects.filter(
-            subject_type="transition", subject_id__in=transition_ids
-        ).delete()
-        account_ids = list(
-            Transition.objects.filter(pk__in=transition_ids).values_list(
-                "account_id", flat=True
-            )
-        )
+        AuditEvent.objects.filter(subject_type="transition", subject_id__in=transition_ids).delete()
+        account_ids = list(Transition.objects.filter(pk__in=transition_ids).values_list("account_id", flat=True))
         TimelineEntry.objects.filter(
             account_id__in=account_ids,
             event="transition_started",
@@ -96,9 +75,7 @@ def run() -> list[Result]:
         .order_by("-book", "username")
     )
     if len(incoming) < len(INCOMING) or not owners:
-        raise RuntimeError(
-            "The handover bench needs the demo CSMs and a book of at least 500 accounts."
-        )
+        raise RuntimeError("The handover bench needs the demo CSMs and a book of at least 500 accounts.")
     started_at = timezone.now()
     created: list[int] = []
     try:
@@ -122,9 +99,7 @@ def run() -> list[Result]:
                 missing -= len(more)
         active = Transition.objects.active().count()
 
-        median_ms, queries = time_get(
-            login_client(manager.username), reverse("transition-board")
-        )
+        median_ms, queries = time_get(login_client(manager.username), reverse("transition-board"))
         return [
             Result(
                 name=f"bulk handover start ({len(transitions)} accounts → {len(incoming)} CSMs, {playbook.steps.count()} steps)",

@@ -26,9 +26,7 @@ def _score_history(company: DemoCompany, batch: DemoBatch) -> None:
     scope = AccountScope.of(account.pk for account in batch.accounts)
     for days_back in HISTORY_DAYS_BACK:
         day = company.today - dt.timedelta(days=days_back)
-        health_recompute_scope(
-            day=day, scope=scope, scorecards=scorecards, notify=False, raise_flags=days_back == 0
-        )
+        health_recompute_scope(day=day, scope=scope, scorecards=scorecards, notify=False, raise_flags=days_back == 0)
 
 
 @demo_seeder("signals", order=40)

@@ -214,7 +214,7 @@ def _locked(actor: User, flag: RedFlag, *, allowed_from: Iterable[str], verb: st
 
 @transaction.atomic
 def flag_acknowledge(*, actor: User, flag: RedFlag) -> RedFlag:
-    """"I have seen it and I am on it": stays in the inbox, no longer new."""
+    """ "I have seen it and I am on it": stays in the inbox, no longer new."""
     locked = _locked(actor, flag, allowed_from=[FlagStatus.OPEN, FlagStatus.SNOOZED], verb="acknowledged")
     locked.status = FlagStatus.ACKNOWLEDGED
     locked.acknowledged_at = timezone.now()

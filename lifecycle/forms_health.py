@@ -9,9 +9,13 @@ from .health_services import MAX_OVERRIDE_DAYS
 
 
 class ScoreOverrideForm(forms.Form):
-    score = forms.IntegerField(min_value=0, max_value=100, help_text="0–100; the band follows the scorecard's cut-offs.")
+    score = forms.IntegerField(
+        min_value=0, max_value=100, help_text="0–100; the band follows the scorecard's cut-offs."
+    )
     expires_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), label="Expires on", help_text=f"At most {MAX_OVERRIDE_DAYS} days ahead."
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Expires on",
+        help_text=f"At most {MAX_OVERRIDE_DAYS} days ahead.",
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 

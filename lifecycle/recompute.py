@@ -104,17 +104,15 @@ def _recompute_scope_in_database(
     from . import recompute_sql
 
     now = timezone.now()
-    try:
-        outcome = ScopeOutcome(accounts=recompute_sql.create_facts_table(day=day, scope=scope))
-        if not outcome.accounts:
-            return outcome
+    outcome = ScopeOutcome(accounts=recompute_sql.create_facts_table(day=day, scope=scope))
+    if outcome.accounts:
         outcome.scored = recompute_sql.create_scores_table(day=day, scorecards=scorecards)
         recompute_sql.upsert_snapshots(day=day, now=now)
         if raise_flags:
             outcome.flags_raised = _raise_new_flags_in_database(day=day, scope=scope, notify=notify)
         recompute_sql.upsert_account_health(day=day, scope=scope, now=now)
-    finally:
-        recompute_sql.drop_scratch_tables()
+    # On failure the rollback takes the scratch tables with it; dropping them then would hide the error.
+    recompute_sql.drop_scratch_tables()
     return outcome
 
 

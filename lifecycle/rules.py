@@ -75,20 +75,14 @@ def params_for(rule: AlertRule) -> dict[str, Any]:
     return {**DEFAULT_PARAMS.get(rule.kind, {}), **(rule.params or {})}
 
 
-def _number(
-    params: dict[str, Any], key: str, *, minimum: float = 0, integer: bool = False
-) -> float:
+def _number(params: dict[str, Any], key: str, *, minimum: float = 0, integer: bool = False) -> float:
     value = params.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationError({"params": f"{key!r} must be a number, not {value!r}."})
     if integer and int(value) != value:
-        raise ValidationError(
-            {"params": f"{key!r} must be a whole number, not {value!r}."}
-        )
+        raise ValidationError({"params": f"{key!r} must be a whole number, not {value!r}."})
     if value < minimum:
-        raise ValidationError(
-            {"params": f"{key!r} must be at least {minimum:g}, not {value!r}."}
-        )
+        raise ValidationError({"params": f"{key!r} must be at least {minimum:g}, not {value!r}."})
     return value
 
 
@@ -104,39 +98,25 @@ def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     unknown = set(params) - set(DEFAULT_PARAMS[kind])
     if unknown:
         allowed = ", ".join(sorted(DEFAULT_PARAMS[kind])) or "none"
-        raise ValidationError(
-            {
-                "params": f"Unknown parameter(s) {', '.join(sorted(unknown))}; allowed: {allowed}."
-            }
-        )
+        raise ValidationError({"params": f"Unknown parameter(s) {', '.join(sorted(unknown))}; allowed: {allowed}."})
     merged = {**DEFAULT_PARAMS[kind], **params}
     if kind == RuleKind.ONBOARDING_NOT_ENGAGED:
         checkpoints = merged["checkpoints"]
         if not isinstance(checkpoints, list) or not checkpoints:
-            raise ValidationError(
-                {
-                    "params": "'checkpoints' must be a non-empty list of days, e.g. [30, 60, 90]."
-                }
-            )
+            raise ValidationError({"params": "'checkpoints' must be a non-empty list of days, e.g. [30, 60, 90]."})
         for day in checkpoints:
             _number({"checkpoint": day}, "checkpoint", minimum=1, integer=True)
         _number(merged, "min_touchpoints", integer=True)
         _number(merged, "min_active_users")
     elif kind == RuleKind.TICKET_SPIKE:
         if merged["days"] != TICKET_WINDOW_DAYS:
-            raise ValidationError(
-                {
-                    "params": f"'days' must be {TICKET_WINDOW_DAYS}: only a 7-day window is computed."
-                }
-            )
+            raise ValidationError({"params": f"'days' must be {TICKET_WINDOW_DAYS}: only a 7-day window is computed."})
         _number(merged, "factor", minimum=0)
         _number(merged, "min_tickets", minimum=1, integer=True)
     elif kind in (RuleKind.USAGE_DROP, RuleKind.SPEND_RISING):
         _number(merged, "percent", minimum=1)
         if kind == RuleKind.USAGE_DROP and merged["percent"] > 100:
-            raise ValidationError(
-                {"params": "'percent' cannot exceed 100 for a usage drop."}
-            )
+            raise ValidationError({"params": "'percent' cannot exceed 100 for a usage drop."})
     else:
         for key in merged:
             _number(
@@ -154,9 +134,7 @@ def load_rule_context() -> RuleContext:
         **DEFAULT_CADENCES,
         **dict(CheckInCadence.objects.values_list("tier", "every_days")),
     }
-    return RuleContext(
-        rules=list(AlertRule.objects.filter(active=True)), cadences=cadences
-    )
+    return RuleContext(rules=list(AlertRule.objects.filter(active=True)), cadences=cadences)
 
 
 def _day(value: dt.date | dt.datetime) -> dt.date:
@@ -172,9 +150,7 @@ def _fmt(value: float) -> str:
 # --- evaluators: (rule params, facts, today, cadences) -> (reason, values) or None -----
 
 
-def _band_red(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _band_red(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     # Fires whenever the band is red; flags_sync keeps it to one unresolved flag,
     # so a resolved flag comes back if the account is still red the next day.
     if f.band != Band.RED:
@@ -193,9 +169,7 @@ def _band_red(
     }
 
 
-def _score_drop(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _score_drop(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     if f.score is None or f.score_7d_ago is None:
         return None
     drop = round(f.score_7d_ago - f.score, 1)
@@ -210,9 +184,7 @@ def _score_drop(
     }
 
 
-def _no_touchpoint(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _no_touchpoint(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     if f.last_touchpoint_at is not None:
         since, what = _day(f.last_touchpoint_at), "last touchpoint"
     else:
@@ -233,9 +205,7 @@ def _no_touchpoint(
     }
 
 
-def _missed_checkin(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _missed_checkin(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     if f.stage != Stage.ADOPTION:
         return None
     cadence = cadences.get(f.tier, FALLBACK_CADENCE_DAYS)
@@ -259,9 +229,7 @@ def _missed_checkin(
     }
 
 
-def _onboarding_not_engaged(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _onboarding_not_engaged(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     if f.stage != Stage.ONBOARDING:
         return None
     day_n = (today - f.onboarding_started_on).days
@@ -271,17 +239,11 @@ def _onboarding_not_engaged(
     checkpoint = reached[-1]
     gaps = []
     if f.touchpoints_since_onboarding < p["min_touchpoints"]:
-        gaps.append(
-            f"{f.touchpoints_since_onboarding} touchpoints (needs {p['min_touchpoints']})"
-        )
+        gaps.append(f"{f.touchpoints_since_onboarding} touchpoints (needs {p['min_touchpoints']})")
     if f.active_users_7d is None:
-        gaps.append(
-            f"no usage recorded (needs {_fmt(p['min_active_users'])} active users a day)"
-        )
+        gaps.append(f"no usage recorded (needs {_fmt(p['min_active_users'])} active users a day)")
     elif f.active_users_7d < p["min_active_users"]:
-        gaps.append(
-            f"{_fmt(f.active_users_7d)} active users a day (needs {_fmt(p['min_active_users'])})"
-        )
+        gaps.append(f"{_fmt(f.active_users_7d)} active users a day (needs {_fmt(p['min_active_users'])})")
     if not gaps:
         return None
     reason = f"Not engaged by day {checkpoint} of onboarding (now day {day_n}): {'; '.join(gaps)}."
@@ -295,9 +257,7 @@ def _onboarding_not_engaged(
     }
 
 
-def _usage_drop(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _usage_drop(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     recent, previous = f.active_users_7d, f.active_users_prev28
     if recent is None or previous is None or previous <= 0:
         return None
@@ -316,9 +276,7 @@ def _usage_drop(
     }
 
 
-def _nps_detractor(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _nps_detractor(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     if f.last_nps is None or f.last_nps_at is None or f.last_nps > NPS_DETRACTOR_MAX:
         return None
     answered = _day(f.last_nps_at)
@@ -334,18 +292,14 @@ def _nps_detractor(
     }
 
 
-def _champion_departed(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _champion_departed(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     if f.champion_departed_on is None:
         return None
     days = (today - f.champion_departed_on).days
     recent = days <= p["days"]
     if not recent and f.champion_known:
         return None
-    replacement = (
-        "a champion is still known" if f.champion_known else "no champion is known now"
-    )
+    replacement = "a champion is still known" if f.champion_known else "no champion is known now"
     reason = f"Champion departed on {f.champion_departed_on:%d %b %Y} ({days} days ago); {replacement}."
     return reason, {
         "departed_on": f.champion_departed_on.isoformat(),
@@ -354,9 +308,7 @@ def _champion_departed(
     }
 
 
-def _ticket_spike(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _ticket_spike(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     weekly_baseline = f.tickets_opened_prev28 / 4
     threshold = max(p["min_tickets"], p["factor"] * weekly_baseline)
     if f.tickets_opened_7d < threshold:
@@ -372,9 +324,7 @@ def _ticket_spike(
     }
 
 
-def _renewal_not_green(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _renewal_not_green(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     if f.renewal_date is None or f.band == Band.GREEN:
         return None
     days = (f.renewal_date - today).days
@@ -389,9 +339,7 @@ def _renewal_not_green(
     }
 
 
-def _spend_rising(
-    p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]
-) -> Outcome:
+def _spend_rising(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     previous, recent = Decimal(f.spend_previous_90d), Decimal(f.spend_recent_90d)
     if previous <= 0:
         return None
@@ -409,9 +357,7 @@ def _spend_rising(
     }
 
 
-EVALUATORS: dict[
-    str, Callable[[dict, AccountFacts, dt.date, Mapping[str, int]], Outcome]
-] = {
+EVALUATORS: dict[str, Callable[[dict, AccountFacts, dt.date, Mapping[str, int]], Outcome]] = {
     RuleKind.BAND_RED: _band_red,
     RuleKind.SCORE_DROP: _score_drop,
     RuleKind.NO_TOUCHPOINT: _no_touchpoint,
@@ -444,9 +390,7 @@ def evaluate_rules(
 ) -> list[Firing]:
     """Every (rule, account) pair that fires on `today`'s facts, with its reason and numbers."""
     cadences = DEFAULT_CADENCES if cadences is None else cadences
-    prepared = [
-        (rule, params_for(rule), EVALUATORS[rule.kind]) for rule in rules if rule.active
-    ]
+    prepared = [(rule, params_for(rule), EVALUATORS[rule.kind]) for rule in rules if rule.active]
     firings: list[Firing] = []
     for item in facts:
         for rule, params, evaluate in prepared:
@@ -455,7 +399,5 @@ def evaluate_rules(
             outcome = evaluate(params, item, today, cadences)
             if outcome is not None:
                 reason, values = outcome
-                firings.append(
-                    Firing(rule.pk, item.account_id, rule.severity, reason, values)
-                )
+                firings.append(Firing(rule.pk, item.account_id, rule.severity, reason, values))
     return firings

@@ -116,7 +116,9 @@ def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: 
         if kind == MeasureKind.USAGE_TREND:
             if not facts.active_users_prev28 or facts.active_users_7d is None:
                 return None, MISSING
-            return round_half_up((facts.active_users_7d - facts.active_users_prev28) / facts.active_users_prev28 * 100), OK
+            return round_half_up(
+                (facts.active_users_7d - facts.active_users_prev28) / facts.active_users_prev28 * 100
+            ), OK
         if not facts.licences_owned or facts.licences_used is None:
             return None, MISSING
         return round_half_up(facts.licences_used / facts.licences_owned * 100), OK

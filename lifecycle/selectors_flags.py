@@ -27,9 +27,8 @@ SCOPES = ("mine", "team", "all")
 
 
 def _with_columns(queryset: QuerySet[RedFlag]) -> QuerySet[RedFlag]:
-    return (
-        queryset.select_related("rule", "owner", "account__owner", "account__pool")
-        .order_by("-severity_rank", "-raised_at", "-pk")
+    return queryset.select_related("rule", "owner", "account__owner", "account__pool").order_by(
+        "-severity_rank", "-raised_at", "-pk"
     )
 
 

@@ -42,8 +42,7 @@ def account_stage_change(*, actor: User | None, account: Account, to_stage: str,
         account=account,
         event="stage_changed",
         summary=(
-            f"Stage changed from {Stage(from_stage).label} to {Stage(to_stage).label} "
-            f"after {days_in_previous} days"
+            f"Stage changed from {Stage(from_stage).label} to {Stage(to_stage).label} after {days_in_previous} days"
         ),
         body=reason,
         actor=actor,

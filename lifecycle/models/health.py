@@ -171,7 +171,9 @@ class AccountHealth(models.Model):
     day = models.DateField()
     computed_score = models.DecimalField(max_digits=5, decimal_places=1, null=True)
     computed_band = models.CharField(max_length=8, choices=Band.choices, blank=True)
-    score = models.DecimalField(max_digits=5, decimal_places=1, null=True, help_text="Override if active, else computed.")
+    score = models.DecimalField(
+        max_digits=5, decimal_places=1, null=True, help_text="Override if active, else computed."
+    )
     band = models.CharField(max_length=8, choices=Band.choices, blank=True)
     delta_7d = models.DecimalField(max_digits=5, decimal_places=1, null=True)
     delta_30d = models.DecimalField(max_digits=5, decimal_places=1, null=True)

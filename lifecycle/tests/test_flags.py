@@ -59,7 +59,12 @@ def test_a_firing_raises_one_open_flag_owned_by_the_account_owner(csm, own_accou
     result = sync_on(MONDAY, firing(own_account), capture=django_capture_on_commit_callbacks)
     flag = RedFlag.objects.get()
     assert result.raised_ids == [flag.pk]
-    assert (flag.status, flag.owner, flag.severity, flag.reason) == ("open", csm, "high", "Health band is red (score 31).")
+    assert (flag.status, flag.owner, flag.severity, flag.reason) == (
+        "open",
+        csm,
+        "high",
+        "Health band is red (score 31).",
+    )
     assert flag.values == {"score": 31}
     assert TimelineEntry.objects.get(event="flag_raised").summary == "Red flag raised: Health band turned red"
     # after commit, the owner hears about it in the app and by email
@@ -103,14 +108,23 @@ def test_a_snoozed_flag_stays_quiet_until_its_date_then_fires_again(
     with time_machine.travel(MONDAY, tick=False):
         flag_snooze(actor=csm, flag=flag, until=dt.date(2025, 6, 5))
     for day in (3, 4):  # Tuesday and Wednesday: still snoozed
-        result = sync_on(MONDAY + dt.timedelta(days=day - 2), firing(own_account), capture=django_capture_on_commit_callbacks)
+        result = sync_on(
+            MONDAY + dt.timedelta(days=day - 2), firing(own_account), capture=django_capture_on_commit_callbacks
+        )
         assert result.unchanged == 1
         assert RedFlag.objects.get().status == FlagStatus.SNOOZED
     thursday = MONDAY + dt.timedelta(days=3)
-    result = sync_on(thursday, firing(own_account, reason="Still red (score 22)."), capture=django_capture_on_commit_callbacks)
+    result = sync_on(
+        thursday, firing(own_account, reason="Still red (score 22)."), capture=django_capture_on_commit_callbacks
+    )
     flag = RedFlag.objects.get()
     assert result.reopened_ids == [flag.pk] and result.raised_ids == []
-    assert (flag.status, flag.snoozed_until, flag.reason, flag.raised_at) == ("open", None, "Still red (score 22).", thursday)
+    assert (flag.status, flag.snoozed_until, flag.reason, flag.raised_at) == (
+        "open",
+        None,
+        "Still red (score 22).",
+        thursday,
+    )
     titles = list(Notification.objects.order_by("created_at").values_list("title", flat=True))
     assert titles == [
         f"Red flag: Health band turned red · {own_account}",

@@ -160,7 +160,9 @@ class TestActions:
     def test_the_wrong_user_gets_403_and_nothing_changes(self, client, other_csm, own_account, action):
         flag = RedFlagFactory(account=own_account)
         client.force_login(other_csm)
-        response = client.post(reverse(action, args=[flag.pk]), {"until": tomorrow(), "note": "x"}, HTTP_HX_REQUEST="true")
+        response = client.post(
+            reverse(action, args=[flag.pk]), {"until": tomorrow(), "note": "x"}, HTTP_HX_REQUEST="true"
+        )
         assert response.status_code == 403
         flag.refresh_from_db()
         assert (flag.status, flag.snoozed_until, flag.resolution_note) == ("open", None, "")
@@ -175,17 +177,31 @@ class TestActions:
 class TestAccount360Selectors:
     def test_open_flags_for_an_account_in_one_query(self, django_assert_num_queries, own_account):
         RedFlagFactory(account=own_account, rule=default_rule("spend_rising"), severity="low")
-        RedFlagFactory(account=own_account, rule=default_rule("usage_drop"), status="snoozed", snoozed_until=timezone.now() + dt.timedelta(days=2))
-        RedFlagFactory(account=own_account, rule=default_rule("no_touchpoint"), status="resolved", resolved_at=timezone.now())
+        RedFlagFactory(
+            account=own_account,
+            rule=default_rule("usage_drop"),
+            status="snoozed",
+            snoozed_until=timezone.now() + dt.timedelta(days=2),
+        )
+        RedFlagFactory(
+            account=own_account, rule=default_rule("no_touchpoint"), status="resolved", resolved_at=timezone.now()
+        )
         with django_assert_num_queries(1):
             flags = open_flags_for_account(own_account)
             kinds = [(f.rule.kind, f.owner.username) for f in flags]
         assert kinds == [("usage_drop", "alex"), ("spend_rising", "alex")]
 
-    def test_open_flag_counts_in_one_query_leave_quiet_snoozes_out(self, django_assert_num_queries, own_account, teammate_account):
+    def test_open_flag_counts_in_one_query_leave_quiet_snoozes_out(
+        self, django_assert_num_queries, own_account, teammate_account
+    ):
         RedFlagFactory(account=own_account)
         RedFlagFactory(account=own_account, rule=default_rule("usage_drop"), status="acknowledged")
-        RedFlagFactory(account=own_account, rule=default_rule("spend_rising"), status="snoozed", snoozed_until=timezone.now() + dt.timedelta(days=2))
+        RedFlagFactory(
+            account=own_account,
+            rule=default_rule("spend_rising"),
+            status="snoozed",
+            snoozed_until=timezone.now() + dt.timedelta(days=2),
+        )
         RedFlagFactory(account=teammate_account, status="snoozed", snoozed_until=timezone.now() - dt.timedelta(hours=1))
         with django_assert_num_queries(1):
             counts = open_flag_counts([own_account.pk, teammate_account.pk])
@@ -248,7 +264,9 @@ class TestApi:
 
     def test_the_wrong_user_gets_403_through_the_api_and_nothing_changes(self, api, other_manager, own_account):
         flag = RedFlagFactory(account=own_account)
-        response = api(other_manager).post(reverse("api:red-flag-resolve", args=[flag.pk]), {"note": "x"}, format="json")
+        response = api(other_manager).post(
+            reverse("api:red-flag-resolve", args=[flag.pk]), {"note": "x"}, format="json"
+        )
         assert response.status_code == 403
         flag.refresh_from_db()
         assert flag.status == "open"
@@ -258,7 +276,11 @@ class TestApi:
         rules = [default_rule(kind) for kind in KINDS]
         accounts = [AccountFactory() for _ in range(n // len(KINDS) + 1)]
         RedFlag.objects.bulk_create(
-            [RedFlag(rule=r, account=a, owner=a.owner, severity=r.severity, reason="x") for a in accounts for r in rules][:n]
+            [
+                RedFlag(rule=r, account=a, owner=a.owner, severity=r.severity, reason="x")
+                for a in accounts
+                for r in rules
+            ][:n]
         )
         client = api(csm, auth="token")
         # token + user, count, page

@@ -52,7 +52,10 @@ def test_facts_are_read_set_based_for_a_range_of_accounts(now, django_assert_max
     add_usage(accounts[0], recent=30, previous=60)
     ContactFactory(account=accounts[0], deal_role=DealRole.CHAMPION)
     TimelineEntryFactory(
-        account=accounts[0], kind=TimelineKind.TOUCHPOINT, channel="call", occurred_at=timezone.now() - dt.timedelta(days=3)
+        account=accounts[0],
+        kind=TimelineKind.TOUCHPOINT,
+        channel="call",
+        occurred_at=timezone.now() - dt.timedelta(days=3),
     )
     with django_assert_max_num_queries(11):
         facts = facts_for(day=TODAY, scope=AccountScope.between(accounts[0].pk, accounts[-1].pk))
@@ -87,13 +90,17 @@ def test_running_the_recompute_twice_on_the_same_day_changes_nothing(now):
     scope = AccountScope.between(accounts[0].pk, accounts[-1].pk)
     health_recompute_scope(day=TODAY, scope=scope)
     before = {
-        "snapshots": list(HealthScore.objects.order_by("account_id").values("account_id", "score", "band", "measures", "computed_at")),
+        "snapshots": list(
+            HealthScore.objects.order_by("account_id").values("account_id", "score", "band", "measures", "computed_at")
+        ),
         "health": list(AccountHealth.objects.order_by("account_id").values()),
         "flags": list(RedFlag.objects.order_by("id").values("id", "rule_id", "account_id", "status", "raised_at")),
     }
     health_recompute_scope(day=TODAY, scope=scope)
     after = {
-        "snapshots": list(HealthScore.objects.order_by("account_id").values("account_id", "score", "band", "measures", "computed_at")),
+        "snapshots": list(
+            HealthScore.objects.order_by("account_id").values("account_id", "score", "band", "measures", "computed_at")
+        ),
         "health": list(AccountHealth.objects.order_by("account_id").values()),
         "flags": list(RedFlag.objects.order_by("id").values("id", "rule_id", "account_id", "status", "raised_at")),
     }
@@ -117,7 +124,10 @@ def test_an_override_beats_the_computed_score_until_it_expires(now, django_user_
     add_usage(account, recent=10, previous=40)
     manager = django_user_model.objects.create(username="boss", role="manager")
     ScoreOverride.objects.create(
-        account=account, score=85, reason="Exec sponsor renewed verbally", set_by=manager,
+        account=account,
+        score=85,
+        reason="Exec sponsor renewed verbally",
+        set_by=manager,
         expires_at=timezone.now() + dt.timedelta(days=10),
     )
     health_recompute_scope(day=TODAY, scope=AccountScope.of([account.pk]))
@@ -154,7 +164,9 @@ def test_new_signals_queue_a_recompute_of_just_those_accounts(now, django_captur
     assert health_recompute_pending() == 0
 
 
-def test_a_stalled_run_is_sent_again_and_finishes_with_one_snapshot_per_account(now, django_capture_on_commit_callbacks):
+def test_a_stalled_run_is_sent_again_and_finishes_with_one_snapshot_per_account(
+    now, django_capture_on_commit_callbacks
+):
     from lifecycle.models import RecomputeRun
     from lifecycle.recompute import health_recompute_resume_stalled, health_recompute_start
 
@@ -174,14 +186,20 @@ def test_the_health_panel_explains_trend_and_what_moved_the_score(now):
     from lifecycle.selectors_health import account_health_panel
 
     account = AccountFactory()
+
     def measures(usage_score):
         return {
             "usage_trend": {"raw": 0, "score": usage_score, "weight": 1, "status": "ok"},
             "nps": {"raw": 9, "score": 100.0, "weight": 1, "status": "ok"},
         }
+
     for days_back, score, usage in [(80, 90, 80.0), (30, 80, 60.0), (7, 75, 50.0), (0, 55, 10.0)]:
         HealthScore.objects.create(
-            account=account, day=TODAY - dt.timedelta(days=days_back), score=score, band="green", measures=measures(usage)
+            account=account,
+            day=TODAY - dt.timedelta(days=days_back),
+            score=score,
+            band="green",
+            measures=measures(usage),
         )
     panel = account_health_panel(account, today=TODAY)
     assert (panel.trend_7d, panel.trend_30d, panel.trend_90d) == (-20.0, -25.0, -35.0)

@@ -47,9 +47,7 @@ def facts(**overrides: Any) -> AccountFacts:
 
 
 def rule(kind: str, *, pk: int = 1, severity: str = "high", **params: Any) -> AlertRule:
-    return AlertRule(
-        pk=pk, name=f"rule {kind}", kind=kind, severity=severity, params=params
-    )
+    return AlertRule(pk=pk, name=f"rule {kind}", kind=kind, severity=severity, params=params)
 
 
 def fire(
@@ -59,9 +57,7 @@ def fire(
     cadences: dict[str, int] | None = None,
     **params: Any,
 ) -> Firing | None:
-    firings = evaluate_rules(
-        [rule(kind, **params)], [item], today=TODAY, cadences=cadences
-    )
+    firings = evaluate_rules([rule(kind, **params)], [item], today=TODAY, cadences=cadences)
     assert len(firings) <= 1
     return firings[0] if firings else None
 
@@ -72,21 +68,17 @@ def test_a_quiet_healthy_account_fires_no_default_rule() -> None:
 
 
 def test_a_firing_names_the_rule_account_and_severity() -> None:
-    firing = fire(
-        RuleKind.BAND_RED, facts(band="red", score=31.5, band_yesterday="yellow")
-    )
+    firing = fire(RuleKind.BAND_RED, facts(band="red", score=31.5, band_yesterday="yellow"))
     assert (firing.rule_id, firing.account_id, firing.severity) == (1, 7, "high")
-    assert (
-        firing.reason == "Health turned red today (score 31.5; was yellow yesterday)."
-    )
+    assert firing.reason == "Health turned red today (score 31.5; was yellow yesterday)."
     assert firing.values == {"score": 31.5, "band": "red", "band_yesterday": "yellow"}
 
 
 class TestBandRed:
     def test_fires_while_the_band_is_red(self) -> None:
-        assert fire(
-            RuleKind.BAND_RED, facts(band="red", band_yesterday="red", score=20.0)
-        ).reason == ("Health band is red (score 20).")
+        assert fire(RuleKind.BAND_RED, facts(band="red", band_yesterday="red", score=20.0)).reason == (
+            "Health band is red (score 20)."
+        )
 
     def test_quiet_when_yellow(self) -> None:
         assert fire(RuleKind.BAND_RED, facts(band="yellow", score=40.0)) is None
@@ -94,17 +86,12 @@ class TestBandRed:
 
 class TestScoreDrop:
     def test_fires_at_the_configured_drop(self) -> None:
-        firing = fire(
-            RuleKind.SCORE_DROP, facts(score_7d_ago=72.0, score=57.0), points=15
-        )
+        firing = fire(RuleKind.SCORE_DROP, facts(score_7d_ago=72.0, score=57.0), points=15)
         assert firing.reason == "Health score fell 15 points in 7 days (from 72 to 57)."
         assert firing.values["drop"] == 15
 
     def test_quiet_just_below_it(self) -> None:
-        assert (
-            fire(RuleKind.SCORE_DROP, facts(score_7d_ago=72.0, score=57.1), points=15)
-            is None
-        )
+        assert fire(RuleKind.SCORE_DROP, facts(score_7d_ago=72.0, score=57.1), points=15) is None
 
     def test_quiet_without_a_score_a_week_ago(self) -> None:
         assert fire(RuleKind.SCORE_DROP, facts(score_7d_ago=None, score=10.0)) is None
@@ -113,28 +100,18 @@ class TestScoreDrop:
 class TestNoTouchpoint:
     def test_fires_at_the_limit(self) -> None:
         firing = fire(RuleKind.NO_TOUCHPOINT, facts(last_touchpoint_at=at(30)), days=30)
-        assert (
-            firing.reason
-            == "No touchpoint for 30 days (last on 31 May 2025; limit 30)."
-        )
+        assert firing.reason == "No touchpoint for 30 days (last on 31 May 2025; limit 30)."
 
     def test_quiet_a_day_before(self) -> None:
-        assert (
-            fire(RuleKind.NO_TOUCHPOINT, facts(last_touchpoint_at=at(29)), days=30)
-            is None
-        )
+        assert fire(RuleKind.NO_TOUCHPOINT, facts(last_touchpoint_at=at(29)), days=30) is None
 
     def test_an_account_never_touched_counts_from_onboarding_start(self) -> None:
-        never = facts(
-            last_touchpoint_at=None, contract_start=TODAY - dt.timedelta(days=30)
-        )
+        never = facts(last_touchpoint_at=None, contract_start=TODAY - dt.timedelta(days=30))
         assert (
             "No touchpoint ever: 30 days since onboarding started on 31 May 2025"
             in fire(RuleKind.NO_TOUCHPOINT, never, days=30).reason
         )
-        just_started = facts(
-            last_touchpoint_at=None, contract_start=TODAY - dt.timedelta(days=29)
-        )
+        just_started = facts(last_touchpoint_at=None, contract_start=TODAY - dt.timedelta(days=29))
         assert fire(RuleKind.NO_TOUCHPOINT, just_started, days=30) is None
 
 
@@ -152,15 +129,9 @@ class TestMissedCheckin:
 
     def test_grace_days_extend_the_cadence(self) -> None:
         item = facts(stage="adoption", tier="high", last_checkin_at=at(17))
-        assert (
-            fire(RuleKind.MISSED_CHECKIN, item, cadences={"high": 14}, grace_days=3)
-            is None
-        )
+        assert fire(RuleKind.MISSED_CHECKIN, item, cadences={"high": 14}, grace_days=3) is None
         item = facts(stage="adoption", tier="high", last_checkin_at=at(18))
-        assert (
-            fire(RuleKind.MISSED_CHECKIN, item, cadences={"high": 14}, grace_days=3)
-            is not None
-        )
+        assert fire(RuleKind.MISSED_CHECKIN, item, cadences={"high": 14}, grace_days=3) is not None
 
     def test_without_any_check_in_the_clock_starts_when_adoption_began(self) -> None:
         item = facts(
@@ -196,10 +167,7 @@ class TestOnboardingNotEngaged:
             self.onboarding(30, touchpoints=1),
             **self.PARAMS,
         )
-        assert (
-            firing.reason
-            == "Not engaged by day 30 of onboarding (now day 30): 1 touchpoints (needs 2)."
-        )
+        assert firing.reason == "Not engaged by day 30 of onboarding (now day 30): 1 touchpoints (needs 2)."
         assert firing.values["checkpoint"] == 30
 
     def test_quiet_on_day_29(self) -> None:
@@ -213,10 +181,7 @@ class TestOnboardingNotEngaged:
         )
 
     def test_quiet_when_engaged_at_exactly_the_minimums(self) -> None:
-        assert (
-            fire(RuleKind.ONBOARDING_NOT_ENGAGED, self.onboarding(45), **self.PARAMS)
-            is None
-        )
+        assert fire(RuleKind.ONBOARDING_NOT_ENGAGED, self.onboarding(45), **self.PARAMS) is None
 
     def test_low_usage_names_the_latest_checkpoint_passed(self) -> None:
         firing = fire(
@@ -224,9 +189,7 @@ class TestOnboardingNotEngaged:
             self.onboarding(61, active=2.9),
             **self.PARAMS,
         )
-        assert firing.reason == (
-            "Not engaged by day 60 of onboarding (now day 61): 2.9 active users a day (needs 3)."
-        )
+        assert firing.reason == ("Not engaged by day 60 of onboarding (now day 61): 2.9 active users a day (needs 3).")
 
     def test_no_usage_data_is_not_engagement(self) -> None:
         firing = fire(
@@ -277,12 +240,7 @@ class TestUsageDrop:
             )
             is None
         )
-        assert (
-            fire(
-                RuleKind.USAGE_DROP, facts(active_users_7d=0.0, active_users_prev28=0.0)
-            )
-            is None
-        )
+        assert fire(RuleKind.USAGE_DROP, facts(active_users_7d=0.0, active_users_prev28=0.0)) is None
 
 
 class TestNpsDetractor:
@@ -293,43 +251,28 @@ class TestNpsDetractor:
         )
 
     def test_quiet_on_a_seven(self) -> None:
-        assert (
-            fire(RuleKind.NPS_DETRACTOR, facts(last_nps=7, last_nps_at=at(1)), days=30)
-            is None
-        )
+        assert fire(RuleKind.NPS_DETRACTOR, facts(last_nps=7, last_nps_at=at(1)), days=30) is None
 
     def test_quiet_when_the_answer_is_older_than_the_window(self) -> None:
-        assert (
-            fire(RuleKind.NPS_DETRACTOR, facts(last_nps=2, last_nps_at=at(31)), days=30)
-            is None
-        )
+        assert fire(RuleKind.NPS_DETRACTOR, facts(last_nps=2, last_nps_at=at(31)), days=30) is None
 
 
 class TestChampionDeparted:
     def test_fires_for_a_departure_within_the_window_even_with_another_champion(
         self,
     ) -> None:
-        item = facts(
-            champion_departed_on=TODAY - dt.timedelta(days=30), champion_known=True
-        )
+        item = facts(champion_departed_on=TODAY - dt.timedelta(days=30), champion_known=True)
         assert fire(RuleKind.CHAMPION_DEPARTED, item, days=30).reason == (
             "Champion departed on 31 May 2025 (30 days ago); a champion is still known."
         )
 
     def test_an_older_departure_is_quiet_once_a_new_champion_is_known(self) -> None:
-        item = facts(
-            champion_departed_on=TODAY - dt.timedelta(days=31), champion_known=True
-        )
+        item = facts(champion_departed_on=TODAY - dt.timedelta(days=31), champion_known=True)
         assert fire(RuleKind.CHAMPION_DEPARTED, item, days=30) is None
 
     def test_an_older_departure_keeps_firing_while_no_champion_is_known(self) -> None:
-        item = facts(
-            champion_departed_on=TODAY - dt.timedelta(days=200), champion_known=False
-        )
-        assert (
-            "no champion is known now"
-            in fire(RuleKind.CHAMPION_DEPARTED, item, days=30).reason
-        )
+        item = facts(champion_departed_on=TODAY - dt.timedelta(days=200), champion_known=False)
+        assert "no champion is known now" in fire(RuleKind.CHAMPION_DEPARTED, item, days=30).reason
 
     def test_quiet_when_no_champion_ever_left(self) -> None:
         assert fire(RuleKind.CHAMPION_DEPARTED, facts(champion_known=False)) is None
@@ -380,10 +323,7 @@ class TestRenewalNotGreen:
         assert fire(RuleKind.RENEWAL_NOT_GREEN, item, days=90) is None
 
     def test_quiet_when_green_and_when_the_renewal_has_passed(self) -> None:
-        assert (
-            fire(RuleKind.RENEWAL_NOT_GREEN, facts(renewal_date=TODAY, band="green"))
-            is None
-        )
+        assert fire(RuleKind.RENEWAL_NOT_GREEN, facts(renewal_date=TODAY, band="green")) is None
         assert (
             fire(
                 RuleKind.RENEWAL_NOT_GREEN,
@@ -394,26 +334,17 @@ class TestRenewalNotGreen:
 
     def test_an_unscored_account_is_not_green(self) -> None:
         item = facts(renewal_date=TODAY + dt.timedelta(days=10), band="", score=None)
-        assert (
-            "there is no health score yet"
-            in fire(RuleKind.RENEWAL_NOT_GREEN, item).reason
-        )
+        assert "there is no health score yet" in fire(RuleKind.RENEWAL_NOT_GREEN, item).reason
 
 
 class TestSpendRising:
     def test_fires_at_exactly_the_percentage(self) -> None:
-        item = facts(
-            spend_recent_90d=Decimal("12500"), spend_previous_90d=Decimal("10000")
-        )
+        item = facts(spend_recent_90d=Decimal("12500"), spend_previous_90d=Decimal("10000"))
         firing = fire(RuleKind.SPEND_RISING, item, percent=25)
-        assert firing.reason.startswith(
-            "Spend up 25% over the last 90 days (12,500.00 vs 10,000.00"
-        )
+        assert firing.reason.startswith("Spend up 25% over the last 90 days (12,500.00 vs 10,000.00")
 
     def test_quiet_just_below_it(self) -> None:
-        item = facts(
-            spend_recent_90d=Decimal("12499.99"), spend_previous_90d=Decimal("10000")
-        )
+        item = facts(spend_recent_90d=Decimal("12499.99"), spend_previous_90d=Decimal("10000"))
         assert fire(RuleKind.SPEND_RISING, item, percent=25) is None
 
     def test_needs_previous_spend(self) -> None:
@@ -427,30 +358,14 @@ class TestScope:
     def test_a_rule_scoped_to_a_tier_ignores_other_tiers(self) -> None:
         scoped = rule(RuleKind.BAND_RED)
         scoped.tier = "tech"
-        assert (
-            evaluate_rules([scoped], [facts(tier="high", **self.RED)], today=TODAY)
-            == []
-        )
-        assert (
-            len(evaluate_rules([scoped], [facts(tier="tech", **self.RED)], today=TODAY))
-            == 1
-        )
+        assert evaluate_rules([scoped], [facts(tier="high", **self.RED)], today=TODAY) == []
+        assert len(evaluate_rules([scoped], [facts(tier="tech", **self.RED)], today=TODAY)) == 1
 
     def test_a_rule_scoped_to_a_stage_ignores_other_stages(self) -> None:
         scoped = rule(RuleKind.BAND_RED)
         scoped.stage = "adoption"
-        assert (
-            evaluate_rules([scoped], [facts(stage="success", **self.RED)], today=TODAY)
-            == []
-        )
-        assert (
-            len(
-                evaluate_rules(
-                    [scoped], [facts(stage="adoption", **self.RED)], today=TODAY
-                )
-            )
-            == 1
-        )
+        assert evaluate_rules([scoped], [facts(stage="success", **self.RED)], today=TODAY) == []
+        assert len(evaluate_rules([scoped], [facts(stage="adoption", **self.RED)], today=TODAY)) == 1
 
     def test_churned_accounts_and_inactive_rules_fire_nothing(self) -> None:
         assert (
@@ -467,9 +382,7 @@ class TestScope:
 
     def test_params_not_given_fall_back_to_the_defaults(self) -> None:
         assert DEFAULT_PARAMS[RuleKind.NO_TOUCHPOINT] == {"days": 30}
-        assert (
-            fire(RuleKind.NO_TOUCHPOINT, facts(last_touchpoint_at=at(30))) is not None
-        )
+        assert fire(RuleKind.NO_TOUCHPOINT, facts(last_touchpoint_at=at(30))) is not None
         assert fire(RuleKind.NO_TOUCHPOINT, facts(last_touchpoint_at=at(29))) is None
 
 
@@ -494,8 +407,6 @@ class TestValidateParams:
             ),
         ],
     )
-    def test_nonsense_is_refused_with_a_clear_message(
-        self, kind: str, params: dict, message: str
-    ) -> None:
+    def test_nonsense_is_refused_with_a_clear_message(self, kind: str, params: dict, message: str) -> None:
         with pytest.raises(ValidationError, match=message):
             validate_params(kind, params)

@@ -68,7 +68,12 @@ class TestWeightsAndMissingMeasures:
         scorecard = card(measure("nps", 1, 3, 9, 180), measure("csm_pulse", 3, 1, 6, 90))
         result = score_account(
             scorecard,
-            facts(last_nps=9, last_nps_at=dt.datetime(2026, 11, 1), pulse_rating=3, pulse_rated_at=dt.datetime(2026, 11, 20)),
+            facts(
+                last_nps=9,
+                last_nps_at=dt.datetime(2026, 11, 1),
+                pulse_rating=3,
+                pulse_rated_at=dt.datetime(2026, 11, 20),
+            ),
             day=TODAY,
         )
         # pulse 3 → (3-1)/5 = 40 points; (1*100 + 3*40) / 4 = 55.0
@@ -106,9 +111,10 @@ class TestWeightsAndMissingMeasures:
         assert (raw, status) == (None, STALE)
 
     def test_check_in_cadence_only_applies_in_adoption(self):
-        assert raw_measure("checkin_cadence", facts(stage="success", cadence_days=14), day=TODAY, validity_days=90)[
-            1
-        ] == NOT_APPLICABLE
+        assert (
+            raw_measure("checkin_cadence", facts(stage="success", cadence_days=14), day=TODAY, validity_days=90)[1]
+            == NOT_APPLICABLE
+        )
         # 90 days / 14 = 6.43 expected; 3 held → 46.7 %
         raw, status = raw_measure(
             "checkin_cadence", facts(stage="adoption", cadence_days=14, checkins_90d=3), day=TODAY, validity_days=90
@@ -173,15 +179,33 @@ def test_contributions_add_up_to_the_score():
 class TestNextBestPriority:
     def test_poor_health_near_renewal_and_size_add_up(self):
         # 100 - 40 = 60 need, renewal in 20 days = 40, ARR 120k = 12
-        assert account_priority(score=40, renewal_date=TODAY + dt.timedelta(days=20), arr=120_000, stage="success", today=TODAY) == 112.0
+        assert (
+            account_priority(
+                score=40, renewal_date=TODAY + dt.timedelta(days=20), arr=120_000, stage="success", today=TODAY
+            )
+            == 112.0
+        )
 
     def test_an_unscored_account_counts_as_middling_and_a_past_renewal_adds_nothing(self):
-        assert account_priority(score=None, renewal_date=TODAY - dt.timedelta(days=1), arr=0, stage="adoption", today=TODAY) == 50.0
+        assert (
+            account_priority(
+                score=None, renewal_date=TODAY - dt.timedelta(days=1), arr=0, stage="adoption", today=TODAY
+            )
+            == 50.0
+        )
 
-    @pytest.mark.parametrize(("days", "points"), [(30, 40.0), (31, 25.0), (60, 25.0), (61, 15.0), (90, 15.0), (91, 0.0)])
+    @pytest.mark.parametrize(
+        ("days", "points"), [(30, 40.0), (31, 25.0), (60, 25.0), (61, 15.0), (90, 15.0), (91, 0.0)]
+    )
     def test_renewal_urgency_steps(self, days, points):
         base = account_priority(score=100, renewal_date=None, arr=0, stage="success", today=TODAY)
-        assert account_priority(score=100, renewal_date=TODAY + dt.timedelta(days=days), arr=0, stage="success", today=TODAY) - base == points
+        assert (
+            account_priority(
+                score=100, renewal_date=TODAY + dt.timedelta(days=days), arr=0, stage="success", today=TODAY
+            )
+            - base
+            == points
+        )
 
     def test_churned_accounts_sink(self):
         assert account_priority(score=0, renewal_date=None, arr=500_000, stage="churned", today=TODAY) < 0
