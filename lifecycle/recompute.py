@@ -308,7 +308,8 @@ def health_recompute_chunk(
     # Counted outside the chunk's transaction, so an attempt that dies still shows.
     RecomputeChunk.objects.filter(pk=chunk_id, done_at__isnull=True).update(attempts=F("attempts") + 1)
     with transaction.atomic():
-        chunk = RecomputeChunk.objects.select_for_update().select_related("run").get(pk=chunk_id)
+        # OF self: locking the run row too would make every worker wait for the others' chunks.
+        chunk = RecomputeChunk.objects.select_for_update(of=("self",)).select_related("run").get(pk=chunk_id)
         if chunk.done_at is not None:
             return False
         health_recompute_scope(
