@@ -243,14 +243,15 @@ def nps_query(scope: AccountScope, day_end: dt.datetime):
             responded_at__lt=day_end,
             responded_at__gte=day_end - dt.timedelta(days=NPS_HORIZON_DAYS),
         )
-        .order_by("account_id", "-responded_at")
-        .values_list("account_id", "score", "responded_at", "comment")
+        # Newest first; of two answers at the same instant, the later recorded.
+        .order_by("account_id", "-responded_at", "-pk")
+        .values_list("account_id", "score", "responded_at", "comment", "id")
     )
 
 
 def _add_nps(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
     rows = nps_query(scope, day_end)
-    for account_id, score, responded_at, comment in rows.iterator(chunk_size=5000):
+    for account_id, score, responded_at, comment, _ in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None and item.last_nps_at is None:
             item.last_nps, item.last_nps_at, item.last_nps_comment = score, responded_at, comment
@@ -285,14 +286,14 @@ def pulse_query(scope: AccountScope, day_end: dt.datetime):
         PulseRating.objects.filter(
             scope.q(), rated_at__lt=day_end, rated_at__gte=day_end - dt.timedelta(days=PULSE_HORIZON_DAYS)
         )
-        .order_by("account_id", "-rated_at")
-        .values_list("account_id", "rating", "rated_at", "expires_at")
+        .order_by("account_id", "-rated_at", "-pk")
+        .values_list("account_id", "rating", "rated_at", "expires_at", "id")
     )
 
 
 def _add_pulse(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
     rows = pulse_query(scope, day_end)
-    for account_id, rating, rated_at, expires_at in rows.iterator(chunk_size=5000):
+    for account_id, rating, rated_at, expires_at, _ in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None and item.pulse_rated_at is None:
             item.pulse_rating, item.pulse_rated_at = rating, rated_at
@@ -328,7 +329,9 @@ def open_flag_query(scope: AccountScope, day_start: dt.datetime):
     # Flags raised during the day being scored don't feed back into that day's
     # score, so scoring the same day twice gives the same result.
     return (
-        RedFlag.objects.filter(scope.q(), status__in=UNRESOLVED, raised_at__lt=day_start)
+        RedFlag.objects.filter(scope.q(), status__in=UNRESOLVED)
+        .alias(open_since=Coalesce("first_raised_at", "raised_at"))
+        .filter(open_since__lt=day_start)
         .values("account_id")
         .annotate(n=Count("id"))
         .values_list("account_id", "n")

@@ -177,11 +177,24 @@ def _flags_wake(
         flag.severity = firing.severity
         flag.reason = firing.reason
         flag.values = firing.values
-        # Raised again today: the inbox, digest and notification keys all read it as new.
+        # Raised again today: the inbox, digest and notification keys all read it as new. The
+        # health measure of open flags still counts it from when it first fired (it was open
+        # all along), so scoring the same day twice gives the same score.
+        flag.first_raised_at = flag.first_raised_at or flag.raised_at
         flag.raised_at = now
     RedFlag.objects.bulk_update(
         flags,
-        ["status", "snoozed_until", "acknowledged_at", "acknowledged_by", "severity", "reason", "values", "raised_at"],
+        [
+            "status",
+            "snoozed_until",
+            "acknowledged_at",
+            "acknowledged_by",
+            "severity",
+            "reason",
+            "values",
+            "raised_at",
+            "first_raised_at",
+        ],
     )
     return [(flag.pk, (flag.rule_id, flag.account_id)) for flag in flags]
 

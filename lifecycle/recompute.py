@@ -353,6 +353,7 @@ def health_recompute_all_inline(
         for chunk in chunks:
             health_recompute_chunk(chunk_id=chunk.pk, scorecards=scorecards, notify=notify)
     else:
+
         def run_chunk(chunk_id: int) -> bool:
             try:
                 return health_recompute_chunk(chunk_id=chunk_id, scorecards=scorecards, notify=notify)

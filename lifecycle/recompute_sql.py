@@ -153,7 +153,10 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
         sql, query_params = _compiled(queryset)
         if latest_by:
             # One row per account: its latest.
-            sql = f"SELECT DISTINCT ON (account_id) * FROM ({sql}) AS rows ORDER BY account_id, {latest_by} DESC"
+            # The same order as the Python path's, down to the tie-break on id.
+            sql = (
+                f"SELECT DISTINCT ON (account_id) * FROM ({sql}) AS rows ORDER BY account_id, {latest_by} DESC, id DESC"
+            )
         joins.append(f"LEFT JOIN ({sql}) AS {alias} ON {alias}.{key} = a.id")
         join_params.extend(query_params)
 

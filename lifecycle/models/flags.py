@@ -105,7 +105,12 @@ class RedFlag(models.Model):
     status = models.CharField(max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
     reason = models.TextField(help_text="What fired it, with the numbers.")
     values = models.JSONField(default=dict, blank=True)
-    raised_at = models.DateTimeField(default=timezone.now)
+    raised_at = models.DateTimeField(
+        default=timezone.now, help_text="When it last fired as news: re-opening restamps it."
+    )
+    first_raised_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it first fired, kept once a snooze ran out and it re-opened."
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

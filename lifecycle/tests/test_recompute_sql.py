@@ -564,19 +564,10 @@ RUN_ORDERS = pytest.mark.parametrize(
 
 @RUN_ORDERS
 def test_a_second_run_the_same_day_changes_nothing(edge_cases, first, second):
-    # Without the snooze that runs out today: see the next test.
-    scope = AccountScope.of(account.pk for name, account in edge_cases.items() if name != "snoozed until today")
+    scope = AccountScope.of(account.pk for account in edge_cases.values())
     _assert_second_run_changes_nothing(first, second, scope=scope)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Both paths: waking a snoozed flag stamps raised_at=now, and facts_query.open_flag_query only counts "
-        "flags raised before the scored day, so the woken flag drops out of open_red_flags on the next run "
-        "the same day (38.9 red -> 44.4 yellow with the default scorecard)."
-    ),
-)
 @RUN_ORDERS
 def test_a_second_run_the_same_day_after_a_snoozed_flag_woke_changes_nothing(edge_cases, first, second):
     _assert_second_run_changes_nothing(first, second, scope=AccountScope.of([edge_cases["snoozed until today"].pk]))
