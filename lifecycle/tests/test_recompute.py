@@ -207,3 +207,34 @@ def test_the_health_panel_explains_trend_and_what_moved_the_score(now):
     # usage fell from 50 to 10 points: half the weight, so -20 points of score
     assert panel.biggest_mover.kind == "usage_trend" and panel.biggest_mover.change == -20.0
     assert panel.current is None  # never recomputed: no current-health row yet
+
+
+def test_a_flag_woken_from_its_snooze_counts_as_open_all_day_so_a_second_run_scores_the_same(now):
+    from lifecycle.models import AlertRule, FlagStatus
+
+    rule = AlertRule.objects.create(
+        name="Quiet for 30 days", kind="no_touchpoint", severity="medium", params={"days": 30}
+    )
+    account = AccountFactory(tier="high", stage="success")
+    earlier = timezone.now() - dt.timedelta(days=3)
+    flag = RedFlag.objects.create(
+        rule=rule,
+        account=account,
+        owner=account.owner,
+        severity="medium",
+        status=FlagStatus.SNOOZED,
+        reason="Raised three days ago.",
+        raised_at=earlier,
+        snoozed_until=timezone.now() - dt.timedelta(hours=1),
+    )
+    scope = AccountScope.of([account.pk])
+
+    health_recompute_scope(day=TODAY, scope=scope)
+    flag.refresh_from_db()
+    first = HealthScore.objects.get(account=account, day=TODAY)
+    assert flag.status == FlagStatus.OPEN and flag.raised_at > earlier and flag.first_raised_at == earlier
+    assert first.measures["open_red_flags"]["raw"] == 1
+
+    health_recompute_scope(day=TODAY, scope=scope)
+    second = HealthScore.objects.get(account=account, day=TODAY)
+    assert (second.score, second.measures) == (first.score, first.measures)
