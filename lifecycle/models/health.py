@@ -137,7 +137,10 @@ class CheckInCadence(models.Model):
 class HealthScore(models.Model):
     """One snapshot per account per day, with the measure values that made it."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="health_scores")
+    # No index of its own: the unique (account, day) index serves lookups by account.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="health_scores", db_index=False
+    )
     day = models.DateField()
     scorecard = models.ForeignKey(Scorecard, null=True, on_delete=models.SET_NULL, related_name="+")
     score = models.DecimalField(max_digits=5, decimal_places=1, null=True, help_text="Null: no measure had data.")

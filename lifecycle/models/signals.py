@@ -12,7 +12,8 @@ from django.utils import timezone
 
 
 class UsageDaily(models.Model):
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="usage_days")
+    # No index of its own: the unique (account, day) index serves lookups by account.
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="usage_days", db_index=False)
     day = models.DateField()
     active_users = models.PositiveIntegerField(default=0)
     key_events = models.PositiveIntegerField(default=0)
