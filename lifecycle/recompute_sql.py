@@ -54,6 +54,7 @@ from .models import (
     RedFlag,
     ScoreOverride,
 )
+from .numbers import round_half_up_sql
 from .scoring import MISSING, NOT_APPLICABLE, OK, STALE, ScorecardConfig, scorecard_for
 
 FACTS_TABLE = "recompute_facts"
@@ -256,7 +257,7 @@ _TOUCHPOINT_AGE = f"(%(day)s::date - {_local_date('f.last_touchpoint_at', '%(tz)
 
 
 def _round1(expression: str) -> str:
-    return f"ROUND(({expression})::numeric, 1)::double precision"
+    return round_half_up_sql(expression)
 
 
 def _measure_sql(kind: str, validity: str) -> tuple[str, str]:
@@ -361,7 +362,7 @@ def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
         SELECT account_id, %(card{index})s::bigint AS scorecard_id,
                %(green{index})s::integer AS green_min, %(yellow{index})s::integer AS yellow_min,
                ('{{' || {" || ',' || ".join(breakdown) or "''"} || '}}')::json AS measures,
-               ROUND((({weighted_sum}) / NULLIF({total_weight}, 0))::numeric, 1)::numeric(5, 1) AS score
+               {_round1(f"({weighted_sum}) / NULLIF({total_weight}, 0)")}::numeric(5, 1) AS score
         FROM pointed
     )"""
     return select, params
