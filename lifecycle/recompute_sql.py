@@ -1,6 +1,7 @@
 """The recompute of one scope of accounts, done inside PostgreSQL.
 
-Reading every signal row into Python cost seven times the read itself, so on
+Carrying every account's facts into Python objects, scoring them there and
+sending the rows back cost several times the database reads themselves, so on
 PostgreSQL a chunk is a handful of set-based statements instead:
 
 1. the facts: one row per account in a temporary table, built from the very
@@ -15,11 +16,12 @@ PostgreSQL a chunk is a handful of set-based statements instead:
 
 `lifecycle.scoring` stays the reference: a PostgreSQL test runs both paths
 over the demo company and requires identical snapshots, health and flags.
-Both round through `lifecycle.numbers.round_half_up`, PostgreSQL's rule.
+Both round with `lifecycle.numbers`, whose rule gives bit-identical results in each.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -60,50 +62,8 @@ from .scoring import MISSING, NOT_APPLICABLE, OK, STALE, ScorecardConfig, scorec
 FACTS_TABLE = "recompute_facts"
 SCORES_TABLE = "recompute_scores"
 
-# AccountFacts fields in the order of the facts table's columns.
-FACT_COLUMNS = [
-    "account_id",
-    "tier",
-    "stage",
-    "owner_id",
-    "pool_id",
-    "stage_entered_on",
-    "contract_start",
-    "renewal_date",
-    "arr",
-    "usage_last_day",
-    "active_users_7d",
-    "active_users_prev28",
-    "licences_used",
-    "licences_owned",
-    "last_touchpoint_at",
-    "touchpoints_since_onboarding",
-    "last_checkin_at",
-    "checkins_90d",
-    "last_checkin_concerns",
-    "cadence_days",
-    "last_ticket_at",
-    "open_ticket_weight",
-    "tickets_opened_7d",
-    "tickets_opened_prev28",
-    "last_nps",
-    "last_nps_at",
-    "last_nps_comment",
-    "champion_known",
-    "decision_maker_known",
-    "champion_departed_on",
-    "pulse_rating",
-    "pulse_rated_at",
-    "pulse_expired",
-    "spend_recent_90d",
-    "spend_previous_90d",
-    "last_invoice_on",
-    "open_flags",
-    "score",
-    "band",
-    "score_7d_ago",
-    "band_yesterday",
-]
+# The facts table has a column per AccountFacts field (the scratch `extra` aside).
+FACT_COLUMNS = [field.name for field in dataclasses.fields(AccountFacts) if field.name != "extra"]
 
 
 def _table(model) -> str:

@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
+import psycopg2
 import pytest
 import redis
 from django.apps import apps as django_apps
@@ -95,9 +96,7 @@ def shipped_health_configuration(transactional_db):
     A transactional test empties every table when it ends, migration data
     included, so whatever ran before may have taken them away.
     """
-    migration = importlib.import_module(
-        "lifecycle.migrations.0004_default_health_configuration"
-    )
+    migration = importlib.import_module("lifecycle.migrations.0004_default_health_configuration")
     migration.create_defaults(django_apps, None)
 
 
@@ -123,17 +122,14 @@ def build_book(accounts: int, *, seed: int = 7) -> None:
     rng = random.Random(seed)
     team = Team.objects.create(name=f"Recompute book {seed}")
     csms = User.objects.bulk_create(
-        User(username=f"recompute-csm-{seed}-{n}", role=User.Role.CSM, team=team)
-        for n in range(8)
+        User(username=f"recompute-csm-{seed}-{n}", role=User.Role.CSM, team=team) for n in range(8)
     )
     stages = [Stage.ONBOARDING, Stage.ADOPTION, Stage.SUCCESS, Stage.SUCCESS]
     rows = []
     for n in range(accounts):
         stage = rng.choice(stages)
         in_stage = rng.choice([10, 25, 45, 70, 120, 300])
-        start = DAY - dt.timedelta(
-            days=in_stage if stage == Stage.ONBOARDING else in_stage + 200
-        )
+        start = DAY - dt.timedelta(days=in_stage if stage == Stage.ONBOARDING else in_stage + 200)
         pooled = n % 25 == 0
         rows.append(
             Account(
@@ -147,16 +143,13 @@ def build_book(accounts: int, *, seed: int = 7) -> None:
                 stage=stage,
                 stage_entered_at=_at(in_stage, hour=9),
                 contract_start=start,
-                renewal_date=DAY
-                + dt.timedelta(days=rng.choice([20, 60, 85, 150, 300])),
+                renewal_date=DAY + dt.timedelta(days=rng.choice([20, 60, 85, 150, 300])),
                 arr=Decimal(rng.randrange(5_000, 500_000, 500)),
             )
         )
     accounts_made = Account.objects.bulk_create(rows, batch_size=1000)
 
-    usage, touchpoints, contacts, surveys, tickets, invoices, history = (
-        [] for _ in range(7)
-    )
+    usage, touchpoints, contacts, surveys, tickets, invoices, history = ([] for _ in range(7))
     for account in accounts_made:
         pk = account.pk
         pattern = rng.choices(
@@ -205,9 +198,7 @@ def build_book(accounts: int, *, seed: int = 7) -> None:
                     last_name=str(pk),
                     deal_role=DealRole.CHAMPION,
                     departed=departed,
-                    departed_at=DAY - dt.timedelta(days=rng.choice([5, 20, 60]))
-                    if departed
-                    else None,
+                    departed_at=DAY - dt.timedelta(days=rng.choice([5, 20, 60])) if departed else None,
                 )
             )
             if departed and rng.random() < 0.5:
@@ -337,9 +328,7 @@ def recompute_results() -> dict[str, list]:
             .values_list("account_id", "summary", "body")
         ),
         "notifications": list(
-            Notification.objects.order_by(
-                "recipient_id", "flag__account_id", "flag__rule_id", "id"
-            ).values_list(
+            Notification.objects.order_by("recipient_id", "flag__account_id", "flag__rule_id", "id").values_list(
                 "recipient_id", "kind", "flag__account_id", "flag__rule__kind", "title"
             )
         ),
@@ -382,13 +371,10 @@ def wait_for(
 
 def wait_for_run(run: RecomputeRun, worker, *, timeout: float) -> None:
     wait_for(
-        lambda: RecomputeRun.objects.filter(
-            pk=run.pk, finished_at__isnull=False
-        ).exists(),
+        lambda: RecomputeRun.objects.filter(pk=run.pk, finished_at__isnull=False).exists(),
         timeout=timeout,
         interval=0.2,
-        explain=lambda: f"run {run.pk} has {chunks_done(run)} of {run.chunks_total} "
-        f"chunks done.\n{worker.log_tail()}",
+        explain=lambda: f"run {run.pk} has {chunks_done(run)} of {run.chunks_total} chunks done.\n{worker.log_tail()}",
     )
 
 
@@ -397,8 +383,7 @@ def wait_for_notifications(expected: int, worker) -> None:
     wait_for(
         lambda: Notification.objects.count() >= expected,
         timeout=30,
-        explain=lambda: f"{Notification.objects.count()} of {expected} notifications.\n"
-        f"{worker.log_tail()}",
+        explain=lambda: f"{Notification.objects.count()} of {expected} notifications.\n{worker.log_tail()}",
     )
 
 
@@ -410,9 +395,7 @@ def worker_log_size(worker) -> int:
     return worker.log_path.stat().st_size
 
 
-def worker_task_log(
-    worker, task_name: str, *, since: int, outcome: str = "succeeded"
-) -> list[str]:
+def worker_task_log(worker, task_name: str, *, since: int, outcome: str = "succeeded") -> list[str]:
     """Lines the worker logged for `task_name` after byte `since` (the log file is kept across runs)."""
     with worker.log_path.open("rb") as log:
         log.seek(since)
@@ -449,12 +432,23 @@ def chunk_ids_unacked() -> set[int]:
     return _recompute_chunk_ids(json.loads(raw)[0] for raw in unacked)
 
 
-def worker_transaction_open() -> bool:
+def worker_waiting_for_a_lock() -> bool:
+    """Another session on the test database (the worker) is waiting for a row lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def worker_transaction_open(*, exclude: int | None = None) -> bool:
     """Another session on the test database (the worker) is inside a transaction."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            "AND pid NOT IN (pg_backend_pid(), %s) AND xact_start IS NOT NULL",
+            [exclude or 0],
         )
         return cursor.fetchone()[0] > 0
 
@@ -472,11 +466,7 @@ def test_the_daily_recompute_on_a_worker_gives_exactly_the_in_process_result(
     # stale measures left out, and every shipped alert rule firing somewhere.
     bands = Counter(band for _, _, _, band, _ in baseline["snapshots"])
     assert set(bands) == {Band.GREEN, Band.YELLOW, Band.RED}, bands
-    statuses = Counter(
-        measure["status"]
-        for *_, measures in baseline["snapshots"]
-        for measure in measures.values()
-    )
+    statuses = Counter(measure["status"] for *_, measures in baseline["snapshots"] for measure in measures.values())
     assert {"ok", "missing", "stale"} <= set(statuses), statuses
     fired = Counter(kind for _, kind, *_ in baseline["flags"])
     assert set(fired) == set(RuleKind.values), fired
@@ -494,9 +484,7 @@ def test_the_daily_recompute_on_a_worker_gives_exactly_the_in_process_result(
     assert set(RecomputeChunk.objects.values_list("attempts", flat=True)) == {1}
 
     def chunks_the_worker_ran() -> int:
-        return len(
-            worker_task_log(celery_worker_process, RECOMPUTE_TASK, since=log_start)
-        )
+        return len(worker_task_log(celery_worker_process, RECOMPUTE_TASK, since=log_start))
 
     # It logs a task after committing it, so the last line may trail the run.
     wait_for(
@@ -507,41 +495,65 @@ def test_the_daily_recompute_on_a_worker_gives_exactly_the_in_process_result(
     )
 
 
-def test_a_worker_killed_mid_recompute_loses_nothing_and_the_rerun_doubles_nothing(
-    celery_worker_process, monkeypatch
-):
+def test_a_worker_killed_mid_recompute_loses_nothing_and_the_rerun_doubles_nothing(celery_worker_process, monkeypatch):
     build_book(2000, seed=11)
     baseline = in_process_results()
     wipe_recompute_output()
 
-    run = health_recompute_start(day=DAY, chunk_size=50)
-    assert run.chunks_total == 40
-    # Kill while a chunk is being written, a few chunks in.
-    wait_for(
-        lambda: chunks_done(run) >= 3 and worker_transaction_open(),
-        timeout=60,
-        interval=0.01,
-        explain=lambda: f"{chunks_done(run)} chunks done; the worker never got going.\n"
-        f"{celery_worker_process.log_tail()}",
-    )
-    celery_worker_process.kill()
-    killed_at = time.monotonic()
+    # Kill while a chunk is being written, a few chunks in. A chunk takes
+    # milliseconds, so the moment is made rather than waited for: another
+    # session holds the first account of the fourth chunk, and that chunk's
+    # commit (where its deferred foreign-key checks run) waits for it with
+    # every row already written.
+    fourth_chunk_first_account = Account.objects.order_by("pk").values_list("pk", flat=True)[150]
+    holder = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM accounts_account WHERE id = %s FOR UPDATE", [fourth_chunk_first_account])
+        run = health_recompute_start(day=DAY, chunk_size=50)
+        assert run.chunks_total == 40
+        wait_for(
+            # Two at least: with two worker processes, the chunk beside the held one may
+            # queue behind it for the run's row when it finishes.
+            lambda: chunks_done(run) >= 2 and worker_waiting_for_a_lock(),
+            timeout=60,
+            interval=0.05,
+            explain=lambda: f"{chunks_done(run)} chunks done; the worker never reached the held account.\n"
+            f"{celery_worker_process.log_tail()}",
+        )
+        celery_worker_process.kill()
+        killed_at = time.monotonic()
+        # The machine is gone, not just the process: its sessions end with it, so the
+        # chunk in flight rolls back instead of committing once the account is free.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid NOT IN (pg_backend_pid(), %s)",
+                [holder.get_backend_pid()],
+            )
+        wait_for(
+            lambda: not worker_transaction_open(exclude=holder.get_backend_pid()),
+            timeout=10,
+            interval=0.05,
+            explain=lambda: "the killed worker's sessions did not end",
+        )
+    finally:
+        holder.rollback()
+        holder.close()
 
     # Killed part-way: some chunks are done, the run is not, and nothing of an
     # unfinished chunk was written (its snapshots, flags and done_at commit together).
     run.refresh_from_db()
     assert run.finished_at is None
     done = list(RecomputeChunk.objects.filter(run=run, done_at__isnull=False))
-    assert 3 <= len(done) < run.chunks_total
-    written = set(
-        HealthScore.objects.filter(day=DAY).values_list("account_id", flat=True)
-    )
+    assert 2 <= len(done) < run.chunks_total
+    written = set(HealthScore.objects.filter(day=DAY).values_list("account_id", flat=True))
     assert written == {
         pk
         for chunk in done
-        for pk in Account.objects.filter(
-            pk__gte=chunk.first_account_id, pk__lte=chunk.last_account_id
-        ).values_list("pk", flat=True)
+        for pk in Account.objects.filter(pk__gte=chunk.first_account_id, pk__lte=chunk.last_account_id).values_list(
+            "pk", flat=True
+        )
     }
     assert set(RedFlag.objects.values_list("account_id", flat=True)) <= written
 
@@ -551,11 +563,7 @@ def test_a_worker_killed_mid_recompute_loses_nothing_and_the_rerun_doubles_nothi
     # commit, before its ack. Delivered again, it is skipped.)
     taken = chunk_ids_unacked()
     assert taken, "the killed worker held no recompute message"
-    unfinished = set(
-        RecomputeChunk.objects.filter(run=run, done_at__isnull=True).values_list(
-            "pk", flat=True
-        )
-    )
+    unfinished = set(RecomputeChunk.objects.filter(run=run, done_at__isnull=True).values_list("pk", flat=True))
     # Nearly always the broker still holds every unfinished chunk; kombu's Redis
     # transport can lose one taken in the instant of the kill, which is what the
     # beat's stalled-run sweep is for (run below, as beat would an hour later).
@@ -573,11 +581,7 @@ def test_a_worker_killed_mid_recompute_loses_nothing_and_the_rerun_doubles_nothi
 
     assert recompute_results() == baseline
     assert not RecomputeChunk.objects.filter(run=run, done_at__isnull=True).exists()
-    duplicate_snapshots = (
-        HealthScore.objects.values("account_id", "day")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-    )
+    duplicate_snapshots = HealthScore.objects.values("account_id", "day").annotate(n=Count("id")).filter(n__gt=1)
     assert not duplicate_snapshots.exists()
     assert HealthScore.objects.filter(day=DAY).count() == Account.objects.count()
     duplicate_flags = (
@@ -595,11 +599,7 @@ def test_a_worker_killed_mid_recompute_loses_nothing_and_the_rerun_doubles_nothi
         recompute_chunk.delay(chunk_id)
 
     def chunk_outcomes(outcome: str) -> int:
-        return len(
-            worker_task_log(
-                celery_worker_process, RECOMPUTE_TASK, since=log_start, outcome=outcome
-            )
-        )
+        return len(worker_task_log(celery_worker_process, RECOMPUTE_TASK, since=log_start, outcome=outcome))
 
     wait_for(
         lambda: chunk_outcomes(": False") >= run.chunks_total,
