@@ -37,9 +37,7 @@ def pytest_collection_modifyitems(config, items):
         return
     selected, deselected = [], []
     for item in items:
-        (deselected if item.get_closest_marker("integration") else selected).append(
-            item
-        )
+        (deselected if item.get_closest_marker("integration") else selected).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
@@ -143,9 +141,7 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             yield chromium
             chromium.close()
     finally:

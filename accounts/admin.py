@@ -26,7 +26,16 @@ class AccountAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "account", "title", "deal_role", "influence", "sentiment", "last_verified_at", "departed"]
+    list_display = [
+        "__str__",
+        "account",
+        "title",
+        "deal_role",
+        "influence",
+        "sentiment",
+        "last_verified_at",
+        "departed",
+    ]
     list_filter = ["deal_role", "influence", "sentiment", "departed"]
     list_select_related = ["account"]
     search_fields = ["first_name", "last_name", "email", "account__name"]

@@ -117,9 +117,7 @@ class ContactForm(forms.ModelForm):
 class NoteForm(forms.Form):
     summary = forms.CharField(max_length=200)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Details")
-    risk_tag = forms.ChoiceField(
-        choices=[("", "No risk tag"), *RiskTag.choices], required=False, label="Risk tag"
-    )
+    risk_tag = forms.ChoiceField(choices=[("", "No risk tag"), *RiskTag.choices], required=False, label="Risk tag")
 
 
 class TouchpointForm(forms.Form):

@@ -86,7 +86,6 @@ class AccountQuerySet(models.QuerySet):
         return self.select_related("owner", "pool", "health")
 
 
-
 class Account(models.Model):
     name = models.CharField(max_length=200)
     domain = models.CharField(max_length=200, blank=True)
@@ -357,9 +356,7 @@ class AuditEvent(models.Model):
     admin shows them read-only.
     """
 
-    account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
-    )
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

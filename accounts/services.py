@@ -136,9 +136,7 @@ def account_create(
     account.save()
     account.tags.set(tags)
     audit_record(actor=actor, action=AuditAction.ACCOUNT_CREATED, subject=account, account=account)
-    timeline_system_event(
-        account=account, event="account_created", summary=f"Account created by {actor}", actor=actor
-    )
+    timeline_system_event(account=account, event="account_created", summary=f"Account created by {actor}", actor=actor)
     return account
 
 
@@ -150,9 +148,7 @@ def account_update(
     account.full_clean()
     if changes:
         account.save(update_fields=[*changes, "updated_at"])
-        audit_record(
-            actor=actor, action=AuditAction.ACCOUNT_UPDATED, subject=account, account=account, changes=changes
-        )
+        audit_record(actor=actor, action=AuditAction.ACCOUNT_UPDATED, subject=account, account=account, changes=changes)
         if changes.keys() & {"arr", "renewal_date", "tier"}:
             # Health, rules and the cockpit's next-best rank read these.
             from lifecycle.recompute import enqueue_account_recompute

@@ -92,9 +92,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return _account_list_page(request, scope="all", template="accounts/account_list.html", title="All accounts")
 
 
-def account_detail_response(
-    request: HttpRequest, account: Account, *, status: int = 200, **forms: Any
-) -> HttpResponse:
+def account_detail_response(request: HttpRequest, account: Account, *, status: int = 200, **forms: Any) -> HttpResponse:
     """The Account 360 page; `forms` replaces a blank form with a bound one whose errors should show."""
     contacts = list(account.contacts.all())
     can_edit = can_edit_account(request.user, account)

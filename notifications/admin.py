@@ -19,7 +19,16 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "channel", "target_label", "subject", "status", "attempts", "next_attempt_at", "last_error"]
+    list_display = [
+        "created_at",
+        "channel",
+        "target_label",
+        "subject",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    ]
     list_filter = ["status", "channel"]
     search_fields = ["target", "subject", "last_error"]
     date_hierarchy = "created_at"

@@ -306,9 +306,9 @@ def delivery_attempt(*, delivery_id: int) -> str | None:
     delivery at once; no transaction is held open while the network is slow.
     """
     now = timezone.now()
-    claimed = Delivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-    ).update(attempts=F("attempts") + 1, next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS))
+    claimed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).update(
+        attempts=F("attempts") + 1, next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS)
+    )
     if not claimed:
         return None
     delivery = Delivery.objects.get(pk=delivery_id)
@@ -396,7 +396,9 @@ def subscription_create(*, user: User, fields: dict[str, Any], rules: Iterable[A
 
 
 @transaction.atomic
-def subscription_update(*, subscription: Subscription, fields: dict[str, Any], rules: Iterable[Any] | None = None) -> Subscription:
+def subscription_update(
+    *, subscription: Subscription, fields: dict[str, Any], rules: Iterable[Any] | None = None
+) -> Subscription:
     merged = {k: getattr(subscription, k) for k in SUBSCRIPTION_FIELDS} | {
         k: v for k, v in fields.items() if k in SUBSCRIPTION_FIELDS
     }

@@ -111,7 +111,9 @@ def delivery_failed_list(request: HttpRequest) -> HttpResponse:
     queryset = Delivery.objects.failed().select_related("flag__account", "flag__rule", "notification__recipient")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
-        request, "notifications/delivery_failed_list.html", {"page": page, "pending": Delivery.objects.due().count(), "max_attempts": Delivery.MAX_ATTEMPTS}
+        request,
+        "notifications/delivery_failed_list.html",
+        {"page": page, "pending": Delivery.objects.due().count(), "max_attempts": Delivery.MAX_ATTEMPTS},
     )
 
 

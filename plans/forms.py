@@ -19,11 +19,7 @@ class PlanForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if (
-            cleaned.get("scope")
-            and cleaned["scope"] != "account"
-            and not cleaned.get("scope_label")
-        ):
+        if cleaned.get("scope") and cleaned["scope"] != "account" and not cleaned.get("scope_label"):
             self.add_error(
                 "scope_label",
                 "Say which product, department or location the plan covers.",
@@ -39,20 +35,14 @@ class ObjectiveForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.filter(
-            is_active=True, role__in=[User.Role.CSM, User.Role.MANAGER]
-        )
+        self.fields["owner"].queryset = User.objects.filter(is_active=True, role__in=[User.Role.CSM, User.Role.MANAGER])
 
 
 class AchievementForm(forms.Form):
     title = forms.CharField(max_length=200)
     achieved_on = forms.DateField(widget=DATE_INPUT, initial=timezone.localdate)
-    description = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False
-    )
-    objective = forms.ModelChoiceField(
-        queryset=Objective.objects.none(), required=False
-    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    objective = forms.ModelChoiceField(queryset=Objective.objects.none(), required=False)
 
     def __init__(self, *args, plan: SuccessPlan, **kwargs):
         super().__init__(*args, **kwargs)

@@ -25,24 +25,16 @@ class SuccessPlanQuerySet(models.QuerySet):
 
 
 class SuccessPlan(models.Model):
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="success_plans"
-    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="success_plans")
     name = models.CharField(max_length=150)
-    scope = models.CharField(
-        max_length=16, choices=PlanScope.choices, default=PlanScope.ACCOUNT
-    )
+    scope = models.CharField(max_length=16, choices=PlanScope.choices, default=PlanScope.ACCOUNT)
     scope_label = models.CharField(
         max_length=150,
         blank=True,
         help_text="Which product, department or location this plan covers.",
     )
-    status = models.CharField(
-        max_length=16, choices=PlanStatus.choices, default=PlanStatus.ACTIVE
-    )
-    summary = models.TextField(
-        blank=True, help_text="The customer's goals in their own words."
-    )
+    status = models.CharField(max_length=16, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
+    summary = models.TextField(blank=True, help_text="The customer's goals in their own words.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -96,22 +88,16 @@ class ObjectiveQuerySet(models.QuerySet):
 
 
 class Objective(models.Model):
-    plan = models.ForeignKey(
-        SuccessPlan, on_delete=models.CASCADE, related_name="objectives"
-    )
+    plan = models.ForeignKey(SuccessPlan, on_delete=models.CASCADE, related_name="objectives")
     title = models.CharField(max_length=200)
     metric = models.CharField(
         max_length=150,
         blank=True,
         help_text="e.g. weekly active users, tickets per month",
     )
-    baseline = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True
-    )
+    baseline = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     target = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    current_value = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True
-    )
+    current_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
     status = models.CharField(
         max_length=16,
@@ -144,15 +130,11 @@ class Objective(models.Model):
         span = self.target - self.baseline
         if span == 0:
             return 100 if self.current_value == self.target else 0
-        return max(
-            0, min(100, round(100 * (self.current_value - self.baseline) / span))
-        )
+        return max(0, min(100, round(100 * (self.current_value - self.baseline) / span)))
 
 
 class Achievement(models.Model):
-    plan = models.ForeignKey(
-        SuccessPlan, on_delete=models.CASCADE, related_name="achievements"
-    )
+    plan = models.ForeignKey(SuccessPlan, on_delete=models.CASCADE, related_name="achievements")
     objective = models.ForeignKey(
         Objective,
         null=True,

@@ -17,9 +17,7 @@ def account_plans(account: Account) -> list[SuccessPlan]:
         .prefetch_related(
             Prefetch(
                 "objectives",
-                queryset=Objective.objects.select_related("owner").order_by(
-                    "due_date", "id"
-                ),
+                queryset=Objective.objects.select_related("owner").order_by("due_date", "id"),
             ),
             "achievements",
         )

@@ -27,14 +27,10 @@ OBJECTIVE_FIELDS = (
 )
 
 
-def _assign(
-    instance: Any, fields: dict[str, Any], allowed: tuple[str, ...]
-) -> list[str]:
+def _assign(instance: Any, fields: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
     unknown = set(fields) - set(allowed)
     if unknown:
-        raise ValidationError(
-            f"These fields cannot be changed here: {', '.join(sorted(unknown))}."
-        )
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     changed = []
     for name, value in fields.items():
         if getattr(instance, name) != value:
@@ -44,9 +40,7 @@ def _assign(
 
 
 @transaction.atomic
-def plan_create(
-    *, actor: User, account: Account, fields: dict[str, Any]
-) -> SuccessPlan:
+def plan_create(*, actor: User, account: Account, fields: dict[str, Any]) -> SuccessPlan:
     plan = SuccessPlan(account=account, created_by=actor)
     _assign(plan, fields, PLAN_FIELDS)
     plan.full_clean()
@@ -61,9 +55,7 @@ def plan_create(
 
 
 @transaction.atomic
-def plan_update(
-    *, actor: User, plan: SuccessPlan, fields: dict[str, Any]
-) -> SuccessPlan:
+def plan_update(*, actor: User, plan: SuccessPlan, fields: dict[str, Any]) -> SuccessPlan:
     changed = _assign(plan, fields, PLAN_FIELDS)
     plan.full_clean()
     if changed:
@@ -77,9 +69,7 @@ def _validate_owner(owner: User | None) -> None:
 
 
 @transaction.atomic
-def objective_create(
-    *, actor: User, plan: SuccessPlan, fields: dict[str, Any]
-) -> Objective:
+def objective_create(*, actor: User, plan: SuccessPlan, fields: dict[str, Any]) -> Objective:
     objective = Objective(plan=plan)
     _assign(objective, fields, OBJECTIVE_FIELDS)
     _validate_owner(objective.owner)
@@ -89,9 +79,7 @@ def objective_create(
 
 
 @transaction.atomic
-def objective_update(
-    *, actor: User, objective: Objective, fields: dict[str, Any]
-) -> Objective:
+def objective_update(*, actor: User, objective: Objective, fields: dict[str, Any]) -> Objective:
     before = objective.status
     changed = _assign(objective, fields, OBJECTIVE_FIELDS)
     _validate_owner(objective.owner)
@@ -140,9 +128,7 @@ def achievement_record(
     return achievement
 
 
-def objectives_reassign(
-    *, account: Account, from_user: User | None, to_user: User
-) -> int:
+def objectives_reassign(*, account: Account, from_user: User | None, to_user: User) -> int:
     """Hand the account's open objectives owned by `from_user` (or nobody) to `to_user`; returns how many moved.
 
     Called inside the handover's transaction, so it is not atomic itself.

@@ -11,9 +11,7 @@ urlpatterns = [
         views.objective_create,
         name="objective-create",
     ),
-    path(
-        "plans/objectives/<int:pk>/edit/", views.objective_edit, name="objective-edit"
-    ),
+    path("plans/objectives/<int:pk>/edit/", views.objective_edit, name="objective-edit"),
     path(
         "plans/<int:pk>/achievements/new/",
         views.achievement_add,

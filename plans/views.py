@@ -23,18 +23,14 @@ def _add_errors(form, error: ValidationError) -> None:
 
 
 def _plan_for_edit(user, pk: int) -> SuccessPlan:
-    plan = get_object_or_404(
-        SuccessPlan.objects.select_related("account__owner"), pk=pk
-    )
+    plan = get_object_or_404(SuccessPlan.objects.select_related("account__owner"), pk=pk)
     if not can_edit_account(user, plan.account):
         raise PermissionDenied("You cannot change this account's success plans.")
     return plan
 
 
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = get_object_or_404(
-        SuccessPlan.objects.select_related("account__owner"), pk=pk
-    )
+    plan = get_object_or_404(SuccessPlan.objects.select_related("account__owner"), pk=pk)
     can_edit = can_edit_account(request.user, plan.account)
     return render(
         request,
@@ -43,13 +39,9 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "plan": plan,
             "account": plan.account,
             "objectives": list(plan.objectives.select_related("owner")),
-            "achievements": list(
-                plan.achievements.select_related("objective", "recorded_by")
-            ),
+            "achievements": list(plan.achievements.select_related("objective", "recorded_by")),
             "can_edit": can_edit,
-            "objective_form": ObjectiveForm(initial={"owner": plan.account.owner_id})
-            if can_edit
-            else None,
+            "objective_form": ObjectiveForm(initial={"owner": plan.account.owner_id}) if can_edit else None,
             "achievement_form": AchievementForm(plan=plan) if can_edit else None,
         },
     )
@@ -68,9 +60,7 @@ def plan_create(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            messages.success(
-                request, f"Success plan “{plan}” created. Add its objectives below."
-            )
+            messages.success(request, f"Success plan “{plan}” created. Add its objectives below.")
             return redirect("plan-detail", pk=plan.pk)
     return render(
         request,
@@ -156,9 +146,7 @@ def achievement_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = AchievementForm(request.POST or None, plan=plan)
     if request.method == "POST" and form.is_valid():
         try:
-            services.achievement_record(
-                actor=request.user, plan=plan, **form.cleaned_data
-            )
+            services.achievement_record(actor=request.user, plan=plan, **form.cleaned_data)
         except ValidationError as error:
             _add_errors(form, error)
         else:

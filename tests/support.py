@@ -48,9 +48,7 @@ def wait_until(
         if result:
             return result
         if time.monotonic() >= deadline:
-            raise WaitTimeout(
-                message or f"Condition not met within {timeout:g}s: {predicate!r}"
-            )
+            raise WaitTimeout(message or f"Condition not met within {timeout:g}s: {predicate!r}")
         time.sleep(interval)
 
 
@@ -67,9 +65,7 @@ def database_url(settings_dict: dict) -> str:
     credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host = settings_dict.get("HOST") or "localhost"
     port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return (
-        f"postgres://{credentials}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
-    )
+    return f"postgres://{credentials}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
 
 
 class CeleryWorker:
@@ -123,9 +119,7 @@ class CeleryWorker:
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "CELERY_BROKER_URL": self.broker_url,
             "DATABASE_URL": self.database_url,
-            "PYTHONPATH": os.pathsep.join(
-                filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
-            ),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
             "PYTHONUNBUFFERED": "1",
         }
         command = [
@@ -172,9 +166,7 @@ class CeleryWorker:
         if not self.is_running:
             code = self._process.returncode
             self._close_log()
-            raise RuntimeError(
-                f"The Celery worker exited with code {code}.\n{self.log_tail()}"
-            )
+            raise RuntimeError(f"The Celery worker exited with code {code}.\n{self.log_tail()}")
         return self
 
     def ping(self, timeout: float = 1.0) -> bool:

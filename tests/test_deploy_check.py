@@ -31,7 +31,12 @@ def test_check_deploy_with_production_settings_is_clean():
 
 def test_production_settings_refuse_to_start_without_a_secret_key():
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SECRET_KEY"}
-    env.update(DJANGO_SETTINGS_MODULE="csm.settings.production", DJANGO_ALLOWED_HOSTS="x", DATABASE_URL="postgres://a@b/c", CELERY_BROKER_URL="redis://r")
+    env.update(
+        DJANGO_SETTINGS_MODULE="csm.settings.production",
+        DJANGO_ALLOWED_HOSTS="x",
+        DATABASE_URL="postgres://a@b/c",
+        CELERY_BROKER_URL="redis://r",
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )

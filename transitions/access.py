@@ -12,13 +12,9 @@ from .models import Transition, TransitionTask
 
 
 def transition_for_manage(user: User, pk: int) -> Transition:
-    transition = get_object_or_404(
-        Transition.objects.select_related("account__owner", "to_csm", "from_csm"), pk=pk
-    )
+    transition = get_object_or_404(Transition.objects.select_related("account__owner", "to_csm", "from_csm"), pk=pk)
     if not can_manage_transition(user, transition.account):
-        raise PermissionDenied(
-            "Only the team's manager or an admin can change this handover."
-        )
+        raise PermissionDenied("Only the team's manager or an admin can change this handover.")
     return transition
 
 
@@ -32,8 +28,6 @@ def task_for_work(user: User, pk: int) -> TransitionTask:
         ),
         pk=pk,
     )
-    if not can_complete_transition_task(
-        user, assignee_id=task.assignee_id, account=task.transition.account
-    ):
+    if not can_complete_transition_task(user, assignee_id=task.assignee_id, account=task.transition.account):
         raise PermissionDenied("This step is assigned to someone else.")
     return task

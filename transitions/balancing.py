@@ -33,9 +33,7 @@ class Item:
     arr: Decimal
 
 
-def split(
-    items: list[Item], candidates: list[Candidate], strategy: str
-) -> dict[int, int]:
+def split(items: list[Item], candidates: list[Candidate], strategy: str) -> dict[int, int]:
     """Assign each account id to one candidate's user id.
 
     Greedy "largest first, to the lightest": accounts sorted by ARR (largest
@@ -67,11 +65,7 @@ def split(
             return (n, arr, user_id)
         if strategy == Strategy.ARR:
             return (arr, n, user_id)
-        share = (
-            Decimal(n) / total_accounts
-            + arr / total_arr
-            + Decimal(tasks[user_id]) / total_tasks
-        )
+        share = Decimal(n) / total_accounts + arr / total_arr + Decimal(tasks[user_id]) / total_tasks
         return (share, n, user_id)
 
     assignment = {}

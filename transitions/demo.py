@@ -127,9 +127,7 @@ def _seed_handovers(company: DemoCompany) -> None:
 def _moment(company: DemoCompany, start: dt.date, days: int, hour: int) -> dt.datetime:
     """A working hour `days` after `start`, never later than a minute ago."""
     minute = (17 * days + 7 * hour) % 60  # not everything on the hour
-    at = dt.datetime.combine(
-        start + dt.timedelta(days=days), dt.time(hour, minute), tzinfo=dt.UTC
-    )
+    at = dt.datetime.combine(start + dt.timedelta(days=days), dt.time(hour, minute), tzinfo=dt.UTC)
     return min(at, company.now - dt.timedelta(minutes=1))
 
 
@@ -143,16 +141,11 @@ def _as_of(at: dt.datetime) -> Iterator[None]:
     """
     from django.utils import timezone
 
-    last = {
-        model: model.objects.aggregate(last=Max("pk"))["last"] or 0
-        for model in (AuditEvent, TimelineEntry)
-    }
+    last = {model: model.objects.aggregate(last=Max("pk"))["last"] or 0 for model in (AuditEvent, TimelineEntry)}
     began = timezone.now()
     yield
     AuditEvent.objects.filter(pk__gt=last[AuditEvent]).update(created_at=at)
-    TimelineEntry.objects.filter(pk__gt=last[TimelineEntry]).update(
-        occurred_at=at, created_at=at
-    )
+    TimelineEntry.objects.filter(pk__gt=last[TimelineEntry]).update(occurred_at=at, created_at=at)
     for model, stamp in RESTAMPED:
         model.objects.filter(**{f"{stamp}__gte": began}).update(**{stamp: at})
 
@@ -174,9 +167,7 @@ RESTAMPED = [
 ]
 
 
-def _bulk_handover_of_sams_book(
-    company: DemoCompany, rng: random.Random
-) -> list[Transition]:
+def _bulk_handover_of_sams_book(company: DemoCompany, rng: random.Random) -> list[Transition]:
     """About 40% of Sam's live accounts, split by ARR across the three incoming CSMs, started in one bulk run."""
     users = company.users
     book = list(
@@ -209,18 +200,14 @@ def _bulk_handover_of_sams_book(
     if bulk.status != BulkHandoverStatus.DONE:
         raise RuntimeError(f"The demo's bulk handover failed: {bulk.error}")
     return list(
-        Transition.objects.filter(bulk=bulk)
-        .select_related("account", "from_csm", "to_csm")
-        .order_by("account_id")
+        Transition.objects.filter(bulk=bulk).select_related("account", "from_csm", "to_csm").order_by("account_id")
     )
 
 
 # --- how far each one got ---------------------------------------------------------------------------------------
 
 
-def _play_out(
-    company: DemoCompany, rng: random.Random, transitions: list[Transition]
-) -> None:
+def _play_out(company: DemoCompany, rng: random.Random, transitions: list[Transition]) -> None:
     manager = company.users[MANAGER]
     remaining = list(transitions)
     if len(remaining) >= 3:
@@ -233,17 +220,13 @@ def _play_out(
     contacts = _email_contacts([t.account_id for t in remaining])
     for transition, fate in zip(remaining, fates, strict=False):
         tasks = {task.position: task for task in transition.tasks.order_by("position")}
-        for position, (days, hour) in sorted(
-            PROGRESS[fate].items(), key=lambda item: item[1]
-        ):
+        for position, (days, hour) in sorted(PROGRESS[fate].items(), key=lambda item: item[1]):
             task = tasks[position]
             at = _moment(company, transition.start_date, days, hour)
             actor = _assignee(task, manager)
             with _as_of(at):
                 if task.has_email:
-                    _send_email(
-                        transition, task, actor, contacts.get(transition.account_id), at
-                    )
+                    _send_email(transition, task, actor, contacts.get(transition.account_id), at)
                 elif position in STEP_WORK:
                     STEP_WORK[position](transition, actor, at, rng)
                 services.task_complete(actor=actor, task=task)
@@ -298,9 +281,7 @@ def _send_email(
     if not contacts:
         return
     task.transition = transition
-    call = dt.datetime.combine(
-        transition.start_date + dt.timedelta(days=10), dt.time(15, 0), tzinfo=dt.UTC
-    )
+    call = dt.datetime.combine(transition.start_date + dt.timedelta(days=10), dt.time(15, 0), tzinfo=dt.UTC)
     sent = []
     for contact in contacts:
         context = services.email_context(task, contact, call)
@@ -310,9 +291,7 @@ def _send_email(
                 task=task,
                 contact=contact,
                 to_email=contact.email,
-                subject=emails.render(task.email_subject, context, field="subject")[
-                    :200
-                ],
+                subject=emails.render(task.email_subject, context, field="subject")[:200],
                 body=emails.render(task.email_body, context, field="body"),
                 status=OutboundEmailStatus.SENT,
                 attempts=1,
@@ -341,25 +320,19 @@ def _current_contacts(account: Account) -> list[Contact]:
     return list(account.contacts.filter(departed=False).order_by("pk"))
 
 
-def _verify_contacts(
-    transition: Transition, actor: User, at: dt.datetime, rng: random.Random
-) -> None:
+def _verify_contacts(transition: Transition, actor: User, at: dt.datetime, rng: random.Random) -> None:
     for contact in _current_contacts(transition.account):
         contact_update(actor=actor, contact=contact, fields={"last_verified_at": at})
 
 
-def _complete_org_chart(
-    transition: Transition, actor: User, at: dt.datetime, rng: random.Random
-) -> None:
+def _complete_org_chart(transition: Transition, actor: User, at: dt.datetime, rng: random.Random) -> None:
     """Name a decision maker and a champion if the org chart lacks either: the top of the chart decides."""
     contacts = _current_contacts(transition.account)
     roles = {contact.deal_role for contact in contacts}
     if DealRole.DECISION_MAKER not in roles:
         candidates = [c for c in contacts if c.deal_role != DealRole.CHAMPION]
         if candidates:
-            top = next(
-                (c for c in candidates if c.reports_to_id is None), candidates[0]
-            )
+            top = next((c for c in candidates if c.reports_to_id is None), candidates[0])
             contact_update(
                 actor=actor,
                 contact=top,
@@ -381,21 +354,16 @@ def _complete_org_chart(
             )
 
 
-def _write_success_plan(
-    transition: Transition, actor: User, at: dt.datetime, rng: random.Random
-) -> None:
+def _write_success_plan(transition: Transition, actor: User, at: dt.datetime, rng: random.Random) -> None:
     account = transition.account
-    if account.success_plans.filter(
-        status=PlanStatus.ACTIVE, objectives__isnull=False
-    ).exists():
+    if account.success_plans.filter(status=PlanStatus.ACTIVE, objectives__isnull=False).exists():
         return
     plan = plan_create(
         actor=actor,
         account=account,
         fields={
             "name": f"{at.year} goals",
-            "summary": account.why_they_bought
-            or "What the customer bought us for, in their words.",
+            "summary": account.why_they_bought or "What the customer bought us for, in their words.",
         },
     )
     for title, metric, baseline, target, months in rng.sample(OBJECTIVES, 2):
@@ -415,9 +383,7 @@ def _write_success_plan(
         )
 
 
-def _write_context_note(
-    transition: Transition, actor: User, at: dt.datetime, rng: random.Random
-) -> None:
+def _write_context_note(transition: Transition, actor: User, at: dt.datetime, rng: random.Random) -> None:
     timeline_note_add(
         actor=actor,
         account=transition.account,
@@ -426,15 +392,9 @@ def _write_context_note(
     )
 
 
-def _log_handover_call(
-    transition: Transition, actor: User, at: dt.datetime, rng: random.Random
-) -> None:
+def _log_handover_call(transition: Transition, actor: User, at: dt.datetime, rng: random.Random) -> None:
     contacts = _current_contacts(transition.account)
-    key_people = [
-        c
-        for c in contacts
-        if c.deal_role in (DealRole.CHAMPION, DealRole.DECISION_MAKER)
-    ] or contacts[:1]
+    key_people = [c for c in contacts if c.deal_role in (DealRole.CHAMPION, DealRole.DECISION_MAKER)] or contacts[:1]
     touchpoint_log(
         actor=actor,
         account=transition.account,
@@ -474,22 +434,13 @@ CONTEXT_NOTES = [
 # --- Mid-market: one rebalancing planned ------------------------------------------------------------------------
 
 
-def _plan_midmarket_rebalancing(
-    company: DemoCompany, rng: random.Random, manager: User, outgoing: User
-) -> None:
+def _plan_midmarket_rebalancing(company: DemoCompany, rng: random.Random, manager: User, outgoing: User) -> None:
     """Sofia carries about twice anyone else's book: Tom plans to move one account to the lightest colleague."""
-    colleagues = [
-        user
-        for user in company.csms
-        if user.team_id == outgoing.team_id and user.pk != outgoing.pk
-    ]
+    colleagues = [user for user in company.csms if user.team_id == outgoing.team_id and user.pk != outgoing.pk]
     candidates = list(
         Account.objects.filter(owner=outgoing)
         .exclude(stage__in=[Stage.CHURNED, Stage.AT_RISK])
-        .filter(
-            Q(renewal_date__isnull=True)
-            | Q(renewal_date__gt=company.today + dt.timedelta(days=90))
-        )
+        .filter(Q(renewal_date__isnull=True) | Q(renewal_date__gt=company.today + dt.timedelta(days=90)))
         .order_by("pk")
     )
     if not colleagues or not candidates:

@@ -33,11 +33,7 @@ def validate_template(text: str, *, field: str) -> None:
     unknown = sorted(template_fields(text) - set(EMAIL_PLACEHOLDERS))
     if unknown:
         known = ", ".join(f"{{{name}}}" for name in EMAIL_PLACEHOLDERS)
-        raise ValidationError(
-            {
-                field: f"Unknown placeholder {', '.join('{' + u + '}' for u in unknown)}. Use {known}."
-            }
-        )
+        raise ValidationError({field: f"Unknown placeholder {', '.join('{' + u + '}' for u in unknown)}. Use {known}."})
 
 
 @dataclass(frozen=True)

@@ -27,24 +27,12 @@ def _people():
 
 class TransitionFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Account")
-    status = django_filters.ChoiceFilter(
-        choices=STATUS_CHOICES, method="filter_status", empty_label="Any status"
-    )
-    kind = django_filters.ChoiceFilter(
-        choices=PlaybookKind.choices, empty_label="Any kind"
-    )
-    reason = django_filters.ChoiceFilter(
-        choices=TransitionReason.choices, empty_label="Any reason"
-    )
-    from_csm = django_filters.ModelChoiceFilter(
-        queryset=_people(), label="Outgoing CSM", empty_label="Anyone"
-    )
-    to_csm = django_filters.ModelChoiceFilter(
-        queryset=_people(), label="Incoming CSM", empty_label="Anyone"
-    )
-    overdue = django_filters.BooleanFilter(
-        method="filter_overdue", label="With overdue tasks"
-    )
+    status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", empty_label="Any status")
+    kind = django_filters.ChoiceFilter(choices=PlaybookKind.choices, empty_label="Any kind")
+    reason = django_filters.ChoiceFilter(choices=TransitionReason.choices, empty_label="Any reason")
+    from_csm = django_filters.ModelChoiceFilter(queryset=_people(), label="Outgoing CSM", empty_label="Anyone")
+    to_csm = django_filters.ModelChoiceFilter(queryset=_people(), label="Incoming CSM", empty_label="Anyone")
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="With overdue tasks")
     bulk = django_filters.NumberFilter(field_name="bulk_id", label="Bulk handover")
 
     class Meta:
@@ -67,9 +55,7 @@ class TransitionFilter(django_filters.FilterSet):
             is_select = hasattr(form_field, "choices")
             form_field.widget.attrs.setdefault(
                 "class",
-                "form-select form-select-sm"
-                if is_select
-                else "form-control form-control-sm",
+                "form-select form-select-sm" if is_select else "form-control form-control-sm",
             )
         self.form.fields["overdue"].widget.choices = [
             ("unknown", "Any"),
@@ -86,20 +72,12 @@ class TransitionFilter(django_filters.FilterSet):
             return queryset.filter(status__in=ACTIVE_STATUSES)
         return queryset.filter(status=value) if value else queryset
 
-    def filter_overdue(
-        self, queryset: QuerySet, name: str, value: bool | None
-    ) -> QuerySet:
+    def filter_overdue(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return queryset
-        overdue = Q(
-            tasks__status=TaskStatus.OPEN, tasks__due_date__lt=timezone.localdate()
-        )
+        overdue = Q(tasks__status=TaskStatus.OPEN, tasks__due_date__lt=timezone.localdate())
         matching = Transition.objects.filter(overdue).values("pk")
-        return (
-            queryset.filter(pk__in=matching)
-            if value
-            else queryset.exclude(pk__in=matching)
-        )
+        return queryset.filter(pk__in=matching) if value else queryset.exclude(pk__in=matching)
 
 
 class TransitionTaskFilter(django_filters.FilterSet):
@@ -110,9 +88,7 @@ class TransitionTaskFilter(django_filters.FilterSet):
         model = TransitionTask
         fields = ["transition", "status", "assignee", "mine"]
 
-    def filter_mine(
-        self, queryset: QuerySet, name: str, value: bool | None
-    ) -> QuerySet:
+    def filter_mine(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value:
             return queryset.filter(assignee=self.request.user)
         return queryset

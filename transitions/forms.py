@@ -13,9 +13,7 @@ from .models import Playbook, PlaybookKind, PlaybookStep, TransitionReason
 from .selectors import incoming_candidates
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-DATETIME_INPUT = forms.DateTimeInput(
-    attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
-)
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 def _handover_playbooks():
@@ -36,16 +34,12 @@ class _Dates(forms.Form):
         cleaned = super().clean()
         start, target = cleaned.get("start_date"), cleaned.get("target_date")
         if start and target and target < start:
-            self.add_error(
-                "target_date", "The target date cannot be before the start date."
-            )
+            self.add_error("target_date", "The target date cannot be before the start date.")
         return cleaned
 
 
 class TransitionStartForm(_Dates):
-    to_csm = forms.ModelChoiceField(
-        queryset=incoming_candidates(), label="Incoming CSM"
-    )
+    to_csm = forms.ModelChoiceField(queryset=incoming_candidates(), label="Incoming CSM")
     reason = forms.ChoiceField(choices=TransitionReason.choices)
     playbook = forms.ModelChoiceField(queryset=_handover_playbooks(), empty_label=None)
     note = forms.CharField(
@@ -58,9 +52,7 @@ class TransitionStartForm(_Dates):
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
         if account.owner_id:
-            self.fields["to_csm"].queryset = incoming_candidates().exclude(
-                pk=account.owner_id
-            )
+            self.fields["to_csm"].queryset = incoming_candidates().exclude(pk=account.owner_id)
         default = _handover_playbooks().filter(is_default=True).first()
         if default:
             self.fields["playbook"].initial = default.pk
@@ -105,9 +97,7 @@ class BulkSettingsForm(_Dates):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), label="Why is it cancelled?"
-    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why is it cancelled?")
 
 
 class RescheduleForm(forms.Form):
@@ -123,18 +113,14 @@ class EmailForm(forms.Form):
     contacts = forms.ModelMultipleChoiceField(
         queryset=Contact.objects.none(), widget=forms.CheckboxSelectMultiple, label="To"
     )
-    call_date = forms.DateTimeField(
-        widget=DATETIME_INPUT, required=False, label="Proposed call date"
-    )
+    call_date = forms.DateTimeField(widget=DATETIME_INPUT, required=False, label="Proposed call date")
     subject = forms.CharField(max_length=200)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}))
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contacts"].queryset = (
-            account.contacts.current()
-            .exclude(email="")
-            .order_by("last_name", "first_name")
+            account.contacts.current().exclude(email="").order_by("last_name", "first_name")
         )
         self.fields["contacts"].label_from_instance = lambda c: (
             f"{c.full_name} <{c.email}>{' · ' + c.get_deal_role_display() if c.deal_role else ''}"
@@ -199,6 +185,4 @@ class PlaybookStepForm(forms.ModelForm):
         return cleaned
 
 
-PlaybookStepFormSet = forms.formset_factory(
-    PlaybookStepForm, extra=1, can_delete=True, can_order=False
-)
+PlaybookStepFormSet = forms.formset_factory(PlaybookStepForm, extra=1, can_delete=True, can_order=False)

@@ -40,9 +40,7 @@ EMAIL_PLACEHOLDERS = {
 
 class Playbook(models.Model):
     name = models.CharField(max_length=150)
-    kind = models.CharField(
-        max_length=16, choices=PlaybookKind.choices, default=PlaybookKind.HANDOVER
-    )
+    kind = models.CharField(max_length=16, choices=PlaybookKind.choices, default=PlaybookKind.HANDOVER)
     description = models.TextField(blank=True)
     trigger_stage = models.CharField(
         max_length=16,
@@ -50,9 +48,7 @@ class Playbook(models.Model):
         blank=True,
         help_text="Stage checklists start when an account enters this stage.",
     )
-    is_default = models.BooleanField(
-        default=False, help_text="Preselected when a manager starts a handover."
-    )
+    is_default = models.BooleanField(default=False, help_text="Preselected when a manager starts a handover.")
     archived = models.BooleanField(default=False)
     version = models.PositiveIntegerField(
         default=1,
@@ -93,16 +89,12 @@ STEP_FIELDS_FOR_FORMS = (
 
 
 class PlaybookStep(models.Model):
-    playbook = models.ForeignKey(
-        Playbook, on_delete=models.CASCADE, related_name="steps"
-    )
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=200)
     guidance = models.TextField(blank=True)
     assignee_role = models.CharField(max_length=16, choices=AssigneeRole.choices)
-    due_offset_days = models.PositiveSmallIntegerField(
-        default=0, help_text="Days after the run's start."
-    )
+    due_offset_days = models.PositiveSmallIntegerField(default=0, help_text="Days after the run's start.")
     required = models.BooleanField(default=True)
     email_subject = models.CharField(max_length=200, blank=True)
     email_body = models.TextField(
@@ -113,9 +105,7 @@ class PlaybookStep(models.Model):
     class Meta:
         ordering = ["playbook", "position"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["playbook", "position"], name="playbookstep_unique_position"
-            ),
+            models.UniqueConstraint(fields=["playbook", "position"], name="playbookstep_unique_position"),
             models.CheckConstraint(
                 condition=Q(email_subject="") | ~Q(email_body=""),
                 name="playbookstep_email_has_body",
@@ -159,9 +149,7 @@ class BulkHandoverStatus(models.TextChoices):
 class BulkHandover(models.Model):
     """One manager's request to start many handovers at once, and how far it got."""
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=16, choices=TransitionReason.choices)
     note = models.TextField(blank=True)
@@ -214,19 +202,11 @@ class TransitionQuerySet(models.QuerySet):
         open_task = Q(tasks__status=TaskStatus.OPEN)
         return self.annotate(
             tasks_total=Count("tasks", distinct=True),
-            tasks_done=Count(
-                "tasks", filter=Q(tasks__status=TaskStatus.DONE), distinct=True
-            ),
-            tasks_overdue=Count(
-                "tasks", filter=open_task & Q(tasks__due_date__lt=today), distinct=True
-            ),
-            required_open=Count(
-                "tasks", filter=open_task & Q(tasks__required=True), distinct=True
-            ),
+            tasks_done=Count("tasks", filter=Q(tasks__status=TaskStatus.DONE), distinct=True),
+            tasks_overdue=Count("tasks", filter=open_task & Q(tasks__due_date__lt=today), distinct=True),
+            required_open=Count("tasks", filter=open_task & Q(tasks__required=True), distinct=True),
             has_failed_email=Exists(
-                OutboundEmail.objects.filter(
-                    task__transition=OuterRef("pk"), status=OutboundEmailStatus.FAILED
-                )
+                OutboundEmail.objects.filter(task__transition=OuterRef("pk"), status=OutboundEmailStatus.FAILED)
             ),
         )
 
@@ -237,15 +217,9 @@ class TransitionQuerySet(models.QuerySet):
 class Transition(models.Model):
     """One account following one playbook; for a handover, from one CSM to another."""
 
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="transitions"
-    )
-    kind = models.CharField(
-        max_length=16, choices=PlaybookKind.choices, default=PlaybookKind.HANDOVER
-    )
-    playbook = models.ForeignKey(
-        Playbook, on_delete=models.PROTECT, related_name="transitions"
-    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="transitions")
+    kind = models.CharField(max_length=16, choices=PlaybookKind.choices, default=PlaybookKind.HANDOVER)
+    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="transitions")
     playbook_version = models.PositiveIntegerField()
     from_csm = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -261,9 +235,7 @@ class Transition(models.Model):
         on_delete=models.PROTECT,
         related_name="incoming_transitions",
     )
-    reason = models.CharField(
-        max_length=16, choices=TransitionReason.choices, blank=True
-    )
+    reason = models.CharField(max_length=16, choices=TransitionReason.choices, blank=True)
     note = models.TextField(blank=True)
     start_date = models.DateField()
     target_date = models.DateField()
@@ -309,14 +281,11 @@ class Transition(models.Model):
                 violation_error_message="This account already runs this risk play.",
             ),
             models.CheckConstraint(
-                condition=~Q(kind=PlaybookKind.HANDOVER)
-                | (Q(to_csm__isnull=False) & ~Q(reason="")),
+                condition=~Q(kind=PlaybookKind.HANDOVER) | (Q(to_csm__isnull=False) & ~Q(reason="")),
                 name="transition_handover_has_incoming_and_reason",
             ),
             models.CheckConstraint(
-                condition=Q(from_csm__isnull=True)
-                | Q(to_csm__isnull=True)
-                | ~Q(from_csm=F("to_csm")),
+                condition=Q(from_csm__isnull=True) | Q(to_csm__isnull=True) | ~Q(from_csm=F("to_csm")),
                 name="transition_from_differs_from_to",
             ),
             models.CheckConstraint(
@@ -325,9 +294,7 @@ class Transition(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["status", "target_date"], name="transition_status_target"
-            ),
+            models.Index(fields=["status", "target_date"], name="transition_status_target"),
             models.Index(fields=["from_csm", "status"], name="transition_from_status"),
             models.Index(fields=["to_csm", "status"], name="transition_to_status"),
         ]
@@ -344,9 +311,7 @@ class Transition(models.Model):
     @property
     def percent_complete(self) -> int:
         """Needs `with_progress()` annotations."""
-        return (
-            round(100 * self.tasks_done / self.tasks_total) if self.tasks_total else 0
-        )
+        return round(100 * self.tasks_done / self.tasks_total) if self.tasks_total else 0
 
 
 class TaskStatus(models.TextChoices):
@@ -369,9 +334,7 @@ class TransitionTaskQuerySet(models.QuerySet):
 class TransitionTask(models.Model):
     """One step of a run, copied from the playbook when the run started."""
 
-    transition = models.ForeignKey(
-        Transition, on_delete=models.CASCADE, related_name="tasks"
-    )
+    transition = models.ForeignKey(Transition, on_delete=models.CASCADE, related_name="tasks")
     position = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=200)
     guidance = models.TextField(blank=True)
@@ -387,9 +350,7 @@ class TransitionTask(models.Model):
     required = models.BooleanField(default=True)
     email_subject = models.CharField(max_length=200, blank=True)
     email_body = models.TextField(blank=True)
-    status = models.CharField(
-        max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN
-    )
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -398,28 +359,20 @@ class TransitionTask(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    system_created = models.BooleanField(
-        default=True, help_text="Created by a playbook rather than by hand."
-    )
+    system_created = models.BooleanField(default=True, help_text="Created by a playbook rather than by hand.")
 
     objects = TransitionTaskQuerySet.as_manager()
 
     class Meta:
         ordering = ["transition", "position"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["transition", "position"], name="transitiontask_unique_position"
-            ),
+            models.UniqueConstraint(fields=["transition", "position"], name="transitiontask_unique_position"),
             models.CheckConstraint(
                 condition=Q(status=TaskStatus.OPEN) | Q(completed_at__isnull=False),
                 name="transitiontask_closed_has_time",
             ),
         ]
-        indexes = [
-            models.Index(
-                fields=["assignee", "status", "due_date"], name="task_assignee_open_due"
-            )
-        ]
+        indexes = [models.Index(fields=["assignee", "status", "due_date"], name="task_assignee_open_due")]
 
     def __str__(self) -> str:
         return self.title
@@ -442,9 +395,7 @@ class OutboundEmailStatus(models.TextChoices):
 class OutboundEmail(models.Model):
     """A customer email waiting in, or gone through, the outbox. Nothing is sent without a row here."""
 
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.CASCADE, related_name="outbound_emails"
-    )
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="outbound_emails")
     task = models.ForeignKey(
         TransitionTask,
         null=True,
@@ -483,16 +434,11 @@ class OutboundEmail(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(status=OutboundEmailStatus.SENT)
-                | Q(sent_at__isnull=False),
+                condition=~Q(status=OutboundEmailStatus.SENT) | Q(sent_at__isnull=False),
                 name="outboundemail_sent_has_time",
             ),
         ]
-        indexes = [
-            models.Index(
-                fields=["status", "created_at"], name="outbound_status_created"
-            )
-        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="outbound_status_created")]
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email} ({self.get_status_display()})"
@@ -517,9 +463,7 @@ class HandoverPolicy(models.Model):
 
     class Meta:
         verbose_name_plural = "handover policy"
-        constraints = [
-            models.CheckConstraint(condition=Q(pk=1), name="handoverpolicy_singleton")
-        ]
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="handoverpolicy_singleton")]
 
     def __str__(self) -> str:
         return self.get_work_follows_owner_display()

@@ -75,18 +75,10 @@ class Readiness:
 
     @property
     def band(self) -> str:
-        return (
-            "success"
-            if self.percent == 100
-            else "warning"
-            if self.percent >= 60
-            else "danger"
-        )
+        return "success" if self.percent == 100 else "warning" if self.percent >= 60 else "danger"
 
 
-def readiness_for_accounts(
-    account_ids: list[int], *, now: dt.datetime | None = None
-) -> dict[int, Readiness]:
+def readiness_for_accounts(account_ids: list[int], *, now: dt.datetime | None = None) -> dict[int, Readiness]:
     """Context completeness for each account, in two queries (product.md §4, issue 5 item 5).
 
     Contact facts come from one aggregate over the accounts' contacts (index on
@@ -105,8 +97,7 @@ def readiness_for_accounts(
             current=Count("pk"),
             stale=Count(
                 "pk",
-                filter=Q(last_verified_at__isnull=True)
-                | Q(last_verified_at__lt=stale_cutoff),
+                filter=Q(last_verified_at__isnull=True) | Q(last_verified_at__lt=stale_cutoff),
             ),
             champions=Count("pk", filter=Q(deal_role=DealRole.CHAMPION)),
             decision_makers=Count("pk", filter=Q(deal_role=DealRole.DECISION_MAKER)),
@@ -118,11 +109,8 @@ def readiness_for_accounts(
         Account.objects.filter(pk__in=account_ids)
         .annotate(
             has_plan=Exists(
-                SuccessPlan.objects.filter(
-                    account=OuterRef("pk"), status=PlanStatus.ACTIVE
-                ).filter(
-                    Q(summary__gt="")
-                    | Exists(Objective.objects.filter(plan=OuterRef("pk")))
+                SuccessPlan.objects.filter(account=OuterRef("pk"), status=PlanStatus.ACTIVE).filter(
+                    Q(summary__gt="") | Exists(Objective.objects.filter(plan=OuterRef("pk")))
                 )
             ),
             has_note=Exists(
@@ -158,9 +146,7 @@ def readiness_for_accounts(
                 "org_chart",
                 "Org chart with a champion and a decision maker",
                 row["has_champion"] and row["has_decision_maker"],
-                reverse("contact-create", args=[pk])
-                if not row["has_contacts"]
-                else f"{detail}#org-chart",
+                reverse("contact-create", args=[pk]) if not row["has_contacts"] else f"{detail}#org-chart",
                 "Set champion and decision maker",
             ),
             ReadinessItem(
@@ -215,14 +201,10 @@ def board_groups(transitions: list[Transition], *, group_by: str) -> list[BoardG
     groups: dict[int | str | None, BoardGroup] = {}
     for transition in transitions:
         if group_by == "from" and transition.kind != PlaybookKind.HANDOVER:
-            group = groups.setdefault(
-                "runs", BoardGroup(person=None, playbook_runs=True)
-            )
+            group = groups.setdefault("runs", BoardGroup(person=None, playbook_runs=True))
         else:
             person = transition.from_csm if group_by == "from" else transition.to_csm
-            group = groups.setdefault(
-                person.pk if person else None, BoardGroup(person=person)
-            )
+            group = groups.setdefault(person.pk if person else None, BoardGroup(person=person))
         group.transitions.append(transition)
     return list(groups.values())
 
@@ -256,9 +238,7 @@ def transition_detail(pk: int) -> Transition:
         .prefetch_related(
             Prefetch(
                 "tasks",
-                queryset=TransitionTask.objects.select_related(
-                    "assignee", "completed_by"
-                )
+                queryset=TransitionTask.objects.select_related("assignee", "completed_by")
                 .prefetch_related(
                     Prefetch(
                         "emails",
@@ -295,11 +275,7 @@ class CockpitTasks:
 def tasks_for_cockpit(user: User, *, limit: int = 10) -> CockpitTasks:
     """The user's open transition and playbook tasks, most urgent first: 2 queries."""
     today = timezone.localdate()
-    mine = (
-        TransitionTask.objects.open()
-        .assigned_to(user)
-        .filter(transition__status__in=ACTIVE_STATUSES)
-    )
+    mine = TransitionTask.objects.open().assigned_to(user).filter(transition__status__in=ACTIVE_STATUSES)
     counts = mine.aggregate(
         open_count=Count("pk"),
         overdue_count=Count("pk", filter=Q(due_date__lt=today)),
@@ -353,17 +329,12 @@ def csm_loads(user_ids: list[int]) -> dict[int, Load]:
 
 def accounts_with_active_handover(account_ids: list[int]) -> set[int]:
     return set(
-        Transition.objects.handovers()
-        .active()
-        .filter(account_id__in=account_ids)
-        .values_list("account_id", flat=True)
+        Transition.objects.handovers().active().filter(account_id__in=account_ids).values_list("account_id", flat=True)
     )
 
 
 def incoming_candidates() -> QuerySet[User]:
-    return User.objects.filter(
-        is_active=True, role__in=[User.Role.CSM, User.Role.MANAGER]
-    ).select_related("team")
+    return User.objects.filter(is_active=True, role__in=[User.Role.CSM, User.Role.MANAGER]).select_related("team")
 
 
 # --- the handover brief ----------------------------------------------------------------------------------------
@@ -373,11 +344,7 @@ def handover_brief(account: Account) -> dict:
     """Everything the incoming CSM needs on one page (issue 5 item 6), in a fixed number of queries."""
     contacts = list(account.contacts.select_related("reports_to"))
     timeline = list(account.timeline.for_display()[:15])
-    context_notes = list(
-        account.timeline.for_display().filter(
-            kind__in=[TimelineKind.NOTE, TimelineKind.RISK]
-        )[:10]
-    )
+    context_notes = list(account.timeline.for_display().filter(kind__in=[TimelineKind.NOTE, TimelineKind.RISK])[:10])
     transition = account_active_transition(account) or (
         account.transitions.handovers()
         .select_related("from_csm", "to_csm")
@@ -397,9 +364,7 @@ def handover_brief(account: Account) -> dict:
         "current_contacts": [c for c in contacts if not c.departed],
         "org_chart": org_chart_rows(account_org_chart(contacts)),
         "plans": account_plans(account),
-        "open_objectives": Objective.objects.open()
-        .filter(plan__account=account)
-        .count(),
+        "open_objectives": Objective.objects.open().filter(plan__account=account).count(),
         "timeline": timeline,
         "context_notes": context_notes,
         "transition": transition,

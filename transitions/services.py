@@ -91,11 +91,7 @@ class TransitionConflict(ValidationError):
         self.account_ids = [pk for pk, _ in accounts]
         self.account_names = [name for _, name in accounts]
         shown = ", ".join(self.account_names[:20])
-        more = (
-            f" and {len(self.account_names) - 20} more"
-            if len(self.account_names) > 20
-            else ""
-        )
+        more = f" and {len(self.account_names) - 20} more" if len(self.account_names) > 20 else ""
         super().__init__(
             f"Nothing was started: {len(self.account_names)} account(s) already have a handover under way: "
             f"{shown}{more}.",
@@ -117,14 +113,10 @@ def _clean_steps(steps: Sequence[dict[str, Any]]) -> list[PlaybookStep]:
     for position, data in enumerate(steps, start=1):
         unknown = set(data) - set(STEP_FIELDS)
         if unknown:
-            raise ValidationError(
-                {"steps": f"Unknown step fields: {', '.join(sorted(unknown))}."}
-            )
+            raise ValidationError({"steps": f"Unknown step fields: {', '.join(sorted(unknown))}."})
         step = PlaybookStep(position=position, **data)
         if step.email_subject and not step.email_body:
-            raise ValidationError(
-                {"steps": f"Step {position} ({step.title}): an email needs a body."}
-            )
+            raise ValidationError({"steps": f"Step {position} ({step.title}): an email needs a body."})
         emails.validate_template(step.email_subject, field="steps")
         emails.validate_template(step.email_body, field="steps")
         step.full_clean(exclude=["playbook"])
@@ -139,21 +131,15 @@ def _require_configure(actor: User) -> None:
 
 def _clear_other_defaults(playbook: Playbook) -> None:
     if playbook.is_default:
-        Playbook.objects.filter(kind=playbook.kind, is_default=True).exclude(
-            pk=playbook.pk
-        ).update(is_default=False)
+        Playbook.objects.filter(kind=playbook.kind, is_default=True).exclude(pk=playbook.pk).update(is_default=False)
 
 
 @transaction.atomic
-def playbook_create(
-    *, actor: User, fields: dict[str, Any], steps: Sequence[dict[str, Any]]
-) -> Playbook:
+def playbook_create(*, actor: User, fields: dict[str, Any], steps: Sequence[dict[str, Any]]) -> Playbook:
     _require_configure(actor)
     unknown = set(fields) - set(PLAYBOOK_FIELDS)
     if unknown:
-        raise ValidationError(
-            f"These fields cannot be set here: {', '.join(sorted(unknown))}."
-        )
+        raise ValidationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
     playbook = Playbook(**fields)
     playbook.full_clean(validate_constraints=False)
     cleaned = _clean_steps(steps)
@@ -177,9 +163,7 @@ def playbook_update(
     _require_configure(actor)
     unknown = set(fields) - set(PLAYBOOK_FIELDS)
     if unknown:
-        raise ValidationError(
-            f"These fields cannot be set here: {', '.join(sorted(unknown))}."
-        )
+        raise ValidationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
     playbook = Playbook.objects.select_for_update().get(pk=playbook.pk)
     for name, value in fields.items():
         setattr(playbook, name, value)
@@ -198,25 +182,17 @@ def playbook_update(
 
 
 def default_handover_playbook() -> Playbook | None:
-    return Playbook.objects.filter(
-        kind=PlaybookKind.HANDOVER, is_default=True, archived=False
-    ).first()
+    return Playbook.objects.filter(kind=PlaybookKind.HANDOVER, is_default=True, archived=False).first()
 
 
 # --- starting runs ---------------------------------------------------------------------------------------------
 
 
 def _status_for_start(start_date: dt.date) -> str:
-    return (
-        TransitionStatus.IN_PROGRESS
-        if start_date <= timezone.localdate()
-        else TransitionStatus.PLANNED
-    )
+    return TransitionStatus.IN_PROGRESS if start_date <= timezone.localdate() else TransitionStatus.PLANNED
 
 
-def _assignee(
-    role: str, *, from_csm: User | None, to_csm: User | None, manager: User | None
-) -> User | None:
+def _assignee(role: str, *, from_csm: User | None, to_csm: User | None, manager: User | None) -> User | None:
     if role == AssigneeRole.OUTGOING:
         return from_csm or manager
     if role == AssigneeRole.INCOMING:
@@ -224,9 +200,7 @@ def _assignee(
     return manager
 
 
-def _tasks_for(
-    transition: Transition, steps: Iterable[PlaybookStep], manager: User | None
-) -> list[TransitionTask]:
+def _tasks_for(transition: Transition, steps: Iterable[PlaybookStep], manager: User | None) -> list[TransitionTask]:
     return [
         TransitionTask(
             transition=transition,
@@ -251,16 +225,12 @@ def _tasks_for(
 
 def _validate_dates(start_date: dt.date, target_date: dt.date) -> None:
     if target_date < start_date:
-        raise ValidationError(
-            {"target_date": "The target date cannot be before the start date."}
-        )
+        raise ValidationError({"target_date": "The target date cannot be before the start date."})
 
 
 def _validate_handover_playbook(playbook: Playbook) -> list[PlaybookStep]:
     if playbook.kind != PlaybookKind.HANDOVER:
-        raise ValidationError(
-            {"playbook": f"“{playbook.name}” is not a handover playbook."}
-        )
+        raise ValidationError({"playbook": f"“{playbook.name}” is not a handover playbook."})
     if playbook.archived:
         raise ValidationError({"playbook": f"“{playbook.name}” is archived."})
     steps = list(playbook.steps.all())
@@ -302,18 +272,10 @@ def transition_bulk_start(
     incoming = User.objects.in_bulk({user_id for _, user_id in assignments})
     for _, user_id in assignments:
         user = incoming.get(user_id)
-        if (
-            user is None
-            or not user.is_active
-            or user.role not in (User.Role.CSM, User.Role.MANAGER)
-        ):
-            raise ValidationError(
-                {"to_csm": "Every incoming owner must be an active CSM or manager."}
-            )
+        if user is None or not user.is_active or user.role not in (User.Role.CSM, User.Role.MANAGER):
+            raise ValidationError({"to_csm": "Every incoming owner must be an active CSM or manager."})
 
-    accounts = list(
-        Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk")
-    )
+    accounts = list(Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk"))
     if len(accounts) != len(account_ids):
         raise ValidationError("Some of the chosen accounts no longer exist.")
     owners = User.objects.in_bulk({a.owner_id for a in accounts if a.owner_id})
@@ -322,17 +284,11 @@ def transition_bulk_start(
             account.owner = owners[account.owner_id]
     forbidden = [a.name for a in accounts if not can_manage_transition(actor, a)]
     if forbidden:
-        raise PermissionDenied(
-            f"Only the team's manager or an admin can hand these over: {', '.join(forbidden[:20])}."
-        )
+        raise PermissionDenied(f"Only the team's manager or an admin can hand these over: {', '.join(forbidden[:20])}.")
     to_by_account = dict(assignments)
     already_theirs = [a.name for a in accounts if a.owner_id == to_by_account[a.pk]]
     if already_theirs:
-        raise ValidationError(
-            {
-                "to_csm": f"The incoming CSM already owns: {', '.join(already_theirs[:20])}."
-            }
-        )
+        raise ValidationError({"to_csm": f"The incoming CSM already owns: {', '.join(already_theirs[:20])}."})
     busy = list(
         Transition.objects.handovers()
         .active()
@@ -437,11 +393,7 @@ def transition_start(
 ) -> Transition:
     playbook = playbook or default_handover_playbook()
     if playbook is None:
-        raise ValidationError(
-            {
-                "playbook": "There is no default handover playbook; an admin needs to create one."
-            }
-        )
+        raise ValidationError({"playbook": "There is no default handover playbook; an admin needs to create one."})
     (transition,) = transition_bulk_start(
         actor=actor,
         assignments=[(account.pk, to_csm.pk)],
@@ -455,9 +407,7 @@ def transition_start(
 
 
 def default_risk_playbook() -> Playbook | None:
-    return Playbook.objects.filter(
-        kind=PlaybookKind.RISK, is_default=True, archived=False
-    ).first()
+    return Playbook.objects.filter(kind=PlaybookKind.RISK, is_default=True, archived=False).first()
 
 
 def _runnable_steps(playbook: Playbook) -> list[PlaybookStep]:
@@ -492,22 +442,14 @@ def _playbook_runs_create(
     """
     if not accounts:
         return []
-    starting_manager = (
-        actor if actor is not None and (actor.is_manager or actor.is_admin) else None
-    )
+    starting_manager = actor if actor is not None and (actor.is_manager or actor.is_admin) else None
     team_managers: dict[int, User] = {}
     if starting_manager is None:
         team_ids = {_team_id(account) for account in accounts} - {None}
         # Reversed, so the first by name wins, as `.first()` on the default ordering would.
-        for manager in reversed(
-            User.objects.filter(
-                team_id__in=team_ids, role=User.Role.MANAGER, is_active=True
-            )
-        ):
+        for manager in reversed(User.objects.filter(team_id__in=team_ids, role=User.Role.MANAGER, is_active=True)):
             team_managers[manager.team_id] = manager
-    target_date = start_date + dt.timedelta(
-        days=max(step.due_offset_days for step in steps)
-    )
+    target_date = start_date + dt.timedelta(days=max(step.due_offset_days for step in steps))
     now = timezone.now()
     runs = [
         Transition(
@@ -529,9 +471,7 @@ def _playbook_runs_create(
     tasks = [
         task
         for run in runs
-        for task in _tasks_for(
-            run, steps, starting_manager or team_managers.get(_team_id(run.account))
-        )
+        for task in _tasks_for(run, steps, starting_manager or team_managers.get(_team_id(run.account)))
     ]
     TransitionTask.objects.bulk_create(tasks, batch_size=2000)
     started = f"{playbook.get_kind_display()} “{playbook.name}” started"
@@ -584,13 +524,9 @@ def playbook_run_start(
     steps = _runnable_steps(playbook)
     if (
         playbook.kind == PlaybookKind.RISK
-        and Transition.objects.active()
-        .filter(account=account, playbook=playbook)
-        .exists()
+        and Transition.objects.active().filter(account=account, playbook=playbook).exists()
     ):
-        raise ValidationError(
-            {"playbook": f"{account.name} already runs “{playbook.name}”."}
-        )
+        raise ValidationError({"playbook": f"{account.name} already runs “{playbook.name}”."})
     (run,) = _playbook_runs_create(
         accounts=[account],
         playbook=playbook,
@@ -601,9 +537,7 @@ def playbook_run_start(
     return run
 
 
-def risk_playbooks_start_for_flags(
-    *, flag_ids: Sequence[int], start_date: dt.date | None = None
-) -> list[Transition]:
+def risk_playbooks_start_for_flags(*, flag_ids: Sequence[int], start_date: dt.date | None = None) -> list[Transition]:
     """Start the default risk play on each account whose newly raised flags come from a rule with `start_playbook`.
 
     Called by `lifecycle.flag_services.flags_sync` with the flags it has just
@@ -620,9 +554,9 @@ def risk_playbooks_start_for_flags(
     from lifecycle.models import FlagStatus, RedFlag
 
     account_ids = set(
-        RedFlag.objects.filter(
-            pk__in=flag_ids, status=FlagStatus.OPEN, rule__start_playbook=True
-        ).values_list("account_id", flat=True)
+        RedFlag.objects.filter(pk__in=flag_ids, status=FlagStatus.OPEN, rule__start_playbook=True).values_list(
+            "account_id", flat=True
+        )
     )
     playbook = default_risk_playbook() if account_ids else None
     if playbook is None:
@@ -635,13 +569,7 @@ def risk_playbooks_start_for_flags(
             Account.objects.select_for_update(of=("self",))
             .select_related("owner")
             .filter(pk__in=account_ids)
-            .exclude(
-                Exists(
-                    Transition.objects.active().filter(
-                        account=OuterRef("pk"), playbook=playbook
-                    )
-                )
-            )
+            .exclude(Exists(Transition.objects.active().filter(account=OuterRef("pk"), playbook=playbook)))
             .order_by("pk")
         )
         return _playbook_runs_create(
@@ -653,16 +581,10 @@ def risk_playbooks_start_for_flags(
         )
 
 
-def stage_playbooks_start(
-    *, account: Account, stage: str, actor: User | None = None
-) -> list[Transition]:
+def stage_playbooks_start(*, account: Account, stage: str, actor: User | None = None) -> list[Transition]:
     """Start every active stage checklist triggered by `stage` (call after the stage changed)."""
-    playbooks = Playbook.objects.filter(
-        kind=PlaybookKind.STAGE, trigger_stage=stage, archived=False
-    )
-    return [
-        playbook_run_start(account=account, playbook=p, actor=actor) for p in playbooks
-    ]
+    playbooks = Playbook.objects.filter(kind=PlaybookKind.STAGE, trigger_stage=stage, archived=False)
+    return [playbook_run_start(account=account, playbook=p, actor=actor) for p in playbooks]
 
 
 # --- bulk handover runs ----------------------------------------------------------------------------------------
@@ -724,9 +646,9 @@ def _progress_writer(
 
 def bulk_handover_run(*, bulk_id: int) -> BulkHandover:
     """Start a recorded bulk handover. Idempotent: a finished run is left as it is."""
-    claimed = BulkHandover.objects.filter(
-        pk=bulk_id, status=BulkHandoverStatus.QUEUED
-    ).update(status=BulkHandoverStatus.RUNNING)
+    claimed = BulkHandover.objects.filter(pk=bulk_id, status=BulkHandoverStatus.QUEUED).update(
+        status=BulkHandoverStatus.RUNNING
+    )
     bulk = BulkHandover.objects.select_related("created_by", "playbook").get(pk=bulk_id)
     if not claimed:
         return bulk
@@ -745,24 +667,16 @@ def bulk_handover_run(*, bulk_id: int) -> BulkHandover:
         )
     except (ValidationError, PermissionDenied) as error:
         bulk.status = BulkHandoverStatus.FAILED
-        bulk.error = (
-            " ".join(error.messages)
-            if isinstance(error, ValidationError)
-            else str(error)
-        )
+        bulk.error = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
         bulk.processed = 0
-        bulk.conflicts = (
-            error.account_ids if isinstance(error, TransitionConflict) else []
-        )
+        bulk.conflicts = error.account_ids if isinstance(error, TransitionConflict) else []
     else:
         bulk.status = BulkHandoverStatus.DONE
         bulk.processed = bulk.total
     finally:
         close()
     bulk.finished_at = timezone.now()
-    bulk.save(
-        update_fields=["status", "error", "processed", "conflicts", "finished_at"]
-    )
+    bulk.save(update_fields=["status", "error", "processed", "conflicts", "finished_at"])
     return bulk
 
 
@@ -770,39 +684,25 @@ def bulk_handover_run(*, bulk_id: int) -> BulkHandover:
 
 
 def _locked_task(task: TransitionTask) -> tuple[TransitionTask, Transition]:
-    transition = (
-        Transition.objects.select_for_update(of=("self",))
-        .select_related("account")
-        .get(pk=task.transition_id)
-    )
+    transition = Transition.objects.select_for_update(of=("self",)).select_related("account").get(pk=task.transition_id)
     task = TransitionTask.objects.get(pk=task.pk)
     task.transition = transition
     return task, transition
 
 
-def _require_task_access(
-    actor: User, task: TransitionTask, transition: Transition
-) -> None:
-    if not can_complete_transition_task(
-        actor, assignee_id=task.assignee_id, account=transition.account
-    ):
-        raise PermissionDenied(
-            "Only the person this step is assigned to, or the team's manager, can complete it."
-        )
+def _require_task_access(actor: User, task: TransitionTask, transition: Transition) -> None:
+    if not can_complete_transition_task(actor, assignee_id=task.assignee_id, account=transition.account):
+        raise PermissionDenied("Only the person this step is assigned to, or the team's manager, can complete it.")
     if not transition.is_active:
         raise ValidationError(
             f"This {transition.get_kind_display().lower()} is {transition.get_status_display().lower()}."
         )
     if task.status != TaskStatus.OPEN:
-        raise ValidationError(
-            f"“{task.title}” is already {task.get_status_display().lower()}."
-        )
+        raise ValidationError(f"“{task.title}” is already {task.get_status_display().lower()}.")
 
 
 @transaction.atomic
-def task_complete(
-    *, actor: User, task: TransitionTask, skip: bool = False
-) -> TransitionTask:
+def task_complete(*, actor: User, task: TransitionTask, skip: bool = False) -> TransitionTask:
     """Mark a step done (or skip an optional one); the last required step completes the whole run."""
     task, transition = _locked_task(task)
     _require_task_access(actor, task, transition)
@@ -844,14 +744,10 @@ class WorkMoved:
         return "Moved to the new owner: " + ", ".join(parts) + "."
 
 
-def _move_open_work(
-    *, account: Account, from_user: User | None, to_user: User, policy: str
-) -> WorkMoved:
+def _move_open_work(*, account: Account, from_user: User | None, to_user: User, policy: str) -> WorkMoved:
     if policy == WorkFollowsOwner.ACCOUNT_ONLY or from_user is None:
         return WorkMoved()
-    tasks = TransitionTask.objects.open().filter(
-        transition__account=account, assignee=from_user
-    )
+    tasks = TransitionTask.objects.open().filter(transition__account=account, assignee=from_user)
     if policy == WorkFollowsOwner.SYSTEM_WORK:
         tasks = tasks.filter(system_created=True)
     moved_tasks = tasks.update(assignee=to_user)
@@ -865,9 +761,7 @@ def _move_open_work(
     moved_objectives = 0
     if policy == WorkFollowsOwner.ALL_WORK:
         # Objectives are written by people, so only "all open work" moves them.
-        moved_objectives = objectives_reassign(
-            account=account, from_user=from_user, to_user=to_user
-        )
+        moved_objectives = objectives_reassign(account=account, from_user=from_user, to_user=to_user)
     return WorkMoved(tasks=moved_tasks, flags=moved_flags, objectives=moved_objectives)
 
 
@@ -880,16 +774,9 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
     summary = f"{transition.playbook.name} completed"
     body = ""
     if transition.kind == PlaybookKind.HANDOVER:
-        account = (
-            Account.objects.select_for_update(of=("self",))
-            .select_related("owner")
-            .get(pk=account.pk)
-        )
+        account = Account.objects.select_for_update(of=("self",)).select_related("owner").get(pk=account.pk)
         previous_owner = account.owner
-        if (
-            account.owner_id != transition.to_csm_id
-            or account.coverage != Coverage.ASSIGNED
-        ):
+        if account.owner_id != transition.to_csm_id or account.coverage != Coverage.ASSIGNED:
             account_reassign(
                 actor=actor,
                 account=account,
@@ -904,9 +791,7 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
             to_user=transition.to_csm,
             policy=HandoverPolicy.current().work_follows_owner,
         )
-        summary = (
-            f"Handover completed: {_person(transition.to_csm)} now owns the account"
-        )
+        summary = f"Handover completed: {_person(transition.to_csm)} now owns the account"
         body = moved.describe()
     transition.status = TransitionStatus.COMPLETED
     transition.completed_at = now
@@ -929,9 +814,7 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
 
 
 @transaction.atomic
-def transition_cancel(
-    *, actor: User, transition: Transition, reason: str
-) -> Transition:
+def transition_cancel(*, actor: User, transition: Transition, reason: str) -> Transition:
     """Stop a run. Ownership does not change; the timeline says so."""
     transition = (
         Transition.objects.select_for_update(of=("self",))
@@ -939,15 +822,11 @@ def transition_cancel(
         .get(pk=transition.pk)
     )
     if not can_manage_transition(actor, transition.account):
-        raise PermissionDenied(
-            "Only the team's manager or an admin can cancel a handover."
-        )
+        raise PermissionDenied("Only the team's manager or an admin can cancel a handover.")
     if not reason.strip():
         raise ValidationError({"reason": "Say why the handover is cancelled."})
     if not transition.is_active:
-        raise ValidationError(
-            f"This handover is already {transition.get_status_display().lower()}."
-        )
+        raise ValidationError(f"This handover is already {transition.get_status_display().lower()}.")
     now = timezone.now()
     previous = transition.status
     TransitionTask.objects.filter(transition=transition, status=TaskStatus.OPEN).update(
@@ -965,16 +844,8 @@ def transition_cancel(
         changes={"status": (previous, TransitionStatus.CANCELLED)},
         reason=reason,
     )
-    what = (
-        "Handover"
-        if transition.kind == PlaybookKind.HANDOVER
-        else transition.playbook.name
-    )
-    target = (
-        f" to {_person(transition.to_csm)}"
-        if transition.kind == PlaybookKind.HANDOVER
-        else ""
-    )
+    what = "Handover" if transition.kind == PlaybookKind.HANDOVER else transition.playbook.name
+    target = f" to {_person(transition.to_csm)}" if transition.kind == PlaybookKind.HANDOVER else ""
     timeline_system_event(
         account=transition.account,
         event="transition_cancelled",
@@ -991,18 +862,12 @@ def transition_reschedule(
 ) -> tuple[Transition, int]:
     """Move the target date; optionally shift the open tasks by the same number of days. Returns (run, tasks shifted)."""
     transition = (
-        Transition.objects.select_for_update(of=("self",))
-        .select_related("account__owner")
-        .get(pk=transition.pk)
+        Transition.objects.select_for_update(of=("self",)).select_related("account__owner").get(pk=transition.pk)
     )
     if not can_manage_transition(actor, transition.account):
-        raise PermissionDenied(
-            "Only the team's manager or an admin can move a handover's dates."
-        )
+        raise PermissionDenied("Only the team's manager or an admin can move a handover's dates.")
     if not transition.is_active:
-        raise ValidationError(
-            f"This handover is already {transition.get_status_display().lower()}."
-        )
+        raise ValidationError(f"This handover is already {transition.get_status_display().lower()}.")
     _validate_dates(transition.start_date, target_date)
     delta = target_date - transition.target_date
     if not delta:
@@ -1012,18 +877,16 @@ def transition_reschedule(
     transition.save(update_fields=["target_date"])
     shifted = 0
     if shift_tasks:
-        shifted = TransitionTask.objects.filter(
-            transition=transition, status=TaskStatus.OPEN
-        ).update(due_date=F("due_date") + delta)
+        shifted = TransitionTask.objects.filter(transition=transition, status=TaskStatus.OPEN).update(
+            due_date=F("due_date") + delta
+        )
     audit_record(
         actor=actor,
         action=AuditAction.TRANSITION_CHANGED,
         subject=transition,
         account=transition.account,
         changes={"target_date": (old, target_date)},
-        reason=f"{shifted} open task(s) shifted by {delta.days} day(s)"
-        if shift_tasks
-        else "Tasks left as they were",
+        reason=f"{shifted} open task(s) shifted by {delta.days} day(s)" if shift_tasks else "Tasks left as they were",
     )
     timeline_system_event(
         account=transition.account,
@@ -1085,16 +948,10 @@ def task_email_send(
         raise ValidationError({"contacts": "Choose at least one contact to write to."})
     for contact in contacts:
         if contact.account_id != transition.account_id:
-            raise ValidationError(
-                {"contacts": "Write only to this account's contacts."}
-            )
+            raise ValidationError({"contacts": "Write only to this account's contacts."})
         if not contact.email or contact.departed:
-            raise ValidationError(
-                {"contacts": f"{contact.full_name} has no current email address."}
-            )
-    locked.transition = Transition.objects.select_related(
-        "account", "from_csm", "to_csm"
-    ).get(pk=transition.pk)
+            raise ValidationError({"contacts": f"{contact.full_name} has no current email address."})
+    locked.transition = Transition.objects.select_related("account", "from_csm", "to_csm").get(pk=transition.pk)
     outbox = []
     for contact in contacts:
         context = email_context(locked, contact, call_date)
@@ -1104,9 +961,7 @@ def task_email_send(
                 task=locked,
                 contact=contact,
                 to_email=contact.email,
-                subject=emails.render(subject, context, field="subject").replace(
-                    "\n", " "
-                )[:200],
+                subject=emails.render(subject, context, field="subject").replace("\n", " ")[:200],
                 body=emails.render(body, context, field="body"),
                 created_by=actor,
             )
@@ -1130,9 +985,7 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail:
             return email
         email.attempts += 1
         try:
-            EmailMessage(
-                subject=email.subject, body=email.body, to=[email.to_email]
-            ).send(fail_silently=False)
+            EmailMessage(subject=email.subject, body=email.body, to=[email.to_email]).send(fail_silently=False)
         except Exception as error:  # noqa: BLE001 - any transport failure is recorded, never lost
             logger.warning("Outbound email %s failed: %s", email.pk, error)
             email.status = OutboundEmailStatus.FAILED
@@ -1158,21 +1011,13 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail:
 @transaction.atomic
 def outbound_email_retry(*, actor: User, email: OutboundEmail) -> OutboundEmail:
     email = (
-        OutboundEmail.objects.select_for_update(of=("self",))
-        .select_related("account__owner", "task")
-        .get(pk=email.pk)
+        OutboundEmail.objects.select_for_update(of=("self",)).select_related("account__owner", "task").get(pk=email.pk)
     )
     assignee_id = email.task.assignee_id if email.task else email.created_by_id
-    if not can_complete_transition_task(
-        actor, assignee_id=assignee_id, account=email.account
-    ):
-        raise PermissionDenied(
-            "Only the sender or the team's manager can retry this email."
-        )
+    if not can_complete_transition_task(actor, assignee_id=assignee_id, account=email.account):
+        raise PermissionDenied("Only the sender or the team's manager can retry this email.")
     if email.status != OutboundEmailStatus.FAILED:
-        raise ValidationError(
-            f"Only failed emails can be retried; this one is {email.get_status_display().lower()}."
-        )
+        raise ValidationError(f"Only failed emails can be retried; this one is {email.get_status_display().lower()}.")
     email.status = OutboundEmailStatus.QUEUED
     email.save(update_fields=["status"])
     transaction.on_commit(lambda: _queue_send([email.pk]))

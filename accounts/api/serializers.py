@@ -45,7 +45,10 @@ class AccountSerializer(serializers.ModelSerializer):
             moved = {name for name in ("coverage", "owner", "pool") if name in attrs}
             if moved:
                 raise serializers.ValidationError(
-                    {name: "Change coverage with POST /api/accounts/{id}/reassign/ (it needs a reason)." for name in moved}
+                    {
+                        name: "Change coverage with POST /api/accounts/{id}/reassign/ (it needs a reason)."
+                        for name in moved
+                    }
                 )
         return attrs
 
@@ -55,7 +58,9 @@ class AccountReassignSerializer(serializers.Serializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), allow_null=True, required=False, default=None
     )
-    pool = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), allow_null=True, required=False, default=None)
+    pool = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), allow_null=True, required=False, default=None
+    )
     reason = serializers.CharField()
 
 

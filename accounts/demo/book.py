@@ -67,9 +67,7 @@ STAGE_DAYS = {
 
 
 def create_tags(company: DemoCompany) -> None:
-    company.tags = company.bulk_create(
-        Tag, [Tag(name=name) for name in words.TAG_NAMES]
-    )
+    company.tags = company.bulk_create(Tag, [Tag(name=name) for name in words.TAG_NAMES])
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -79,9 +77,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def at_work_hours(rng: random.Random, day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(
-        day, dt.time(rng.randint(8, 17), rng.choice([0, 15, 30, 45])), tzinfo=dt.UTC
-    )
+    return dt.datetime.combine(day, dt.time(rng.randint(8, 17), rng.choice([0, 15, 30, 45])), tzinfo=dt.UTC)
 
 
 def _pick(rng: random.Random, weights: dict) -> str:
@@ -99,12 +95,9 @@ class AccountPlanner:
         # Books are balanced by a share per CSM; the handover CSM carries about
         # twice a colleague's book (~40 accounts at demo size).
         self.csms_by_team: dict[int, list[User]] = {
-            team.pk: [csm for csm in company.csms if csm.team_id == team.pk]
-            for team in company.teams.values()
+            team.pk: [csm for csm in company.csms if csm.team_id == team.pk] for team in company.teams.values()
         }
-        self.book_share = {
-            csm.pk: 1.8 if csm.username == HANDOVER_CSM else 1.0 for csm in company.csms
-        }
+        self.book_share = {csm.pk: 1.8 if csm.username == HANDOVER_CSM else 1.0 for csm in company.csms}
         self.book_size: Counter[int] = Counter()
 
     def create_batch(self, index: int, size: int) -> DemoBatch:
@@ -118,9 +111,7 @@ class AccountPlanner:
             index=index,
             seed=self.company.seed,
             accounts=accounts,
-            plans={
-                account.pk: plan for account, plan in zip(accounts, plans, strict=True)
-            },
+            plans={account.pk: plan for account, plan in zip(accounts, plans, strict=True)},
         )
         self._tag(batch)
         return batch
@@ -251,13 +242,7 @@ class AccountPlanner:
         else:
             # A good share renews in the next 30–120 days: that is the work queue.
             roll = rng.random()
-            days = (
-                rng.randint(30, 120)
-                if roll < 0.35
-                else rng.randint(0, 29)
-                if roll < 0.45
-                else rng.randint(121, 360)
-            )
+            days = rng.randint(30, 120) if roll < 0.35 else rng.randint(0, 29) if roll < 0.45 else rng.randint(121, 360)
             renewal = today + dt.timedelta(days=days)
             if stage == Stage.AT_RISK:
                 stages = self._risk_path(rng)
@@ -278,8 +263,7 @@ class AccountPlanner:
         plan = AccountPlan(
             since,
             self._timed(path),
-            champion_departs=stage in (Stage.AT_RISK, Stage.CHURNED)
-            and rng.random() < 0.35,
+            champion_departs=stage in (Stage.AT_RISK, Stage.CHURNED) and rng.random() < 0.35,
         )
         return start, renewal, plan
 
@@ -303,15 +287,11 @@ class AccountPlanner:
         """
         today = self.company.today
         durations = [rng.randint(*STAGE_DAYS[stage]) for stage in stages[:-1]]
-        end = last_entered or min(
-            since + dt.timedelta(days=sum(durations)), today - dt.timedelta(days=2)
-        )
+        end = last_entered or min(since + dt.timedelta(days=sum(durations)), today - dt.timedelta(days=2))
         span = (end - since).days
         if sum(durations) > span or last_entered is not None and durations:
             if sum(durations) > span:
-                durations = [
-                    max(1, duration * span // sum(durations)) for duration in durations
-                ]
+                durations = [max(1, duration * span // sum(durations)) for duration in durations]
             durations[-1] = max(1, span - sum(durations[:-1]))
         path, day = [(stages[0], since)], since
         for stage, duration in zip(stages[1:], durations, strict=True):

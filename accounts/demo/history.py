@@ -142,24 +142,14 @@ class _AccountStory:
             plan,
             contacts,
         )
-        self.authors = (
-            [account.owner] if account.owner_id else authors.get(account.pool_id, [])
-        )
-        self.start = max(
-            plan.customer_since, company.today - dt.timedelta(days=HISTORY_DAYS)
-        )
+        self.authors = [account.owner] if account.owner_id else authors.get(account.pool_id, [])
+        self.start = max(plan.customer_since, company.today - dt.timedelta(days=HISTORY_DAYS))
         # Up to yesterday, so no entry lands later today than "now".
         yesterday = company.today - dt.timedelta(days=1)
-        self.end = (
-            plan.path[-1][1].date() if account.stage == Stage.CHURNED else yesterday
-        )
+        self.end = plan.path[-1][1].date() if account.stage == Stage.CHURNED else yesterday
         self.window = max((self.end - self.start).days, 1)
-        champion = next(
-            (c for c in contacts if c.deal_role == DealRole.CHAMPION), contacts[-1]
-        )
-        decision_maker = next(
-            (c for c in contacts if c.deal_role == DealRole.DECISION_MAKER), contacts[0]
-        )
+        champion = next((c for c in contacts if c.deal_role == DealRole.CHAMPION), contacts[-1])
+        decision_maker = next((c for c in contacts if c.deal_role == DealRole.DECISION_MAKER), contacts[0])
         self.openers: list[str] = []  # drawn without repeats until exhausted
         self.names = {
             "champion": champion.first_name,
@@ -181,62 +171,34 @@ class _AccountStory:
         )
 
     def _day(self, low: int = 0) -> dt.date:
-        return self.start + dt.timedelta(
-            days=self.rng.randint(min(low, self.window), self.window)
-        )
+        return self.start + dt.timedelta(days=self.rng.randint(min(low, self.window), self.window))
 
     def _touchpoints(self) -> list[tuple[TimelineEntry, list[Contact]]]:
         rng, account = self.rng, self.account
-        expected = (
-            TOUCHPOINT_RATE[account.tier]
-            * self.window
-            / 30
-            * self.company.detail
-            * rng.uniform(0.7, 1.3)
-        )
+        expected = TOUCHPOINT_RATE[account.tier] * self.window / 30 * self.company.detail * rng.uniform(0.7, 1.3)
         count = max(round(expected), 0 if account.tier == Tier.TECH_TOUCH else 1)
         channels = CHANNEL_WEIGHTS[account.tier]
-        sentiments = TOUCHPOINT_SENTIMENT.get(
-            account.stage, DEFAULT_TOUCHPOINT_SENTIMENT
-        )
+        sentiments = TOUCHPOINT_SENTIMENT.get(account.stage, DEFAULT_TOUCHPOINT_SENTIMENT)
         days = [self._day() for _ in range(count)]
-        if (
-            self.plan.customer_since >= self.start
-            and account.tier != Tier.TECH_TOUCH
-            and rng.random() < 0.85
-        ):
+        if self.plan.customer_since >= self.start and account.tier != Tier.TECH_TOUCH and rng.random() < 0.85:
             # Most new customers get their kick-off within the first two weeks
             # (a few do not: that is what the onboarding checks are for).
-            days.append(
-                self.plan.customer_since + dt.timedelta(days=rng.randint(2, 10))
-            )
+            days.append(self.plan.customer_since + dt.timedelta(days=rng.randint(2, 10)))
         touchpoints = []
         for day in days:
             day = min(day, self.end)
             kick_off = day <= self.plan.customer_since + dt.timedelta(days=10)
-            channel = (
-                "meeting"
-                if kick_off
-                else rng.choices(list(channels), weights=list(channels.values()))[0]
-            )
+            channel = "meeting" if kick_off else rng.choices(list(channels), weights=list(channels.values()))[0]
             entry = self._entry(
                 day,
                 kind=TimelineKind.TOUCHPOINT,
                 channel=channel,
                 summary=words.KICK_OFF if kick_off else self._summary(channel, day),
                 body=self._touchpoint_body() if rng.random() < 0.65 else "",
-                sentiment=rng.choices(
-                    list(sentiments), weights=list(sentiments.values())
-                )[0],
+                sentiment=rng.choices(list(sentiments), weights=list(sentiments.values()))[0],
             )
-            present = [
-                c for c in self.contacts if not c.departed or c.departed_at > day
-            ]
-            people = (
-                rng.sample(present, min(len(present), rng.choice([1, 1, 2, 2, 3])))
-                if present
-                else []
-            )
+            present = [c for c in self.contacts if not c.departed or c.departed_at > day]
+            people = rng.sample(present, min(len(present), rng.choice([1, 1, 2, 2, 3]))) if present else []
             touchpoints.append((entry, people))
         return touchpoints
 
@@ -250,19 +212,13 @@ class _AccountStory:
 
     def _touchpoint_body(self) -> str:
         if not self.openers:
-            self.openers = self.rng.sample(
-                words.TOUCHPOINT_OPENERS, len(words.TOUCHPOINT_OPENERS)
-            )
+            self.openers = self.rng.sample(words.TOUCHPOINT_OPENERS, len(words.TOUCHPOINT_OPENERS))
         text = f"{self.openers.pop()} {self.rng.choice(words.TOUCHPOINT_NEXT_STEPS)}"
         return text.strip().format(**self.names)
 
     def _notes(self) -> list[tuple[TimelineEntry, list[Contact]]]:
         rng = self.rng
-        count = (
-            rng.choice([0, 1, 1, 2, 3])
-            if self.account.tier != Tier.TECH_TOUCH
-            else rng.choice([0, 0, 1])
-        )
+        count = rng.choice([0, 1, 1, 2, 3]) if self.account.tier != Tier.TECH_TOUCH else rng.choice([0, 0, 1])
         if self.company.detail < 1:
             count = min(count, 1)
         notes = []
@@ -298,11 +254,7 @@ class _AccountStory:
             None,
         )
         for tag, summary in rng.sample(words.RISKS, count):
-            low = (
-                max((at_risk_from - dt.timedelta(days=20) - self.start).days, 0)
-                if at_risk_from
-                else 0
-            )
+            low = max((at_risk_from - dt.timedelta(days=20) - self.start).days, 0) if at_risk_from else 0
             entry = self._entry(
                 min(self._day(low), self.end),
                 kind=TimelineKind.RISK,

@@ -77,9 +77,7 @@ def seed_contacts(company: DemoCompany, batch: DemoBatch) -> None:
     by_level: list[list[Contact]] = [[] for _ in range(MAX_DEPTH + 1)]
     parents: dict[int, Contact] = {}
     for account in batch.accounts:
-        for level, contact, parent in _org_chart(
-            rng, company, account, batch.plans[account.pk]
-        ):
+        for level, contact, parent in _org_chart(rng, company, account, batch.plans[account.pk]):
             by_level[level].append(contact)
             if parent is not None:
                 parents[id(contact)] = parent
@@ -121,17 +119,12 @@ def _org_chart(
             phone=f"{PHONE_PREFIX[account.region]} {rng.randint(200, 999)} {rng.randint(1000, 9999)}"
             if rng.random() < 0.7
             else "",
-            chat_handle=f"@{first.lower()}.{last[0].lower()}"
-            if rng.random() < 0.4
-            else "",
+            chat_handle=f"@{first.lower()}.{last[0].lower()}" if rng.random() < 0.4 else "",
             influence=rng.choice(INFLUENCE_BY_LEVEL[level]),
-            sentiment=rng.choices(list(sentiments), weights=list(sentiments.values()))[
-                0
-            ],
+            sentiment=rng.choices(list(sentiments), weights=list(sentiments.values()))[0],
             last_verified_at=None
             if rng.random() < 0.08
-            else company.now
-            - dt.timedelta(days=rng.randint(0, 365), hours=rng.randint(0, 23)),
+            else company.now - dt.timedelta(days=rng.randint(0, 365), hours=rng.randint(0, 23)),
         )
         people.append((level, contact, parent))
     _assign_deal_roles(
@@ -166,13 +159,7 @@ def _assign_deal_roles(
         top.deal_role = DealRole.DECISION_MAKER
     champion = None
     if below and rng.random() < 0.85:
-        champion = rng.choice(
-            [
-                person
-                for person, level in zip(below, levels[1:], strict=True)
-                if level <= 2
-            ]
-        )
+        champion = rng.choice([person for person, level in zip(below, levels[1:], strict=True) if level <= 2])
         champion.deal_role = DealRole.CHAMPION
     others = [person for person in below if not person.deal_role]
     if len(others) >= 3 and rng.random() < 0.4:
@@ -189,9 +176,7 @@ def _assign_deal_roles(
             person.deal_role = DealRole.USER
     if champion is not None and plan.champion_departs:
         # The champion leaving is what tipped the account into risk.
-        at_risk_from = next(
-            entered for stage, entered in plan.path if stage == Stage.AT_RISK
-        )
+        at_risk_from = next(entered for stage, entered in plan.path if stage == Stage.AT_RISK)
         _depart(
             company,
             champion,
@@ -199,9 +184,7 @@ def _assign_deal_roles(
         )
     for person in below:
         if person is not champion and rng.random() < 0.05:
-            _depart(
-                company, person, company.today - dt.timedelta(days=rng.randint(10, 300))
-            )
+            _depart(company, person, company.today - dt.timedelta(days=rng.randint(10, 300)))
 
 
 def _depart(company: DemoCompany, person: Contact, around: dt.date) -> None:

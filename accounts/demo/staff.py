@@ -28,9 +28,7 @@ class StaffMember:
 
 # `make run` prints these usernames; keep them in step with the Makefile.
 ROSTER = [
-    StaffMember(
-        "admin", "Ada", "Lindqvist", "Head of CS Operations", User.Role.ADMIN, None
-    ),
+    StaffMember("admin", "Ada", "Lindqvist", "Head of CS Operations", User.Role.ADMIN, None),
     StaffMember(
         "maria",
         "Maria",
@@ -39,9 +37,7 @@ ROSTER = [
         User.Role.MANAGER,
         ENTERPRISE,
     ),
-    StaffMember(
-        "tom", "Tom", "Becker", "CS Manager, Mid-market", User.Role.MANAGER, MID_MARKET
-    ),
+    StaffMember("tom", "Tom", "Becker", "CS Manager, Mid-market", User.Role.MANAGER, MID_MARKET),
     StaffMember(
         "alex",
         "Alex",
@@ -50,24 +46,12 @@ ROSTER = [
         User.Role.CSM,
         ENTERPRISE,
     ),
-    StaffMember(
-        "sam", "Sam", "Okafor", "Customer Success Manager", User.Role.CSM, ENTERPRISE
-    ),
-    StaffMember(
-        "priya", "Priya", "Raman", "Customer Success Manager", User.Role.CSM, ENTERPRISE
-    ),
-    StaffMember(
-        "jonas", "Jonas", "Tamm", "Customer Success Manager", User.Role.CSM, ENTERPRISE
-    ),
-    StaffMember(
-        "lena", "Lena", "Vogel", "Customer Success Manager", User.Role.CSM, MID_MARKET
-    ),
-    StaffMember(
-        "omar", "Omar", "Haddad", "Customer Success Manager", User.Role.CSM, MID_MARKET
-    ),
-    StaffMember(
-        "chen", "Chen", "Liu", "Customer Success Manager", User.Role.CSM, MID_MARKET
-    ),
+    StaffMember("sam", "Sam", "Okafor", "Customer Success Manager", User.Role.CSM, ENTERPRISE),
+    StaffMember("priya", "Priya", "Raman", "Customer Success Manager", User.Role.CSM, ENTERPRISE),
+    StaffMember("jonas", "Jonas", "Tamm", "Customer Success Manager", User.Role.CSM, ENTERPRISE),
+    StaffMember("lena", "Lena", "Vogel", "Customer Success Manager", User.Role.CSM, MID_MARKET),
+    StaffMember("omar", "Omar", "Haddad", "Customer Success Manager", User.Role.CSM, MID_MARKET),
+    StaffMember("chen", "Chen", "Liu", "Customer Success Manager", User.Role.CSM, MID_MARKET),
     StaffMember(
         "sofia",
         "Sofia",

@@ -44,7 +44,9 @@ def new_account(owner, /, **overrides) -> dict:
         ("get", "api-schema", []),
     ],
 )
-def test_anonymous_callers_are_refused_and_nothing_is_written(api, own_account, nothing_written, method, url_name, args):
+def test_anonymous_callers_are_refused_and_nothing_is_written(
+    api, own_account, nothing_written, method, url_name, args
+):
     url = reverse(url_name, args=[own_account.pk for _ in args])
     with nothing_written():
         response = getattr(api(), method)(url, {"name": "x"}, format="json")
@@ -78,10 +80,12 @@ def test_accounts_filter_with_the_same_filters_as_the_pages(api, csm, own_accoun
     assert [r["name"] for r in client.get(reverse("api:account-list"), {"tier": "high"}).json()["results"]] == [
         "Acme Robotics"
     ]
-    assert [r["name"] for r in client.get(reverse("api:account-list"), {"q": "cobalt"}).json()["results"]] == ["Cobalt Bank"]
-    assert [r["name"] for r in client.get(reverse("api:account-list"), {"pool": pool_account.pool_id}).json()["results"]] == [
+    assert [r["name"] for r in client.get(reverse("api:account-list"), {"q": "cobalt"}).json()["results"]] == [
         "Cobalt Bank"
     ]
+    assert [
+        r["name"] for r in client.get(reverse("api:account-list"), {"pool": pool_account.pool_id}).json()["results"]
+    ] == ["Cobalt Bank"]
     ordered = client.get(reverse("api:account-list"), {"ordering": "-name"}).json()["results"]
     assert [r["name"] for r in ordered] == ["Delta Freight", "Cobalt Bank", "Acme Robotics"]
 
@@ -240,7 +244,9 @@ def test_a_csm_or_another_teams_manager_cannot_reassign(api, request, role, own_
 
 def test_the_owner_changes_the_stage_through_the_api(api, csm, own_account):
     response = api(csm, auth="token").post(
-        reverse("api:account-change-stage", args=[own_account.pk]), {"to_stage": "adoption", "reason": "Live"}, format="json"
+        reverse("api:account-change-stage", args=[own_account.pk]),
+        {"to_stage": "adoption", "reason": "Live"},
+        format="json",
     )
     assert response.status_code == 200
     assert response.json()["stage"] == "adoption"
@@ -251,7 +257,9 @@ def test_the_owner_changes_the_stage_through_the_api(api, csm, own_account):
 @pytest.mark.parametrize("to_stage", ["onboarding", "hibernating", ""])
 def test_the_same_or_an_unknown_stage_is_a_400(api, csm, own_account, nothing_written, to_stage):
     with nothing_written():
-        response = api(csm).post(reverse("api:account-change-stage", args=[own_account.pk]), {"to_stage": to_stage}, format="json")
+        response = api(csm).post(
+            reverse("api:account-change-stage", args=[own_account.pk]), {"to_stage": to_stage}, format="json"
+        )
     assert response.status_code == 400
     assert "to_stage" in response.json()
 
@@ -284,7 +292,9 @@ def test_contacts_list_and_filter(api, csm, own_account, other_team_account):
 def test_the_owner_creates_and_updates_a_contact(api, auth, csm, own_account):
     client = api(csm, auth=auth)
     created = client.post(
-        reverse("api:contact-list"), {"account": own_account.pk, "first_name": "Dana", "email": "d@acme.example"}, format="json"
+        reverse("api:contact-list"),
+        {"account": own_account.pk, "first_name": "Dana", "email": "d@acme.example"},
+        format="json",
     )
     assert created.status_code == 201, created.json()
     contact = Contact.objects.get()
@@ -304,12 +314,18 @@ def test_bad_contacts_are_a_400_and_write_nothing(api, csm, own_account, other_t
     with nothing_written():
         missing = client.post(reverse("api:contact-list"), {"account": own_account.pk}, format="json")
         foreign_boss = client.post(
-            reverse("api:contact-list"), {"account": own_account.pk, "first_name": "X", "reports_to": stranger.pk}, format="json"
+            reverse("api:contact-list"),
+            {"account": own_account.pk, "first_name": "X", "reports_to": stranger.pk},
+            format="json",
         )
         cycle = client.patch(reverse("api:contact-detail", args=[ceo.pk]), {"reports_to": vp.pk}, format="json")
-        moved = client.patch(reverse("api:contact-detail", args=[vp.pk]), {"account": other_team_account.pk}, format="json")
+        moved = client.patch(
+            reverse("api:contact-detail", args=[vp.pk]), {"account": other_team_account.pk}, format="json"
+        )
         duplicate = client.post(
-            reverse("api:contact-list"), {"account": own_account.pk, "first_name": "Y", "email": "ceo@acme.example"}, format="json"
+            reverse("api:contact-list"),
+            {"account": own_account.pk, "first_name": "Y", "email": "ceo@acme.example"},
+            format="json",
         )
     assert missing.status_code == 400 and "first_name" in missing.json()
     assert foreign_boss.status_code == 400 and "same account" in foreign_boss.json()["reports_to"][0]
@@ -322,7 +338,9 @@ def test_contacts_of_someone_elses_account_cannot_be_written(api, csm, other_tea
     contact = ContactFactory(account=other_team_account)
     client = api(csm)
     with nothing_written():
-        created = client.post(reverse("api:contact-list"), {"account": other_team_account.pk, "first_name": "X"}, format="json")
+        created = client.post(
+            reverse("api:contact-list"), {"account": other_team_account.pk, "first_name": "X"}, format="json"
+        )
         updated = client.patch(reverse("api:contact-detail", args=[contact.pk]), {"title": "Hacked"}, format="json")
         deleted = client.delete(reverse("api:contact-detail", args=[contact.pk]))
     assert (created.status_code, updated.status_code, deleted.status_code) == (403, 403, 403)
@@ -342,7 +360,10 @@ def test_timeline_entries_list_newest_first_and_filter(api, csm, own_account, ot
     assert [r["summary"] for r in rows] == ["call", "new", "old"]
     touchpoints = client.get(reverse("api:timeline-list"), {"kind": "touchpoint"}).json()["results"]
     assert [r["summary"] for r in touchpoints] == ["call"]
-    recent = client.get(reverse("api:timeline-list"), {"account": own_account.pk, "occurred_after": (now - dt.timedelta(days=5)).isoformat()})
+    recent = client.get(
+        reverse("api:timeline-list"),
+        {"account": own_account.pk, "occurred_after": (now - dt.timedelta(days=5)).isoformat()},
+    )
     assert [r["summary"] for r in recent.json()["results"]] == ["call", "new"]
     entry = TimelineEntry.objects.get(summary="old")
     assert client.get(reverse("api:timeline-detail", args=[entry.pk])).json()["summary"] == "old"
@@ -408,10 +429,17 @@ def test_timeline_entries_cannot_be_added_to_someone_elses_account_nor_edited(
     client = api(csm)
     with nothing_written():
         response = client.post(
-            reverse("api:timeline-list"), {"account": other_team_account.pk, "kind": "note", "summary": "x"}, format="json"
+            reverse("api:timeline-list"),
+            {"account": other_team_account.pk, "kind": "note", "summary": "x"},
+            format="json",
         )
         assert response.status_code == 403
-        assert client.patch(reverse("api:timeline-detail", args=[entry.pk]), {"summary": "rewritten"}, format="json").status_code == 405
+        assert (
+            client.patch(
+                reverse("api:timeline-detail", args=[entry.pk]), {"summary": "rewritten"}, format="json"
+            ).status_code
+            == 405
+        )
         assert client.delete(reverse("api:timeline-detail", args=[entry.pk])).status_code == 405
 
 
@@ -424,8 +452,15 @@ def test_the_schema_is_an_openapi_3_document_listing_the_endpoints(api, csm):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["title"] == "Baton API"
-    for path in ["/api/accounts/", "/api/accounts/{id}/reassign/", "/api/accounts/{id}/change-stage/",
-                 "/api/contacts/", "/api/timeline/", "/api/users/", "/api/teams/"]:
+    for path in [
+        "/api/accounts/",
+        "/api/accounts/{id}/reassign/",
+        "/api/accounts/{id}/change-stage/",
+        "/api/contacts/",
+        "/api/timeline/",
+        "/api/users/",
+        "/api/teams/",
+    ]:
         assert path in schema["paths"], path
     assert "tokenAuth" in schema["components"]["securitySchemes"]
 

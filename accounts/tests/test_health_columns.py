@@ -109,7 +109,9 @@ def test_the_cockpit_lists_my_and_my_pools_flags_most_severe_first(client, csm, 
     someone_elses = AccountFactory(name="Elsewhere Co")
     RedFlagFactory(account=mine, rule=default_rule("no_touchpoint"), severity="medium")
     RedFlagFactory(account=pooled, owner=None, rule=default_rule("renewal_not_green"), severity="critical")
-    RedFlagFactory(account=mine, rule=default_rule("nps_detractor"), severity="low", status="resolved", resolved_at=timezone.now())
+    RedFlagFactory(
+        account=mine, rule=default_rule("nps_detractor"), severity="low", status="resolved", resolved_at=timezone.now()
+    )
     RedFlagFactory(account=someone_elses, rule=default_rule("usage_drop"), severity="high")
     client.force_login(csm)
     flags = client.get(reverse("cockpit")).context["cockpit_flags"]

@@ -25,9 +25,15 @@ def changed_by_page(client, user, accounts) -> set[str]:
     client.force_login(user)
     for name, account in accounts.items():
         data = {
-            "name": f"{account.name} (renamed)", "domain": account.domain, "industry": account.industry,
-            "region": account.region, "arr": str(account.arr), "currency": "USD", "tier": account.tier,
-            "fiscal_year_start_month": "1", "contract_start": account.contract_start.isoformat(),
+            "name": f"{account.name} (renamed)",
+            "domain": account.domain,
+            "industry": account.industry,
+            "region": account.region,
+            "arr": str(account.arr),
+            "currency": "USD",
+            "tier": account.tier,
+            "fiscal_year_start_month": "1",
+            "contract_start": account.contract_start.isoformat(),
             "renewal_date": account.renewal_date.isoformat(),
         }
         response = client.post(reverse("account-edit", args=[account.pk]), data)
@@ -39,7 +45,9 @@ def changed_by_api(api, user, accounts, auth: str) -> set[str]:
     """Move every account to adoption through the API; report which moves took."""
     client = api(user, auth=auth)
     for account in accounts.values():
-        response = client.post(reverse("api:account-change-stage", args=[account.pk]), {"to_stage": "adoption"}, format="json")
+        response = client.post(
+            reverse("api:account-change-stage", args=[account.pk]), {"to_stage": "adoption"}, format="json"
+        )
         assert response.status_code in {200, 403}
     return {name for name, account in accounts.items() if Account.objects.get(pk=account.pk).stage == "adoption"}
 
@@ -50,7 +58,9 @@ def reassigned(client, api, user, accounts, target) -> set[str]:
     payload = {"coverage": "assigned", "owner": target.pk, "reason": "Rebalancing the book"}
     for index, account in enumerate(accounts.values()):
         if index % 2:
-            response = api(user, auth="token").post(reverse("api:account-reassign", args=[account.pk]), payload, format="json")
+            response = api(user, auth="token").post(
+                reverse("api:account-reassign", args=[account.pk]), payload, format="json"
+            )
             assert response.status_code in {200, 403}
         else:
             response = client.post(reverse("account-reassign", args=[account.pk]), payload)

@@ -52,7 +52,10 @@ def build_history(n: int, account: Account, author: User) -> None:
     entries = TimelineEntry.objects.bulk_create(
         [
             TimelineEntryFactory.build(
-                account=account, kind=TimelineKind.TOUCHPOINT, channel="call", author=author,
+                account=account,
+                kind=TimelineKind.TOUCHPOINT,
+                channel="call",
+                author=author,
                 occurred_at=now - dt.timedelta(hours=i + 1),
             )
             for i in range(n)
@@ -67,10 +70,20 @@ def build_history(n: int, account: Account, author: User) -> None:
     )
     StageChange.objects.bulk_create(
         [
-            StageChange(account=account, from_stage="onboarding", to_stage="adoption", changed_by=author,
-                        changed_at=now - dt.timedelta(days=30)),
-            StageChange(account=account, from_stage="adoption", to_stage="success", changed_by=author,
-                        changed_at=now - dt.timedelta(days=3)),
+            StageChange(
+                account=account,
+                from_stage="onboarding",
+                to_stage="adoption",
+                changed_by=author,
+                changed_at=now - dt.timedelta(days=30),
+            ),
+            StageChange(
+                account=account,
+                from_stage="adoption",
+                to_stage="success",
+                changed_by=author,
+                changed_at=now - dt.timedelta(days=3),
+            ),
         ]
     )
 

@@ -42,32 +42,17 @@ def seed(**options) -> str:
 
 
 def book_fingerprint() -> list[tuple]:
-    return list(
-        Account.objects.order_by("pk").values_list(
-            "name", "domain", "arr", "tier", "stage"
-        )
-    )
+    return list(Account.objects.order_by("pk").values_list("name", "domain", "arr", "tier", "stage"))
 
 
 def test_the_same_seed_builds_the_same_company_and_another_seed_a_different_one():
     seed(seed=7, accounts=40)
     first = book_fingerprint()
-    first_contacts = list(
-        Contact.objects.order_by("pk").values_list(
-            "first_name", "last_name", "deal_role"
-        )
-    )
+    first_contacts = list(Contact.objects.order_by("pk").values_list("first_name", "last_name", "deal_role"))
 
     seed(seed=7, accounts=40, reset=True)
     assert book_fingerprint() == first
-    assert (
-        list(
-            Contact.objects.order_by("pk").values_list(
-                "first_name", "last_name", "deal_role"
-            )
-        )
-        == first_contacts
-    )
+    assert list(Contact.objects.order_by("pk").values_list("first_name", "last_name", "deal_role")) == first_contacts
 
     seed(seed=8, accounts=40, reset=True)
     assert [row[0] for row in book_fingerprint()] != [row[0] for row in first]
@@ -88,15 +73,11 @@ def test_the_demo_people_have_the_usernames_roles_and_teams_make_run_prints():
         Team.objects.get(name="Mid-market"),
     )
     assert enterprise.segment == "Enterprise" and mid_market.segment == "Mid-market"
-    managers = {
-        user.username: user for user in User.objects.filter(role=User.Role.MANAGER)
-    }
+    managers = {user.username: user for user in User.objects.filter(role=User.Role.MANAGER)}
     assert managers.keys() == {"maria", "tom"}
     assert managers["maria"].team == enterprise and managers["tom"].team == mid_market
 
-    csms = dict(
-        User.objects.filter(role=User.Role.CSM).values_list("username", "team__name")
-    )
+    csms = dict(User.objects.filter(role=User.Role.CSM).values_list("username", "team__name"))
     assert csms == {
         "alex": "Enterprise",
         "sam": "Enterprise",
@@ -123,18 +104,10 @@ def test_every_invariant_holds_across_the_generated_data():
 
     assert not Account.objects.filter(renewal_date__lte=F("contract_start")).exists()
     assert not Account.objects.filter(contract_start__isnull=True).exists()
-    assert not Account.objects.filter(
-        coverage=Coverage.ASSIGNED, owner__isnull=True
-    ).exists()
-    assert not Account.objects.filter(
-        coverage=Coverage.POOLED, owner__isnull=False
-    ).exists()
-    assert not Account.objects.filter(
-        coverage=Coverage.POOLED, pool__isnull=True
-    ).exists()
-    assert set(
-        Account.objects.exclude(owner=None).values_list("owner__role", flat=True)
-    ) == {User.Role.CSM}
+    assert not Account.objects.filter(coverage=Coverage.ASSIGNED, owner__isnull=True).exists()
+    assert not Account.objects.filter(coverage=Coverage.POOLED, owner__isnull=False).exists()
+    assert not Account.objects.filter(coverage=Coverage.POOLED, pool__isnull=True).exists()
+    assert set(Account.objects.exclude(owner=None).values_list("owner__role", flat=True)) == {User.Role.CSM}
     assert not Account.objects.filter(stage_entered_at__gt=timezone.now()).exists()
 
     # The org chart is a tree inside each account.
@@ -151,11 +124,7 @@ def test_every_invariant_holds_across_the_generated_data():
     assert set(roots.values()) == {1}
     per_account = Counter(c.account_id for c in contacts.values())
     assert min(per_account.values()) >= 3 and max(per_account.values()) <= 8
-    assert all(
-        c.departed_at and c.departed_at <= today
-        for c in contacts.values()
-        if c.departed
-    )
+    assert all(c.departed_at and c.departed_at <= today for c in contacts.values() if c.departed)
     emails = [(c.account_id, c.email) for c in contacts.values()]
     assert len(emails) == len(set(emails))
 
@@ -166,14 +135,8 @@ def test_every_invariant_holds_across_the_generated_data():
     for account in Account.objects.all():
         changes = history[account.pk]
         assert changes[0].from_stage == "" and changes[0].to_stage == Stage.ONBOARDING
-        assert all(
-            later.from_stage == earlier.to_stage
-            for earlier, later in zip(changes, changes[1:])
-        )
-        assert all(
-            earlier.changed_at < later.changed_at
-            for earlier, later in zip(changes, changes[1:])
-        )
+        assert all(later.from_stage == earlier.to_stage for earlier, later in zip(changes, changes[1:]))
+        assert all(earlier.changed_at < later.changed_at for earlier, later in zip(changes, changes[1:]))
         assert changes[-1].to_stage == account.stage
         assert changes[-1].changed_at == account.stage_entered_at
         if account.stage == Stage.CHURNED:
@@ -186,16 +149,10 @@ def test_every_invariant_holds_across_the_generated_data():
     assert system_events == StageChange.objects.count()
 
     # Touchpoints only involve the account's own people, and nothing happens in the future.
-    assert not TimelineEntry.participants.through.objects.exclude(
-        contact__account=F("timelineentry__account")
-    ).exists()
+    assert not TimelineEntry.participants.through.objects.exclude(contact__account=F("timelineentry__account")).exists()
     assert not TimelineEntry.objects.filter(occurred_at__gt=timezone.now()).exists()
-    assert not TimelineEntry.objects.filter(
-        kind=TimelineKind.TOUCHPOINT, channel=""
-    ).exists()
-    assert not TimelineEntry.objects.filter(
-        kind=TimelineKind.RISK, risk_tag=""
-    ).exists()
+    assert not TimelineEntry.objects.filter(kind=TimelineKind.TOUCHPOINT, channel="").exists()
+    assert not TimelineEntry.objects.filter(kind=TimelineKind.RISK, risk_tag="").exists()
 
 
 def test_a_demo_sized_company_tells_the_stories_the_product_needs():
@@ -206,9 +163,7 @@ def test_a_demo_sized_company_tells_the_stories_the_product_needs():
     assert 0.25 <= stages[Stage.SUCCESS] / 300 <= 0.55
 
     books = dict(
-        User.objects.filter(role=User.Role.CSM)
-        .annotate(n=Count("owned_accounts"))
-        .values_list("username", "n")
+        User.objects.filter(role=User.Role.CSM).annotate(n=Count("owned_accounts")).values_list("username", "n")
     )
     assert max(books, key=books.get) == HANDOVER_CSM
     assert 30 <= books[HANDOVER_CSM] <= 50
@@ -229,9 +184,7 @@ def test_a_demo_sized_company_tells_the_stories_the_product_needs():
     assert Account.objects.exclude(why_they_bought="").count() == 300
     assert Tag.objects.filter(accounts__isnull=False).distinct().count() >= 10
     six_months_ago = timezone.now() - dt.timedelta(days=180)
-    assert TimelineEntry.objects.filter(
-        kind=TimelineKind.TOUCHPOINT, occurred_at__lt=six_months_ago
-    ).exists()
+    assert TimelineEntry.objects.filter(kind=TimelineKind.TOUCHPOINT, occurred_at__lt=six_months_ago).exists()
     assert TimelineEntry.objects.filter(kind=TimelineKind.NOTE).exists()
     assert TimelineEntry.objects.filter(kind=TimelineKind.RISK).exists()
 

@@ -68,7 +68,12 @@ def test_account_update_refuses_a_renewal_before_the_contract_start(own_account,
 
 def test_account_reassign_records_who_what_and_why(manager, own_account, csm, teammate):
     services.account_reassign(
-        actor=manager, account=own_account, coverage=Coverage.ASSIGNED, owner=teammate, pool=None, reason="Alex on leave"
+        actor=manager,
+        account=own_account,
+        coverage=Coverage.ASSIGNED,
+        owner=teammate,
+        pool=None,
+        reason="Alex on leave",
     )
     own_account.refresh_from_db()
     assert own_account.owner == teammate

@@ -85,8 +85,15 @@ def test_someone_who_cannot_change_the_account_reads_it_without_the_forms(client
     assert response.status_code == 200
     page = response.content.decode()
     assert "Dana" in page
-    for marker in ['id="note-form"', 'id="touchpoint-form"', 'id="stage-form"', "Edit account", "Change coverage",
-                   "Add contact", ">Verify<"]:
+    for marker in [
+        'id="note-form"',
+        'id="touchpoint-form"',
+        'id="stage-form"',
+        "Edit account",
+        "Change coverage",
+        "Add contact",
+        ">Verify<",
+    ]:
         assert marker not in page
 
 
@@ -100,7 +107,9 @@ def test_the_team_manager_sees_change_coverage(client, manager, own_account):
 def test_the_timeline_pages_in_thirties_and_loads_older_entries_in_place(client, csm, own_account):
     base = timezone.now() - dt.timedelta(days=1)
     for minutes in range(65):
-        TimelineEntryFactory(account=own_account, summary=f"Note {minutes:02d}", occurred_at=base - dt.timedelta(minutes=minutes))
+        TimelineEntryFactory(
+            account=own_account, summary=f"Note {minutes:02d}", occurred_at=base - dt.timedelta(minutes=minutes)
+        )
     client.force_login(csm)
     first = client.get(detail(own_account))
     assert len(first.context["timeline"]) == 30 and first.context["next_offset"] == 30
@@ -129,7 +138,9 @@ def test_a_manager_creates_an_account_for_a_csm_on_their_team(client, manager, c
 
 def test_a_manager_creates_a_pooled_account_for_their_team(client, manager, team):
     client.force_login(manager)
-    response = client.post(reverse("account-create"), account_form_data(**{"cov-coverage": "pooled", "cov-pool": team.pk}))
+    response = client.post(
+        reverse("account-create"), account_form_data(**{"cov-coverage": "pooled", "cov-pool": team.pk})
+    )
     assert response.status_code == 302
     assert Account.objects.get(name="Echo Media").pool == team
 
@@ -268,7 +279,9 @@ def test_a_bad_coverage_change_is_refused_with_a_clear_error(
 
 
 @pytest.mark.parametrize("role", ["csm", "other_manager"])
-def test_only_the_teams_manager_or_an_admin_changes_coverage(client, request, role, own_account, teammate, nothing_written):
+def test_only_the_teams_manager_or_an_admin_changes_coverage(
+    client, request, role, own_account, teammate, nothing_written
+):
     client.force_login(request.getfixturevalue(role))
     url = reverse("account-reassign", args=[own_account.pk])
     assert client.get(url).status_code == 403

@@ -70,18 +70,51 @@ def varied(csm):
     """Accounts that differ in every filterable way; all Alex's."""
     today = timezone.localdate()
     return {
-        "Aurora": AccountFactory(name="Aurora", domain="aurora.io", owner=csm, stage="adoption", tier="high",
-                                 industry="healthcare", region="na", arr=Decimal("900000"),
-                                 renewal_date=today + dt.timedelta(days=20)),
-        "Borealis": AccountFactory(name="Borealis", domain="north.example", owner=csm, stage="at_risk", tier="tech",
-                                   industry="retail", region="apac", arr=Decimal("12000"),
-                                   renewal_date=today + dt.timedelta(days=75)),
-        "Cirrus": AccountFactory(name="Cirrus", domain="cirrus.example", owner=csm, stage="success", tier="low",
-                                 industry="healthcare", region="emea", arr=Decimal("50000"),
-                                 renewal_date=today + dt.timedelta(days=300)),
-        "Dusk": AccountFactory(name="Dusk", domain="dusk.example", owner=csm, stage="adoption", tier="high",
-                               industry="energy", region="emea", arr=Decimal("50000"), contract_start=None,
-                               renewal_date=None),
+        "Aurora": AccountFactory(
+            name="Aurora",
+            domain="aurora.io",
+            owner=csm,
+            stage="adoption",
+            tier="high",
+            industry="healthcare",
+            region="na",
+            arr=Decimal("900000"),
+            renewal_date=today + dt.timedelta(days=20),
+        ),
+        "Borealis": AccountFactory(
+            name="Borealis",
+            domain="north.example",
+            owner=csm,
+            stage="at_risk",
+            tier="tech",
+            industry="retail",
+            region="apac",
+            arr=Decimal("12000"),
+            renewal_date=today + dt.timedelta(days=75),
+        ),
+        "Cirrus": AccountFactory(
+            name="Cirrus",
+            domain="cirrus.example",
+            owner=csm,
+            stage="success",
+            tier="low",
+            industry="healthcare",
+            region="emea",
+            arr=Decimal("50000"),
+            renewal_date=today + dt.timedelta(days=300),
+        ),
+        "Dusk": AccountFactory(
+            name="Dusk",
+            domain="dusk.example",
+            owner=csm,
+            stage="adoption",
+            tier="high",
+            industry="energy",
+            region="emea",
+            arr=Decimal("50000"),
+            contract_start=None,
+            renewal_date=None,
+        ),
     }
 
 
@@ -151,7 +184,17 @@ def test_sorting_by_owner_orders_by_the_covering_csms_name(client, csm, teammate
 def test_every_sort_key_is_tested():
     # health, trend, flags and priority are covered in test_health_columns.py
     assert set(ACCOUNT_SORTS) == {
-        "name", "arr", "renewal_date", "tier", "stage", "industry", "owner", "health", "trend", "flags", "priority"
+        "name",
+        "arr",
+        "renewal_date",
+        "tier",
+        "stage",
+        "industry",
+        "owner",
+        "health",
+        "trend",
+        "flags",
+        "priority",
     }
 
 
@@ -183,8 +226,10 @@ def test_pages_hold_fifty_accounts_and_keep_the_filters_in_their_links(client, c
     last = client.get(reverse("account-list"), {"tier": "high", "page": "3"})
     assert len(names(last)) == 20
     assert "Page 3 of 3" in last.content.decode()
-    seen = set(names(first)) | set(names(client.get(reverse("account-list"), {"tier": "high", "page": 2}))) | set(
-        names(last)
+    seen = (
+        set(names(first))
+        | set(names(client.get(reverse("account-list"), {"tier": "high", "page": 2})))
+        | set(names(last))
     )
     assert len(seen) == 120
 
@@ -206,8 +251,20 @@ def test_csv_export_streams_a_header_and_one_row_per_filtered_account(client, cs
     assert response["Content-Type"] == "text/csv"
     assert response["Content-Disposition"].startswith('attachment; filename="baton-accounts-all-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["ID", "Account", "Domain", "Industry", "Region", "Tier", "Stage", "ARR", "Currency",
-                       "Renewal date", "Owner", "Pool"]
+    assert rows[0] == [
+        "ID",
+        "Account",
+        "Domain",
+        "Industry",
+        "Region",
+        "Tier",
+        "Stage",
+        "ARR",
+        "Currency",
+        "Renewal date",
+        "Owner",
+        "Pool",
+    ]
     assert [row[1] for row in rows[1:]] == ["Aurora", "Cirrus"]
     aurora = rows[1]
     assert aurora[0] == str(varied["Aurora"].pk)

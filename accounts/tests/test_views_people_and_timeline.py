@@ -209,7 +209,9 @@ def touchpoint_data(**overrides) -> dict:
 def test_a_touchpoint_is_logged_with_its_participants(client, csm, own_account, headers):
     dana = ContactFactory(account=own_account, first_name="Dana", last_name="Lee")
     client.force_login(csm)
-    response = client.post(reverse("touchpoint-add", args=[own_account.pk]), touchpoint_data(**{"tp-participants": [dana.pk]}), **headers)
+    response = client.post(
+        reverse("touchpoint-add", args=[own_account.pk]), touchpoint_data(**{"tp-participants": [dana.pk]}), **headers
+    )
     assert response.status_code == (200 if headers else 302)
     entry = own_account.timeline.get()
     assert (entry.kind, entry.channel, entry.sentiment) == (TimelineKind.TOUCHPOINT, "meeting", "positive")
@@ -238,7 +240,9 @@ def test_a_bad_touchpoint_comes_back_as_422_with_the_form_and_writes_nothing(
         overrides["tp-participants"] = [ContactFactory(account=other_team_account).pk]
     client.force_login(csm)
     with nothing_written():
-        response = client.post(reverse("touchpoint-add", args=[own_account.pk]), touchpoint_data(**overrides), **headers)
+        response = client.post(
+            reverse("touchpoint-add", args=[own_account.pk]), touchpoint_data(**overrides), **headers
+        )
     assert response.status_code == 422
     assert message in " ".join(response.context["touchpoint_form"].errors[field])
     assert message in response.content.decode()

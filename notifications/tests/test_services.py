@@ -114,7 +114,9 @@ class TestSubscriptionMatching:
 
 
 class TestWhoHears:
-    def test_the_owner_gets_an_in_app_notification_and_an_email(self, csm, own_account, django_capture_on_commit_callbacks):
+    def test_the_owner_gets_an_in_app_notification_and_an_email(
+        self, csm, own_account, django_capture_on_commit_callbacks
+    ):
         flag = RedFlagFactory(account=own_account, reason="Active users down 40%.")
         notify(flag, django_capture_on_commit_callbacks)
         notification = Notification.objects.get()
@@ -126,7 +128,9 @@ class TestWhoHears:
         )
         assert Delivery.objects.get().status == DeliveryStatus.SENT
 
-    def test_the_email_says_what_fired_and_links_to_the_account(self, csm, own_account, django_capture_on_commit_callbacks, settings):
+    def test_the_email_says_what_fired_and_links_to_the_account(
+        self, csm, own_account, django_capture_on_commit_callbacks, settings
+    ):
         settings.BATON_BASE_URL = "https://baton.example.com"
         flag = RedFlagFactory(account=own_account, reason="Health band is red (score 31).")
         notify(flag, django_capture_on_commit_callbacks)
@@ -154,11 +158,16 @@ class TestWhoHears:
         assert sorted(m.to[0] for m in mail.outbox) == sorted([csm.email, manager.email])
         assert critical_only.pk and usage_only.pk
 
-    def test_the_team_chat_gets_one_slack_compatible_post(self, csm, team, own_account, chat, django_capture_on_commit_callbacks):
+    def test_the_team_chat_gets_one_slack_compatible_post(
+        self, csm, team, own_account, chat, django_capture_on_commit_callbacks
+    ):
         team.chat_webhook_url = chat.url
         team.save()
         chat.statuses = []
-        notify(RedFlagFactory(account=own_account, reason="Health band is red (score 31)."), django_capture_on_commit_callbacks)
+        notify(
+            RedFlagFactory(account=own_account, reason="Health band is red (score 31)."),
+            django_capture_on_commit_callbacks,
+        )
         assert len(chat.received) == 1
         text = chat.received[0]["body"]["text"]
         assert chat.received[0]["content_type"] == "application/json"
@@ -171,7 +180,9 @@ class TestWhoHears:
         assert notify(flag, django_capture_on_commit_callbacks) == []
         assert Notification.objects.count() == 1 and Delivery.objects.count() == 1 and len(mail.outbox) == 1
 
-    def test_a_flag_acted_on_before_the_task_ran_is_not_announced(self, csm, own_account, django_capture_on_commit_callbacks):
+    def test_a_flag_acted_on_before_the_task_ran_is_not_announced(
+        self, csm, own_account, django_capture_on_commit_callbacks
+    ):
         flag = RedFlagFactory(account=own_account, status="acknowledged")
         assert notify(flag, django_capture_on_commit_callbacks) == []
         assert not Notification.objects.exists()
@@ -198,7 +209,9 @@ class TestDeliveries:
         assert (webhook.status, webhook.attempts, webhook.last_error) == ("sent", 2, "")
         assert len(chat.received) == 2 and chat.received[0] == chat.received[1]
 
-    def test_a_delivery_that_keeps_failing_ends_failed_and_visible(self, csm, own_account, django_capture_on_commit_callbacks):
+    def test_a_delivery_that_keeps_failing_ends_failed_and_visible(
+        self, csm, own_account, django_capture_on_commit_callbacks
+    ):
         delivery = Delivery.objects.create(
             channel="webhook", target="http://127.0.0.1:9/nothing-listens", body='{"text": "x"}', key="k1"
         )
@@ -216,7 +229,9 @@ class TestDeliveries:
         with time_machine.travel(at + dt.timedelta(days=1), tick=False):
             assert services.deliveries_retry_due() == {}
 
-    def test_an_admin_retry_gives_a_failed_delivery_fresh_attempts(self, admin, csm, django_capture_on_commit_callbacks, chat):
+    def test_an_admin_retry_gives_a_failed_delivery_fresh_attempts(
+        self, admin, csm, django_capture_on_commit_callbacks, chat
+    ):
         chat.statuses = []
         delivery = Delivery.objects.create(
             channel="webhook", target=chat.url, body='{"text": "x"}', key="k2", status="failed", attempts=6
@@ -228,7 +243,9 @@ class TestDeliveries:
         with pytest.raises(services.ValidationError, match="Only admins"):
             services.delivery_retry(actor=csm, delivery=delivery)
 
-    def test_a_failing_mail_server_is_recorded_not_lost(self, csm, own_account, settings, django_capture_on_commit_callbacks):
+    def test_a_failing_mail_server_is_recorded_not_lost(
+        self, csm, own_account, settings, django_capture_on_commit_callbacks
+    ):
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
         notify(RedFlagFactory(account=own_account), django_capture_on_commit_callbacks)
@@ -238,7 +255,9 @@ class TestDeliveries:
 
 
 class TestDigest:
-    def test_a_digest_lists_new_matching_flags_once_a_day(self, csm, manager, own_account, django_capture_on_commit_callbacks):
+    def test_a_digest_lists_new_matching_flags_once_a_day(
+        self, csm, manager, own_account, django_capture_on_commit_callbacks
+    ):
         SubscriptionFactory(user=manager, scope="team", daily_digest=True, email_each_flag=False)
         with time_machine.travel(NOON, tick=False):
             RedFlagFactory(account=own_account, reason="Health band is red (score 31).")

@@ -25,7 +25,10 @@ pytestmark = pytest.mark.django_db
 
 def note(user, n: int = 1, **fields) -> list[Notification]:
     return Notification.objects.bulk_create(
-        [Notification(recipient=user, kind="flag_raised", title=f"Red flag {i}", key=f"k{i}", **fields) for i in range(n)]
+        [
+            Notification(recipient=user, kind="flag_raised", title=f"Red flag {i}", key=f"k{i}", **fields)
+            for i in range(n)
+        ]
     )
 
 

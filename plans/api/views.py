@@ -25,12 +25,7 @@ def _require_edit(user, account) -> None:
 
 def _drf(error: DjangoValidationError) -> ValidationError:
     if hasattr(error, "error_dict"):
-        return ValidationError(
-            {
-                f: [m for e in errs for m in e.messages]
-                for f, errs in error.error_dict.items()
-            }
-        )
+        return ValidationError({f: [m for e in errs for m in e.messages] for f, errs in error.error_dict.items()})
     return ValidationError({"non_field_errors": error.messages})
 
 
@@ -47,9 +42,7 @@ class SuccessPlanViewSet(
 
     def get_queryset(self) -> QuerySet[SuccessPlan]:
         return SuccessPlan.objects.select_related("account__owner").prefetch_related(
-            Prefetch(
-                "objectives", queryset=Objective.objects.order_by("due_date", "id")
-            ),
+            Prefetch("objectives", queryset=Objective.objects.order_by("due_date", "id")),
             "achievements",
         )
 
@@ -58,9 +51,7 @@ class SuccessPlanViewSet(
         account = data.pop("account")
         _require_edit(self.request.user, account)
         try:
-            serializer.instance = services.plan_create(
-                actor=self.request.user, account=account, fields=data
-            )
+            serializer.instance = services.plan_create(actor=self.request.user, account=account, fields=data)
         except DjangoValidationError as error:
             raise _drf(error) from error
 
@@ -69,9 +60,7 @@ class SuccessPlanViewSet(
         data = dict(serializer.validated_data)
         data.pop("account", None)
         try:
-            serializer.instance = services.plan_update(
-                actor=self.request.user, plan=serializer.instance, fields=data
-            )
+            serializer.instance = services.plan_update(actor=self.request.user, plan=serializer.instance, fields=data)
         except DjangoValidationError as error:
             raise _drf(error) from error
 
@@ -95,9 +84,7 @@ class ObjectiveViewSet(
         plan = data.pop("plan")
         _require_edit(self.request.user, plan.account)
         try:
-            serializer.instance = services.objective_create(
-                actor=self.request.user, plan=plan, fields=data
-            )
+            serializer.instance = services.objective_create(actor=self.request.user, plan=plan, fields=data)
         except DjangoValidationError as error:
             raise _drf(error) from error
 
@@ -131,8 +118,6 @@ class AchievementViewSet(
         plan = data.pop("plan")
         _require_edit(self.request.user, plan.account)
         try:
-            serializer.instance = services.achievement_record(
-                actor=self.request.user, plan=plan, **data
-            )
+            serializer.instance = services.achievement_record(actor=self.request.user, plan=plan, **data)
         except DjangoValidationError as error:
             raise _drf(error) from error

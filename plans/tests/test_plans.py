@@ -76,8 +76,6 @@ def test_account_plans_reads_plans_objectives_and_achievements_in_three_queries(
         )
     with django_assert_num_queries(3):
         plans = account_plans(account)
-        assert [o.owner for p in plans for o in p.objectives.all()] == [
-            account.owner
-        ] * 2
+        assert [o.owner for p in plans for o in p.objectives.all()] == [account.owner] * 2
         assert sum(len(p.achievements.all()) for p in plans) == 2
     assert plans[0].objectives.all()[0].progress_percent == 50

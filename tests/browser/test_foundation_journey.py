@@ -20,9 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def book():
     team = TeamFactory(name="Mid-market East")
-    csm = CSMFactory(
-        username="casey", first_name="Casey", last_name="Rivera", team=team
-    )
+    csm = CSMFactory(username="casey", first_name="Casey", last_name="Rivera", team=team)
     accounts = {
         "Northwind Traders": Stage.ADOPTION,
         "Globex Corporation": Stage.AT_RISK,
@@ -30,9 +28,7 @@ def book():
         "Umbrella Health": Stage.SUCCESS,
     }
     created = {
-        name: AccountFactory(
-            name=name, owner=csm, stage=stage, arr=Decimal(40_000 + 15_000 * index)
-        )
+        name: AccountFactory(name=name, owner=csm, stage=stage, arr=Decimal(40_000 + 15_000 * index))
         for index, (name, stage) in enumerate(accounts.items())
     }
     ContactFactory(
@@ -52,9 +48,7 @@ def _table_rows(page):
 
 def _result_count(page, count: int) -> None:
     noun = "account" if count == 1 else "accounts"
-    expect(page.locator("#result-count")).to_have_text(
-        re.compile(rf"^\s*{count} {noun}\b")
-    )
+    expect(page.locator("#result-count")).to_have_text(re.compile(rf"^\s*{count} {noun}\b"))
 
 
 def _choose_filter(page, name: str, value: str) -> None:
@@ -66,16 +60,12 @@ def _choose_filter(page, name: str, value: str) -> None:
         page.locator(f"#account-filters input[name={name}][value={value}]").check()
 
 
-def test_a_csm_logs_in_filters_the_cockpit_and_adds_a_note_without_reloading(
-    page, live_server, book
-):
+def test_a_csm_logs_in_filters_the_cockpit_and_adds_a_note_without_reloading(page, live_server, book):
     csm, accounts = book
     failed_requests = []
     page.on(
         "response",
-        lambda response: failed_requests.append(response.url)
-        if response.status >= 400
-        else None,
+        lambda response: failed_requests.append(response.url) if response.status >= 400 else None,
     )
     page.on("pageerror", lambda error: failed_requests.append(f"JS error: {error}"))
 
@@ -100,9 +90,7 @@ def test_a_csm_logs_in_filters_the_cockpit_and_adds_a_note_without_reloading(
     page.get_by_role("link", name="Globex Corporation").click()
     globex = accounts["Globex Corporation"]
     expect(page).to_have_url(f"{live_server.url}/accounts/{globex.pk}/")
-    expect(
-        page.get_by_role("heading", name=re.compile("Globex Corporation"))
-    ).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Globex Corporation"))).to_be_visible()
     expect(page.locator("#org-chart")).to_contain_text("Hank Scorpio")
 
     page.evaluate("window.stillThisPage = true")

@@ -27,15 +27,9 @@ def test_the_worker_answers_a_ping_and_uses_the_test_database_and_broker(
     environment = _worker_environment(celery_worker_process.pid)
     assert environment["DATABASE_URL"].endswith("/" + connection.settings_dict["NAME"])
     assert connection.settings_dict["NAME"].startswith("test_")
-    (worker_conf,) = (
-        app.control.inspect([celery_worker_process.nodename], timeout=5)
-        .conf(with_defaults=True)
-        .values()
-    )
+    (worker_conf,) = app.control.inspect([celery_worker_process.nodename], timeout=5).conf(with_defaults=True).values()
     assert worker_conf["task_always_eager"] is False
-    assert (
-        worker_conf["broker_url"].split("@")[-1] == app.conf.broker_url.split("@")[-1]
-    )
+    assert worker_conf["broker_url"].split("@")[-1] == app.conf.broker_url.split("@")[-1]
 
 
 def test_tasks_sent_from_the_test_are_run_by_the_worker_not_eagerly(
@@ -47,8 +41,7 @@ def test_tasks_sent_from_the_test_are_run_by_the_worker_not_eagerly(
     result = app.tasks["celery.accumulate"].delay(4, 2)
 
     wait_until(
-        lambda: f"celery.accumulate[{result.id}] succeeded"
-        in celery_worker_process.log_path.read_text(),
+        lambda: f"celery.accumulate[{result.id}] succeeded" in celery_worker_process.log_path.read_text(),
         timeout=30,
         message=f"the worker never ran the task\n{celery_worker_process.log_tail()}",
     )
@@ -78,8 +71,7 @@ def test_a_worker_killed_with_sigkill_is_gone_with_its_pool_and_can_be_restarted
     assert celery_worker_process.ping()
     result = app.tasks["celery.accumulate"].delay("after", "restart")
     wait_until(
-        lambda: f"celery.accumulate[{result.id}] succeeded"
-        in celery_worker_process.log_path.read_text(),
+        lambda: f"celery.accumulate[{result.id}] succeeded" in celery_worker_process.log_path.read_text(),
         timeout=30,
         message=f"the restarted worker never ran the task\n{celery_worker_process.log_tail()}",
     )

@@ -123,9 +123,7 @@ def test_concurrent_reassignments_of_one_account_queue_up_and_both_are_audited_i
                 reason="Territory split",
             )
             first_holds_lock.set()
-            assert let_first_commit.wait(timeout=30), (
-                "the test never let the first transaction commit"
-            )
+            assert let_first_commit.wait(timeout=30), "the test never let the first transaction commit"
 
     def reassign_to_third_owner():
         account_reassign(
@@ -142,9 +140,7 @@ def test_concurrent_reassignments_of_one_account_queue_up_and_both_are_audited_i
     first = _Thread(reassign_to_second_owner_and_hold_the_lock)
     second = _Thread(reassign_to_third_owner)
     first.start()
-    assert first_holds_lock.wait(timeout=30), (
-        f"the first reassignment did not get going: {first.error!r}"
-    )
+    assert first_holds_lock.wait(timeout=30), f"the first reassignment did not get going: {first.error!r}"
     second.start()
     try:
         # The second reassignment is parked on the row lock, not racing ahead.
@@ -164,11 +160,7 @@ def test_concurrent_reassignments_of_one_account_queue_up_and_both_are_audited_i
 
     account.refresh_from_db()
     assert account.owner == third_owner
-    audit = list(
-        AuditEvent.objects.filter(
-            account=account, action=AuditAction.OWNER_CHANGED
-        ).order_by("id")
-    )
+    audit = list(AuditEvent.objects.filter(account=account, action=AuditAction.OWNER_CHANGED).order_by("id"))
     assert [(event.reason, event.changes["owner"]) for event in audit] == [
         ("Territory split", [first_owner.pk, second_owner.pk]),
         # Read after the first commit, so it records the real previous owner.

@@ -146,9 +146,7 @@ class AssignmentSerializer(serializers.Serializer):
 
 class BulkStartSerializer(serializers.Serializer):
     assignments = AssignmentSerializer(many=True, allow_empty=False)
-    playbook = serializers.PrimaryKeyRelatedField(
-        queryset=Playbook.objects.all(), required=False
-    )
+    playbook = serializers.PrimaryKeyRelatedField(queryset=Playbook.objects.all(), required=False)
     reason = serializers.ChoiceField(choices=TransitionReason.choices)
     start_date = serializers.DateField()
     target_date = serializers.DateField()
@@ -165,9 +163,7 @@ class RescheduleSerializer(serializers.Serializer):
 
 
 class TaskEmailSerializer(serializers.Serializer):
-    contacts = serializers.ListField(
-        child=serializers.IntegerField(), allow_empty=False
-    )
+    contacts = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
     subject = serializers.CharField(max_length=200)
     body = serializers.CharField()
     call_date = serializers.DateTimeField(required=False, allow_null=True, default=None)

@@ -33,12 +33,7 @@ def _drf(error: Exception) -> Exception:
     if isinstance(error, DjangoPermissionDenied):
         return PermissionDenied(str(error))
     if hasattr(error, "error_dict"):
-        return ValidationError(
-            {
-                f: [m for e in errs for m in e.messages]
-                for f, errs in error.error_dict.items()
-            }
-        )
+        return ValidationError({f: [m for e in errs for m in e.messages] for f, errs in error.error_dict.items()})
     return ValidationError({"non_field_errors": error.messages})
 
 
@@ -62,9 +57,7 @@ class PlaybookViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         steps = [dict(step) for step in data.pop("steps")]
         try:
-            serializer.instance = services.playbook_create(
-                actor=self.request.user, fields=data, steps=steps
-            )
+            serializer.instance = services.playbook_create(actor=self.request.user, fields=data, steps=steps)
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error
 
@@ -120,9 +113,7 @@ class TransitionViewSet(
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(
-        request=BulkStartSerializer, responses={201: TransitionSerializer(many=True)}
-    )
+    @extend_schema(request=BulkStartSerializer, responses={201: TransitionSerializer(many=True)})
     @action(detail=False, methods=["post"], url_path="bulk-start")
     def bulk_start(self, request: Request) -> Response:
         """Start many handovers at once: all of them, or none (409 naming the accounts already under way)."""
@@ -131,9 +122,7 @@ class TransitionViewSet(
         data = payload.validated_data
         playbook = data.get("playbook") or services.default_handover_playbook()
         if playbook is None:
-            raise ValidationError(
-                {"playbook": "There is no default handover playbook."}
-            )
+            raise ValidationError({"playbook": "There is no default handover playbook."})
         try:
             transitions = services.transition_bulk_start(
                 actor=request.user,
@@ -149,9 +138,7 @@ class TransitionViewSet(
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error
         rows = self.get_queryset().filter(pk__in=[t.pk for t in transitions])
-        return Response(
-            self.get_serializer(rows, many=True).data, status=status.HTTP_201_CREATED
-        )
+        return Response(self.get_serializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=CancelSerializer, responses=TransitionSerializer)
     @action(detail=True, methods=["post"])
@@ -167,9 +154,7 @@ class TransitionViewSet(
             )
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error
-        return Response(
-            self.get_serializer(self.get_queryset().get(pk=transition.pk)).data
-        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=transition.pk)).data)
 
     @extend_schema(request=RescheduleSerializer, responses=TransitionSerializer)
     @action(detail=True, methods=["post"])
@@ -178,19 +163,13 @@ class TransitionViewSet(
         payload = RescheduleSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            services.transition_reschedule(
-                actor=request.user, transition=transition, **payload.validated_data
-            )
+            services.transition_reschedule(actor=request.user, transition=transition, **payload.validated_data)
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error
-        return Response(
-            self.get_serializer(self.get_queryset().get(pk=transition.pk)).data
-        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=transition.pk)).data)
 
 
-class TransitionTaskViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class TransitionTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = TransitionTaskSerializer
     filterset_class = TransitionTaskFilter
     ordering_fields = ["due_date", "position"]
@@ -223,9 +202,7 @@ class TransitionTaskViewSet(
             raise _drf(error) from error
         return self._task_response(task)
 
-    @extend_schema(
-        request=TaskEmailSerializer, responses=OutboundEmailSerializer(many=True)
-    )
+    @extend_schema(request=TaskEmailSerializer, responses=OutboundEmailSerializer(many=True))
     @action(detail=True, methods=["post"], url_path="send-email")
     def send_email(self, request: Request, pk=None) -> Response:
         task = self.get_object()
@@ -252,9 +229,7 @@ class TransitionTaskViewSet(
         )
 
 
-class OutboundEmailViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class OutboundEmailViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = OutboundEmailSerializer
     filterset_fields = ["account", "task", "status"]
     ordering = ["-created_at", "-id"]

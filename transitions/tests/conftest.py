@@ -36,14 +36,10 @@ def account(outgoing):
 
 def ensure_default_playbooks() -> Playbook:
     """The shipped defaults; transactional tests flush the tables, so put them back the way the migration did."""
-    if not Playbook.objects.filter(
-        kind=PlaybookKind.HANDOVER, is_default=True
-    ).exists():
+    if not Playbook.objects.filter(kind=PlaybookKind.HANDOVER, is_default=True).exists():
         from django.apps import apps
 
-        importlib.import_module(
-            "transitions.migrations.0002_default_playbooks"
-        ).create_defaults(apps, None)
+        importlib.import_module("transitions.migrations.0002_default_playbooks").create_defaults(apps, None)
     return Playbook.objects.get(kind=PlaybookKind.HANDOVER, is_default=True)
 
 

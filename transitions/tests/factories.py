@@ -41,14 +41,10 @@ class TransitionFactory(factory.django.DjangoModelFactory):
         model = Transition
 
     account = factory.SubFactory(AccountFactory)
-    playbook = factory.LazyFunction(
-        lambda: Playbook.objects.get(kind=PlaybookKind.HANDOVER, is_default=True)
-    )
+    playbook = factory.LazyFunction(lambda: Playbook.objects.get(kind=PlaybookKind.HANDOVER, is_default=True))
     playbook_version = 1
     from_csm = factory.LazyAttribute(lambda t: t.account.owner)
     to_csm = factory.SubFactory(CSMFactory)
     reason = TransitionReason.REBALANCING
     start_date = factory.LazyFunction(timezone.localdate)
-    target_date = factory.LazyFunction(
-        lambda: timezone.localdate() + dt.timedelta(days=14)
-    )
+    target_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=14))

@@ -37,9 +37,7 @@ def test_bulk_start_over_the_api_is_all_or_nothing_with_a_409_naming_the_conflic
     )
     url = reverse("api:transition-bulk-start")
 
-    response = api(manager).post(
-        url, payload([(a.pk, incoming.pk) for a in book], dates), format="json"
-    )
+    response = api(manager).post(url, payload([(a.pk, incoming.pk) for a in book], dates), format="json")
     assert response.status_code == 409
     assert response.json()["conflicting_accounts"] == [book[2].pk]
     assert Transition.objects.count() == 1
@@ -50,23 +48,17 @@ def test_bulk_start_over_the_api_is_all_or_nothing_with_a_409_naming_the_conflic
         format="json",
     )
     assert response.status_code == 201
-    assert len(response.json()) == 3 and all(
-        row["tasks_total"] == 7 for row in response.json()
-    )
+    assert len(response.json()) == 3 and all(row["tasks_total"] == 7 for row in response.json())
 
 
-def test_a_csm_cannot_start_or_cancel_over_the_api(
-    outgoing, incoming, manager, account, dates, playbook
-):
+def test_a_csm_cannot_start_or_cancel_over_the_api(outgoing, incoming, manager, account, dates, playbook):
     response = api(outgoing).post(
         reverse("api:transition-bulk-start"),
         payload([(account.pk, incoming.pk)], dates),
         format="json",
     )
     assert response.status_code == 403
-    transition = services.transition_start(
-        actor=manager, account=account, to_csm=incoming, reason="reorg", **dates
-    )
+    transition = services.transition_start(actor=manager, account=account, to_csm=incoming, reason="reorg", **dates)
     response = api(outgoing).post(
         reverse("api:transition-cancel", args=[transition.pk]),
         {"reason": "no"},
@@ -77,22 +69,11 @@ def test_a_csm_cannot_start_or_cancel_over_the_api(
     assert transition.is_active
 
 
-def test_a_csm_completes_only_their_own_task_over_the_api(
-    manager, account, outgoing, incoming, dates, playbook
-):
-    transition = services.transition_start(
-        actor=manager, account=account, to_csm=incoming, reason="reorg", **dates
-    )
+def test_a_csm_completes_only_their_own_task_over_the_api(manager, account, outgoing, incoming, dates, playbook):
+    transition = services.transition_start(actor=manager, account=account, to_csm=incoming, reason="reorg", **dates)
     theirs, mine = transition.tasks.get(position=2), transition.tasks.get(position=6)
-    assert (
-        api(incoming)
-        .post(reverse("api:transition-task-complete", args=[theirs.pk]))
-        .status_code
-        == 403
-    )
-    response = api(incoming).post(
-        reverse("api:transition-task-complete", args=[mine.pk])
-    )
+    assert api(incoming).post(reverse("api:transition-task-complete", args=[theirs.pk])).status_code == 403
+    response = api(incoming).post(reverse("api:transition-task-complete", args=[mine.pk]))
     assert response.status_code == 200 and response.json()["status"] == TaskStatus.DONE
 
 
@@ -112,9 +93,7 @@ def test_listing_transitions_and_my_tasks_uses_fixed_queries(
         response = client.get(reverse("api:transition-list"))
     assert response.json()["count"] == 5
     with django_assert_num_queries(2):
-        response = client.get(
-            reverse("api:transition-task-list") + "?mine=true&status=open"
-        )
+        response = client.get(reverse("api:transition-task-list") + "?mine=true&status=open")
     assert response.json()["count"] == 15
 
 

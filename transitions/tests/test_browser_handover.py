@@ -19,20 +19,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def company(playbook):
     team = TeamFactory(name="SMB")
-    manager = ManagerFactory(
-        username="tom", first_name="Tom", last_name="Tanaka", team=team
-    )
+    manager = ManagerFactory(username="tom", first_name="Tom", last_name="Tanaka", team=team)
     alex = CSMFactory(username="alex", first_name="Alex", last_name="Archer", team=team)
     incoming = [
         CSMFactory(username=name.lower(), first_name=name, last_name="Lee", team=team)
         for name in ("Sam", "Priya", "Jonas")
     ]
-    book = [
-        AccountFactory(
-            name=f"Customer {i:02d}", owner=alex, arr=Decimal(10_000 + 2_500 * i)
-        )
-        for i in range(40)
-    ]
+    book = [AccountFactory(name=f"Customer {i:02d}", owner=alex, arr=Decimal(10_000 + 2_500 * i)) for i in range(40)]
     AccountFactory(name="Not Alex's", owner=incoming[0])
     ContactFactory(
         account=book[39],
@@ -44,9 +37,7 @@ def company(playbook):
     return manager, alex, incoming, book
 
 
-def test_a_manager_splits_a_book_and_an_incoming_csm_completes_one_handover_with_its_email(
-    page, live_server, company
-):
+def test_a_manager_splits_a_book_and_an_incoming_csm_completes_one_handover_with_its_email(page, live_server, company):
     manager, alex, incoming, book = company
     biggest = book[39]
 
@@ -67,13 +58,8 @@ def test_a_manager_splits_a_book_and_an_incoming_csm_completes_one_handover_with
     totals = page.locator("#split-totals tbody tr")
     expect(totals).to_have_count(3)
     screenshot(page, "handover-2-preview")
-    arr_per_csm = [
-        int(totals.nth(i).locator(".js-arr").inner_text().replace(",", ""))
-        for i in range(3)
-    ]
-    assert max(arr_per_csm) - min(arr_per_csm) <= 12_500, (
-        arr_per_csm
-    )  # balanced within about one account
+    arr_per_csm = [int(totals.nth(i).locator(".js-arr").inner_text().replace(",", "")) for i in range(3)]
+    assert max(arr_per_csm) - min(arr_per_csm) <= 12_500, arr_per_csm  # balanced within about one account
 
     page.click("#start-all")
     expect(page.locator("#board-table [data-transition]")).to_have_count(40)
@@ -101,23 +87,17 @@ def test_a_manager_splits_a_book_and_an_incoming_csm_completes_one_handover_with
         "#id_body",
         "Hi {contact_first_name},\n\nI'm taking over from {outgoing_csm}. Coffee on {call_date}?\n\n{incoming_csm}",
     )
-    expect(page.locator("#email-previews")).to_contain_text(
-        "I'm taking over from Alex Archer"
-    )
+    expect(page.locator("#email-previews")).to_contain_text("I'm taking over from Alex Archer")
     screenshot(page, "handover-4-email")
     page.click("#send-email")
     expect(page.locator(".email-status[data-status=sent]")).to_be_visible()
     email = OutboundEmail.objects.get()
-    assert (
-        email.subject == f"Customer 39: meet {new_owner.get_full_name()}, your new CSM"
-    )
+    assert email.subject == f"Customer 39: meet {new_owner.get_full_name()}, your new CSM"
     assert email.body.startswith("Hi Dana,")
     while page.locator("#tasks button:has-text('Mark done')").count():
         page.locator("#tasks button:has-text('Mark done')").first.click()
         page.wait_for_load_state()
-    expect(page.locator("#outcome")).to_contain_text(
-        f"{new_owner.get_full_name()} now owns Customer 39"
-    )
+    expect(page.locator("#outcome")).to_contain_text(f"{new_owner.get_full_name()} now owns Customer 39")
     screenshot(page, "handover-5-complete")
 
     # The manager's board shows it completed, and the account has its new owner.

@@ -36,9 +36,7 @@ class _Start(threading.Thread):
 
 @pytest.mark.parametrize("round_", range(3))
 def test_overlapping_bulk_handovers_started_at_once_exactly_one_wins(round_, playbook):
-    assert connection.vendor == "postgresql", (
-        "this proves PostgreSQL locking; run it with make test-integration"
-    )
+    assert connection.vendor == "postgresql", "this proves PostgreSQL locking; run it with make test-integration"
     team = TeamFactory()
     maria, tom = ManagerFactory(team=team), ManagerFactory(team=team)
     leaving = CSMFactory(team=team)
@@ -79,6 +77,4 @@ def test_overlapping_bulk_handovers_started_at_once_exactly_one_wins(round_, pla
     won = winners[0].created
     assert Transition.objects.count() == len(won)
     assert TransitionTask.objects.count() == len(won) * playbook.steps.count()
-    assert Transition.objects.filter(
-        to_csm=alex if winners[0] is threads[0] else sam
-    ).count() == len(won)
+    assert Transition.objects.filter(to_csm=alex if winners[0] is threads[0] else sam).count() == len(won)

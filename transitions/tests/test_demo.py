@@ -65,8 +65,7 @@ def test_part_of_sams_book_is_being_handed_to_alex_priya_and_jonas_in_one_bulk_r
     bulk = BulkHandover.objects.get()
     handovers = Transition.objects.handovers().filter(from_csm=company["sam"])
     sams_book_before = (
-        company["sam"].owned_accounts.count()
-        + handovers.filter(status=TransitionStatus.COMPLETED).count()
+        company["sam"].owned_accounts.count() + handovers.filter(status=TransitionStatus.COMPLETED).count()
     )
 
     assert (bulk.created_by, bulk.status, bulk.total) == (
@@ -80,9 +79,7 @@ def test_part_of_sams_book_is_being_handed_to_alex_priya_and_jonas_in_one_bulk_r
         "priya",
         "jonas",
     }
-    assert set(
-        handovers.values_list("reason", "start_date", "target_date", "bulk")
-    ) == {
+    assert set(handovers.values_list("reason", "start_date", "target_date", "bulk")) == {
         (
             TransitionReason.REORG,
             today - dt.timedelta(days=6),
@@ -95,22 +92,13 @@ def test_part_of_sams_book_is_being_handed_to_alex_priya_and_jonas_in_one_bulk_r
 
 def test_the_handovers_are_spread_from_completed_and_cancelled_to_late(company):
     today = timezone.localdate()
-    by_status = dict(
-        Transition.objects.handovers()
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    by_status = dict(Transition.objects.handovers().values_list("status").annotate(n=Count("pk")).order_by())
     assert by_status[TransitionStatus.COMPLETED] >= 1
     assert by_status[TransitionStatus.CANCELLED] == 1
     assert by_status[TransitionStatus.IN_PROGRESS] >= 2
     assert by_status[TransitionStatus.PLANNED] == 1
 
-    in_progress = list(
-        Transition.objects.handovers()
-        .filter(status=TransitionStatus.IN_PROGRESS)
-        .with_progress()
-    )
+    in_progress = list(Transition.objects.handovers().filter(status=TransitionStatus.IN_PROGRESS).with_progress())
     assert any(t.tasks_overdue for t in in_progress)
     assert any(t.tasks_done >= 3 and not t.tasks_overdue for t in in_progress)
 
@@ -131,18 +119,12 @@ def test_the_handovers_are_spread_from_completed_and_cancelled_to_late(company):
 
 
 def test_completed_handovers_flipped_the_owner_with_audit_rows(company):
-    completed = list(
-        Transition.objects.filter(status=TransitionStatus.COMPLETED).select_related(
-            "account", "to_csm"
-        )
-    )
+    completed = list(Transition.objects.filter(status=TransitionStatus.COMPLETED).select_related("account", "to_csm"))
     assert completed
     for transition in completed:
         account = transition.account
         assert account.owner == transition.to_csm
-        owner_change = AuditEvent.objects.get(
-            account=account, action=AuditAction.OWNER_CHANGED
-        )
+        owner_change = AuditEvent.objects.get(account=account, action=AuditAction.OWNER_CHANGED)
         assert owner_change.changes["owner"] == [
             company["sam"].pk,
             transition.to_csm_id,
@@ -228,9 +210,7 @@ def test_benchmark_sized_companies_skip_the_story():
         now=timezone.now(),
         stdout=StringIO(),
     )
-    demo._seed_handovers(
-        big
-    )  # no users or accounts needed: it returns before touching any
+    demo._seed_handovers(big)  # no users or accounts needed: it returns before touching any
     assert not Transition.objects.filter(kind=PlaybookKind.HANDOVER).exists()
 
 
@@ -251,13 +231,9 @@ def test_a_step_marked_done_is_backed_by_the_accounts_data(company):
     assert {task.title for task in done} == set(checks)
     readiness = readiness_for_accounts([t.transition.account_id for t in done])
     for task in done:
-        items = {
-            item.key: item.ok for item in readiness[task.transition.account_id].items
-        }
+        items = {item.key: item.ok for item in readiness[task.transition.account_id].items}
         assert items[checks[task.title]], (task.transition.account_id, task.title)
-    for call in TransitionTask.objects.filter(
-        status=TaskStatus.DONE, title="Hold the handover call"
-    ):
+    for call in TransitionTask.objects.filter(status=TaskStatus.DONE, title="Hold the handover call"):
         assert TimelineEntry.objects.filter(
             account_id=call.transition.account_id,
             channel="call",

@@ -155,14 +155,10 @@ def test_several_start_playbook_rules_firing_at_once_start_one_play_per_account(
     ]
 
 
-def test_an_account_already_running_the_play_does_not_get_a_second_one(
-    account, outgoing
-):
+def test_an_account_already_running_the_play_does_not_get_a_second_one(account, outgoing):
     sync_on(MONDAY, firing(account))
     with time_machine.travel(MONDAY + dt.timedelta(hours=1), tick=False):
-        flag_resolve(
-            actor=outgoing, flag=RedFlag.objects.get(), note="Renewal call booked."
-        )
+        flag_resolve(actor=outgoing, flag=RedFlag.objects.get(), note="Renewal call booked.")
     # The rule fires again the next day: a new flag, but the save play is still under way.
     result = sync_on(MONDAY + dt.timedelta(days=1), firing(account))
 
@@ -176,23 +172,17 @@ def test_once_the_play_is_over_a_new_flag_starts_it_again(account, outgoing, man
     with time_machine.travel(MONDAY + dt.timedelta(days=3), tick=False):
         for task in first.tasks.order_by("position"):
             services.task_complete(actor=task.assignee, task=task)
-        flag_resolve(
-            actor=outgoing, flag=RedFlag.objects.get(), note="Recovery plan agreed."
-        )
+        flag_resolve(actor=outgoing, flag=RedFlag.objects.get(), note="Recovery plan agreed.")
     first.refresh_from_db()
     assert first.status == TransitionStatus.COMPLETED
 
     sync_on(MONDAY + dt.timedelta(days=30), firing(account))
 
     assert risk_runs().count() == 2
-    assert (
-        risk_runs().active().get().start_date == (MONDAY + dt.timedelta(days=30)).date()
-    )
+    assert risk_runs().active().get().start_date == (MONDAY + dt.timedelta(days=30)).date()
 
 
-def test_without_an_active_default_risk_playbook_the_flag_is_still_raised(
-    save_play, account
-):
+def test_without_an_active_default_risk_playbook_the_flag_is_still_raised(save_play, account):
     Playbook.objects.filter(pk=save_play.pk).update(archived=True)
 
     result = sync_on(MONDAY, firing(account))
@@ -243,9 +233,7 @@ def test_many_firings_start_their_plays_in_a_fixed_number_of_queries(team):
             )
         )
         with CaptureQueriesContext(connection) as captured:
-            runs = services.risk_playbooks_start_for_flags(
-                flag_ids=[f.pk for f in flag_ids]
-            )
+            runs = services.risk_playbooks_start_for_flags(flag_ids=[f.pk for f in flag_ids])
         assert len(runs) == n
         return len(captured)
 

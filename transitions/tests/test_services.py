@@ -89,9 +89,7 @@ def test_editing_a_playbook_bumps_its_version_and_never_changes_a_running_transi
             "required": True,
         }
     ]
-    updated = services.playbook_update(
-        actor=admin, playbook=playbook, fields={"name": "Lean handover"}, steps=steps
-    )
+    updated = services.playbook_update(actor=admin, playbook=playbook, fields={"name": "Lean handover"}, steps=steps)
 
     assert updated.version == 2
     assert running.playbook_version == 1
@@ -101,13 +99,9 @@ def test_editing_a_playbook_bumps_its_version_and_never_changes_a_running_transi
     assert list(fresh.tasks.values_list("title", flat=True)) == ["Only step"]
 
 
-def test_only_admins_configure_playbooks_and_unknown_placeholders_are_refused(
-    manager, playbook
-):
+def test_only_admins_configure_playbooks_and_unknown_placeholders_are_refused(manager, playbook):
     with pytest.raises(PermissionDenied):
-        services.playbook_update(
-            actor=manager, playbook=playbook, fields={"name": "Mine"}
-        )
+        services.playbook_update(actor=manager, playbook=playbook, fields={"name": "Mine"})
     admin = AdminFactory()
     bad = [
         {
@@ -125,22 +119,16 @@ def test_only_admins_configure_playbooks_and_unknown_placeholders_are_refused(
 # --- starting ---------------------------------------------------------------------------------------------------
 
 
-def test_starting_a_handover_copies_the_steps_with_assignees_and_due_dates(
-    manager, account, outgoing, incoming, dates
-):
+def test_starting_a_handover_copies_the_steps_with_assignees_and_due_dates(manager, account, outgoing, incoming, dates):
     transition = start(manager, account, incoming, dates)
 
     assert transition.status == TransitionStatus.IN_PROGRESS
     assert transition.from_csm == outgoing
     tasks = list(transition.tasks.order_by("position"))
     assert len(tasks) == 7
-    assert tasks[0].assignee == incoming and tasks[0].due_date == dates[
-        "start_date"
-    ] + dt.timedelta(days=1)
+    assert tasks[0].assignee == incoming and tasks[0].due_date == dates["start_date"] + dt.timedelta(days=1)
     assert tasks[1].assignee == outgoing
-    assert AuditEvent.objects.filter(
-        action=AuditAction.TRANSITION_CHANGED, subject_id=transition.pk
-    ).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.TRANSITION_CHANGED, subject_id=transition.pk).exists()
     assert account.timeline.filter(event="transition_started").exists()
     account.refresh_from_db()
     assert account.owner == outgoing, "starting a handover does not change the owner"
@@ -148,9 +136,7 @@ def test_starting_a_handover_copies_the_steps_with_assignees_and_due_dates(
 
 def test_a_handover_starting_in_the_future_is_planned(manager, account, incoming):
     later = timezone.localdate() + dt.timedelta(days=3)
-    transition = start(
-        manager, account, incoming, {"start_date": later, "target_date": later}
-    )
+    transition = start(manager, account, incoming, {"start_date": later, "target_date": later})
     assert transition.status == TransitionStatus.PLANNED
 
 
@@ -161,9 +147,7 @@ def test_an_account_has_at_most_one_active_handover(manager, account, incoming, 
     assert Transition.objects.count() == 1
 
 
-def test_bulk_start_is_all_or_nothing_and_names_the_conflicting_account(
-    manager, outgoing, incoming, playbook, dates
-):
+def test_bulk_start_is_all_or_nothing_and_names_the_conflicting_account(manager, outgoing, incoming, playbook, dates):
     book = [AccountFactory(name=f"Book {i:02d}", owner=outgoing) for i in range(5)]
     start(manager, book[3], incoming, dates)
     other = CSMFactory(team=manager.team)
@@ -195,9 +179,7 @@ def test_a_manager_cannot_hand_over_another_teams_account(account, incoming, dat
         start(stranger, account, incoming, dates)
 
 
-def test_the_incoming_csm_must_differ_from_the_owner_and_dates_must_make_sense(
-    manager, account, outgoing, dates
-):
+def test_the_incoming_csm_must_differ_from_the_owner_and_dates_must_make_sense(manager, account, outgoing, dates):
     with pytest.raises(ValidationError, match="already owns"):
         start(manager, account, outgoing, dates)
     with pytest.raises(ValidationError, match="target date"):
@@ -213,9 +195,7 @@ def test_the_incoming_csm_must_differ_from_the_owner_and_dates_must_make_sense(
 # --- completing -------------------------------------------------------------------------------------------------
 
 
-def test_ownership_flips_only_when_the_last_required_step_is_done(
-    manager, account, outgoing, incoming, dates
-):
+def test_ownership_flips_only_when_the_last_required_step_is_done(manager, account, outgoing, incoming, dates):
     transition = start(manager, account, incoming, dates)
     by_role = {
         AssigneeRole.OUTGOING: outgoing,
@@ -234,19 +214,12 @@ def test_ownership_flips_only_when_the_last_required_step_is_done(
     transition.refresh_from_db()
     assert account.owner == incoming
     assert transition.status == TransitionStatus.COMPLETED and transition.completed_at
-    assert (
-        AuditEvent.objects.filter(
-            account=account, action=AuditAction.OWNER_CHANGED
-        ).count()
-        == 1
-    )
+    assert AuditEvent.objects.filter(account=account, action=AuditAction.OWNER_CHANGED).count() == 1
     assert account.timeline.filter(event="transition_completed").exists()
     assert account.timeline.filter(event="owner_changed").exists()
 
 
-def test_a_csm_completes_only_their_own_tasks(
-    manager, account, outgoing, incoming, dates
-):
+def test_a_csm_completes_only_their_own_tasks(manager, account, outgoing, incoming, dates):
     transition = start(manager, account, incoming, dates)
     outgoing_task = transition.tasks.get(position=2)
     with pytest.raises(PermissionDenied):
@@ -255,15 +228,10 @@ def test_a_csm_completes_only_their_own_tasks(
     assert outgoing_task.status == TaskStatus.OPEN
     services.task_complete(actor=manager, task=outgoing_task)
     outgoing_task.refresh_from_db()
-    assert (
-        outgoing_task.status == TaskStatus.DONE
-        and outgoing_task.completed_by == manager
-    )
+    assert outgoing_task.status == TaskStatus.DONE and outgoing_task.completed_by == manager
 
 
-def test_a_required_step_cannot_be_skipped_and_a_done_step_cannot_be_done_twice(
-    manager, account, incoming, dates
-):
+def test_a_required_step_cannot_be_skipped_and_a_done_step_cannot_be_done_twice(manager, account, incoming, dates):
     transition = start(manager, account, incoming, dates)
     task = transition.tasks.get(position=6)
     with pytest.raises(ValidationError, match="required"):
@@ -273,18 +241,14 @@ def test_a_required_step_cannot_be_skipped_and_a_done_step_cannot_be_done_twice(
         services.task_complete(actor=incoming, task=task)
 
 
-def test_open_work_follows_the_new_owner_under_the_all_work_policy(
-    manager, account, outgoing, incoming, dates
-):
+def test_open_work_follows_the_new_owner_under_the_all_work_policy(manager, account, outgoing, incoming, dates):
     plan = plan_create(actor=outgoing, account=account, fields={"name": "2025 goals"})
     objective = objective_create(
         actor=outgoing,
         plan=plan,
         fields={"title": "Roll out to EMEA", "owner": outgoing},
     )
-    onboarding = Playbook.objects.get(
-        kind=PlaybookKind.STAGE, trigger_stage="onboarding"
-    )
+    onboarding = Playbook.objects.get(kind=PlaybookKind.STAGE, trigger_stage="onboarding")
     checklist = services.playbook_run_start(account=account, playbook=onboarding)
     assert checklist.tasks.filter(assignee=outgoing).exists()
 
@@ -296,21 +260,13 @@ def test_open_work_follows_the_new_owner_under_the_all_work_policy(
 
     objective.refresh_from_db()
     assert objective.owner == incoming
-    assert not checklist.tasks.filter(
-        assignee=outgoing, status=TaskStatus.OPEN
-    ).exists()
+    assert not checklist.tasks.filter(assignee=outgoing, status=TaskStatus.OPEN).exists()
 
 
-def test_account_only_policy_leaves_the_open_work_where_it_was(
-    manager, account, outgoing, incoming, dates
-):
-    HandoverPolicy.objects.update_or_create(
-        pk=1, defaults={"work_follows_owner": WorkFollowsOwner.ACCOUNT_ONLY}
-    )
+def test_account_only_policy_leaves_the_open_work_where_it_was(manager, account, outgoing, incoming, dates):
+    HandoverPolicy.objects.update_or_create(pk=1, defaults={"work_follows_owner": WorkFollowsOwner.ACCOUNT_ONLY})
     plan = plan_create(actor=outgoing, account=account, fields={"name": "Goals"})
-    objective = objective_create(
-        actor=outgoing, plan=plan, fields={"title": "Adoption", "owner": outgoing}
-    )
+    objective = objective_create(actor=outgoing, plan=plan, fields={"title": "Adoption", "owner": outgoing})
 
     transition = start(manager, account, incoming, dates)
     finish_all(
@@ -324,16 +280,10 @@ def test_account_only_policy_leaves_the_open_work_where_it_was(
     assert objective.owner == outgoing
 
 
-def test_system_work_policy_moves_playbook_tasks_but_not_objectives(
-    manager, account, outgoing, incoming, dates
-):
-    HandoverPolicy.objects.update_or_create(
-        pk=1, defaults={"work_follows_owner": WorkFollowsOwner.SYSTEM_WORK}
-    )
+def test_system_work_policy_moves_playbook_tasks_but_not_objectives(manager, account, outgoing, incoming, dates):
+    HandoverPolicy.objects.update_or_create(pk=1, defaults={"work_follows_owner": WorkFollowsOwner.SYSTEM_WORK})
     plan = plan_create(actor=outgoing, account=account, fields={"name": "Goals"})
-    objective = objective_create(
-        actor=outgoing, plan=plan, fields={"title": "Adoption", "owner": outgoing}
-    )
+    objective = objective_create(actor=outgoing, plan=plan, fields={"title": "Adoption", "owner": outgoing})
     checklist = services.stage_playbooks_start(account=account, stage="onboarding")[0]
 
     transition = start(manager, account, incoming, dates)
@@ -344,21 +294,15 @@ def test_system_work_policy_moves_playbook_tasks_but_not_objectives(
 
     objective.refresh_from_db()
     assert objective.owner == outgoing
-    assert not checklist.tasks.filter(
-        assignee=outgoing, status=TaskStatus.OPEN
-    ).exists()
+    assert not checklist.tasks.filter(assignee=outgoing, status=TaskStatus.OPEN).exists()
 
 
 # --- cancel and reschedule --------------------------------------------------------------------------------------
 
 
-def test_cancelling_leaves_ownership_unchanged_and_says_so(
-    manager, account, outgoing, incoming, dates
-):
+def test_cancelling_leaves_ownership_unchanged_and_says_so(manager, account, outgoing, incoming, dates):
     transition = start(manager, account, incoming, dates)
-    services.transition_cancel(
-        actor=manager, transition=transition, reason="Alex stays after all"
-    )
+    services.transition_cancel(actor=manager, transition=transition, reason="Alex stays after all")
 
     transition.refresh_from_db()
     account.refresh_from_db()
@@ -371,23 +315,17 @@ def test_cancelling_leaves_ownership_unchanged_and_says_so(
     start(manager, account, CSMFactory(team=manager.team), dates)
 
 
-def test_a_csm_cannot_cancel_and_a_reason_is_required(
-    manager, account, outgoing, incoming, dates
-):
+def test_a_csm_cannot_cancel_and_a_reason_is_required(manager, account, outgoing, incoming, dates):
     transition = start(manager, account, incoming, dates)
     with pytest.raises(PermissionDenied):
-        services.transition_cancel(
-            actor=outgoing, transition=transition, reason="I changed my mind"
-        )
+        services.transition_cancel(actor=outgoing, transition=transition, reason="I changed my mind")
     with pytest.raises(ValidationError):
         services.transition_cancel(actor=manager, transition=transition, reason="  ")
     transition.refresh_from_db()
     assert transition.status == TransitionStatus.IN_PROGRESS
 
 
-def test_moving_the_target_date_can_shift_the_open_tasks_by_the_same_days(
-    manager, account, outgoing, incoming, dates
-):
+def test_moving_the_target_date_can_shift_the_open_tasks_by_the_same_days(manager, account, outgoing, incoming, dates):
     transition = start(manager, account, incoming, dates)
     done = transition.tasks.get(position=2)
     services.task_complete(actor=outgoing, task=done)
@@ -406,9 +344,7 @@ def test_moving_the_target_date_can_shift_the_open_tasks_by_the_same_days(
     assert all(after[p] == before[p] + dt.timedelta(days=5) for p in before if p != 2)
 
 
-def test_moving_the_target_date_without_shifting_leaves_tasks_alone(
-    manager, account, incoming, dates
-):
+def test_moving_the_target_date_without_shifting_leaves_tasks_alone(manager, account, incoming, dates):
     transition = start(manager, account, incoming, dates)
     before = list(transition.tasks.values_list("due_date", flat=True))
     services.transition_reschedule(
@@ -455,9 +391,7 @@ def test_sending_the_email_step_renders_per_contact_goes_through_the_outbox_and_
     assert mail.outbox[0].to == ["dana@acme.example"]
     assert mail.outbox[0].body.startswith("Hi Dana,")
     assert "Sam Sato" in mail.outbox[0].body and "Alex Archer" in mail.outbox[0].body
-    assert TimelineEntry.objects.filter(
-        account=account, kind=TimelineKind.TOUCHPOINT, channel=Channel.EMAIL
-    ).exists()
+    assert TimelineEntry.objects.filter(account=account, kind=TimelineKind.TOUCHPOINT, channel=Channel.EMAIL).exists()
     task.refresh_from_db()
     assert task.status == TaskStatus.DONE
 
@@ -469,9 +403,7 @@ def test_a_failed_email_is_recorded_and_a_retry_sends_it(
     transition = start(manager, account, incoming, dates)
     task = transition.tasks.get(position=1)
 
-    with override_settings(
-        EMAIL_BACKEND="transitions.tests.test_services.ExplodingBackend"
-    ):
+    with override_settings(EMAIL_BACKEND="transitions.tests.test_services.ExplodingBackend"):
         with django_capture_on_commit_callbacks(execute=True):
             (email,) = services.task_email_send(
                 actor=incoming,
@@ -488,11 +420,7 @@ def test_a_failed_email_is_recorded_and_a_retry_sends_it(
     with django_capture_on_commit_callbacks(execute=True):
         services.outbound_email_retry(actor=incoming, email=email)
     email.refresh_from_db()
-    assert (
-        email.status == OutboundEmailStatus.SENT
-        and email.attempts == 2
-        and email.last_error == ""
-    )
+    assert email.status == OutboundEmailStatus.SENT and email.attempts == 2 and email.last_error == ""
     assert mail.outbox[0].body == "Hi Dana"
 
 
@@ -544,9 +472,7 @@ def test_an_email_to_another_accounts_contact_or_with_a_bad_placeholder_writes_n
 # --- bulk runs --------------------------------------------------------------------------------------------------
 
 
-def test_a_bulk_handover_run_records_success_and_is_idempotent(
-    manager, outgoing, incoming, playbook, dates
-):
+def test_a_bulk_handover_run_records_success_and_is_idempotent(manager, outgoing, incoming, playbook, dates):
     book = [AccountFactory(owner=outgoing) for _ in range(3)]
     bulk = services.bulk_handover_create(
         actor=manager,
@@ -562,9 +488,7 @@ def test_a_bulk_handover_run_records_success_and_is_idempotent(
     assert Transition.objects.count() == 3
 
 
-def test_a_failed_bulk_run_records_the_conflict(
-    manager, outgoing, incoming, playbook, dates
-):
+def test_a_failed_bulk_run_records_the_conflict(manager, outgoing, incoming, playbook, dates):
     book = [AccountFactory(owner=outgoing) for _ in range(3)]
     start(manager, book[0], incoming, dates)
     bulk = services.bulk_handover_create(
@@ -580,33 +504,21 @@ def test_a_failed_bulk_run_records_the_conflict(
     assert Transition.objects.count() == 1
 
 
-def test_open_red_flags_follow_the_new_owner_unless_the_policy_keeps_work_in_place(
-    manager, outgoing, incoming, dates
-):
+def test_open_red_flags_follow_the_new_owner_unless_the_policy_keeps_work_in_place(manager, outgoing, incoming, dates):
     from lifecycle.models import AlertRule, RedFlag
 
-    rule = AlertRule.objects.create(
-        name="Handover test rule", kind="no_touchpoint", severity="medium"
-    )
+    rule = AlertRule.objects.create(name="Handover test rule", kind="no_touchpoint", severity="medium")
     moving, staying = AccountFactory(owner=outgoing), AccountFactory(owner=outgoing)
-    flag = RedFlag.objects.create(
-        rule=rule, account=moving, owner=outgoing, severity="medium", reason="31 days"
-    )
-    kept = RedFlag.objects.create(
-        rule=rule, account=staying, owner=outgoing, severity="medium", reason="40 days"
-    )
+    flag = RedFlag.objects.create(rule=rule, account=moving, owner=outgoing, severity="medium", reason="31 days")
+    kept = RedFlag.objects.create(rule=rule, account=staying, owner=outgoing, severity="medium", reason="40 days")
     by_role = {"outgoing": outgoing, "incoming": incoming, "manager": manager}
 
     finish_all(start(manager, moving, incoming, dates), by_role=by_role)
-    HandoverPolicy.objects.update_or_create(
-        pk=1, defaults={"work_follows_owner": WorkFollowsOwner.ACCOUNT_ONLY}
-    )
+    HandoverPolicy.objects.update_or_create(pk=1, defaults={"work_follows_owner": WorkFollowsOwner.ACCOUNT_ONLY})
     finish_all(start(manager, staying, incoming, dates), by_role=by_role)
 
     flag.refresh_from_db()
     kept.refresh_from_db()
     assert flag.owner == incoming
     assert kept.owner == outgoing
-    assert (
-        "1 open red flag(s)" in moving.timeline.get(event="transition_completed").body
-    )
+    assert "1 open red flag(s)" in moving.timeline.get(event="transition_completed").body

@@ -44,9 +44,7 @@ def many_transitions(manager, outgoing, n):
     )
 
 
-def test_the_board_query_count_does_not_grow_with_transitions(
-    client, manager, outgoing, django_assert_num_queries
-):
+def test_the_board_query_count_does_not_grow_with_transitions(client, manager, outgoing, django_assert_num_queries):
     many_transitions(manager, outgoing, 3)
     client.force_login(manager)
     client.get(reverse("transition-board"))
@@ -59,15 +57,11 @@ def test_the_board_query_count_does_not_grow_with_transitions(
     assert response.content.decode().count('data-transition="') == 33
 
 
-def test_the_board_filters_by_status_and_groups_by_outgoing_csm(
-    client, manager, transition, outgoing
-):
+def test_the_board_filters_by_status_and_groups_by_outgoing_csm(client, manager, transition, outgoing):
     client.force_login(manager)
     page = client.get(reverse("transition-board")).content.decode()
     assert "Acme Robotics" in page and f"From {outgoing}" in page
-    completed = client.get(
-        reverse("transition-board") + "?status=completed"
-    ).content.decode()
+    completed = client.get(reverse("transition-board") + "?status=completed").content.decode()
     assert "Acme Robotics" not in completed
 
 
@@ -76,46 +70,28 @@ def test_the_transition_page_shows_steps_readiness_and_only_the_viewers_actions(
 ):
     client.force_login(incoming)
     with django_assert_max_num_queries(12):
-        page = client.get(
-            reverse("transition-detail", args=[transition.pk])
-        ).content.decode()
+        page = client.get(reverse("transition-detail", args=[transition.pk])).content.decode()
     assert "Notify the customer" in page and "Context readiness" in page
     assert "Write the email" in page
-    assert (
-        page.count("Mark done") == 2
-    )  # the call and the confirmation; the email step is sent, not ticked
+    assert page.count("Mark done") == 2  # the call and the confirmation; the email step is sent, not ticked
     assert "Cancel handover" not in page
 
 
-def test_a_csm_completes_their_step_from_the_page_but_not_someone_elses(
-    client, transition, incoming, outgoing
-):
+def test_a_csm_completes_their_step_from_the_page_but_not_someone_elses(client, transition, incoming, outgoing):
     mine = transition.tasks.get(position=6)
     theirs = transition.tasks.get(position=2)
     client.force_login(incoming)
-    assert (
-        client.post(reverse("transition-task-complete", args=[theirs.pk])).status_code
-        == 403
-    )
-    response = client.post(
-        reverse("transition-task-complete", args=[mine.pk]), {"action": "done"}
-    )
+    assert client.post(reverse("transition-task-complete", args=[theirs.pk])).status_code == 403
+    response = client.post(reverse("transition-task-complete", args=[mine.pk]), {"action": "done"})
     assert response.status_code == 302
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert mine.status == TaskStatus.DONE and theirs.status == TaskStatus.OPEN
 
 
-def test_a_csm_cannot_cancel_or_start_a_handover_from_the_pages(
-    client, transition, outgoing, account
-):
+def test_a_csm_cannot_cancel_or_start_a_handover_from_the_pages(client, transition, outgoing, account):
     client.force_login(outgoing)
-    assert (
-        client.post(
-            reverse("transition-cancel", args=[transition.pk]), {"reason": "no"}
-        ).status_code
-        == 403
-    )
+    assert client.post(reverse("transition-cancel", args=[transition.pk]), {"reason": "no"}).status_code == 403
     assert client.get(reverse("transition-new", args=[account.pk])).status_code == 403
     assert client.get(reverse("bulk-handover-new")).status_code == 403
     transition.refresh_from_db()
@@ -124,14 +100,10 @@ def test_a_csm_cannot_cancel_or_start_a_handover_from_the_pages(
 
 def test_a_manager_cancels_from_the_page(client, manager, transition, outgoing):
     client.force_login(manager)
-    client.post(
-        reverse("transition-cancel", args=[transition.pk]), {"reason": "Alex stays"}
-    )
+    client.post(reverse("transition-cancel", args=[transition.pk]), {"reason": "Alex stays"})
     transition.refresh_from_db()
     assert transition.status == TransitionStatus.CANCELLED
-    page = client.get(
-        reverse("transition-detail", args=[transition.pk])
-    ).content.decode()
+    page = client.get(reverse("transition-detail", args=[transition.pk])).content.decode()
     assert "Ownership did not change" in page
 
 
@@ -158,9 +130,7 @@ def test_the_email_page_renders_the_email_per_contact_and_sends_it(
     assert OutboundEmail.objects.get().status == "sent"
 
 
-def test_the_email_page_refuses_a_bad_placeholder_and_sends_nothing(
-    client, transition, incoming, account
-):
+def test_the_email_page_refuses_a_bad_placeholder_and_sends_nothing(client, transition, incoming, account):
     dana = ContactFactory(account=account)
     task = transition.tasks.get(position=1)
     client.force_login(incoming)
@@ -173,12 +143,8 @@ def test_the_email_page_refuses_a_bad_placeholder_and_sends_nothing(
     assert not OutboundEmail.objects.exists()
 
 
-def test_bulk_preview_splits_by_arr_and_start_is_all_or_nothing(
-    client, manager, outgoing, playbook, dates
-):
-    book = [
-        AccountFactory(owner=outgoing, arr=arr) for arr in (90000, 50000, 40000, 10000)
-    ]
+def test_bulk_preview_splits_by_arr_and_start_is_all_or_nothing(client, manager, outgoing, playbook, dates):
+    book = [AccountFactory(owner=outgoing, arr=arr) for arr in (90000, 50000, 40000, 10000)]
     a, b = CSMFactory(team=manager.team), CSMFactory(team=manager.team)
     client.force_login(manager)
     settings = {
@@ -197,16 +163,11 @@ def test_bulk_preview_splits_by_arr_and_start_is_all_or_nothing(
     assert rows[book[0].pk] != rows[book[1].pk] and rows[book[1].pk] == rows[book[2].pk]
     assert {t["arr"] for t in preview.context["totals"]} == {100000, 90000}
 
-    services.transition_start(
-        actor=manager, account=book[3], to_csm=b, reason="reorg", **dates
-    )
+    services.transition_start(actor=manager, account=book[3], to_csm=b, reason="reorg", **dates)
     assignments = {f"assign-{pk}": to for pk, to in rows.items()}
     response = client.post(reverse("bulk-handover-start"), {**settings, **assignments})
     assert response.status_code == 409
-    assert (
-        "Nothing was started" in response.content.decode()
-        and book[3].name in response.content.decode()
-    )
+    assert "Nothing was started" in response.content.decode() and book[3].name in response.content.decode()
     assert Transition.objects.count() == 1
 
     Transition.objects.all().delete()
@@ -221,10 +182,7 @@ def test_the_brief_and_the_playbook_pages_render(client, manager, transition, ac
     brief = client.get(reverse("handover-brief", args=[account.pk])).content.decode()
     assert "Handover brief: Acme Robotics" in brief and "Why they bought" in brief
     assert client.get(reverse("playbook-list")).status_code == 200
-    assert (
-        client.get(reverse("playbook-edit", args=[transition.playbook_id])).status_code
-        == 403
-    )
+    assert client.get(reverse("playbook-edit", args=[transition.playbook_id])).status_code == 403
 
 
 def test_partials_for_the_360_and_the_cockpit_use_fixed_queries(
@@ -235,7 +193,4 @@ def test_partials_for_the_360_and_the_cockpit_use_fixed_queries(
     assert active.pk == transition.pk and active.percent_complete == 0
     with django_assert_num_queries(2):
         mine = tasks_for_cockpit(incoming)
-    assert (
-        mine.open_count == 3
-        and [t.title for t in mine.tasks][0] == "Notify the customer"
-    )
+    assert mine.open_count == 3 and [t.title for t in mine.tasks][0] == "Notify the customer"

@@ -10,7 +10,5 @@ from ..selectors import handover_brief
 
 def brief(request: HttpRequest, pk: int) -> HttpResponse:
     """One printable page per account with everything the incoming CSM needs."""
-    account = get_object_or_404(
-        Account.objects.with_list_columns().prefetch_related("tags"), pk=pk
-    )
+    account = get_object_or_404(Account.objects.with_list_columns().prefetch_related("tags"), pk=pk)
     return render(request, "transitions/brief.html", handover_brief(account))

@@ -39,9 +39,7 @@ def _require_manager(request: HttpRequest) -> None:
 
 
 def _selected_accounts(params: QueryDict):
-    account_filter = AccountFilter(
-        params, queryset=Account.objects.with_list_columns().order_by("-arr", "pk")
-    )
+    account_filter = AccountFilter(params, queryset=Account.objects.with_list_columns().order_by("-arr", "pk"))
     return account_filter, account_filter.qs
 
 
@@ -53,16 +51,10 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
     count = accounts.count() if filtered else 0
     sample = list(accounts[:10]) if filtered else []
     settings_form = BulkSettingsForm()
-    owner = (
-        account_filter.form.cleaned_data.get("owner")
-        if account_filter.is_valid()
-        else None
-    )
+    owner = account_filter.form.cleaned_data.get("owner") if account_filter.is_valid() else None
     if owner is not None:
         # Handing a book to its current owner makes no sense; keep them off the list.
-        settings_form.fields["incoming"].queryset = settings_form.fields[
-            "incoming"
-        ].queryset.exclude(pk=owner.pk)
+        settings_form.fields["incoming"].queryset = settings_form.fields["incoming"].queryset.exclude(pk=owner.pk)
     return render(
         request,
         "transitions/bulk_new.html",
@@ -85,11 +77,7 @@ def _preview_context(
     account_ids: list[int],
     assignment: dict[int, int],
 ) -> dict:
-    accounts = list(
-        Account.objects.with_list_columns()
-        .filter(pk__in=account_ids)
-        .order_by("-arr", "pk")
-    )
+    accounts = list(Account.objects.with_list_columns().filter(pk__in=account_ids).order_by("-arr", "pk"))
     incoming = list(form.cleaned_data["incoming"])
     loads = csm_loads([u.pk for u in incoming])
     bands = health_bands(account_ids)
@@ -99,10 +87,7 @@ def _preview_context(
     rows = []
     for account in accounts:
         warnings = []
-        if (
-            account.renewal_date
-            and 0 <= (account.renewal_date - today).days <= RENEWAL_WARNING_DAYS
-        ):
+        if account.renewal_date and 0 <= (account.renewal_date - today).days <= RENEWAL_WARNING_DAYS:
             warnings.append(f"Renews in {(account.renewal_date - today).days} days")
         if bands.get(account.pk) == "red":
             warnings.append("Red health band")
@@ -155,17 +140,11 @@ def bulk_preview(request: HttpRequest) -> HttpResponse:
     _, accounts = _selected_accounts(QueryDict(request.POST.get("account_query", "")))
     account_ids = list(accounts.values_list("pk", flat=True)[: MAX_BULK_ACCOUNTS + 1])
     if len(account_ids) > MAX_BULK_ACCOUNTS:
-        messages.error(
-            request, f"Narrow the selection to at most {MAX_BULK_ACCOUNTS} accounts."
-        )
-        return redirect(
-            f"{reverse('bulk-handover-new')}?{request.POST.get('account_query', '')}"
-        )
+        messages.error(request, f"Narrow the selection to at most {MAX_BULK_ACCOUNTS} accounts.")
+        return redirect(f"{reverse('bulk-handover-new')}?{request.POST.get('account_query', '')}")
     if not account_ids:
         messages.error(request, "No accounts match that selection.")
-        return redirect(
-            f"{reverse('bulk-handover-new')}?{request.POST.get('account_query', '')}"
-        )
+        return redirect(f"{reverse('bulk-handover-new')}?{request.POST.get('account_query', '')}")
     if not form.is_valid():
         return render(
             request,
@@ -178,12 +157,7 @@ def bulk_preview(request: HttpRequest) -> HttpResponse:
     arrs = dict(Account.objects.filter(pk__in=account_ids).values_list("pk", "arr"))
     assignment = split(
         [Item(pk, arrs[pk]) for pk in account_ids],
-        [
-            Candidate(
-                u.pk, loads[u.pk].accounts, loads[u.pk].arr, loads[u.pk].open_tasks
-            )
-            for u in incoming
-        ],
+        [Candidate(u.pk, loads[u.pk].accounts, loads[u.pk].arr, loads[u.pk].open_tasks) for u in incoming],
         form.cleaned_data["strategy"],
     )
     context = _preview_context(request, form, account_ids, assignment)
@@ -209,30 +183,19 @@ def bulk_start(request: HttpRequest) -> HttpResponse:
         if key.startswith("assign-") and value:
             account_id, user_id = int(key.removeprefix("assign-")), int(value)
             if user_id not in allowed:
-                messages.error(
-                    request, "Every account must go to one of the chosen incoming CSMs."
-                )
+                messages.error(request, "Every account must go to one of the chosen incoming CSMs.")
                 return redirect("bulk-handover-new")
             assignments.append((account_id, user_id))
-    settings = {
-        name: form.cleaned_data[name]
-        for name in ("playbook", "reason", "start_date", "target_date", "note")
-    }
+    settings = {name: form.cleaned_data[name] for name in ("playbook", "reason", "start_date", "target_date", "note")}
     try:
-        bulk = services.bulk_handover_create(
-            actor=request.user, assignments=assignments, **settings
-        )
+        bulk = services.bulk_handover_create(actor=request.user, assignments=assignments, **settings)
     except ValidationError as error:
         add_errors(form, error)
-        return _preview_again(
-            request, form, assignments, error=" ".join(error.messages)
-        )
+        return _preview_again(request, form, assignments, error=" ".join(error.messages))
     if bulk.total <= INLINE_LIMIT:
         bulk = services.bulk_handover_run(bulk_id=bulk.pk)
         if bulk.status == BulkHandoverStatus.FAILED:
-            return _preview_again(
-                request, form, assignments, error=bulk.error, conflicts=bulk.conflicts
-            )
+            return _preview_again(request, form, assignments, error=bulk.error, conflicts=bulk.conflicts)
         messages.success(request, f"{bulk.total} handovers started.")
         return redirect(f"{reverse('transition-board')}?bulk={bulk.pk}&status=active")
     from ..tasks import bulk_handover_run
@@ -241,12 +204,8 @@ def bulk_start(request: HttpRequest) -> HttpResponse:
     return redirect("bulk-handover-detail", pk=bulk.pk)
 
 
-def _preview_again(
-    request, form, assignments, *, error: str, conflicts: list[int] | None = None
-) -> HttpResponse:
-    context = _preview_context(
-        request, form, [a for a, _ in assignments], dict(assignments)
-    )
+def _preview_again(request, form, assignments, *, error: str, conflicts: list[int] | None = None) -> HttpResponse:
+    context = _preview_context(request, form, [a for a, _ in assignments], dict(assignments))
     context.update(
         error=error,
         conflicts=set(conflicts or []),
@@ -261,12 +220,6 @@ def _preview_again(
 
 
 def bulk_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    bulk = get_object_or_404(
-        BulkHandover.objects.select_related("created_by", "playbook"), pk=pk
-    )
-    template = (
-        "transitions/partials/bulk_progress.html"
-        if request.htmx
-        else "transitions/bulk_detail.html"
-    )
+    bulk = get_object_or_404(BulkHandover.objects.select_related("created_by", "playbook"), pk=pk)
+    template = "transitions/partials/bulk_progress.html" if request.htmx else "transitions/bulk_detail.html"
     return render(request, template, {"bulk": bulk})

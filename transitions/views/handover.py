@@ -32,9 +32,7 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
         "readiness": account_readiness(account),
         "can_manage": can_manage,
         "cancel_form": CancelForm() if can_manage and transition.is_active else None,
-        "reschedule_form": RescheduleForm(
-            initial={"target_date": transition.target_date}
-        )
+        "reschedule_form": RescheduleForm(initial={"target_date": transition.target_date})
         if can_manage and transition.is_active
         else None,
     }
@@ -46,9 +44,7 @@ def transition_view(request: HttpRequest, pk: int) -> HttpResponse:
         task.can_work = (
             task.status == TaskStatus.OPEN
             and context["transition"].is_active
-            and can_complete_transition_task(
-                request.user, assignee_id=task.assignee_id, account=context["account"]
-            )
+            and can_complete_transition_task(request.user, assignee_id=task.assignee_id, account=context["account"])
         )
     return render(request, "transitions/transition_detail.html", context)
 
@@ -57,21 +53,15 @@ def transition_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Start one handover from the account."""
     account = get_object_or_404(Account.objects.with_list_columns(), pk=pk)
     if not can_manage_transition(request.user, account):
-        raise PermissionDenied(
-            "Only the team's manager or an admin can start a handover."
-        )
+        raise PermissionDenied("Only the team's manager or an admin can start a handover.")
     form = TransitionStartForm(request.POST or None, account=account)
     if request.method == "POST" and form.is_valid():
         try:
-            transition = services.transition_start(
-                actor=request.user, account=account, **form.cleaned_data
-            )
+            transition = services.transition_start(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
             add_errors(form, error)
         else:
-            messages.success(
-                request, f"Handover of {account} to {transition.to_csm} started."
-            )
+            messages.success(request, f"Handover of {account} to {transition.to_csm} started.")
             return redirect("transition-detail", pk=transition.pk)
     return render(
         request,
@@ -109,9 +99,7 @@ def transition_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     form = RescheduleForm(request.POST)
     if form.is_valid():
         try:
-            _, shifted = services.transition_reschedule(
-                actor=request.user, transition=transition, **form.cleaned_data
-            )
+            _, shifted = services.transition_reschedule(actor=request.user, transition=transition, **form.cleaned_data)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -126,9 +114,7 @@ def transition_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("transition-detail", pk=pk)
 
 
-def _after_task_change(
-    request: HttpRequest, task_pk: int, message: str
-) -> HttpResponse:
+def _after_task_change(request: HttpRequest, task_pk: int, message: str) -> HttpResponse:
     task = task_for_work(request.user, task_pk)
     if request.POST.get("next") == "my-tasks":
         messages.success(request, message)
@@ -156,18 +142,12 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
             if transition.kind == "handover"
             else f"{task.title} done; the checklist is complete.",
         )
-    return _after_task_change(
-        request, pk, f"“{task.title}” {'skipped' if skip else 'done'}."
-    )
+    return _after_task_change(request, pk, f"“{task.title}” {'skipped' if skip else 'done'}.")
 
 
 def _default_contacts(form: EmailForm) -> list[int]:
     contacts = list(form.fields["contacts"].queryset)
-    key = [
-        c.pk
-        for c in contacts
-        if c.deal_role in (DealRole.CHAMPION, DealRole.DECISION_MAKER)
-    ]
+    key = [c.pk for c in contacts if c.deal_role in (DealRole.CHAMPION, DealRole.DECISION_MAKER)]
     return key or [c.pk for c in contacts[:1]]
 
 
@@ -177,15 +157,11 @@ def _previews(task, form: EmailForm) -> list[dict]:
         return []
     previews = []
     for contact in form.cleaned_data["contacts"]:
-        context = services.email_context(
-            task, contact, form.cleaned_data.get("call_date")
-        )
+        context = services.email_context(task, contact, form.cleaned_data.get("call_date"))
         previews.append(
             {
                 "contact": contact,
-                "subject": services.emails.render(
-                    form.cleaned_data["subject"], context
-                ),
+                "subject": services.emails.render(form.cleaned_data["subject"], context),
                 "body": services.emails.render(form.cleaned_data["body"], context),
             }
         )
@@ -202,9 +178,7 @@ def task_email(request: HttpRequest, pk: int) -> HttpResponse:
         form = EmailForm(request.POST, account=account)
         if form.is_valid():
             try:
-                outbox = services.task_email_send(
-                    actor=request.user, task=task, **form.cleaned_data
-                )
+                outbox = services.task_email_send(actor=request.user, task=task, **form.cleaned_data)
             except ValidationError as error:
                 add_errors(form, error)
             else:

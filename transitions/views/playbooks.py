@@ -15,9 +15,9 @@ from ._common import add_errors
 
 
 def playbook_list(request: HttpRequest) -> HttpResponse:
-    playbooks = Playbook.objects.annotate(
-        step_count=Count("steps"), run_count=Count("transitions")
-    ).order_by("archived", "kind", "name")
+    playbooks = Playbook.objects.annotate(step_count=Count("steps"), run_count=Count("transitions")).order_by(
+        "archived", "kind", "name"
+    )
     return render(
         request,
         "transitions/playbook_list.html",
@@ -31,19 +31,12 @@ def playbook_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         raise PermissionDenied("Only admins configure playbooks.")
     playbook = get_object_or_404(Playbook, pk=pk) if pk else None
     initial_steps = (
-        [
-            {name: getattr(step, name) for name in STEP_FIELDS_FOR_FORMS}
-            for step in playbook.steps.all()
-        ]
+        [{name: getattr(step, name) for name in STEP_FIELDS_FOR_FORMS} for step in playbook.steps.all()]
         if playbook
         else []
     )
-    form = PlaybookForm(
-        request.POST or None, instance=Playbook.objects.get(pk=pk) if pk else None
-    )
-    steps = PlaybookStepFormSet(
-        request.POST or None, initial=initial_steps, prefix="steps"
-    )
+    form = PlaybookForm(request.POST or None, instance=Playbook.objects.get(pk=pk) if pk else None)
+    steps = PlaybookStepFormSet(request.POST or None, initial=initial_steps, prefix="steps")
     if request.method == "POST" and form.is_valid() and steps.is_valid():
         step_data = [
             {name: f.cleaned_data[name] for name in STEP_FIELDS_FOR_FORMS}
@@ -60,9 +53,7 @@ def playbook_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                     steps=step_data,
                 )
             else:
-                playbook = services.playbook_create(
-                    actor=request.user, fields=fields, steps=step_data
-                )
+                playbook = services.playbook_create(actor=request.user, fields=fields, steps=step_data)
         except ValidationError as error:
             add_errors(form, error)
         else:

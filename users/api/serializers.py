@@ -14,4 +14,15 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "first_name", "last_name", "full_name", "email", "role", "team", "title", "is_active"]
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "full_name",
+            "email",
+            "role",
+            "team",
+            "title",
+            "is_active",
+        ]

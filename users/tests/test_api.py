@@ -132,7 +132,6 @@ def test_a_missing_team_is_a_404(api, csm):
     assert api(csm).get(reverse("api:team-detail", args=[99999])).status_code == 404
 
 
-
 def test_a_team_that_still_pools_accounts_cannot_be_deleted(api, admin, team):
     from accounts.models import Coverage
     from accounts.tests.factories import AccountFactory

@@ -26,7 +26,9 @@ def editable(user, book) -> set[str]:
     """Which accounts `user` may change, asked both ways; the queryset and the check must agree."""
     by_check = {name for name, account in book.items() if can_edit_account(user, account)}
     by_query = {
-        name for name, account in book.items() if Account.objects.filter(editable_accounts_q(user), pk=account.pk).exists()
+        name
+        for name, account in book.items()
+        if Account.objects.filter(editable_accounts_q(user), pk=account.pk).exists()
     }
     assert by_check == by_query
     return by_check
