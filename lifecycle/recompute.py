@@ -236,19 +236,7 @@ def _refresh_account_health(
         batch_size=WRITE_BATCH_SIZE,
         update_conflicts=True,
         unique_fields=["account"],
-        update_fields=[
-            "day",
-            "computed_score",
-            "computed_band",
-            "score",
-            "band",
-            "delta_7d",
-            "delta_30d",
-            "overridden",
-            "open_flags",
-            "priority",
-            "scorecard",
-        ],
+        update_fields=AccountHealth.RECOMPUTED_FIELDS,
     )
 
 

@@ -417,19 +417,7 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
         + CASE WHEN f.arr >= 250000 THEN 20.0 WHEN f.arr >= 100000 THEN 12.0
                WHEN f.arr >= 25000 THEN 6.0 ELSE 0.0 END
         + CASE WHEN f.stage = 'churned' THEN -200.0 ELSE 0.0 END, 1)::double precision"""
-    columns = [
-        "day",
-        "computed_score",
-        "computed_band",
-        "score",
-        "band",
-        "delta_7d",
-        "delta_30d",
-        "overridden",
-        "open_flags",
-        "priority",
-        "scorecard_id",
-    ]
+    columns = [AccountHealth._meta.get_field(name).column for name in AccountHealth.RECOMPUTED_FIELDS]
     assignments = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns)
     current = ", ".join(f"ah.{column}" for column in columns)
     incoming = ", ".join(f"EXCLUDED.{column}" for column in columns)

@@ -185,6 +185,21 @@ class AccountHealth(models.Model):
     priority = models.FloatField(default=0, help_text="Next-best rank; see lifecycle.scoring.account_priority.")
     scorecard = models.ForeignKey(Scorecard, null=True, on_delete=models.SET_NULL, related_name="+")
 
+    # What every recompute writes (all but the key), on either path.
+    RECOMPUTED_FIELDS = (
+        "day",
+        "computed_score",
+        "computed_band",
+        "score",
+        "band",
+        "delta_7d",
+        "delta_30d",
+        "overridden",
+        "open_flags",
+        "priority",
+        "scorecard",
+    )
+
     class Meta:
         indexes = [
             models.Index(fields=["band"], name="accounthealth_band"),
