@@ -82,6 +82,44 @@ def account_list(*, user: User, params, scope: str = "all") -> tuple[AccountFilt
     return account_filter, queryset, sort
 
 
+class NextBestAccounts:
+    """Accounts in next-best order for a paginator: scored ones by their stored rank, then the unscored.
+
+    Sorted on a column of the outer-joined health row, PostgreSQL had to sort
+    the whole desk for each page (a LEFT JOIN cannot be walked from its
+    nullable side). Split in two, the scored accounts walk AccountHealth's
+    priority index and stop at the page; unscored ones (new, not recomputed
+    yet) follow in id order, as the single sort put them last. A paginator
+    needs only count() and slices: the first pages cost what they did in
+    queries, and only a page past the last scored account asks how many there are.
+    """
+
+    ordered = True
+
+    def __init__(self, accounts: QuerySet[Account]) -> None:
+        self.accounts = accounts.order_by()
+        self.scored = accounts.filter(health__isnull=False).order_by(F("health__priority").desc(), "pk")
+        self.unscored = accounts.filter(health__isnull=True).order_by("pk")
+
+    def count(self) -> int:
+        return self.accounts.count()
+
+    def __getitem__(self, window: slice) -> list[Account]:
+        start, stop = window.start or 0, window.stop
+        rows = list(self.scored[start:stop])
+        wanted = stop - start
+        if len(rows) == wanted:
+            return rows
+        scored_total = start + len(rows) if rows else self.scored.count()
+        unscored_start = max(0, start - scored_total)
+        return rows + list(self.unscored[unscored_start : unscored_start + wanted - len(rows)])
+
+
+def accounts_for_paging(accounts: QuerySet[Account], sort: str) -> QuerySet[Account] | NextBestAccounts:
+    """What a list page paginates: the queryset itself, or for "next best first" its two-part form."""
+    return NextBestAccounts(accounts) if sort == "-priority" else accounts
+
+
 CSV_COLUMNS = [
     ("id", "ID"),
     ("name", "Account"),

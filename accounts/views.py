@@ -58,7 +58,7 @@ def _account_list_page(request: HttpRequest, *, scope: str, template: str, title
         stamp = timezone.localdate().isoformat()
         response["Content-Disposition"] = f'attachment; filename="baton-accounts-{scope}-{stamp}.csv"'
         return response
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    page = Paginator(selectors.accounts_for_paging(queryset, sort), 50).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     sort_params = params.copy()

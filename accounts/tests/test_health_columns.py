@@ -116,3 +116,23 @@ def test_the_cockpit_lists_my_and_my_pools_flags_most_severe_first(client, csm, 
     client.force_login(csm)
     flags = client.get(reverse("cockpit")).context["cockpit_flags"]
     assert [(flag.account.name, flag.severity) for flag in flags] == [("Pool Co", "critical"), ("Mine Co", "medium")]
+
+
+def test_next_best_pages_put_unscored_accounts_after_every_scored_one_across_page_edges(csm, django_assert_num_queries):
+    from accounts.models import Account
+    from accounts.selectors import NextBestAccounts
+
+    far = TODAY + dt.timedelta(days=300)
+    for score, name in [(80, "Fine"), (30, "Worst"), (55, "Middling")]:
+        healthy(AccountFactory(name=name, owner=csm, arr=Decimal("5000"), renewal_date=far), score, "yellow")
+    unscored = [AccountFactory(name=f"New {n}", owner=csm, renewal_date=far).name for n in (1, 2)]
+    ranked = NextBestAccounts(Account.objects.covered_by(csm).with_list_columns())
+
+    everyone = ["Worst", "Middling", "Fine", *unscored]
+    assert ranked.count() == 5
+    for start, stop in [(0, 2), (1, 4), (2, 5), (3, 5), (4, 9)]:
+        assert [account.name for account in ranked[start:stop]] == everyone[start:stop]
+    with django_assert_num_queries(1):  # a page within the scored accounts is one query
+        ranked[0:2]
+    with django_assert_num_queries(3):  # past them: how many there are, then the unscored
+        ranked[3:5]
