@@ -24,6 +24,7 @@ from users.permissions import can_edit_account, can_manage_transition, can_overr
 
 from . import selectors, services
 from .access import account_for_edit
+from .form_errors import add_service_errors
 from .forms import AccountForm, ContactForm, CoverageForm, NoteForm, ReassignForm, StageChangeForm, TouchpointForm
 from .models import Account, Contact
 
@@ -32,19 +33,6 @@ TIMELINE_PAGE_SIZE = 30
 
 # Invalid form submissions answer 422 so htmx (see base.html) and scripts can tell them from success.
 INVALID = 422
-
-
-def _form_errors_as_validation(error: ValidationError, form: BaseForm, *others: BaseForm) -> None:
-    """Show a service's ValidationError on the form that has the field (else on the first form)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        target = next((f for f in (form, *others) if field in f.fields), None)
-        if target is None:
-            form.add_error(None, errors)
-        else:
-            target.add_error(field, errors)
 
 
 def _status(*forms: BaseForm) -> int:
@@ -145,7 +133,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
                 **coverage_form.cleaned_data,
             )
         except ValidationError as error:
-            _form_errors_as_validation(error, form, coverage_form)
+            add_service_errors(error, form, coverage_form)
         else:
             messages.success(request, f"{account} created.")
             return redirect("account-detail", pk=account.pk)
@@ -167,7 +155,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, account=account, fields=form.service_fields(), tags=form.cleaned_data["tags"]
             )
         except ValidationError as error:
-            _form_errors_as_validation(error, form)
+            add_service_errors(error, form)
         else:
             messages.success(request, "Account saved.")
             return redirect("account-detail", pk=account.pk)
@@ -189,7 +177,7 @@ def account_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.account_reassign(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors_as_validation(error, form)
+            add_service_errors(error, form)
         else:
             messages.success(request, "Coverage changed.")
             return redirect("account-detail", pk=account.pk)
@@ -203,7 +191,7 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             contact = services.contact_create(actor=request.user, account=account, fields=form.service_fields())
         except ValidationError as error:
-            _form_errors_as_validation(error, form)
+            add_service_errors(error, form)
         else:
             messages.success(request, f"{contact} added.")
             return redirect("account-detail", pk=account.pk)
@@ -223,7 +211,7 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse
         try:
             services.contact_update(actor=request.user, contact=contact, fields=form.service_fields())
         except ValidationError as error:
-            _form_errors_as_validation(error, form)
+            add_service_errors(error, form)
         else:
             messages.success(request, f"{contact} saved.")
             return redirect("account-detail", pk=account.pk)
@@ -275,7 +263,7 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.timeline_note_add(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors_as_validation(error, form)
+            add_service_errors(error, form)
         else:
             form = NoteForm()
             if not request.htmx:
@@ -291,7 +279,7 @@ def touchpoint_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.touchpoint_log(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors_as_validation(error, form)
+            add_service_errors(error, form)
         else:
             form = TouchpointForm(account=account, prefix="tp")
             if not request.htmx:

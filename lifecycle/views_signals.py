@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.access import account_for_edit
+from accounts.form_errors import add_service_errors
 from accounts.models import Account
 from users.models import User
 from users.permissions import can_edit_account
@@ -71,7 +72,7 @@ def checkin(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             logged = ingest.checkin_log(actor=request.user, account=account, **form.service_kwargs())
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(error, form)
         else:
             if not request.htmx:
                 messages.success(request, "Check-in logged and added to the timeline.")
@@ -93,14 +94,6 @@ def checkin(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "lifecycle/signals/checkin_page.html", context, status=status)
 
 
-def _add_service_errors(form: CheckInForm | PulseForm, error: ValidationError) -> None:
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 # --- Pulse ----------------------------------------------------------------------------------------
 
 
@@ -113,7 +106,7 @@ def pulse(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             rated = ingest.pulse_rate(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(error, form)
         else:
             if not request.htmx:
                 messages.success(request, f"Pulse set to {ingest.PULSE_LABELS[rated.rating]}.")

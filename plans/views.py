@@ -6,20 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.access import account_for_edit
+from accounts.form_errors import add_service_errors
 from users.permissions import can_edit_account
 
 from . import services
 from .forms import AchievementForm, ObjectiveForm, PlanForm
 from .models import Objective, SuccessPlan
 from .services import OBJECTIVE_FIELDS, PLAN_FIELDS
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _plan_for_edit(user, pk: int) -> SuccessPlan:
@@ -58,7 +51,7 @@ def plan_create(request: HttpRequest, pk: int) -> HttpResponse:
                 fields={n: form.cleaned_data[n] for n in PLAN_FIELDS},
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(error, form)
         else:
             messages.success(request, f"Success plan “{plan}” created. Add its objectives below.")
             return redirect("plan-detail", pk=plan.pk)
@@ -80,7 +73,7 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 fields={n: form.cleaned_data[n] for n in PLAN_FIELDS},
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(error, form)
         else:
             messages.success(request, "Success plan saved.")
             return redirect("plan-detail", pk=plan.pk)
@@ -102,7 +95,7 @@ def objective_create(request: HttpRequest, pk: int) -> HttpResponse:
                 fields={n: form.cleaned_data[n] for n in OBJECTIVE_FIELDS},
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(error, form)
         else:
             messages.success(request, "Objective added.")
             return redirect("plan-detail", pk=plan.pk)
@@ -125,7 +118,7 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 fields={n: form.cleaned_data[n] for n in OBJECTIVE_FIELDS},
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(error, form)
         else:
             messages.success(request, "Objective saved.")
             return redirect("plan-detail", pk=plan.pk)
@@ -148,7 +141,7 @@ def achievement_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.achievement_record(actor=request.user, plan=plan, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(error, form)
         else:
             messages.success(request, "Achievement recorded.")
             return redirect("plan-detail", pk=plan.pk)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.filters import AccountFilter
+from accounts.form_errors import add_service_errors
 from accounts.models import Account
 
 from .. import services
@@ -27,7 +28,6 @@ from ..selectors import (
     health_bands,
     readiness_for_accounts,
 )
-from ._common import add_errors
 
 MAX_BULK_ACCOUNTS = 1000
 INLINE_LIMIT = 100  # larger runs go to a worker with a progress bar
@@ -190,7 +190,7 @@ def bulk_start(request: HttpRequest) -> HttpResponse:
     try:
         bulk = services.bulk_handover_create(actor=request.user, assignments=assignments, **settings)
     except ValidationError as error:
-        add_errors(form, error)
+        add_service_errors(error, form)
         return _preview_again(request, form, assignments, error=" ".join(error.messages))
     if bulk.total <= INLINE_LIMIT:
         bulk = services.bulk_handover_run(bulk_id=bulk.pk)

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.form_errors import add_service_errors
 from accounts.models import Account, DealRole
 from users.permissions import can_complete_transition_task, can_manage_transition
 
@@ -15,7 +16,7 @@ from ..access import task_for_work, transition_for_manage
 from ..forms import CancelForm, EmailForm, RescheduleForm, TransitionStartForm
 from ..models import OutboundEmail, TaskStatus, Transition
 from ..selectors import account_readiness, transition_detail
-from ._common import add_errors, first_error
+from ._common import first_error
 
 
 def _detail_context(request: HttpRequest, pk: int) -> dict:
@@ -59,7 +60,7 @@ def transition_new(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             transition = services.transition_start(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            add_errors(form, error)
+            add_service_errors(error, form)
         else:
             messages.success(request, f"Handover of {account} to {transition.to_csm} started.")
             return redirect("transition-detail", pk=transition.pk)
@@ -180,7 +181,7 @@ def task_email(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 outbox = services.task_email_send(actor=request.user, task=task, **form.cleaned_data)
             except ValidationError as error:
-                add_errors(form, error)
+                add_service_errors(error, form)
             else:
                 messages.success(
                     request,

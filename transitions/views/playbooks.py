@@ -6,12 +6,12 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts.form_errors import add_service_errors
 from users.permissions import can_configure
 
 from .. import services
 from ..forms import PlaybookForm, PlaybookStepFormSet
 from ..models import EMAIL_PLACEHOLDERS, STEP_FIELDS_FOR_FORMS, Playbook
-from ._common import add_errors
 
 
 def playbook_list(request: HttpRequest) -> HttpResponse:
@@ -55,7 +55,7 @@ def playbook_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             else:
                 playbook = services.playbook_create(actor=request.user, fields=fields, steps=step_data)
         except ValidationError as error:
-            add_errors(form, error)
+            add_service_errors(error, form)
         else:
             messages.success(
                 request,
