@@ -1,4 +1,8 @@
-"""Showing a service's ValidationError on the forms that fed it; shared by every app's views."""
+"""Form errors in views, shared by every app: a service's ValidationError on its forms, and the status to answer.
+
+Invalid submissions answer 422 so htmx (see base.html) swaps them in place and
+scripts can tell them from success.
+"""
 
 from __future__ import annotations
 
@@ -17,3 +21,11 @@ def add_service_errors(error: ValidationError, form: BaseForm, *others: BaseForm
             form.add_error(None, errors)
         else:
             target.add_error(field, errors)
+
+
+INVALID = 422
+
+
+def form_status(*forms: BaseForm) -> int:
+    """422 when a submitted form has errors, else 200."""
+    return INVALID if any(form.is_bound and form.errors for form in forms) else 200

@@ -24,19 +24,11 @@ from users.permissions import can_edit_account, can_manage_transition, can_overr
 
 from . import selectors, services
 from .access import account_for_edit
-from .form_errors import add_service_errors
+from .form_errors import INVALID, add_service_errors, form_status
 from .forms import AccountForm, ContactForm, CoverageForm, NoteForm, ReassignForm, StageChangeForm, TouchpointForm
 from .models import Account, Contact
 
 TIMELINE_PAGE_SIZE = 30
-
-
-# Invalid form submissions answer 422 so htmx (see base.html) and scripts can tell them from success.
-INVALID = 422
-
-
-def _status(*forms: BaseForm) -> int:
-    return INVALID if any(form.is_bound and form.errors for form in forms) else 200
 
 
 def _account_list_page(request: HttpRequest, *, scope: str, template: str, title: str) -> HttpResponse:
@@ -141,7 +133,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/account_form.html",
         {"form": form, "coverage_form": coverage_form, "title": "New account"},
-        status=_status(form, coverage_form),
+        status=form_status(form, coverage_form),
     )
 
 
@@ -163,7 +155,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "accounts/account_form.html",
         {"form": form, "account": account, "title": f"Edit {account}"},
-        status=_status(form),
+        status=form_status(form),
     )
 
 
@@ -181,7 +173,9 @@ def account_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Coverage changed.")
             return redirect("account-detail", pk=account.pk)
-    return render(request, "accounts/account_reassign.html", {"form": form, "account": account}, status=_status(form))
+    return render(
+        request, "accounts/account_reassign.html", {"form": form, "account": account}, status=form_status(form)
+    )
 
 
 def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
@@ -199,7 +193,7 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "accounts/contact_form.html",
         {"form": form, "account": account, "title": "New contact"},
-        status=_status(form),
+        status=form_status(form),
     )
 
 
@@ -219,7 +213,7 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse
         request,
         "accounts/contact_form.html",
         {"form": form, "account": account, "title": f"Edit {contact}"},
-        status=_status(form),
+        status=form_status(form),
     )
 
 
@@ -252,7 +246,7 @@ def _timeline_response(request: HttpRequest, account: Account, form: BaseForm, f
         "can_edit": True,
     }
     template = f"accounts/partials/timeline_with_{form_name}.html"
-    return render(request, template, context, status=_status(form))
+    return render(request, template, context, status=form_status(form))
 
 
 @require_POST

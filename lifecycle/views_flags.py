@@ -10,11 +10,12 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.form_errors import INVALID
+
 from . import flag_services, selectors_flags
 from .forms_flags import ResolveForm, SnoozeForm
 from .models import RedFlag
 
-INVALID = 422
 PAGE_SIZE = 50
 SCOPE_LABELS = [("mine", "Mine"), ("team", "My team"), ("all", "All")]
 LAYOUTS = {"row": "lifecycle/flags/partials/flag_row.html", "card": "lifecycle/flags/partials/flag_card.html"}

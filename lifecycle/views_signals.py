@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.access import account_for_edit
-from accounts.form_errors import add_service_errors
+from accounts.form_errors import INVALID, add_service_errors, form_status
 from accounts.models import Account
 from users.models import User
 from users.permissions import can_edit_account
@@ -28,7 +28,6 @@ from .filters_signals import FILTERS
 from .forms import CheckInForm, PulseForm, SignalImportConfirmForm, SignalImportForm
 from .models import CheckIn, CheckInQuestion, PulseRating
 
-INVALID = 422  # as accounts.views: htmx swaps 422 responses in place (base.html)
 CHECKIN_PREFIX = "ci"
 PULSE_PREFIX = "pulse"
 RECENT = 10
@@ -78,7 +77,7 @@ def checkin(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "Check-in logged and added to the timeline.")
                 return redirect("account-detail", pk=account.pk)
             form = CheckInForm(questions=questions, prefix=CHECKIN_PREFIX)
-    status = INVALID if form.is_bound and form.errors else 200
+    status = form_status(form)
     context = {"account": account, "checkin_form": form, "just_logged": logged, "last_checkin": _last_checkin(account)}
     if request.htmx:
         response = render(request, "lifecycle/signals/partials/checkin_form.html", context, status=status)
@@ -112,7 +111,7 @@ def pulse(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"Pulse set to {ingest.PULSE_LABELS[rated.rating]}.")
                 return redirect("account-detail", pk=account.pk)
             form = PulseForm(prefix=PULSE_PREFIX)
-    status = INVALID if form.is_bound and form.errors else 200
+    status = form_status(form)
     context = {"account": account, "pulse_form": form, "pulse": ingest.pulse_latest(account), "just_rated": rated}
     if request.htmx:
         return render(request, "lifecycle/signals/partials/pulse_form.html", context, status=status)

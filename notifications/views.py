@@ -9,11 +9,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.form_errors import form_status
+
 from . import services
 from .forms import SubscriptionForm
 from .models import Delivery, Notification, Subscription
 
-INVALID = 422
 PAGE_SIZE = 30
 
 
@@ -68,7 +69,7 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
         request,
         "notifications/subscription_list.html",
         {"form": form, "subscriptions": subscriptions},
-        status=INVALID if form.is_bound and form.errors else 200,
+        status=form_status(form),
     )
 
 
@@ -89,7 +90,7 @@ def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "notifications/subscription_form.html",
         {"form": form, "subscription": subscription},
-        status=INVALID if form.is_bound and form.errors else 200,
+        status=form_status(form),
     )
 
 
