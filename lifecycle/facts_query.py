@@ -174,31 +174,52 @@ def _add_touchpoints(facts: dict[int, AccountFacts], scope: AccountScope, day_en
             item.touchpoints_since_onboarding = since_stage
 
 
+def _checkin_window(day_end: dt.datetime) -> Q:
+    return Q(held_at__lt=day_end, held_at__gte=day_end - dt.timedelta(days=CHECKIN_WINDOW_DAYS))
+
+
 def checkin_query(scope: AccountScope, day_end: dt.datetime):
-    window_start = day_end - dt.timedelta(days=CHECKIN_WINDOW_DAYS)
-    in_window = Q(held_at__lt=day_end, held_at__gte=window_start)
-    latest = CheckIn.objects.filter(in_window, account_id=OuterRef(OuterRef("account_id"))).order_by("-held_at", "-pk")
-    # Only the latest call's concerns count, so only its answers are read.
+    return (
+        CheckIn.objects.filter(scope.q(), _checkin_window(day_end))
+        .values("account_id")
+        .annotate(last=Max("held_at"), held=Count("id"))
+        .values_list("account_id", "last", "held")
+    )
+
+
+def checkin_concerns_query(scope: AccountScope, day_end: dt.datetime):
+    """The concerns raised on each account's latest check-in call (0 when none were)."""
+    # Looked up once per account: as an annotation of the check-in rows it would
+    # be a GROUP BY key, evaluated again for every call in the window.
+    latest = (
+        CheckIn.objects.filter(_checkin_window(day_end), account_id=OuterRef("pk"))
+        .order_by("-held_at", "-pk")
+        .values("pk")[:1]
+    )
     concerns = (
-        CheckInAnswer.objects.filter(check_in=Subquery(latest.values("pk")[:1]), concern=True)
+        CheckInAnswer.objects.filter(check_in=OuterRef("latest"), concern=True)
         .values("check_in")
         .annotate(n=Count("pk"))
         .values("n")
     )
     return (
-        CheckIn.objects.filter(scope.q(), in_window)
-        .values("account_id")
-        .annotate(last=Max("held_at"), held=Count("id"), concerns=Coalesce(Subquery(concerns), 0))
-        .values_list("account_id", "last", "held", "concerns")
+        Account.objects.filter(scope.q("id"))
+        .annotate(latest=Subquery(latest))
+        .filter(latest__isnull=False)
+        .annotate(concerns=Coalesce(Subquery(concerns), 0))
+        .values_list("id", "concerns")
     )
 
 
 def _add_checkins(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
-    rows = checkin_query(scope, day_end)
-    for account_id, last, held, concerns in rows.iterator(chunk_size=5000):
+    for account_id, last, held in checkin_query(scope, day_end).iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
-            item.last_checkin_at, item.checkins_90d, item.last_checkin_concerns = last, held, concerns
+            item.last_checkin_at, item.checkins_90d = last, held
+    for account_id, concerns in checkin_concerns_query(scope, day_end).iterator(chunk_size=5000):
+        item = facts.get(account_id)
+        if item is not None:
+            item.last_checkin_concerns = concerns
 
 
 def ticket_query(scope: AccountScope, day_end: dt.datetime):
@@ -353,6 +374,7 @@ def signal_queries(*, day: dt.date, scope: AccountScope) -> list:
         usage_query(scope, day),
         touchpoint_query(scope, day_end),
         checkin_query(scope, day_end),
+        checkin_concerns_query(scope, day_end),
         ticket_query(scope, day_end),
         nps_query(scope, day_end),
         stakeholder_query(scope),

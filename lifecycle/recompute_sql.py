@@ -35,6 +35,7 @@ from accounts.models import Account
 from .facts import AccountFacts
 from .facts_query import (
     AccountScope,
+    checkin_concerns_query,
     checkin_query,
     end_of,
     nps_query,
@@ -124,6 +125,7 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
     join("u", usage_query(scope, day))
     join("t", touchpoint_query(scope, day_end), key="id")
     join("c", checkin_query(scope, day_end))
+    join("cc", checkin_concerns_query(scope, day_end), key="id")
     join("k", ticket_query(scope, day_end))
     join("n", nps_query(scope, day_end), latest_by="responded_at")
     join("s", stakeholder_query(scope))
@@ -163,7 +165,7 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
                COALESCE(t.since_stage, 0)::integer AS touchpoints_since_onboarding,
                c.last AS last_checkin_at,
                COALESCE(c.held, 0)::integer AS checkins_90d,
-               c.concerns::integer AS last_checkin_concerns,
+               cc.concerns::integer AS last_checkin_concerns,
                cad.every_days::integer AS cadence_days,
                k.last AS last_ticket_at,
                COALESCE(k.open_weight, 0)::integer AS open_ticket_weight,
