@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -19,53 +22,85 @@ from .models import RedFlag
 PAGE_SIZE = 50
 SCOPE_LABELS = [("mine", "Mine"), ("team", "My team"), ("all", "All")]
 LAYOUTS = {"row": "lifecycle/flags/partials/flag_row.html", "card": "lifecycle/flags/partials/flag_card.html"}
+ROW_RESPONSE = "lifecycle/flags/partials/flag_row_response.html"
 
 
-def alerts(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    scope = request.GET.get("scope")
+def _inbox_tabs(user, params: QueryDict) -> dict:
+    """The inbox's scope, its tabs with their counts, and its filtered flags, as `params` ask (2 queries to count)."""
+    scope = params.get("scope")
     if scope not in selectors_flags.SCOPES:
         scope = selectors_flags.default_scope(user)
     counts = selectors_flags.scope_counts(user)
-    flag_filter, queryset = selectors_flags.flags_inbox(user=user, scope=scope, params=request.GET)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
+    flag_filter, queryset = selectors_flags.flags_inbox(user=user, scope=scope, params=params)
     tab_params = params.copy()
-    tab_params.pop("scope", None)
-    context = {
+    for name in ("scope", "page"):
+        tab_params.pop(name, None)
+    return {
         "scope": scope,
         "scopes": [(key, label, counts[key]) for key, label in SCOPE_LABELS],
         "filter": flag_filter,
-        "page": page,
-        "rows": selectors_flags.flag_rows(user, list(page.object_list)),
-        "query_string": params.urlencode(),
+        "flags": queryset,
         "tab_query_string": tab_params.urlencode(),
+    }
+
+
+def alerts(request: HttpRequest) -> HttpResponse:
+    inbox = _inbox_tabs(request.user, request.GET)
+    page = Paginator(inbox.pop("flags"), PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        **inbox,
+        "page": page,
+        "rows": selectors_flags.flag_rows(request.user, list(page.object_list)),
+        "query_string": params.urlencode(),
         "snooze_default": SnoozeForm.initial_until(),
     }
     return render(request, "lifecycle/flags/alerts.html", context)
 
 
+def _inbox_after_action(request: HttpRequest) -> dict | None:
+    """Tab and result counts for the inbox the action was taken in (its URL is the form's `next`), else None."""
+    target = urlsplit(request.POST.get("next", ""))
+    if target.path != reverse("alerts"):
+        return None
+    inbox = _inbox_tabs(request.user, QueryDict(target.query))
+    inbox["flag_count"] = inbox.pop("flags").count()
+    return inbox
+
+
 def _respond(request: HttpRequest, flag: RedFlag, *, error: str = "", done: str = "") -> HttpResponse:
-    """htmx gets the flag re-rendered in place (row or card); a plain POST goes back where it came from."""
+    """htmx gets the flag re-rendered in place (row or card); a plain POST goes back where it came from.
+
+    A row changed in the inbox also brings the inbox's counts up to date, so
+    the tabs never claim flags that were just snoozed or resolved.
+    """
     if request.htmx:
-        layout = LAYOUTS.get(request.POST.get("layout", "row"), LAYOUTS["row"])
+        layout = request.POST.get("layout", "row")
         context = {
             "flag": flag,
             "can_act": True,
             "error": error,
             "done": done,
             "snooze_default": SnoozeForm.initial_until(),
+            # The re-rendered forms go on returning to the page they are on, not to this action.
+            "next_url": _safe_next(request),
         }
-        return render(request, layout, context, status=INVALID if error else 200)
+        if layout == "row":
+            context["inbox"] = None if error else _inbox_after_action(request)
+            return render(request, ROW_RESPONSE, context, status=INVALID if error else 200)
+        return render(request, LAYOUTS.get(layout, LAYOUTS["row"]), context, status=INVALID if error else 200)
     if error:
         messages.error(request, error)
     else:
         messages.success(request, done)
+    return redirect(_safe_next(request) or "alerts")
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The page the action was taken on, if it is one of ours; else ""."""
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "alerts"
-    return redirect(target)
+    return target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else ""
 
 
 def _messages(error: ValidationError) -> str:

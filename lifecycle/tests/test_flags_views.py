@@ -136,6 +136,55 @@ class TestActions:
         flag.refresh_from_db()
         assert flag.status == "open"
 
+    def test_an_action_in_the_inbox_brings_its_counts_up_to_date(
+        self, client, django_assert_num_queries, csm, own_account
+    ):
+        snoozing, staying = (RedFlagFactory(account=own_account, rule=default_rule(kind)) for kind in KINDS[:2])
+        client.force_login(csm)
+        inbox = reverse("alerts") + "?scope=mine&severity="
+        # The snooze as from anywhere (9), then the tab counts and the count of the inbox's list (2).
+        with django_assert_num_queries(11):
+            response = client.post(
+                reverse("flag-snooze", args=[snoozing.pk]),
+                {"until": tomorrow(), "layout": "row", "next": inbox},
+                HTTP_HX_REQUEST="true",
+            )
+        assert response.status_code == 200
+        counts = response.context["inbox"]
+        assert counts["scope"] == "mine" and counts["tab_query_string"] == "severity="
+        assert dict((key, n) for key, _, n in counts["scopes"])["mine"] == 1
+        assert counts["flag_count"] == 1
+        body = response.content.decode()
+        assert body.lstrip().startswith(f'<tr id="flag-{snoozing.pk}"')
+        assert '<ul class="nav nav-tabs mb-0" id="alert-scopes" hx-swap-oob="true">' in body
+        assert (
+            '<div class="text-muted small px-3 pt-3 pb-2" id="result-count" hx-swap-oob="true">1 flag left</div>'
+            in body
+        )
+        # The row's forms keep returning to the inbox, not to the action just taken.
+        assert 'name="next" value="/alerts/?scope=mine&amp;severity="' in body
+        assert f'value="{reverse("flag-snooze", args=[snoozing.pk])}"' not in body
+        staying.refresh_from_db()
+        assert staying.status == "open"
+
+    def test_an_action_outside_the_inbox_or_refused_sends_no_counts(self, client, csm, own_account):
+        flag = RedFlagFactory(account=own_account)
+        client.force_login(csm)
+        from_cockpit = client.post(
+            reverse("flag-acknowledge", args=[flag.pk]),
+            {"layout": "row", "next": reverse("cockpit")},
+            HTTP_HX_REQUEST="true",
+        )
+        assert from_cockpit.context["inbox"] is None and "hx-swap-oob" not in from_cockpit.content.decode()
+        yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+        refused = client.post(
+            reverse("flag-snooze", args=[flag.pk]),
+            {"until": yesterday, "layout": "row", "next": reverse("alerts")},
+            HTTP_HX_REQUEST="true",
+        )
+        assert refused.status_code == 422
+        assert refused.context["inbox"] is None and "hx-swap-oob" not in refused.content.decode()
+
     def test_resolve_with_a_note_from_the_account_360_card(self, client, csm, own_account):
         flag = RedFlagFactory(account=own_account)
         client.force_login(csm)

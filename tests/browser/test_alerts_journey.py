@@ -54,9 +54,15 @@ def _status_cell(row):
     return row.locator("td").nth(3)
 
 
-def _result_count(page, count: int) -> None:
+def _result_count(page, count: int, *, left: bool = False) -> None:
     noun = "flag" if count == 1 else "flags"
-    expect(page.locator("#result-count")).to_have_text(re.compile(rf"^\s*{count} {noun}\s*$"))
+    suffix = " left" if left else ""
+    expect(page.locator("#result-count")).to_have_text(re.compile(rf"^\s*{count} {noun}{suffix}\s*$"))
+
+
+def _mine_tab(page, count: int) -> None:
+    expect(page.locator("#alert-scopes .nav-link.active")).to_contain_text("Mine")
+    expect(page.locator("#alert-scopes .nav-link.active .badge")).to_have_text(str(count))
 
 
 def test_a_csm_acknowledges_snoozes_and_resolves_red_flags_in_place(page, live_server, flagged_book):
@@ -86,6 +92,7 @@ def test_a_csm_acknowledges_snoozes_and_resolves_red_flags_in_place(page, live_s
     expect(page).to_have_url(f"{live_server.url}/alerts/")
     expect(page.get_by_role("heading", name="Alerts", exact=True)).to_be_visible()
     _result_count(page, 2)
+    _mine_tab(page, 2)
     rows = page.locator("#alerts tbody tr")
     expect(rows).to_have_count(2)
     northwind = page.locator(f"#flag-{band_red.pk}")
@@ -104,6 +111,9 @@ def test_a_csm_acknowledges_snoozes_and_resolves_red_flags_in_place(page, live_s
     expect(northwind.get_by_role("status")).to_have_text("Acknowledged.")
     expect(_status_cell(northwind)).to_have_text("Acknowledged")
     expect(northwind.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    # An acknowledged flag still needs action: the counts stay.
+    _mine_tab(page, 2)
+    _result_count(page, 2, left=True)
     assert page.url == inbox_url
     assert page.evaluate("window.stillThisPage") is True
 
@@ -122,6 +132,10 @@ def test_a_csm_acknowledges_snoozes_and_resolves_red_flags_in_place(page, live_s
     expect(globex.get_by_role("status")).to_have_text(f"Snoozed until {week_ahead:%d %b %Y}.")
     expect(_status_cell(globex)).to_have_text(f"Snoozed · {week_ahead.day} {week_ahead:%b}")
     expect(globex).to_have_class(re.compile(r"\btext-muted\b"))
+    # Snoozed, it no longer needs action: the tab and the count say so at once, the row stays to read.
+    _mine_tab(page, 1)
+    _result_count(page, 1, left=True)
+    expect(rows).to_have_count(2)
 
     # Resolve the acknowledged one, saying what was done.
     northwind.locator("button.dropdown-toggle", has_text="Resolve").click()
@@ -133,6 +147,8 @@ def test_a_csm_acknowledges_snoozes_and_resolves_red_flags_in_place(page, live_s
     expect(_status_cell(northwind)).to_have_text("Resolved")
     expect(northwind).to_contain_text("by Casey Rivera")
     expect(northwind.locator("form")).to_have_count(0)
+    _mine_tab(page, 0)
+    _result_count(page, 0, left=True)
     assert page.url == inbox_url
     assert page.evaluate("window.stillThisPage") is True
     screenshot(page, "alerts-3-after-actions")
