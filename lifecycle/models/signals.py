@@ -25,7 +25,17 @@ class UsageDaily(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "day"], name="usage_one_row_per_account_day"),
         ]
-        indexes = [models.Index(fields=["day"], name="usage_day")]
+        indexes = [
+            models.Index(fields=["day"], name="usage_day"),
+            # The recompute's usage figures read only these columns of a few weeks of rows
+            # per account: with them in the index, PostgreSQL never visits the table.
+            # (Other databases build it as a plain index; see SILENCED_SYSTEM_CHECKS.)
+            models.Index(
+                fields=["account", "day"],
+                include=["active_users", "licences_used", "licences_owned"],
+                name="usage_recent_covering",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.day}: {self.active_users} active"
