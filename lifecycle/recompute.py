@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -341,16 +342,27 @@ def health_recompute_all_inline(
         for chunk in chunks:
             health_recompute_chunk(chunk_id=chunk.pk, scorecards=scorecards, notify=notify)
     else:
+        pending: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for chunk in chunks:
+            pending.put(chunk.pk)
 
-        def run_chunk(chunk_id: int) -> bool:
+        def work_through_chunks() -> None:
+            # One connection per worker for all its chunks, as a worker process keeps its own
+            # (CONN_MAX_AGE): a new server process for every chunk cost a tenth of the run.
             try:
-                return health_recompute_chunk(chunk_id=chunk_id, scorecards=scorecards, notify=notify)
+                while True:
+                    try:
+                        chunk_id = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    health_recompute_chunk(chunk_id=chunk_id, scorecards=scorecards, notify=notify)
             finally:
                 connections.close_all()
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            # list() re-raises the first failure here rather than dropping it.
-            list(pool.map(run_chunk, [chunk.pk for chunk in chunks]))
+            # result() re-raises a worker's failure here rather than dropping it.
+            for future in [pool.submit(work_through_chunks) for _ in range(workers)]:
+                future.result()
     run.refresh_from_db()
     return run
 

@@ -612,3 +612,39 @@ def test_a_worker_killed_mid_recompute_loses_nothing_and_the_rerun_doubles_nothi
     wait_for_run(rerun, celery_worker_process, timeout=90)
     assert recompute_results() == baseline
     assert HealthScore.objects.filter(day=DAY).count() == Account.objects.count()
+
+
+def test_the_inline_run_on_two_connections_gives_exactly_the_one_connection_result():
+    build_book(300, seed=5)
+    baseline = in_process_results()
+    wipe_recompute_output()
+
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=True):
+        run = health_recompute_all_inline(day=DAY, chunk_size=50, workers=2)
+
+    assert run.finished_at is not None and run.chunks_total == 6
+    assert recompute_results() == baseline
+    assert set(RecomputeChunk.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_a_failing_chunk_of_an_inline_run_is_raised_and_the_other_chunks_still_finish(monkeypatch):
+    from lifecycle import recompute
+
+    build_book(120, seed=6)
+    failing_first_account = Account.objects.order_by("id").values_list("id", flat=True)[40]
+    scope_recompute = recompute.health_recompute_scope
+
+    def failing_on_one_chunk(*, scope, **kwargs):
+        if scope.first_id == failing_first_account:
+            raise RuntimeError("signal store unavailable")
+        return scope_recompute(scope=scope, **kwargs)
+
+    monkeypatch.setattr(recompute, "health_recompute_scope", failing_on_one_chunk)
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=True), pytest.raises(RuntimeError, match="signal store"):
+        health_recompute_all_inline(day=DAY, chunk_size=20, workers=2)
+
+    run = RecomputeRun.objects.get()
+    assert run.finished_at is None
+    undone = list(RecomputeChunk.objects.filter(done_at__isnull=True).values_list("first_account_id", flat=True))
+    assert undone == [failing_first_account]
+    assert HealthScore.objects.filter(day=DAY).count() == 100
