@@ -21,12 +21,13 @@ from .models import RedFlag
 
 PAGE_SIZE = 50
 SCOPE_LABELS = [("mine", "Mine"), ("team", "My team"), ("all", "All")]
-LAYOUTS = {"row": "lifecycle/flags/partials/flag_row.html", "card": "lifecycle/flags/partials/flag_card.html"}
+# What an in-place action sends back: the flag's card (Account 360, cockpit) or its inbox row.
+CARD = "lifecycle/flags/partials/flag_card.html"
 ROW_RESPONSE = "lifecycle/flags/partials/flag_row_response.html"
 
 
 def _inbox_tabs(user, params: QueryDict) -> dict:
-    """The inbox's scope, its tabs with their counts, and its filtered flags, as `params` ask (2 queries to count)."""
+    """The inbox's scope, its tabs with their counts (1 query), and its filtered flags (lazy), as `params` ask."""
     scope = params.get("scope")
     if scope not in selectors_flags.SCOPES:
         scope = selectors_flags.default_scope(user)
@@ -61,7 +62,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
 def _inbox_after_action(request: HttpRequest) -> dict | None:
     """Tab and result counts for the inbox the action was taken in (its URL is the form's `next`), else None."""
-    target = urlsplit(request.POST.get("next", ""))
+    target = urlsplit(_safe_next(request))
     if target.path != reverse("alerts"):
         return None
     inbox = _inbox_tabs(request.user, QueryDict(target.query))
@@ -86,10 +87,11 @@ def _respond(request: HttpRequest, flag: RedFlag, *, error: str = "", done: str 
             # The re-rendered forms go on returning to the page they are on, not to this action.
             "next_url": _safe_next(request),
         }
-        if layout == "row":
-            context["inbox"] = None if error else _inbox_after_action(request)
-            return render(request, ROW_RESPONSE, context, status=INVALID if error else 200)
-        return render(request, LAYOUTS.get(layout, LAYOUTS["row"]), context, status=INVALID if error else 200)
+        status = INVALID if error else 200
+        if layout == "card":
+            return render(request, CARD, context, status=status)
+        context["inbox"] = None if error else _inbox_after_action(request)
+        return render(request, ROW_RESPONSE, context, status=status)
     if error:
         messages.error(request, error)
     else:
