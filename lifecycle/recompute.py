@@ -105,9 +105,9 @@ def _recompute_scope_in_database(
     from . import recompute_sql
 
     now = timezone.now()
-    accounts, scored = recompute_sql.create_chunk_table(day=day, scope=scope, scorecards=scorecards)
-    outcome = ScopeOutcome(accounts=accounts, scored=scored)
+    outcome = ScopeOutcome(accounts=recompute_sql.create_facts_table(day=day, scope=scope))
     if outcome.accounts:
+        outcome.scored = recompute_sql.create_scores_table(day=day, scorecards=scorecards)
         recompute_sql.upsert_snapshots(day=day, now=now)
         if raise_flags:
             outcome.flags_raised = _raise_new_flags_in_database(day=day, scope=scope, notify=notify)

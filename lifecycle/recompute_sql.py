@@ -4,14 +4,13 @@ Carrying every account's facts into Python objects, scoring them there and
 sending the rows back cost several times the database reads themselves, so on
 PostgreSQL a chunk is a handful of set-based statements instead:
 
-1. the chunk's table: one row per account in a temporary table, its facts
-   built from the very aggregate queries the Python path uses
-   (lifecycle.facts_query) and, in the same statement, its score: each active
-   scorecard's measures, normalisation, weights and band as SQL expressions
-   generated from its configuration;
-2. the day's snapshots and the current health, upserted from those rows
+1. the facts: one row per account in a temporary table, built from the very
+   aggregate queries the Python path uses (lifecycle.facts_query);
+2. the scores: each active scorecard's measures, normalisation, weights and
+   band as SQL expressions generated from its configuration;
+3. the day's snapshots and the current health, upserted from those rows
    (rows that would not change are not rewritten);
-3. the red flags: `lifecycle.rules_sql` finds the (rule, account) pairs that
+4. the red flags: `lifecycle.rules_sql` finds the (rule, account) pairs that
    fire and have no unresolved flag; only those accounts' facts come back to
    Python, where `lifecycle.rules` writes the reasons and `flags_sync` raises.
 
@@ -62,8 +61,7 @@ from .numbers import round_half_up_sql
 from .scoring import MISSING, NOT_APPLICABLE, OK, STALE, ScorecardConfig, scorecard_for
 
 FACTS_TABLE = "recompute_facts"
-# The facts as the chunk statement's first step (a common table expression) calls them.
-FACTS = "facts"
+SCORES_TABLE = "recompute_scores"
 
 # The facts table has a column per AccountFacts field (the scratch `extra` aside).
 FACT_COLUMNS = [field.name for field in dataclasses.fields(AccountFacts) if field.name != "extra"]
@@ -96,7 +94,7 @@ def _named_scope_sql(scope: AccountScope, column: str) -> tuple[str, dict]:
 def drop_scratch_tables() -> None:
     """The chunk's temporary tables go with its transaction; dropped early when one transaction runs many chunks."""
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {FACTS_TABLE}")
+        cursor.execute(f"DROP TABLE IF EXISTS {FACTS_TABLE}, {SCORES_TABLE}, recompute_pick")
 
 
 def _local_date(column: str, zone: str = "%s") -> str:
@@ -104,11 +102,11 @@ def _local_date(column: str, zone: str = "%s") -> str:
     return f"({column} AT TIME ZONE {zone})::date"
 
 
-# --- facts ------------------------------------------------------------------
+# --- 1. facts ------------------------------------------------------------------
 
 
-def _facts_select(*, day: dt.date, scope: AccountScope) -> str:
-    """One row of facts per account of `scope` on `day`, its parameters bound."""
+def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
+    """Fill the facts table for `scope` on `day`; returns the number of accounts."""
     day_end = end_of(day)
     joins: list[str] = []
     join_params: list = []
@@ -154,6 +152,7 @@ def _facts_select(*, day: dt.date, scope: AccountScope) -> str:
     account_scope, account_params = _scope_sql(scope, "a.id")
     select_params = [settings.TIME_ZONE, day_end]
     statement = f"""
+        CREATE TEMPORARY TABLE {FACTS_TABLE} ON COMMIT DROP AS
         SELECT a.id AS account_id, a.tier, a.stage, a.owner_id, a.pool_id,
                {_local_date("a.stage_entered_at")} AS stage_entered_on,
                a.contract_start, a.renewal_date, a.arr::double precision AS arr,
@@ -185,6 +184,8 @@ def _facts_select(*, day: dt.date, scope: AccountScope) -> str:
                COALESCE(sp.previous, 0)::numeric AS spend_previous_90d,
                sp.last AS last_invoice_on,
                COALESCE(fl.n, 0)::integer AS open_flags,
+               NULL::numeric(5, 1) AS score,
+               ''::text AS band,
                h.score_7d_ago::numeric(5, 1) AS score_7d_ago,
                h.score_30d_ago::numeric(5, 1) AS score_30d_ago,
                COALESCE(h.band_yesterday, '')::text AS band_yesterday
@@ -193,10 +194,18 @@ def _facts_select(*, day: dt.date, scope: AccountScope) -> str:
         WHERE {account_scope}
     """
     with connection.cursor() as cursor:
-        return cursor.mogrify(statement, [*select_params, *join_params, *account_params]).decode()
+        # Chunks already run side by side on the workers; a parallel plan per chunk only adds
+        # start-up cost, and compiling these one-off statements (JIT) cost more than it saved.
+        # Room to sort a chunk's signal rows in memory. All three end with the transaction.
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(f"DROP TABLE IF EXISTS {FACTS_TABLE}")
+        cursor.execute(statement, [*select_params, *join_params, *account_params])
+        return cursor.rowcount
 
 
-# --- scores -----------------------------------------------------------------
+# --- 2. scores -----------------------------------------------------------------
 
 # The age in days of the data behind a measure, or NULL when there is none.
 _AGE = {
@@ -262,7 +271,7 @@ def _measure_sql(kind: str, validity: str) -> tuple[str, str]:
     raise ValueError(f"Unknown measure kind {kind!r}")
 
 
-def _card_select(card: ScorecardConfig, index: int, picks: str) -> tuple[str, dict]:
+def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
     """One SELECT scoring the facts rows assigned to `card`: a weighted mean of its usable measures.
 
     Each step is a MATERIALIZED CTE: inlined, PostgreSQL would repeat every
@@ -303,8 +312,8 @@ def _card_select(card: ScorecardConfig, index: int, picks: str) -> tuple[str, di
     select = f"""(
         WITH assessed AS MATERIALIZED (
             SELECT f.*, {", ".join(statuses) or "NULL AS nothing"}
-            FROM {FACTS} AS f
-            JOIN ({picks}) AS pick (tier, stage, card_id)
+            FROM {FACTS_TABLE} AS f
+            JOIN recompute_pick AS pick
               ON pick.tier = f.tier AND pick.stage = f.stage AND pick.card_id = %(card{index})s
         ), valued AS MATERIALIZED (
             SELECT f.account_id{", " + status_columns if statuses else ""}{"".join(", " + v for v in values)}
@@ -335,8 +344,8 @@ def _band_sql(score: str, green: str, yellow: str) -> str:
     )
 
 
-def _scores_select(*, day: dt.date, scorecards: Sequence[ScorecardConfig]) -> tuple[str, dict]:
-    """Every row of `facts` that has a scorecard, scored: its card, measure breakdown, score and band."""
+def create_scores_table(*, day: dt.date, scorecards: Sequence[ScorecardConfig]) -> int:
+    """Score every facts row that has a scorecard; copy score and band onto the facts for the rules."""
     tiers = Account._meta.get_field("tier").choices
     stages = Account._meta.get_field("stage").choices
     picks = []
@@ -345,63 +354,39 @@ def _scores_select(*, day: dt.date, scorecards: Sequence[ScorecardConfig]) -> tu
             card = scorecard_for(scorecards, tier=tier, stage=stage)
             if card is not None and card.id is not None:
                 picks.append((tier, stage, card.id))
-    used = [card for card in scorecards if card.id in {card_id for _, _, card_id in picks}]
-    selects, params = [], {"day": day, "tz": settings.TIME_ZONE}
-    if picks:
-        # Which card scores each (tier, stage), as scorecard_for decides it.
-        with connection.cursor() as cursor:
-            pick_rows = cursor.mogrify(
-                f"VALUES {', '.join(['(%s, %s, %s::bigint)'] * len(picks))}", [v for pick in picks for v in pick]
-            ).decode()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {SCORES_TABLE}, recompute_pick")
+        cursor.execute("CREATE TEMPORARY TABLE recompute_pick (tier text, stage text, card_id bigint) ON COMMIT DROP")
+        if picks:
+            cursor.executemany("INSERT INTO recompute_pick VALUES (%s, %s, %s)", picks)
+        used = [card for card in scorecards if card.id in {card_id for _, _, card_id in picks}]
+        selects, params = [], {"day": day, "tz": settings.TIME_ZONE}
         for index, card in enumerate(used):
-            select, card_params = _card_select(card, index, pick_rows.replace("%", "%%"))
+            select, card_params = _card_select(card, index)
             selects.append(select)
             params.update(card_params)
-    if not selects:
-        selects.append(
-            "SELECT NULL::bigint AS account_id, NULL::bigint AS scorecard_id, 0 AS green_min, 0 AS yellow_min, "
-            "'{}'::json AS measures, NULL::numeric(5, 1) AS score WHERE FALSE"
+        if not selects:
+            selects.append(
+                "SELECT NULL::bigint AS account_id, NULL::bigint AS scorecard_id, 0 AS green_min, 0 AS yellow_min, "
+                "'{}'::json AS measures, NULL::numeric(5, 1) AS score WHERE FALSE"
+            )
+        cursor.execute(
+            f"""
+            CREATE TEMPORARY TABLE {SCORES_TABLE} ON COMMIT DROP AS
+            SELECT scored.*, {_band_sql("scored.score", "scored.green_min", "scored.yellow_min")} AS band
+            FROM ({" UNION ALL ".join(selects)}) AS scored
+            """,
+            params,
         )
-    statement = f"""
-        SELECT scored.*, {_band_sql("scored.score", "scored.green_min", "scored.yellow_min")} AS band
-        FROM ({" UNION ALL ".join(selects)}) AS scored
-    """
-    return statement, params
+        scored = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {FACTS_TABLE} AS f SET score = s.score, band = s.band "
+            f"FROM {SCORES_TABLE} AS s WHERE s.account_id = f.account_id"
+        )
+    return scored
 
 
-# --- 1. the chunk's table ---------------------------------------------------------
-
-
-def create_chunk_table(*, day: dt.date, scope: AccountScope, scorecards: Sequence[ScorecardConfig]) -> tuple[int, int]:
-    """Fill the chunk's table, one row per account: its facts, then its card, breakdown, score and band.
-
-    Scored in the statement that gathers the facts, so the facts are written
-    once; an account without a card keeps a NULL card and score and an empty band.
-    Returns (accounts, accounts scored).
-    """
-    scores_sql, params = _scores_select(day=day, scorecards=scorecards)
-    statement = f"""
-        CREATE TEMPORARY TABLE {FACTS_TABLE} ON COMMIT DROP AS
-        WITH {FACTS} AS MATERIALIZED ({_facts_select(day=day, scope=scope).replace("%", "%%")})
-        SELECT {FACTS}.*, scored.scorecard_id, scored.green_min, scored.yellow_min, scored.measures,
-               scored.score, COALESCE(scored.band, '') AS band
-        FROM {FACTS} LEFT JOIN ({scores_sql}) AS scored ON scored.account_id = {FACTS}.account_id
-    """
-    with connection.cursor() as cursor:
-        # Chunks already run side by side on the workers; a parallel plan per chunk only adds
-        # start-up cost, and compiling these one-off statements (JIT) cost more than it saved.
-        # Room to sort a chunk's signal rows in memory. All three end with the transaction.
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(f"DROP TABLE IF EXISTS {FACTS_TABLE}")
-        cursor.execute(statement, params)
-        cursor.execute(f"SELECT COUNT(*), COUNT(scorecard_id) FROM {FACTS_TABLE}")
-        accounts, scored = cursor.fetchone()
-    return accounts, scored
-
-
-# --- 2. snapshots and current health -----------------------------------------
+# --- 3. snapshots and current health -----------------------------------------
 
 
 def upsert_snapshots(*, day: dt.date, now: dt.datetime) -> None:
@@ -410,8 +395,7 @@ def upsert_snapshots(*, day: dt.date, now: dt.datetime) -> None:
         cursor.execute(
             f"""
             INSERT INTO {_table(HealthScore)} AS h (account_id, day, scorecard_id, score, band, measures, computed_at)
-            SELECT account_id, %s, scorecard_id, score, band, measures, %s FROM {FACTS_TABLE}
-            WHERE scorecard_id IS NOT NULL
+            SELECT account_id, %s, scorecard_id, score, band, measures, %s FROM {SCORES_TABLE}
             ON CONFLICT (account_id, day) DO UPDATE
             SET scorecard_id = EXCLUDED.scorecard_id, score = EXCLUDED.score,
                 band = EXCLUDED.band, measures = EXCLUDED.measures
@@ -424,7 +408,7 @@ def upsert_snapshots(*, day: dt.date, now: dt.datetime) -> None:
 
 def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime) -> None:
     """Current health per scored account: the override in force, deltas, open flags and the next-best rank."""
-    effective = "COALESCE(o.score::numeric, f.score)"
+    effective = "COALESCE(o.score::numeric, s.score)"
     days_to_renewal = "(f.renewal_date - %(day)s::date)"
     # lifecycle.scoring.account_priority, term by term.
     priority = f"""ROUND(
@@ -445,21 +429,21 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
         cursor.execute(
             f"""
             INSERT INTO {_table(AccountHealth)} AS ah (account_id, {", ".join(columns)})
-            SELECT f.account_id, %(day)s, f.score, f.band, {effective},
-                   {_band_sql(effective, "f.green_min", "f.yellow_min")},
-                   ROUND(f.score - f.score_7d_ago, 1), ROUND(f.score - f.score_30d_ago, 1),
-                   o.score IS NOT NULL, COALESCE(fl.n, 0), {priority}, f.scorecard_id
-            FROM {FACTS_TABLE} AS f
+            SELECT s.account_id, %(day)s, s.score, s.band, {effective},
+                   {_band_sql(effective, "s.green_min", "s.yellow_min")},
+                   ROUND(s.score - f.score_7d_ago, 1), ROUND(s.score - f.score_30d_ago, 1),
+                   o.score IS NOT NULL, COALESCE(fl.n, 0), {priority}, s.scorecard_id
+            FROM {SCORES_TABLE} AS s
+            JOIN {FACTS_TABLE} AS f ON f.account_id = s.account_id
             LEFT JOIN (
                 SELECT account_id, score FROM {_table(ScoreOverride)}
                 WHERE {in_scope} AND cleared_at IS NULL AND expires_at > %(now)s
-            ) AS o ON o.account_id = f.account_id
+            ) AS o ON o.account_id = s.account_id
             LEFT JOIN (
                 SELECT account_id, COUNT(*) AS n FROM {_table(RedFlag)}
                 WHERE {in_scope} AND status = ANY(%(unresolved)s)
                 GROUP BY account_id
-            ) AS fl ON fl.account_id = f.account_id
-            WHERE f.scorecard_id IS NOT NULL
+            ) AS fl ON fl.account_id = s.account_id
             ON CONFLICT (account_id) DO UPDATE SET {assignments}
             WHERE ({current}) IS DISTINCT FROM ({incoming})
             """,
@@ -467,7 +451,7 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
         )
 
 
-# --- 3. red flags --------------------------------------------------------------
+# --- 4. red flags --------------------------------------------------------------
 
 
 def new_firing_facts(
