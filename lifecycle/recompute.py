@@ -319,7 +319,7 @@ def health_recompute_chunk(
 def health_recompute_all_inline(
     *, day: dt.date, chunk_size: int = DEFAULT_CHUNK_SIZE, notify: bool = True, workers: int = 1
 ) -> RecomputeRun:
-    """The daily run in this process, chunk by chunk (management command, benchmarks).
+    """The daily run in this process, chunk by chunk (benchmarks, tests).
 
     `workers` > 1 runs that many chunks at a time, each on its own database
     connection, as that many Celery worker processes would; the work is in
