@@ -249,6 +249,14 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
+def failures_of(page) -> list[str]:
+    """A list that fills with every HTTP error response and JavaScript error `page` meets from now on."""
+    failures: list[str] = []
+    page.on("response", lambda response: failures.append(response.url) if response.status >= 400 else None)
+    page.on("pageerror", lambda error: failures.append(f"JS error: {error}"))
+    return failures
+
+
 def login(page, live_server, username: str, password: str = "pw") -> None:
     """Log in through the login form, as a person would, and land on the cockpit."""
     page.goto(f"{live_server.url}/login/")

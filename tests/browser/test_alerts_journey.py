@@ -14,7 +14,7 @@ from accounts.models import TimelineEntry, TimelineKind
 from accounts.tests.factories import AccountFactory
 from lifecycle.models import FlagStatus
 from notifications.tests.factories import RedFlagFactory, default_rule
-from tests.support import login, screenshot
+from tests.support import failures_of, login, screenshot
 from users.tests.factories import CSMFactory, TeamFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -68,12 +68,7 @@ def _mine_tab(page, count: int) -> None:
 def test_a_csm_acknowledges_snoozes_and_resolves_red_flags_in_place(page, live_server, flagged_book):
     csm, band_red, detractor, elsewhere = flagged_book
     week_ahead = timezone.localdate() + dt.timedelta(days=7)
-    failed_requests = []
-    page.on(
-        "response",
-        lambda response: failed_requests.append(response.url) if response.status >= 400 else None,
-    )
-    page.on("pageerror", lambda error: failed_requests.append(f"JS error: {error}"))
+    failed_requests = failures_of(page)
 
     login(page, live_server, "casey")
 

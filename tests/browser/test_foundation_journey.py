@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from accounts.models import TimelineEntry, TimelineKind
 from accounts.tests.factories import AccountFactory, ContactFactory
 from lifecycle.stages import Stage
-from tests.support import login, screenshot
+from tests.support import failures_of, login, screenshot
 from users.tests.factories import CSMFactory, TeamFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -62,12 +62,7 @@ def _choose_filter(page, name: str, value: str) -> None:
 
 def test_a_csm_logs_in_filters_the_cockpit_and_adds_a_note_without_reloading(page, live_server, book):
     csm, accounts = book
-    failed_requests = []
-    page.on(
-        "response",
-        lambda response: failed_requests.append(response.url) if response.status >= 400 else None,
-    )
-    page.on("pageerror", lambda error: failed_requests.append(f"JS error: {error}"))
+    failed_requests = failures_of(page)
 
     login(page, live_server, "casey")
 

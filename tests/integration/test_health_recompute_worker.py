@@ -297,19 +297,7 @@ def recompute_results() -> dict[str, list]:
             .values_list("account_id", "scorecard_id", "score", "band", "measures")
         ),
         "health": list(
-            AccountHealth.objects.order_by("account_id").values_list(
-                "account_id",
-                "day",
-                "computed_score",
-                "computed_band",
-                "score",
-                "band",
-                "delta_7d",
-                "delta_30d",
-                "overridden",
-                "open_flags",
-                "scorecard_id",
-            )
+            AccountHealth.objects.order_by("account_id").values_list("account_id", *AccountHealth.RECOMPUTED_FIELDS)
         ),
         "flags": list(
             RedFlag.objects.order_by("account_id", "rule_id", "id").values_list(
