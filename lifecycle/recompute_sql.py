@@ -62,6 +62,12 @@ from .scoring import MISSING, NOT_APPLICABLE, OK, STALE, ScorecardConfig, scorec
 
 FACTS_TABLE = "recompute_facts"
 SCORES_TABLE = "recompute_scores"
+# Every AccountFacts field of a scored chunk: the facts with the score and band they earned. A join,
+# not an UPDATE of the facts table, which rewrote every row of it.
+SCORED_FACTS = (
+    f"(SELECT f.*, s.score, COALESCE(s.band, '') AS band "
+    f"FROM {FACTS_TABLE} AS f LEFT JOIN {SCORES_TABLE} AS s ON s.account_id = f.account_id)"
+)
 
 # The facts table has a column per AccountFacts field (the scratch `extra` aside).
 FACT_COLUMNS = [field.name for field in dataclasses.fields(AccountFacts) if field.name != "extra"]
@@ -184,8 +190,6 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
                COALESCE(sp.previous, 0)::numeric AS spend_previous_90d,
                sp.last AS last_invoice_on,
                COALESCE(fl.n, 0)::integer AS open_flags,
-               NULL::numeric(5, 1) AS score,
-               ''::text AS band,
                h.score_7d_ago::numeric(5, 1) AS score_7d_ago,
                h.score_30d_ago::numeric(5, 1) AS score_30d_ago,
                COALESCE(h.band_yesterday, '')::text AS band_yesterday
@@ -345,7 +349,7 @@ def _band_sql(score: str, green: str, yellow: str) -> str:
 
 
 def create_scores_table(*, day: dt.date, scorecards: Sequence[ScorecardConfig]) -> int:
-    """Score every facts row that has a scorecard; copy score and band onto the facts for the rules."""
+    """Score every facts row that has a scorecard."""
     tiers = Account._meta.get_field("tier").choices
     stages = Account._meta.get_field("stage").choices
     picks = []
@@ -378,12 +382,7 @@ def create_scores_table(*, day: dt.date, scorecards: Sequence[ScorecardConfig]) 
             """,
             params,
         )
-        scored = cursor.rowcount
-        cursor.execute(
-            f"UPDATE {FACTS_TABLE} AS f SET score = s.score, band = s.band "
-            f"FROM {SCORES_TABLE} AS s WHERE s.account_id = f.account_id"
-        )
-    return scored
+        return cursor.rowcount
 
 
 # --- 3. snapshots and current health -----------------------------------------
@@ -464,7 +463,7 @@ def new_firing_facts(
     """
     from .rules_sql import firing_pairs_sql
 
-    pairs_sql, pairs_params = firing_pairs_sql(rules, today=day, cadences=cadences, facts_table=FACTS_TABLE)
+    pairs_sql, pairs_params = firing_pairs_sql(rules, today=day, cadences=cadences, facts_from=SCORED_FACTS)
     if not pairs_sql:
         return [], set()
     wake_before = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
@@ -488,7 +487,7 @@ def new_firing_facts(
         if not pairs:
             return [], pairs
         cursor.execute(
-            f"SELECT {', '.join(FACT_COLUMNS)} FROM {FACTS_TABLE} WHERE account_id = ANY(%s)",
+            f"SELECT {', '.join(FACT_COLUMNS)} FROM {SCORED_FACTS} AS facts WHERE account_id = ANY(%s)",
             [sorted({account_id for _, account_id in pairs})],
         )
         facts = [_facts_from_row(row) for row in cursor.fetchall()]

@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 
 from .models import AlertRule, Band, RuleKind
 from .rules import FALLBACK_CADENCE_DAYS, NPS_DETRACTOR_MAX, params_for
@@ -208,23 +207,30 @@ def _scope(rule: AlertRule) -> Fragment:
 
 
 def firing_pairs_sql(
-    rules: list[AlertRule], *, today: dt.date, cadences: Mapping[str, int], facts_table: str
+    rules: list[AlertRule], *, today: dt.date, cadences: Mapping[str, int], facts_from: str
 ) -> tuple[str, list]:
-    """SQL selecting (rule_id, account_id) for every active rule and every row of `facts_table` where the rule applies and fires.
+    """SQL selecting (rule_id, account_id) for every active rule and every facts row where the rule applies and fires.
 
-    One statement: a UNION ALL of one SELECT per active rule, every value passed as a %s parameter.
-    `facts_table` is a trusted identifier and is only quoted. Returns ("", []) when no rule is active, so
-    the caller can skip the query.
+    `facts_from` is a trusted FROM item (a quoted table name or a parenthesised SELECT) with a column
+    per AccountFacts field. One statement reads it once: each row lists the ids of the active rules
+    whose conditions it meets, so twelve rules cost one scan rather than twelve. Every value is passed
+    as a %s parameter. Returns ("", []) when no rule is active, so the caller can skip the query.
     """
-    table = connection.ops.quote_name(facts_table)
     day = _Day(today=today, cadences=cadences, time_zone=settings.TIME_ZONE)
-    selects: list[str] = []
+    conditions: list[str] = []
     params: list[Any] = []
     for rule in rules:
         if not rule.active:
             continue
         scope_sql, scope_params = _scope(rule)
         fires_sql, fires_params = FRAGMENTS[rule.kind](params_for(rule), day)
-        selects.append(f"SELECT %s::bigint AS rule_id, account_id FROM {table} WHERE {scope_sql} AND ({fires_sql})")
-        params += [rule.pk, *scope_params, *fires_params]
-    return "\nUNION ALL\n".join(selects), params
+        conditions.append(f"CASE WHEN {scope_sql} AND ({fires_sql}) THEN %s::bigint END")
+        params += [*scope_params, *fires_params, rule.pk]
+    if not conditions:
+        return "", []
+    sql = (
+        f"SELECT rule_id, account_id FROM ("
+        f"SELECT account_id, unnest(ARRAY[{', '.join(conditions)}]) AS rule_id FROM {facts_from} AS facts"
+        f") AS fired WHERE rule_id IS NOT NULL"
+    )
+    return sql, params

@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 TODAY = dt.date(2025, 6, 30)
 CADENCES = {"high": 10, "tech": 30}  # low-touch falls back to rules.FALLBACK_CADENCE_DAYS (14)
 TABLE = "rule_facts"
+FACTS_FROM = connection.ops.quote_name(TABLE)
 
 # The facts table of the PostgreSQL recompute: one column per AccountFacts field, with its SQL type.
 COLUMNS = {
@@ -105,7 +106,7 @@ def write_facts(items: Iterable[AccountFacts]) -> None:
 
 
 def sql_pairs(rules: list[AlertRule], *, today: dt.date, cadences: Mapping[str, int]) -> set[tuple[int, int]]:
-    sql, params = firing_pairs_sql(rules, today=today, cadences=cadences, facts_table=TABLE)
+    sql, params = firing_pairs_sql(rules, today=today, cadences=cadences, facts_from=FACTS_FROM)
     if not sql:
         return set()
     with connection.cursor() as cursor:
@@ -517,16 +518,23 @@ def test_inactive_rules_fire_nothing() -> None:
 
 def test_without_an_active_rule_there_is_no_statement_to_run() -> None:
     rules = [rule(RuleKind.BAND_RED, active=False)]
-    assert firing_pairs_sql(rules, today=TODAY, cadences=CADENCES, facts_table=TABLE) == ("", [])
-    assert firing_pairs_sql([], today=TODAY, cadences=CADENCES, facts_table=TABLE) == ("", [])
+    assert firing_pairs_sql(rules, today=TODAY, cadences=CADENCES, facts_from=FACTS_FROM) == ("", [])
+    assert firing_pairs_sql([], today=TODAY, cadences=CADENCES, facts_from=FACTS_FROM) == ("", [])
 
 
-def test_values_travel_as_parameters_and_the_table_name_is_quoted() -> None:
+def test_values_travel_as_parameters() -> None:
     rules = [rule(RuleKind.NO_TOUCHPOINT, tier="tech", days=12345)]
-    sql, params = firing_pairs_sql(rules, today=TODAY, cadences=CADENCES, facts_table=TABLE)
+    sql, params = firing_pairs_sql(rules, today=TODAY, cadences=CADENCES, facts_from=FACTS_FROM)
     assert "12345" not in sql and "tech" not in sql and "2025" not in sql
     assert {12345, "tech", TODAY} <= set(params)
     assert f'FROM "{TABLE}"' in sql
+
+
+def test_every_rule_is_decided_in_one_read_of_the_facts() -> None:
+    rules = default_rules()
+    sql, _ = firing_pairs_sql(rules, today=TODAY, cadences=CADENCES, facts_from=FACTS_FROM)
+    assert len(rules) > 1
+    assert sql.count(f'FROM "{TABLE}"') == 1
 
 
 def test_missed_checkin_without_any_cadence_uses_the_fallback_for_every_tier() -> None:
