@@ -278,8 +278,10 @@ def _measure_sql(kind: str, validity: str) -> tuple[str, str]:
 def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
     """One SELECT scoring the facts rows assigned to `card`: a weighted mean of its usable measures.
 
-    Each step is a MATERIALIZED CTE: inlined, PostgreSQL would repeat every
-    measure's expression wherever a later step mentions it.
+    Each step is a subquery fenced with OFFSET 0, which PostgreSQL neither
+    flattens (it would repeat every measure's expression wherever a later step
+    mentions it) nor stores: its rows pass straight to the next step, where a
+    MATERIALIZED CTE would copy every one of them into a tuple store first.
     """
     params: dict = {f"card{index}": card.id, f"green{index}": card.green_min, f"yellow{index}": card.yellow_min}
     statuses, values, points, breakdown, weighted, weights = [], [], [], [], [], []
@@ -304,9 +306,10 @@ def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
         # jsonb cost more than all the rest of the scoring. Kinds and statuses are fixed identifiers.
         params[f"{key}_opening"] = f'{json.dumps(measure.kind)}:{{"raw":'
         params[f"{key}_weight_json"] = f',"weight":{json.dumps(measure.weight)},"status":"'
+        # concat() writes its arguments into one buffer; a chain of || copies the growing text at every step.
         breakdown.append(
-            f"%({key}_opening)s || COALESCE(raw{position}::text, 'null') || ',\"score\":' "
-            f"|| COALESCE(points{position}::text, 'null') || %({key}_weight_json)s || status{position} || '\"}}'"
+            f"concat(%({key}_opening)s, COALESCE(raw{position}::text, 'null'), ',\"score\":', "
+            f"COALESCE(points{position}::text, 'null'), %({key}_weight_json)s, status{position}, '\"}}')"
         )
         weighted.append(f"COALESCE({weight} * points{position}, 0)")
         weights.append(f"CASE WHEN points{position} IS NULL THEN 0 ELSE {weight} END")
@@ -314,22 +317,25 @@ def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
     weighted_sum = " + ".join(["0.0::double precision", *weighted])
     total_weight = " + ".join(["0.0::double precision", *weights])
     select = f"""(
-        WITH assessed AS MATERIALIZED (
-            SELECT f.*, {", ".join(statuses) or "NULL AS nothing"}
-            FROM {FACTS_TABLE} AS f
-            JOIN recompute_pick AS pick
-              ON pick.tier = f.tier AND pick.stage = f.stage AND pick.card_id = %(card{index})s
-        ), valued AS MATERIALIZED (
-            SELECT f.account_id{", " + status_columns if statuses else ""}{"".join(", " + v for v in values)}
-            FROM assessed AS f
-        ), pointed AS MATERIALIZED (
-            SELECT valued.*{"".join(", " + p for p in points)} FROM valued
-        )
         SELECT account_id, %(card{index})s::bigint AS scorecard_id,
                %(green{index})s::integer AS green_min, %(yellow{index})s::integer AS yellow_min,
-               ('{{' || {" || ',' || ".join(breakdown) or "''"} || '}}')::json AS measures,
+               concat('{{', {", ',', ".join(breakdown) or "''"}, '}}')::json AS measures,
                {_round1(f"({weighted_sum}) / NULLIF({total_weight}, 0)")}::numeric(5, 1) AS score
-        FROM pointed
+        FROM (
+            SELECT valued.*{"".join(", " + p for p in points)}
+            FROM (
+                SELECT f.account_id{", " + status_columns if statuses else ""}{"".join(", " + v for v in values)}
+                FROM (
+                    SELECT f.*, {", ".join(statuses) or "NULL AS nothing"}
+                    FROM {FACTS_TABLE} AS f
+                    JOIN recompute_pick AS pick
+                      ON pick.tier = f.tier AND pick.stage = f.stage AND pick.card_id = %(card{index})s
+                    OFFSET 0
+                ) AS f
+                OFFSET 0
+            ) AS valued
+            OFFSET 0
+        ) AS pointed
     )"""
     return select, params
 
