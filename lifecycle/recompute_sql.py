@@ -425,32 +425,49 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
                WHEN f.arr >= 25000 THEN 6.0 ELSE 0.0 END
         + CASE WHEN f.stage = 'churned' THEN -200.0 ELSE 0.0 END, 1)::double precision"""
     columns = [AccountHealth._meta.get_field(name).column for name in AccountHealth.RECOMPUTED_FIELDS]
-    assignments = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns)
+    assignments = ", ".join(f"{column} = incoming.{column}" for column in columns)
     current = ", ".join(f"ah.{column}" for column in columns)
-    incoming = ", ".join(f"EXCLUDED.{column}" for column in columns)
+    incoming = ", ".join(f"incoming.{column}" for column in columns)
+    table = _table(AccountHealth)
     in_scope, params = _named_scope_sql(scope, "account_id")
+    # Said on the current rows too, so PostgreSQL reads only the chunk's rows of the table.
+    known_in_scope, _ = _named_scope_sql(scope, "known.account_id")
+    current_in_scope, _ = _named_scope_sql(scope, "ah.account_id")
     params.update(day=day, now=now, unresolved=list(UNRESOLVED))
     with connection.cursor() as cursor:
+        # Nearly every account already has its row: an UPDATE of those, then an INSERT of the few
+        # that have none. As one INSERT ... ON CONFLICT DO UPDATE, each row was first probed for
+        # and locked (a WAL record of its own) before being updated.
         cursor.execute(
             f"""
-            INSERT INTO {_table(AccountHealth)} AS ah (account_id, {", ".join(columns)})
-            SELECT s.account_id, %(day)s, s.score, s.band, {effective},
-                   {_band_sql(effective, "s.green_min", "s.yellow_min")},
-                   ROUND(s.score - f.score_7d_ago, 1), ROUND(s.score - f.score_30d_ago, 1),
-                   o.score IS NOT NULL, COALESCE(fl.n, 0), {priority}, s.scorecard_id
-            FROM {SCORES_TABLE} AS s
-            JOIN {FACTS_TABLE} AS f ON f.account_id = s.account_id
-            LEFT JOIN (
-                SELECT account_id, score FROM {_table(ScoreOverride)}
-                WHERE {in_scope} AND cleared_at IS NULL AND expires_at > %(now)s
-            ) AS o ON o.account_id = s.account_id
-            LEFT JOIN (
-                SELECT account_id, COUNT(*) AS n FROM {_table(RedFlag)}
-                WHERE {in_scope} AND status = ANY(%(unresolved)s)
-                GROUP BY account_id
-            ) AS fl ON fl.account_id = s.account_id
-            ON CONFLICT (account_id) DO UPDATE SET {assignments}
-            WHERE ({current}) IS DISTINCT FROM ({incoming})
+            WITH incoming (account_id, {", ".join(columns)}) AS MATERIALIZED (
+                SELECT s.account_id, %(day)s::date, s.score, s.band, {effective},
+                       {_band_sql(effective, "s.green_min", "s.yellow_min")},
+                       ROUND(s.score - f.score_7d_ago, 1), ROUND(s.score - f.score_30d_ago, 1),
+                       o.score IS NOT NULL, COALESCE(fl.n, 0), {priority}, s.scorecard_id
+                FROM {SCORES_TABLE} AS s
+                JOIN {FACTS_TABLE} AS f ON f.account_id = s.account_id
+                LEFT JOIN (
+                    SELECT account_id, score FROM {_table(ScoreOverride)}
+                    WHERE {in_scope} AND cleared_at IS NULL AND expires_at > %(now)s
+                ) AS o ON o.account_id = s.account_id
+                LEFT JOIN (
+                    SELECT account_id, COUNT(*) AS n FROM {_table(RedFlag)}
+                    WHERE {in_scope} AND status = ANY(%(unresolved)s)
+                    GROUP BY account_id
+                ) AS fl ON fl.account_id = s.account_id
+            ), updated AS (
+                UPDATE {table} AS ah SET {assignments}
+                FROM incoming
+                WHERE ah.account_id = incoming.account_id AND {current_in_scope}
+                  AND ({current}) IS DISTINCT FROM ({incoming})
+            )
+            INSERT INTO {table} (account_id, {", ".join(columns)})
+            SELECT * FROM incoming
+            WHERE NOT EXISTS (
+                SELECT 1 FROM {table} AS known WHERE known.account_id = incoming.account_id AND {known_in_scope}
+            )
+            ON CONFLICT (account_id) DO NOTHING
             """,
             params,
         )
