@@ -79,11 +79,17 @@ def _plain_signal_queries(scope: AccountScope, day) -> list:
     )
     recompute_shaped = signal_queries(day=day, scope=scope)
     # Touchpoints, and check-ins with their concerns, replace the recompute's three shapes of them.
-    return [recompute_shaped[0], touchpoints, checkins, *recompute_shaped[4:]]
+    plain = [_statement(touchpoints), _statement(checkins)]
+    return [recompute_shaped[0], *plain, *recompute_shaped[4:]]
 
 
-def _one_pass_seconds(querysets: list, *, jit: bool, whole_rows: bool = True) -> float:
-    """Time one statement that computes every row of every aggregate in `querysets`.
+def _statement(queryset) -> tuple[str, list]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, list(params)
+
+
+def _one_pass_seconds(statements: list[tuple[str, list]], *, jit: bool, whole_rows: bool = True) -> float:
+    """Time one statement that computes every row of every aggregate in `statements` ((sql, params) each).
 
     Each is counted by whole row (COUNT(facts.*)): under a plain COUNT(*)
     PostgreSQL drops every output the count does not use, so the aggregates
@@ -91,8 +97,7 @@ def _one_pass_seconds(querysets: list, *, jit: bool, whole_rows: bool = True) ->
     (`whole_rows=False`, kept to compare with figures measured that way).
     """
     parts, params = [], []
-    for index, queryset in enumerate(querysets):
-        sql, query_params = queryset.query.sql_with_params()
+    for index, (sql, query_params) in enumerate(statements):
         counted = f"facts_{index}.*" if whole_rows else "*"
         parts.append(f"(SELECT COUNT({counted}) FROM ({sql}) AS facts_{index})")
         params.extend(query_params)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Avg, Case, Count, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -190,8 +191,12 @@ def checkin_query(scope: AccountScope, day_end: dt.datetime):
 
 
 def checkin_concerns_query(scope: AccountScope, day_end: dt.datetime):
-    """The concerns raised on each account's latest check-in call (0 when none were)."""
-    # Looked up once per account: as an annotation of the check-in rows it would
+    """The concerns raised on each account's latest check-in call (0 when none were).
+
+    The portable form, which the Python path reads; the PostgreSQL recompute
+    reads the same facts through checkin_concerns_sql.
+    """
+    # Looked up per account: as an annotation of the check-in rows it would
     # be a GROUP BY key, evaluated again for every call in the window.
     latest = (
         CheckIn.objects.filter(_checkin_window(day_end), account_id=OuterRef("pk"))
@@ -211,6 +216,32 @@ def checkin_concerns_query(scope: AccountScope, day_end: dt.datetime):
         .annotate(concerns=Coalesce(Subquery(concerns), 0))
         .values_list("id", "concerns")
     )
+
+
+def checkin_concerns_sql(scope: AccountScope, day_end: dt.datetime) -> tuple[str, list]:
+    """What checkin_concerns_query reads, in PostgreSQL's terms: (id, concerns) per account with a call.
+
+    Each account's latest call by DISTINCT ON over the calls in the window,
+    then the concerns of that call alone. The recompute reads it this way:
+    the portable query looked up the latest call twice per account (once to
+    keep the account, once to count), which cost seven times the call rows.
+    """
+    calls_sql, params = (
+        CheckIn.objects.filter(scope.q(), _checkin_window(day_end))
+        .values("account_id", "id", "held_at")
+        .query.sql_with_params()
+    )
+    answers = connection.ops.quote_name(CheckInAnswer._meta.db_table)
+    sql = f"""
+        SELECT latest.account_id AS id,
+               (SELECT COUNT(*) FROM {answers} AS answer
+                WHERE answer.check_in_id = latest.id AND answer.concern) AS concerns
+        FROM (
+            SELECT DISTINCT ON (account_id) account_id, id FROM ({calls_sql}) AS calls
+            ORDER BY account_id, held_at DESC, id DESC
+        ) AS latest
+    """
+    return sql, list(params)
 
 
 def _add_checkins(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
@@ -369,14 +400,13 @@ def _add_open_flags(facts: dict[int, AccountFacts], scope: AccountScope, day_sta
             item.open_flags = count
 
 
-def signal_queries(*, day: dt.date, scope: AccountScope) -> list:
-    """Every aggregate the facts are built from, for measuring their raw read cost."""
+def signal_queries(*, day: dt.date, scope: AccountScope) -> list[tuple[str, list]]:
+    """Every aggregate the PostgreSQL recompute builds the facts from, as (sql, params), to measure their raw read cost."""
     day_end = end_of(day)
-    return [
+    querysets = [
         usage_query(scope, day),
         touchpoint_query(scope, day_end),
         checkin_query(scope, day_end),
-        checkin_concerns_query(scope, day_end),
         ticket_query(scope, day_end),
         nps_query(scope, day_end),
         stakeholder_query(scope),
@@ -384,3 +414,10 @@ def signal_queries(*, day: dt.date, scope: AccountScope) -> list:
         spend_query(scope, day),
         open_flag_query(scope, day_end - dt.timedelta(days=1)),
     ]
+    statements = [_statement(queryset) for queryset in querysets]
+    return [*statements[:3], checkin_concerns_sql(scope, day_end), *statements[3:]]
+
+
+def _statement(queryset) -> tuple[str, list]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, list(params)

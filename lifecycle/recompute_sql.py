@@ -35,7 +35,7 @@ from accounts.models import Account
 from .facts import AccountFacts
 from .facts_query import (
     AccountScope,
-    checkin_concerns_query,
+    checkin_concerns_sql,
     checkin_query,
     end_of,
     nps_query,
@@ -117,8 +117,9 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
     joins: list[str] = []
     join_params: list = []
 
-    def join(alias: str, queryset, *, latest_by: str | None = None, key: str = "account_id") -> None:
-        sql, query_params = _compiled(queryset)
+    def join(alias: str, source, *, latest_by: str | None = None, key: str = "account_id") -> None:
+        # A queryset, or (sql, params) for a read the ORM cannot say as well.
+        sql, query_params = source if isinstance(source, tuple) else _compiled(source)
         if latest_by:
             # One row per account: its latest.
             # The same order as the Python path's, down to the tie-break on id.
@@ -131,7 +132,7 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
     join("u", usage_query(scope, day))
     join("t", touchpoint_query(scope, day_end), key="id")
     join("c", checkin_query(scope, day_end))
-    join("cc", checkin_concerns_query(scope, day_end), key="id")
+    join("cc", checkin_concerns_sql(scope, day_end), key="id")
     join("k", ticket_query(scope, day_end))
     join("n", nps_query(scope, day_end), latest_by="responded_at")
     join("s", stakeholder_query(scope))

@@ -346,6 +346,14 @@ def edge_cases(clock) -> dict[str, Account]:
             for n, question in enumerate(questions)
         )
     SupportTicket.objects.create(account=overridden, external_id="T-1", severity="high", opened_at=_at(12))
+    # Two calls logged for the same instant: the later recorded is the latest, and it raised no concern.
+    same_instant = account("two calls at one instant", tier="high", stage="adoption")
+    for concerns in (2, 0):
+        check_in = CheckIn.objects.create(account=same_instant, held_at=_at(3), conducted_by=csm)
+        CheckInAnswer.objects.bulk_create(
+            CheckInAnswer(check_in=check_in, question=question, concern=n < concerns)
+            for n, question in enumerate(questions)
+        )
     ScoreOverride.objects.create(  # exactly the card's green line
         account=overridden,
         score=80,
@@ -507,6 +515,8 @@ def test_overrides_flag_states_scorecards_and_stale_data_come_out_the_same_on_bo
         "stale",
     ]
     assert snapshots["pulse in force"]["measures"]["csm_pulse"]["status"] == "ok"
+    assert snapshots["two calls at one instant"]["measures"]["checkin_concerns"]["raw"] == 0
+    assert snapshots["override in force"]["measures"]["checkin_concerns"]["raw"] == 2
     assert snapshots["no signals at all"]["measures"]["usage_trend"]["status"] == "missing"
     assert (health["falling"]["delta_7d"], health["falling"]["delta_30d"]) == (Decimal("-72.5"), Decimal("-68.2"))
     assert health["churned"]["priority"] < 0 and flags["churned"] == []
