@@ -427,6 +427,7 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
         + CASE WHEN f.stage = 'churned' THEN -200.0 ELSE 0.0 END, 1)::double precision"""
     columns = [AccountHealth._meta.get_field(name).column for name in AccountHealth.RECOMPUTED_FIELDS]
     assignments = ", ".join(f"{column} = incoming.{column}" for column in columns)
+    from_excluded = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns)
     current = ", ".join(f"ah.{column}" for column in columns)
     incoming = ", ".join(f"incoming.{column}" for column in columns)
     table = _table(AccountHealth)
@@ -437,8 +438,8 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
     params.update(day=day, now=now, unresolved=list(UNRESOLVED))
     with connection.cursor() as cursor:
         # Nearly every account already has its row: an UPDATE of those, then an INSERT of the few
-        # that have none. As one INSERT ... ON CONFLICT DO UPDATE, each row was first probed for
-        # and locked (a WAL record of its own) before being updated.
+        # that have none, as an upsert in case another run inserted one meanwhile. Upserting every
+        # row probed for each one and locked it (a WAL record of its own) before updating it.
         cursor.execute(
             f"""
             WITH incoming (account_id, {", ".join(columns)}) AS MATERIALIZED (
@@ -468,7 +469,7 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
             WHERE NOT EXISTS (
                 SELECT 1 FROM {table} AS known WHERE known.account_id = incoming.account_id AND {known_in_scope}
             )
-            ON CONFLICT (account_id) DO NOTHING
+            ON CONFLICT (account_id) DO UPDATE SET {from_excluded}
             """,
             params,
         )
