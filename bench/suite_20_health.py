@@ -26,6 +26,7 @@ from lifecycle.facts_query import (
     CHECKIN_WINDOW_DAYS,
     TOUCHPOINT_HORIZON_DAYS,
     AccountScope,
+    as_statement,
     end_of,
     signal_queries,
 )
@@ -79,13 +80,8 @@ def _plain_signal_queries(scope: AccountScope, day) -> list:
     )
     recompute_shaped = signal_queries(day=day, scope=scope)
     # Touchpoints, and check-ins with their concerns, replace the recompute's three shapes of them.
-    plain = [_statement(touchpoints), _statement(checkins)]
+    plain = [as_statement(touchpoints), as_statement(checkins)]
     return [recompute_shaped[0], *plain, *recompute_shaped[4:]]
-
-
-def _statement(queryset) -> tuple[str, list]:
-    sql, params = queryset.query.sql_with_params()
-    return sql, list(params)
 
 
 def _one_pass_seconds(statements: list[tuple[str, list]], *, jit: bool, whole_rows: bool = True) -> float:

@@ -414,10 +414,11 @@ def signal_queries(*, day: dt.date, scope: AccountScope) -> list[tuple[str, list
         spend_query(scope, day),
         open_flag_query(scope, day_end - dt.timedelta(days=1)),
     ]
-    statements = [_statement(queryset) for queryset in querysets]
+    statements = [as_statement(queryset) for queryset in querysets]
     return [*statements[:3], checkin_concerns_sql(scope, day_end), *statements[3:]]
 
 
-def _statement(queryset) -> tuple[str, list]:
+def as_statement(queryset) -> tuple[str, list]:
+    """A queryset's SQL and parameters, as signal_queries gives them."""
     sql, params = queryset.query.sql_with_params()
     return sql, list(params)
