@@ -60,9 +60,9 @@ def alerts(request: HttpRequest) -> HttpResponse:
     return render(request, "lifecycle/flags/alerts.html", context)
 
 
-def _inbox_after_action(request: HttpRequest) -> dict | None:
-    """Tab and result counts for the inbox the action was taken in (its URL is the form's `next`), else None."""
-    target = urlsplit(_safe_next(request))
+def _inbox_after_action(request: HttpRequest, next_url: str) -> dict | None:
+    """Tab and result counts for the inbox the action was taken in (its URL is `next_url`), else None."""
+    target = urlsplit(next_url)
     if target.path != reverse("alerts"):
         return None
     inbox = _inbox_tabs(request.user, QueryDict(target.query))
@@ -76,6 +76,7 @@ def _respond(request: HttpRequest, flag: RedFlag, *, error: str = "", done: str 
     A row changed in the inbox also brings the inbox's counts up to date, so
     the tabs never claim flags that were just snoozed or resolved.
     """
+    next_url = _safe_next(request)
     if request.htmx:
         layout = request.POST.get("layout", "row")
         context = {
@@ -85,18 +86,18 @@ def _respond(request: HttpRequest, flag: RedFlag, *, error: str = "", done: str 
             "done": done,
             "snooze_default": SnoozeForm.initial_until(),
             # The re-rendered forms go on returning to the page they are on, not to this action.
-            "next_url": _safe_next(request),
+            "next_url": next_url,
         }
         status = INVALID if error else 200
         if layout == "card":
             return render(request, CARD, context, status=status)
-        context["inbox"] = None if error else _inbox_after_action(request)
+        context["inbox"] = None if error else _inbox_after_action(request, next_url)
         return render(request, ROW_RESPONSE, context, status=status)
     if error:
         messages.error(request, error)
     else:
         messages.success(request, done)
-    return redirect(_safe_next(request) or "alerts")
+    return redirect(next_url or "alerts")
 
 
 def _safe_next(request: HttpRequest) -> str:
