@@ -372,7 +372,12 @@ class TransitionTask(models.Model):
                 name="transitiontask_closed_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["assignee", "status", "due_date"], name="task_assignee_open_due")]
+        indexes = [
+            # A CSM's open tasks in the order their cockpit lists them (transitions.selectors.tasks_for_cockpit).
+            models.Index(
+                fields=["assignee", "status", "due_date", "transition", "position"], name="task_assignee_due_order"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

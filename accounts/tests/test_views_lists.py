@@ -327,3 +327,24 @@ def test_a_pooled_account_is_labelled_with_its_team(client, csm, pool_account):
     assert pool_account.coverage == Coverage.POOLED
     client.force_login(csm)
     assert "Enterprise pool" in client.get(reverse("cockpit")).content.decode()
+
+
+@pytest.mark.parametrize("url_name", ["cockpit", "account-list"])
+def test_the_filter_controls_show_what_was_chosen_as_django_widgets_would(client, csm, url_name):
+    client.force_login(csm)
+    response = client.get(reverse(url_name), {"stage": ["adoption", "success"], "owner": csm.pk, "renewal_within": 90})
+    page = response.content.decode()
+    form = response.context["filter"].form
+    # The template writes the inputs out itself (it is faster); they must be the very tags the widgets render.
+    for name in ("stage", "band", "tier", "industry", "region"):
+        for choice in form[name]:
+            assert str(choice.tag()) in page
+    assert 'value="adoption" class="form-check-input" id="id_stage_1" checked>' in page
+    assert 'value="onboarding" class="form-check-input" id="id_stage_0">' in page
+    for name in ("renewal_within", "owner", "pool"):
+        rendered = str(form[name])
+        options = [line.strip() for line in rendered.splitlines() if line.strip().startswith("<option")]
+        assert options and all(option in page for option in options)
+        assert f'<select name="{name}" class="form-select form-select-sm" id="id_{name}">' in page
+    assert f'<option value="{csm.pk}" selected>' in page
+    assert '<option value="90" selected>Next 90 days</option>' in page

@@ -185,6 +185,28 @@ def test_the_brief_and_the_playbook_pages_render(client, manager, transition, ac
     assert client.get(reverse("playbook-edit", args=[transition.playbook_id])).status_code == 403
 
 
+def test_cockpit_tasks_due_the_same_day_stay_grouped_by_handover_in_playbook_order(
+    manager, outgoing, incoming, dates, django_assert_num_queries
+):
+    later, earlier = (AccountFactory(name=name, owner=outgoing) for name in ("Zeta Mills", "Acme Robotics"))
+    for account in (later, earlier):
+        services.transition_start(
+            actor=manager, account=account, to_csm=incoming, reason=TransitionReason.REBALANCING, **dates
+        )
+
+    with django_assert_num_queries(2):
+        listed = tasks_for_cockpit(incoming, limit=50).tasks
+
+    assert listed == sorted(listed, key=lambda task: (task.due_date, task.transition_id, task.position))
+    first_due = [task for task in listed if task.due_date == listed[0].due_date]
+    # Zeta's handover was started first, so its tasks lead, though Acme sorts first by name.
+    assert {task.transition.account.name for task in first_due} == {"Zeta Mills", "Acme Robotics"}
+    assert first_due[0].transition.account.name == "Zeta Mills"
+    assert [task.position for task in first_due if task.transition.account == later] == sorted(
+        task.position for task in first_due if task.transition.account == later
+    )
+
+
 def test_partials_for_the_360_and_the_cockpit_use_fixed_queries(
     manager, account, transition, incoming, django_assert_num_queries
 ):
