@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.access import account_for_edit
-from accounts.form_errors import add_service_errors
+from accounts.form_errors import add_service_errors, form_status
 from users.permissions import can_edit_account
 
 from . import services
@@ -59,6 +59,7 @@ def plan_create(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "plans/form.html",
         {"form": form, "account": account, "title": "New success plan"},
+        status=form_status(form),
     )
 
 
@@ -81,6 +82,7 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "plans/form.html",
         {"form": form, "account": plan.account, "plan": plan, "title": f"Edit {plan}"},
+        status=form_status(form),
     )
 
 
@@ -103,6 +105,7 @@ def objective_create(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "plans/form.html",
         {"form": form, "plan": plan, "account": plan.account, "title": "New objective"},
+        status=form_status(form),
     )
 
 
@@ -131,6 +134,7 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "account": plan.account,
             "title": f"Edit {objective}",
         },
+        status=form_status(form),
     )
 
 
@@ -149,5 +153,5 @@ def achievement_add(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "plans/form.html",
         {"form": form, "plan": plan, "account": plan.account, "title": "Record an achievement"},
-        status=422 if form.errors else 200,
+        status=form_status(form),
     )

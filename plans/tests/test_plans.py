@@ -46,7 +46,7 @@ def test_a_department_plan_must_say_which_department(client):
         reverse("plan-create", args=[account.pk]),
         {"name": "Ops", "scope": "department", "status": "active"},
     )
-    assert response.status_code == 200 and "Say which" in response.content.decode()
+    assert response.status_code == 422 and "Say which" in response.content.decode()
     assert not SuccessPlan.objects.exists()
 
 
@@ -79,3 +79,21 @@ def test_account_plans_reads_plans_objectives_and_achievements_in_three_queries(
         assert [o.owner for p in plans for o in p.objectives.all()] == [account.owner] * 2
         assert sum(len(p.achievements.all()) for p in plans) == 2
     assert plans[0].objectives.all()[0].progress_percent == 50
+
+
+def test_an_objective_or_plan_edit_that_does_not_validate_is_refused_and_keeps_what_was_typed(client):
+    account = AccountFactory()
+    plan = plan_create(actor=account.owner, account=account, fields={"name": "Expansion"})
+    client.force_login(account.owner)
+
+    response = client.post(
+        reverse("objective-create", args=[plan.pk]), {"title": "", "metric": "Seats live in the EU team"}
+    )
+    assert response.status_code == 422
+    assert "Seats live in the EU team" in response.content.decode()
+    assert not plan.objectives.exists()
+
+    response = client.post(reverse("plan-edit", args=[plan.pk]), {"name": "", "status": "active"})
+    assert response.status_code == 422
+    plan.refresh_from_db()
+    assert plan.name == "Expansion"
