@@ -96,6 +96,23 @@ def seed(accounts: int, seed_value: int):
     )
 
 
+def machine() -> list:
+    """What the figures were measured on: they are read against this, not against another machine's."""
+    from django.db import connection
+
+    from bench.core import Result
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('server_version_num')::integer / 10000, pg_size_bytes(current_setting('shared_buffers'))"
+        )
+        major, shared_buffers = cursor.fetchone()
+    return [
+        Result("machine: CPU cores", os.cpu_count() or 0, "cores", "", True),
+        Result(f"machine: PostgreSQL {major} shared_buffers", round(shared_buffers / 2**20), "MB", "", True),
+    ]
+
+
 def suite_modules() -> list[str]:
     """Every `suite_*.py` in name order, or only those BENCH_SUITES names (comma-separated prefixes)."""
     names = sorted(path.stem for path in BENCH_DIR.glob("suite_*.py"))
@@ -135,21 +152,23 @@ def _one_line(text: str, limit: int = 100) -> str:
 
 def render_table(results: list) -> str:
     header = ("Benchmark", "Value", "Unit", "Goal", "Met")
-    rows = [(r.name, f"{r.value:,.1f}", r.unit, r.goal, "✓" if r.met else "✗") for r in results]
+    # A row without a goal is a figure to read, not a goal met.
+    rows = [(r.name, f"{r.value:,.1f}", r.unit, r.goal, ("✓" if r.met else "✗") if r.goal else "") for r in results]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     aligned = ["<", ">", "<", "<", "^"]
 
     def line(cells) -> str:
         return "  ".join(f"{cell:{align}{width}}" for cell, align, width in zip(cells, aligned, widths, strict=True))
 
-    met = sum(result.met for result in results)
+    goals = [result for result in results if result.goal]
+    met = sum(result.met for result in goals)
     return "\n".join(
         [
             line(header),
             "  ".join("-" * width for width in widths),
             *map(line, rows),
             "",
-            f"{met} of {len(results)} goals met.",
+            f"{met} of {len(goals)} goals met.",
         ]
     )
 
@@ -163,7 +182,7 @@ def main() -> int:
         import django
 
         django.setup()
-        results = [seed(accounts, seed_value)]
+        results = [*machine(), seed(accounts, seed_value)]
     except HarnessError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
