@@ -11,6 +11,7 @@ its passes.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import statistics
 import time
@@ -37,6 +38,7 @@ from lifecycle.recompute import (
     health_recompute_all_inline,
     health_recompute_scope,
 )
+from lifecycle.recompute_sql import STEP_LABEL, STEPS
 from lifecycle.scoring import load_scorecards
 
 # As `make run` and the README's worker command on this 2-core machine: chunks run two at a time.
@@ -203,20 +205,47 @@ def _nightly_seconds(day, *, workers: int) -> float:
     return statistics.median(times)
 
 
-def _chunks_seconds(day, ids: list[int]) -> float:
-    """Median wall time to recompute `ids` for `day` in the daily run's chunks, one after another on one connection."""
+REST_OF_A_CHUNK = "commit with its deferred foreign-key checks, and the rest"
+
+
+def _step_timer(steps: collections.Counter):
+    """A query wrapper adding each labelled recompute statement's seconds to `steps` under its step."""
+
+    def time_steps(execute, sql, params, many, context):
+        label = STEP_LABEL.match(sql)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if label:
+                steps[label.group(1)] += time.perf_counter() - started
+
+    return time_steps
+
+
+def _chunks_seconds(day, ids: list[int]) -> tuple[float, dict[str, float]]:
+    """Median wall time to recompute `ids` for `day` in the daily run's chunks, one after another on one connection.
+
+    With it, that run's seconds per recompute step (the statements' labels in
+    lifecycle.recompute_sql), the time outside them under REST_OF_A_CHUNK.
+    """
     bounds = chunk_boundaries(ids, DEFAULT_CHUNK_SIZE)
     scorecards = load_scorecards()
-    times = []
+    runs = []
     for _ in range(RUNS):
         _back_to_last_night(day, bounds)
+        steps: collections.Counter[str] = collections.Counter()
         started = time.perf_counter()
-        for first, last, _count in bounds:
-            health_recompute_scope(
-                day=day, scope=AccountScope.between(first, last), scorecards=scorecards, notify=False
-            )
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        with connection.execute_wrapper(_step_timer(steps)):
+            for first, last, _count in bounds:
+                health_recompute_scope(
+                    day=day, scope=AccountScope.between(first, last), scorecards=scorecards, notify=False
+                )
+        wall = time.perf_counter() - started
+        steps[REST_OF_A_CHUNK] = wall - sum(steps.values())
+        runs.append((wall, dict(steps)))
+    runs.sort(key=lambda run: run[0])
+    return runs[len(runs) // 2]
 
 
 def _timed(callable_, *args, **kwargs) -> float:
@@ -258,8 +287,8 @@ def run() -> list[Result]:
     # Time per account, on one connection, through the daily run's chunks: the first
     # 10,000 accounts against all of them.
     sample = min(10_000, total)
-    sequential = _chunks_seconds(day, ids)
-    small = _chunks_seconds(day, ids[:sample])
+    sequential, steps = _chunks_seconds(day, ids)
+    small, _ = _chunks_seconds(day, ids[:sample])
     per_account_small = small / sample
     per_account_full = sequential / total
     flatness = per_account_full / per_account_small
@@ -297,6 +326,10 @@ def run() -> list[Result]:
             True,
         ),
         Result(f"health: nightly recompute on one connection (median of {RUNS})", round(sequential, 2), "s", "", True),
+        *(
+            Result(f"health: ... of which {step}", round(steps.get(step, 0.0), 2), "s", "", True)
+            for step in (*STEPS, REST_OF_A_CHUNK)
+        ),
         Result("health: recompute throughput", round(rate), "accounts/s", "≥ 10000", rate >= 10_000),
         Result("health: aggregate-read floor (one SQL pass)", round(floor, 2), "s", "", True),
         Result("health: recompute / floor", round(ratio, 2), "×", "≤ 2", ratio <= 2),

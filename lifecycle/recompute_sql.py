@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -75,6 +76,17 @@ FACT_COLUMNS = [field.name for field in dataclasses.fields(AccountFacts) if fiel
 
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
+
+
+# Each statement of a chunk opens with a comment naming its step, so logs and pg_stat_statements
+# say which part of the recompute a statement is, and the benchmark splits a run's time by step.
+STEPS = ("facts", "scoring", "snapshots", "current health", "red flags")
+STEP_LABEL = re.compile(r"^/\* recompute: ([a-z ]+) \*/")
+
+
+def _execute(cursor, step: str, sql: str, params) -> None:
+    assert step in STEPS, step
+    cursor.execute(f"/* recompute: {step} */ {sql}", params)
 
 
 def _compiled(queryset) -> tuple[str, list]:
@@ -206,7 +218,7 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"DROP TABLE IF EXISTS {FACTS_TABLE}")
-        cursor.execute(statement, [*select_params, *join_params, *account_params])
+        _execute(cursor, "facts", statement, [*select_params, *join_params, *account_params])
         return cursor.rowcount
 
 
@@ -381,7 +393,9 @@ def create_scores_table(*, day: dt.date, scorecards: Sequence[ScorecardConfig]) 
                 "SELECT NULL::bigint AS account_id, NULL::bigint AS scorecard_id, 0 AS green_min, 0 AS yellow_min, "
                 "'{}'::json AS measures, NULL::numeric(5, 1) AS score WHERE FALSE"
             )
-        cursor.execute(
+        _execute(
+            cursor,
+            "scoring",
             f"""
             CREATE TEMPORARY TABLE {SCORES_TABLE} ON COMMIT DROP AS
             SELECT scored.*, {_band_sql("scored.score", "scored.green_min", "scored.yellow_min")} AS band
@@ -398,7 +412,9 @@ def create_scores_table(*, day: dt.date, scorecards: Sequence[ScorecardConfig]) 
 def upsert_snapshots(*, day: dt.date, now: dt.datetime) -> None:
     """The day's snapshot per scored account; a rerun the same day leaves identical rows untouched."""
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
+            "snapshots",
             f"""
             INSERT INTO {_table(HealthScore)} AS h (account_id, day, scorecard_id, score, band, measures, computed_at)
             SELECT account_id, %s, scorecard_id, score, band, measures, %s FROM {SCORES_TABLE}
@@ -440,7 +456,9 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
         # Nearly every account already has its row: an UPDATE of those, then an INSERT of the few
         # that have none, as an upsert in case another run inserted one meanwhile. Upserting every
         # row probed for each one and locked it (a WAL record of its own) before updating it.
-        cursor.execute(
+        _execute(
+            cursor,
+            "current health",
             f"""
             WITH incoming (account_id, {", ".join(columns)}) AS MATERIALIZED (
                 SELECT s.account_id, %(day)s::date, s.score, s.band, {effective},
@@ -495,7 +513,9 @@ def new_firing_facts(
     # Said again on the flags (already true of the pairs) so only this chunk's flags are read.
     in_scope, scope_params = _scope_sql(scope, "flag.account_id")
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            cursor,
+            "red flags",
             f"""
             SELECT fired.rule_id, fired.account_id FROM ({pairs_sql}) AS fired
             WHERE NOT EXISTS (
@@ -511,7 +531,9 @@ def new_firing_facts(
         pairs = {(rule_id, account_id) for rule_id, account_id in cursor.fetchall()}
         if not pairs:
             return [], pairs
-        cursor.execute(
+        _execute(
+            cursor,
+            "red flags",
             f"SELECT {', '.join(FACT_COLUMNS)} FROM {SCORED_FACTS} AS facts WHERE account_id = ANY(%s)",
             [sorted({account_id for _, account_id in pairs})],
         )
