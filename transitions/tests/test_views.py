@@ -188,8 +188,8 @@ def test_the_brief_and_the_playbook_pages_render(client, manager, transition, ac
 def test_cockpit_tasks_due_the_same_day_stay_grouped_by_handover_in_playbook_order(
     manager, outgoing, incoming, dates, django_assert_num_queries
 ):
-    later, earlier = (AccountFactory(name=name, owner=outgoing) for name in ("Zeta Mills", "Acme Robotics"))
-    for account in (later, earlier):
+    zeta, acme = (AccountFactory(name=name, owner=outgoing) for name in ("Zeta Mills", "Acme Robotics"))
+    for account in (zeta, acme):
         services.transition_start(
             actor=manager, account=account, to_csm=incoming, reason=TransitionReason.REBALANCING, **dates
         )
@@ -202,8 +202,8 @@ def test_cockpit_tasks_due_the_same_day_stay_grouped_by_handover_in_playbook_ord
     # Zeta's handover was started first, so its tasks lead, though Acme sorts first by name.
     assert {task.transition.account.name for task in first_due} == {"Zeta Mills", "Acme Robotics"}
     assert first_due[0].transition.account.name == "Zeta Mills"
-    assert [task.position for task in first_due if task.transition.account == later] == sorted(
-        task.position for task in first_due if task.transition.account == later
+    assert [task.position for task in first_due if task.transition.account == zeta] == sorted(
+        task.position for task in first_due if task.transition.account == zeta
     )
 
 
