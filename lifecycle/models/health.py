@@ -189,7 +189,9 @@ class AccountHealth(models.Model):
     overridden = models.BooleanField(default=False)
     open_flags = models.PositiveIntegerField(default=0)
     priority = models.FloatField(default=0, help_text="Next-best rank; see lifecycle.scoring.account_priority.")
-    scorecard = models.ForeignKey(Scorecard, null=True, on_delete=models.SET_NULL, related_name="+")
+    # No index: only deleting a scorecard looks rows up by it, and then a scan of one row per account is cheap,
+    # while every nightly update paid for the index entry.
+    scorecard = models.ForeignKey(Scorecard, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
 
     # What every recompute writes (all but the key), on either path.
     RECOMPUTED_FIELDS = (
