@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import queue
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +33,7 @@ from lifecycle.facts_query import (
     end_of,
     signal_queries,
 )
-from lifecycle.models import CheckIn, HealthScore, RecomputeRun, RedFlag
+from lifecycle.models import AccountHealth, CheckIn, HealthScore, RecomputeRun, RedFlag
 from lifecycle.recompute import (
     DEFAULT_CHUNK_SIZE,
     chunk_boundaries,
@@ -205,6 +207,75 @@ def _nightly_seconds(day, *, workers: int) -> float:
     return statistics.median(times)
 
 
+def _rewrite_chunk(day, first: int, last: int) -> None:
+    """One chunk's nightly writes and nothing else, rolled back: see _writes_alone_seconds."""
+    snapshots = connection.ops.quote_name(HealthScore._meta.db_table)
+    health = connection.ops.quote_name(AccountHealth._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {snapshots} (account_id, day, scorecard_id, score, band, measures, computed_at)
+            SELECT account_id, day + 1, scorecard_id, score, band, measures, computed_at
+            FROM {snapshots} WHERE day = %s AND account_id BETWEEN %s AND %s
+            """,
+            [day, first, last],
+        )
+        cursor.execute(
+            f"""
+            UPDATE {health} SET day = day + 1, computed_score = computed_score + 0.1, score = score + 0.1,
+                   delta_7d = delta_7d + 0.1, delta_30d = delta_30d + 0.1, priority = priority + 0.1
+            WHERE account_id BETWEEN %s AND %s
+            """,
+            [first, last],
+        )
+        # The foreign-key checks a commit would make; then nothing is kept.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        transaction.set_rollback(True)
+
+
+def _writes_alone_seconds(day, *, workers: int) -> float:
+    """Median wall time of the night's writes alone, on `workers` connections: a bound no recompute can beat.
+
+    Per chunk, in a transaction rolled back at the end: every account's snapshot
+    of `day` written again (under the next day, with its measures) and its
+    current health changed, foreign keys checked. No signal is read and nothing
+    is scored, so recompute / floor can be no lower than this over the floor,
+    plus the reads.
+    """
+    ids = list(Account.objects.order_by("id").values_list("id", flat=True))
+    bounds = chunk_boundaries(ids, DEFAULT_CHUNK_SIZE)
+    times = []
+    for _ in range(RUNS):
+        _a_day_passes()
+        started = time.perf_counter()
+        _chunks_in_parallel(bounds, workers=workers, work=lambda first, last: _rewrite_chunk(day, first, last))
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _chunks_in_parallel(bounds: list[tuple[int, int, int]], *, workers: int, work) -> None:
+    """work(first id, last id) for every chunk, `workers` at a time, each worker on its own connection."""
+    pending: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+    for first, last, _count in bounds:
+        pending.put((first, last))
+
+    def work_through_chunks() -> None:
+        try:
+            while True:
+                try:
+                    first, last = pending.get_nowait()
+                except queue.Empty:
+                    return
+                work(first, last)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # result() re-raises a worker's failure here rather than dropping it.
+        for future in [pool.submit(work_through_chunks) for _ in range(workers)]:
+            future.result()
+
+
 REST_OF_A_CHUNK = "commit with its deferred foreign-key checks, and the rest"
 
 
@@ -283,6 +354,7 @@ def run() -> list[Result]:
     snapshots_before = _snapshots_digest(day)
     again = _timed(health_recompute_all_inline, day=day, notify=False, workers=WORKERS)
     snapshots_after = _snapshots_digest(day)
+    writes_alone = _writes_alone_seconds(day, workers=WORKERS)
 
     # Time per account, on one connection, through the daily run's chunks: the first
     # 10,000 accounts against all of them.
@@ -333,6 +405,14 @@ def run() -> list[Result]:
         Result("health: recompute throughput", round(rate), "accounts/s", "≥ 10000", rate >= 10_000),
         Result("health: aggregate-read floor (one SQL pass)", round(floor, 2), "s", "", True),
         Result("health: recompute / floor", round(ratio, 2), "×", "≤ 2", ratio <= 2),
+        Result(
+            f"health: the night's writes alone, {WORKERS} workers (no reads, no scoring; median of {RUNS})",
+            round(writes_alone, 2),
+            "s",
+            "",
+            True,
+        ),
+        Result("health: writes alone / floor", round(writes_alone / floor, 2), "×", "", True),
         Result(
             "health: floor timing grouping keys only (as measured before; aggregates skipped)",
             round(keys_only_floor, 2),
