@@ -350,9 +350,9 @@ def run() -> list[Result]:
     keys_only_floor = min(_floor_seconds(everyone, day, whole_rows=False) for _ in range(2))
 
     runs = _nightly_runs(day, workers=WORKERS, everyone=everyone)
-    full = statistics.median(seconds for seconds, _ in runs)
-    floor = statistics.median(floor for _, floor in runs)
-    ratio = statistics.median(seconds / floor for seconds, floor in runs)
+    full = statistics.median(run_seconds for run_seconds, _ in runs)
+    floor = statistics.median(floor_seconds for _, floor_seconds in runs)
+    ratio = statistics.median(run_seconds / floor_seconds for run_seconds, floor_seconds in runs)
     rate = total / full
 
     # A second run the same day must change nothing and cost about the same.
