@@ -197,9 +197,9 @@ def _nightly_runs(day, *, workers: int, everyone: AccountScope) -> list[tuple[fl
     """RUNS daily runs for `day` on `workers` connections, each from last night's settled state.
 
     Each as (its wall time, the floor measured just before it). This machine
-    has slow and fast spells of minutes: a floor measured once, before the
-    runs, put their ratio anywhere from 1.8 to 3.1 on one day. Each run over
-    its own floor compares two figures from the same spell.
+    has slow and fast spells of minutes: with one floor measured before the
+    runs, four benches of one day put their ratio anywhere from 1.8 to 2.8.
+    Each run over its own floor compares two figures from the same spell.
     """
     ids = list(Account.objects.order_by("id").values_list("id", flat=True))
     bounds = chunk_boundaries(ids, DEFAULT_CHUNK_SIZE)
