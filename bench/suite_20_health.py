@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import queue
 import statistics
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +37,7 @@ from lifecycle.recompute import (
     chunk_boundaries,
     health_recompute_all_inline,
     health_recompute_scope,
+    run_in_parallel,
 )
 from lifecycle.recompute_sql import STEP_LABEL, STEPS
 from lifecycle.scoring import load_scorecards
@@ -252,32 +251,9 @@ def _writes_alone_seconds(day, *, workers: int) -> float:
     for _ in range(RUNS):
         _a_day_passes()
         started = time.perf_counter()
-        _chunks_in_parallel(bounds, workers=workers, work=lambda first, last: _rewrite_chunk(day, first, last))
+        run_in_parallel(bounds, workers=workers, work=lambda bound: _rewrite_chunk(day, bound[0], bound[1]))
         times.append(time.perf_counter() - started)
     return statistics.median(times)
-
-
-def _chunks_in_parallel(bounds: list[tuple[int, int, int]], *, workers: int, work) -> None:
-    """work(first id, last id) for every chunk, `workers` at a time, each worker on its own connection."""
-    pending: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
-    for first, last, _count in bounds:
-        pending.put((first, last))
-
-    def work_through_chunks() -> None:
-        try:
-            while True:
-                try:
-                    first, last = pending.get_nowait()
-                except queue.Empty:
-                    return
-                work(first, last)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        # result() re-raises a worker's failure here rather than dropping it.
-        for future in [pool.submit(work_through_chunks) for _ in range(workers)]:
-            future.result()
 
 
 REST_OF_A_CHUNK = "commit with its deferred foreign-key checks, and the rest"

@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db import connection, connections, transaction
 from django.db.models import Count, F
@@ -39,6 +40,8 @@ from .numbers import round_half_up
 from .scoring import ScorecardConfig, account_priority, load_scorecards, score_account, scorecard_for
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_CHUNK_SIZE = 5000
 WRITE_BATCH_SIZE = 2000
@@ -338,33 +341,44 @@ def health_recompute_all_inline(
             for first, last, count in bounds
         )
     scorecards = load_scorecards()
-    if workers <= 1:
-        for chunk in chunks:
-            health_recompute_chunk(chunk_id=chunk.pk, scorecards=scorecards, notify=notify)
-    else:
-        pending: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for chunk in chunks:
-            pending.put(chunk.pk)
-
-        def work_through_chunks() -> None:
-            # One connection per worker for all its chunks, as a worker process keeps its own
-            # (CONN_MAX_AGE): a new server process for every chunk cost a tenth of the run.
-            try:
-                while True:
-                    try:
-                        chunk_id = pending.get_nowait()
-                    except queue.Empty:
-                        return
-                    health_recompute_chunk(chunk_id=chunk_id, scorecards=scorecards, notify=notify)
-            finally:
-                connections.close_all()
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            # result() re-raises a worker's failure here rather than dropping it.
-            for future in [pool.submit(work_through_chunks) for _ in range(workers)]:
-                future.result()
+    run_in_parallel(
+        [chunk.pk for chunk in chunks],
+        workers=workers,
+        work=lambda chunk_id: health_recompute_chunk(chunk_id=chunk_id, scorecards=scorecards, notify=notify),
+    )
     run.refresh_from_db()
     return run
+
+
+def run_in_parallel(items: Iterable[T], *, workers: int, work: Callable[[T], object]) -> None:
+    """work(item) for every item, `workers` at a time in this process, each worker on its own connection.
+
+    One connection per worker for all its items, as a worker process keeps its own
+    (CONN_MAX_AGE): a new server process for every chunk cost a tenth of the run.
+    """
+    if workers <= 1:
+        for item in items:
+            work(item)
+        return
+    pending: queue.SimpleQueue[T] = queue.SimpleQueue()
+    for item in items:
+        pending.put(item)
+
+    def work_through_items() -> None:
+        try:
+            while True:
+                try:
+                    item = pending.get_nowait()
+                except queue.Empty:
+                    return
+                work(item)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # result() re-raises a worker's failure here rather than dropping it.
+        for future in [pool.submit(work_through_items) for _ in range(workers)]:
+            future.result()
 
 
 def health_recompute_resume_stalled(*, stalled_after: dt.timedelta = dt.timedelta(minutes=45)) -> int:
