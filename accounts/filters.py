@@ -6,8 +6,8 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from lifecycle.models.health import Band
-from lifecycle.stages import Stage
+from accounts.models import Stage
+from lifecycle.health.models import Band
 from users.models import Team, User
 
 from .models import Account, Contact, DealRole, Industry, Region, Tier, TimelineEntry, TimelineKind

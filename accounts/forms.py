@@ -6,7 +6,7 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
-from lifecycle.stages import Stage
+from accounts.models import Stage
 from users.models import Team, User
 from users.permissions import can_edit_account
 

@@ -8,7 +8,6 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from lifecycle.stages import Stage
 from users.permissions import editable_accounts_q
 
 
@@ -49,6 +48,16 @@ class Tier(models.TextChoices):
 class Coverage(models.TextChoices):
     ASSIGNED = "assigned", "Assigned CSM"
     POOLED = "pooled", "Pooled team"
+
+
+class Stage(models.TextChoices):
+    """Where a customer is in its life with us (product.md §3); lifecycle keeps the history of changes."""
+
+    ONBOARDING = "onboarding", "Onboarding"
+    ADOPTION = "adoption", "Adoption"
+    SUCCESS = "success", "Success"
+    AT_RISK = "at_risk", "Renewal at risk"
+    CHURNED = "churned", "Churned"
 
 
 class Tag(models.Model):

@@ -151,7 +151,7 @@ def account_update(
         audit_record(actor=actor, action=AuditAction.ACCOUNT_UPDATED, subject=account, account=account, changes=changes)
         if changes.keys() & {"arr", "renewal_date", "tier"}:
             # Health, rules and the cockpit's next-best rank read these.
-            from lifecycle.recompute import enqueue_account_recompute
+            from lifecycle.health.recompute import enqueue_account_recompute
 
             enqueue_account_recompute([account.pk])
     if tags is not None:

@@ -13,11 +13,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from lifecycle.forms_health import ScoreOverrideForm
-from lifecycle.selectors import stage_history_with_durations
-from lifecycle.selectors_flags import COCKPIT_FLAG_LIMIT, flags_for_cockpit, open_flags_for_account
-from lifecycle.selectors_health import account_health_panel
-from lifecycle.views_signals import signals_context
+from lifecycle.flags.selectors import COCKPIT_FLAG_LIMIT, flags_for_cockpit, open_flags_for_account
+from lifecycle.health.forms import ScoreOverrideForm
+from lifecycle.health.selectors import account_health_panel
+from lifecycle.signals.views import signals_context
+from lifecycle.stages.selectors import stage_history_with_durations
 from plans.selectors import account_plans
 from transitions.selectors import account_active_transition, account_readiness, tasks_for_cockpit
 from users.permissions import can_edit_account, can_manage_transition, can_override_health, can_reassign_account

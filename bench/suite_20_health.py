@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Account, TimelineEntry, TimelineKind
 from bench.core import Result, at_most, login_client, time_get
-from lifecycle.facts_query import (
+from lifecycle.health.facts_query import (
     CHECKIN_WINDOW_DAYS,
     TOUCHPOINT_HORIZON_DAYS,
     AccountScope,
@@ -31,16 +31,16 @@ from lifecycle.facts_query import (
     end_of,
     signal_queries,
 )
-from lifecycle.models import AccountHealth, CheckIn, HealthScore, RecomputeRun, RedFlag
-from lifecycle.recompute import (
+from lifecycle.health.recompute import (
     DEFAULT_CHUNK_SIZE,
     chunk_boundaries,
     health_recompute_all_inline,
     health_recompute_scope,
     run_in_parallel,
 )
-from lifecycle.recompute_sql import STEP_LABEL, STEPS
-from lifecycle.scoring import load_scorecards
+from lifecycle.health.recompute_sql import STEP_LABEL, STEPS
+from lifecycle.health.scoring import load_scorecards
+from lifecycle.models import AccountHealth, CheckIn, HealthScore, RecomputeRun, RedFlag
 
 # As `make run` and the README's worker command on this 2-core machine: chunks run two at a time.
 WORKERS = 2
@@ -278,7 +278,7 @@ def _chunks_seconds(day, ids: list[int]) -> tuple[float, dict[str, float]]:
     """Median wall time to recompute `ids` for `day` in the daily run's chunks, one after another on one connection.
 
     With it, that run's seconds per recompute step (the statements' labels in
-    lifecycle.recompute_sql), the time outside them under REST_OF_A_CHUNK.
+    lifecycle.health.recompute_sql), the time outside them under REST_OF_A_CHUNK.
     """
     bounds = chunk_boundaries(ids, DEFAULT_CHUNK_SIZE)
     scorecards = load_scorecards()

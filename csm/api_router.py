@@ -1,8 +1,8 @@
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import AccountViewSet, ContactViewSet, TimelineEntryViewSet
-from lifecycle.api.flags import AlertRuleViewSet, RedFlagViewSet
-from lifecycle.api.signals import InvoiceViewSet, SupportTicketViewSet, SurveyResponseViewSet, UsageDailyViewSet
+from lifecycle.flags.api import AlertRuleViewSet, RedFlagViewSet
+from lifecycle.signals.api import InvoiceViewSet, SupportTicketViewSet, SurveyResponseViewSet, UsageDailyViewSet
 from notifications.api import NotificationViewSet, SubscriptionViewSet
 from plans.api.views import AchievementViewSet, ObjectiveViewSet, SuccessPlanViewSet
 from transitions.api.views import OutboundEmailViewSet, PlaybookViewSet, TransitionTaskViewSet, TransitionViewSet

@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from accounts.demo import DemoBatch, DemoCompany, demo_seeder
-
-from .demo_signals import seed_demo_signals
-from .facts_query import AccountScope
-from .recompute import health_recompute_scope
-from .scoring import load_scorecards
+from lifecycle.health.facts_query import AccountScope
+from lifecycle.health.recompute import health_recompute_scope
+from lifecycle.health.scoring import load_scorecards
+from lifecycle.signals.demo import seed_demo_signals
 
 # Days back for which the demo scores every account: daily for the last week
 # (7-day trend), then weekly to 13 weeks (the 90-day chart).

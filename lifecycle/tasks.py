@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from . import recompute
+from lifecycle.health import recompute
 
 RECOMPUTE_DEBOUNCE_SECONDS = 5
 

@@ -36,10 +36,10 @@ from accounts.models import (
     DealRole,
     Influence,
     Sentiment,
+    Stage,
     TimelineEntry,
 )
 from accounts.services import contact_update, timeline_note_add, touchpoint_log
-from lifecycle.stages import Stage
 from plans.models import Objective, ObjectiveStatus, PlanStatus, SuccessPlan
 from plans.services import objective_create, plan_create
 from users.models import User

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from lifecycle.stages import Stage
+from accounts.models import Stage
 
 
 class PlaybookKind(models.TextChoices):

@@ -29,8 +29,8 @@ from .models import (
 )
 
 try:  # Health bands and red flags come from the health issue; without them the brief says "not available".
-    from lifecycle.selectors_flags import open_flags_for_account
-    from lifecycle.selectors_health import account_health_bands
+    from lifecycle.flags.selectors import open_flags_for_account
+    from lifecycle.health.selectors import account_health_bands
 
     HEALTH_AVAILABLE = True
 except ImportError:

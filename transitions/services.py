@@ -63,7 +63,7 @@ from .models import (
 )
 
 try:  # Red flags come from the health issue; without them there are no flags to move.
-    from lifecycle.flag_services import flags_reassign as _flags_reassign
+    from lifecycle.flags.services import flags_reassign as _flags_reassign
 
     FLAGS_AVAILABLE = True
 except ImportError:
@@ -540,7 +540,7 @@ def playbook_run_start(
 def risk_playbooks_start_for_flags(*, flag_ids: Sequence[int], start_date: dt.date | None = None) -> list[Transition]:
     """Start the default risk play on each account whose newly raised flags come from a rule with `start_playbook`.
 
-    Called by `lifecycle.flag_services.flags_sync` with the flags it has just
+    Called by `lifecycle.flags.services.flags_sync` with the flags it has just
     raised, inside the same transaction and without a savepoint of its own: a
     flag and the play it starts are committed together or not at all. (Queued
     after commit instead, a lost task would lose the play for good: the next

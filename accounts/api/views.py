@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from accounts import services
 from accounts.filters import AccountFilter, ContactFilter, TimelineEntryFilter
 from accounts.models import Account, Contact, Coverage, TimelineEntry, TimelineKind
-from lifecycle.services import account_stage_change
+from lifecycle.stages.services import account_stage_change
 from users.permissions import can_edit_account, can_reassign_account
 
 from .serializers import (

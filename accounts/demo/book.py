@@ -9,8 +9,7 @@ import re
 from collections import Counter
 from decimal import Decimal
 
-from accounts.models import Account, Coverage, EmployeeBand, Industry, Region, Tag, Tier
-from lifecycle.stages import Stage
+from accounts.models import Account, Coverage, EmployeeBand, Industry, Region, Stage, Tag, Tier
 from users.models import User
 
 from . import words

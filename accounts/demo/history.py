@@ -11,12 +11,12 @@ from accounts.models import (
     DealRole,
     Industry,
     Sentiment,
+    Stage,
     Tier,
     TimelineEntry,
     TimelineKind,
 )
 from lifecycle.models import StageChange
-from lifecycle.stages import Stage
 from users.models import User
 
 from . import words

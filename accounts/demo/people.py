@@ -12,9 +12,9 @@ from accounts.models import (
     Influence,
     Region,
     Sentiment,
+    Stage,
     Tier,
 )
-from lifecycle.stages import Stage
 
 from . import words
 from .core import AccountPlan, DemoBatch, DemoCompany, demo_seeder

@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
+from lifecycle.health.scoring import account_priority
 from lifecycle.models import AccountHealth
-from lifecycle.scoring import account_priority
 
 pytestmark = pytest.mark.django_db
 

@@ -24,12 +24,12 @@ from accounts.models import (
     Contact,
     Coverage,
     DealRole,
+    Stage,
     Tag,
     TimelineEntry,
     TimelineKind,
 )
 from lifecycle.models import StageChange
-from lifecycle.stages import Stage
 from users.models import Team, User
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Account, AuditAction, AuditEvent, Coverage
 from accounts.tests.conftest import account_form_data
 from accounts.tests.factories import ContactFactory, TimelineEntryFactory
-from lifecycle.services import account_stage_change
+from lifecycle.stages.services import account_stage_change
 
 pytestmark = pytest.mark.django_db
 

@@ -146,11 +146,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several models have a `kind` or `severity`; name each choice set after its meaning.
     "ENUM_NAME_OVERRIDES": {
-        "SurveyKindEnum": "lifecycle.models.signals.SurveyKind",
-        "FlagSeverityEnum": "lifecycle.models.flags.Severity",
-        "TicketSeverityEnum": "lifecycle.models.signals.TicketSeverity",
-        "RuleKindEnum": "lifecycle.models.flags.RuleKind",
-        "StageEnum": "lifecycle.stages.Stage",
+        "SurveyKindEnum": "lifecycle.signals.models.SurveyKind",
+        "FlagSeverityEnum": "lifecycle.flags.models.Severity",
+        "TicketSeverityEnum": "lifecycle.signals.models.TicketSeverity",
+        "RuleKindEnum": "lifecycle.flags.models.RuleKind",
+        "StageEnum": "accounts.models.Stage",
         "TimelineKindEnum": "accounts.models.TimelineKind",
         "PlaybookKindEnum": "transitions.models.PlaybookKind",
         "NotificationKindEnum": "notifications.models.NotificationKind",

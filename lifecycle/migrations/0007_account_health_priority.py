@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='accounthealth',
             name='priority',
-            field=models.FloatField(default=0, help_text='Next-best rank; see lifecycle.scoring.account_priority.'),
+            field=models.FloatField(default=0, help_text='Next-best rank; see lifecycle.health.scoring.account_priority.'),
         ),
         migrations.AddIndex(
             model_name='accounthealth',

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from accounts.models import Channel, TimelineEntry, TimelineKind
 from accounts.tests.conftest import csm, own_account, team, teammate, teammate_account  # noqa: F401
-from lifecycle.ingest import AnswerInput, checkin_log
+from lifecycle.health.models import PendingRecompute
 from lifecycle.models import CheckIn, CheckInAnswer, CheckInQuestion
-from lifecycle.models.health import PendingRecompute
+from lifecycle.signals.services import AnswerInput, checkin_log
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,8 @@ from accounts.tests.conftest import (  # noqa: F401
     teammate,
 )
 from accounts.tests.factories import AccountFactory
-from lifecycle.flag_services import (
+from lifecycle.flags.rules import Firing
+from lifecycle.flags.services import (
     flag_acknowledge,
     flag_resolve,
     flag_snooze,
@@ -33,7 +34,6 @@ from lifecycle.flag_services import (
     flags_sync,
 )
 from lifecycle.models import FlagStatus, RedFlag
-from lifecycle.rules import Firing
 from notifications.models import Notification
 from notifications.tests.factories import RedFlagFactory, default_rule
 

@@ -24,8 +24,8 @@ from accounts.tests.conftest import (  # noqa: F401
     teammate_account,
 )
 from accounts.tests.factories import AccountFactory
+from lifecycle.flags.selectors import open_flag_counts, open_flags_for_account
 from lifecycle.models import AlertRule, RedFlag
-from lifecycle.selectors_flags import open_flag_counts, open_flags_for_account
 from notifications.tests.factories import RedFlagFactory, default_rule
 from users.tests.factories import CSMFactory
 

@@ -24,8 +24,8 @@ from accounts.tests.conftest import (  # noqa: F401
     teammate_account,
 )
 from accounts.tests.factories import AccountFactory, ContactFactory
-from lifecycle import ingest
 from lifecycle.models import Invoice, SupportTicket, SurveyResponse, UsageDaily
+from lifecycle.signals import services as ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +50,8 @@ def errors_of(result: ingest.IngestResult) -> set[tuple[int, str]]:
 
 
 def pending_recomputes() -> set[int]:
-    """Accounts the health engine has been asked to recompute (lifecycle.recompute)."""
-    from lifecycle.models.health import PendingRecompute
+    """Accounts the health engine has been asked to recompute (lifecycle.health.recompute)."""
+    from lifecycle.health.models import PendingRecompute
 
     return set(PendingRecompute.objects.values_list("account_id", flat=True))
 
@@ -291,7 +291,7 @@ def test_invoices_take_the_accounts_currency_unless_given_and_refuse_negative_or
 def test_exactly_the_accounts_whose_signals_changed_are_queued_for_recompute(
     admin, own_account, pool_account, django_capture_on_commit_callbacks
 ):
-    from lifecycle.models.health import PendingRecompute
+    from lifecycle.health.models import PendingRecompute
 
     ingest.usage_ingest(actor=admin, rows=[usage_row(own_account, 1)])
     assert pending_recomputes() == {own_account.pk}
@@ -306,7 +306,7 @@ def test_exactly_the_accounts_whose_signals_changed_are_queued_for_recompute(
 def test_nothing_is_queued_when_the_batch_is_rejected_or_unchanged(
     admin, own_account, django_capture_on_commit_callbacks
 ):
-    from lifecycle.models.health import PendingRecompute
+    from lifecycle.health.models import PendingRecompute
 
     ingest.usage_ingest(actor=admin, rows=[usage_row(own_account, 1)])
     PendingRecompute.objects.all().delete()

@@ -25,8 +25,8 @@ from accounts.tests.conftest import (  # noqa: F401
     teammate_account,
 )
 from accounts.tests.factories import AccountFactory
-from lifecycle import ingest
 from lifecycle.models import Invoice, SupportTicket, SurveyResponse, UsageDaily
+from lifecycle.signals import services as ingest
 
 pytestmark = pytest.mark.django_db
 

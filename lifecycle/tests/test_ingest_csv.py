@@ -17,8 +17,8 @@ from accounts.tests.conftest import (  # noqa: F401
     teammate,
     teammate_account,
 )
-from lifecycle import ingest
 from lifecycle.models import UsageDaily
+from lifecycle.signals import services as ingest
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pytest
 from django.db.models import Avg, Count
 
 from accounts.tests.factories import AccountFactory
-from lifecycle.demo_signals import seed_demo_signals
 from lifecycle.models import CheckIn, Invoice, PulseRating, SupportTicket, SurveyResponse, UsageDaily
+from lifecycle.signals.demo import seed_demo_signals
 
 pytestmark = pytest.mark.django_db
 

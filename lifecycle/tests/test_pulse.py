@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.conftest import csm, own_account, team, teammate, teammate_account  # noqa: F401
-from lifecycle.ingest import pulse_latest, pulse_rate
+from lifecycle.health.models import PendingRecompute
 from lifecycle.models import PulseRating
-from lifecycle.models.health import PendingRecompute
+from lifecycle.signals.services import pulse_latest, pulse_rate
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ from django.utils import timezone
 
 from accounts.models import DealRole, TimelineKind
 from accounts.tests.factories import AccountFactory, ContactFactory, TimelineEntryFactory
-from lifecycle.facts_query import AccountScope, facts_for
-from lifecycle.models import AccountHealth, HealthScore, RecomputeChunk, RedFlag, ScoreOverride, UsageDaily
-from lifecycle.recompute import (
+from lifecycle.health.facts_query import AccountScope, facts_for
+from lifecycle.health.recompute import (
     chunk_boundaries,
     enqueue_account_recompute,
     health_recompute_all_inline,
@@ -18,6 +17,7 @@ from lifecycle.recompute import (
     health_recompute_pending,
     health_recompute_scope,
 )
+from lifecycle.models import AccountHealth, HealthScore, RecomputeChunk, RedFlag, ScoreOverride, UsageDaily
 
 pytestmark = pytest.mark.django_db
 
@@ -167,8 +167,8 @@ def test_new_signals_queue_a_recompute_of_just_those_accounts(now, django_captur
 def test_a_stalled_run_is_sent_again_and_finishes_with_one_snapshot_per_account(
     now, django_capture_on_commit_callbacks
 ):
+    from lifecycle.health.recompute import health_recompute_resume_stalled, health_recompute_start
     from lifecycle.models import RecomputeRun
-    from lifecycle.recompute import health_recompute_resume_stalled, health_recompute_start
 
     accounts = [AccountFactory() for _ in range(5)]
     run = health_recompute_start(day=TODAY, chunk_size=2)  # its chunk messages "lost": on_commit never ran
@@ -183,7 +183,7 @@ def test_a_stalled_run_is_sent_again_and_finishes_with_one_snapshot_per_account(
 
 
 def test_the_health_panel_explains_trend_and_what_moved_the_score(now):
-    from lifecycle.selectors_health import account_health_panel
+    from lifecycle.health.selectors import account_health_panel
 
     account = AccountFactory()
 

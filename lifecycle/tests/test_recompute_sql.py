@@ -26,7 +26,9 @@ from django.utils import timezone
 
 from accounts.models import Account, Coverage, DealRole, TimelineEntry, TimelineKind
 from accounts.tests.factories import AccountFactory, ContactFactory, TimelineEntryFactory
-from lifecycle.facts_query import AccountScope
+from lifecycle.health.facts_query import AccountScope
+from lifecycle.health.recompute import ScopeOutcome, _recompute_scope_in_database, _recompute_scope_in_python
+from lifecycle.health.scoring import load_scorecards
 from lifecycle.models import (
     AccountHealth,
     AlertRule,
@@ -45,8 +47,6 @@ from lifecycle.models import (
     SurveyResponse,
     UsageDaily,
 )
-from lifecycle.recompute import ScopeOutcome, _recompute_scope_in_database, _recompute_scope_in_python
-from lifecycle.scoring import load_scorecards
 from notifications.models import Notification
 from transitions.models import Transition
 from users.tests.factories import CSMFactory, ManagerFactory, TeamFactory

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from lifecycle.facts import AccountFacts
+from lifecycle.flags.rules import DEFAULT_PARAMS, Firing, evaluate_rules, validate_params
+from lifecycle.health.facts import AccountFacts
 from lifecycle.models import AlertRule, RuleKind
-from lifecycle.rules import DEFAULT_PARAMS, Firing, evaluate_rules, validate_params
 
 TODAY = dt.date(2025, 6, 30)
 NOON = dt.time(12, 0)

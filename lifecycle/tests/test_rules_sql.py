@@ -1,4 +1,4 @@
-"""Red-flag rules decided in SQL fire on exactly the (rule, account) pairs that lifecycle.rules fires.
+"""Red-flag rules decided in SQL fire on exactly the (rule, account) pairs that lifecycle.flags.rules fires.
 
 Each test writes AccountFacts built in Python into a temporary facts table on PostgreSQL, runs
 `firing_pairs_sql` over it and compares with `evaluate_rules` on the same facts: at each rule's threshold
@@ -21,12 +21,12 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
+from accounts.models import Stage
 from lifecycle.defaults import DEFAULT_RULES
-from lifecycle.facts import AccountFacts
+from lifecycle.flags.rules import evaluate_rules
+from lifecycle.flags.rules_sql import firing_pairs_sql
+from lifecycle.health.facts import AccountFacts
 from lifecycle.models import AlertRule, RuleKind
-from lifecycle.rules import evaluate_rules
-from lifecycle.rules_sql import firing_pairs_sql
-from lifecycle.stages import Stage
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from lifecycle.facts import AccountFacts
-from lifecycle.scoring import (
+from lifecycle.health.facts import AccountFacts
+from lifecycle.health.scoring import (
     MISSING,
     NOT_APPLICABLE,
     OK,

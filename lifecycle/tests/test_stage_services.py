@@ -7,12 +7,11 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.models import AuditAction, AuditEvent, TimelineKind
+from accounts.models import AuditAction, AuditEvent, Stage, TimelineKind
 from accounts.tests.conftest import *  # noqa: F403  (accounts, people and nothing_written)
 from lifecycle.models import StageChange
-from lifecycle.selectors import stage_history_with_durations
-from lifecycle.services import account_stage_change
-from lifecycle.stages import Stage
+from lifecycle.stages.selectors import stage_history_with_durations
+from lifecycle.stages.services import account_stage_change
 
 pytestmark = pytest.mark.django_db
 

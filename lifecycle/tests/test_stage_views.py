@@ -3,10 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Stage
 from accounts.tests.conftest import *  # noqa: F403  (accounts, people and nothing_written)
 from lifecycle.models import StageChange
-from lifecycle.stages import Stage
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import TimelineEntry, TimelineKind
+from accounts.models import Stage, TimelineEntry, TimelineKind
 from accounts.tests.factories import AccountFactory, ContactFactory
-from lifecycle.stages import Stage
 from tests.support import failures_of, login, screenshot
 from users.tests.factories import CSMFactory, TeamFactory
 

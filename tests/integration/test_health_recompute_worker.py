@@ -49,11 +49,17 @@ from accounts.models import (
     DealRole,
     Industry,
     Region,
+    Stage,
     Tier,
     TimelineEntry,
     TimelineKind,
 )
 from csm.celery import app
+from lifecycle.health.recompute import (
+    health_recompute_all_inline,
+    health_recompute_resume_stalled,
+    health_recompute_start,
+)
 from lifecycle.models import (
     UNRESOLVED,
     AccountHealth,
@@ -70,12 +76,6 @@ from lifecycle.models import (
     TicketSeverity,
     UsageDaily,
 )
-from lifecycle.recompute import (
-    health_recompute_all_inline,
-    health_recompute_resume_stalled,
-    health_recompute_start,
-)
-from lifecycle.stages import Stage
 from lifecycle.tasks import recompute_chunk
 from notifications.models import Delivery, Notification
 from tests.support import WaitTimeout, wait_until
@@ -628,7 +628,7 @@ def test_the_inline_run_on_two_connections_gives_exactly_the_one_connection_resu
 
 
 def test_a_failing_chunk_of_an_inline_run_is_raised_and_the_other_chunks_still_finish(monkeypatch):
-    from lifecycle import recompute
+    from lifecycle.health import recompute
 
     build_book(120, seed=6)
     failing_first_account = Account.objects.order_by("id").values_list("id", flat=True)[40]

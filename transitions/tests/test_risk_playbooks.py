@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEvent, TimelineEntry
 from accounts.tests.factories import AccountFactory
-from lifecycle.flag_services import flag_resolve, flags_sync
+from lifecycle.flags.rules import Firing
+from lifecycle.flags.services import flag_resolve, flags_sync
 from lifecycle.models import AlertRule, RedFlag
-from lifecycle.rules import Firing
 from transitions import services
 from transitions.models import (
     Playbook,

@@ -1,0 +1,159 @@
+"""Red flags: admin-configured rules and the flags they raise."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, Q, Value, When
+from django.utils import timezone
+
+from accounts.models import Stage, Tier
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class RuleKind(models.TextChoices):
+    BAND_RED = "band_red", "Band turned red"
+    SCORE_DROP = "score_drop", "Score fell by ≥ X points in 7 days"
+    NO_TOUCHPOINT = "no_touchpoint", "No touchpoint in N days"
+    MISSED_CHECKIN = "missed_checkin", "Missed check-in cadence (adoption)"
+    ONBOARDING_NOT_ENGAGED = "onboarding_not_engaged", "Onboarding not engaged by day 30/60/90"
+    USAGE_DROP = "usage_drop", "Usage down ≥ X% vs previous 4 weeks"
+    NPS_DETRACTOR = "nps_detractor", "NPS detractor"
+    CHAMPION_DEPARTED = "champion_departed", "Champion departed"
+    TICKET_SPIKE = "ticket_spike", "Support ticket spike"
+    RENEWAL_NOT_GREEN = "renewal_not_green", "Renewal within 90 days while not green"
+    SPEND_RISING = "spend_rising", "Spend rising ≥ X%"
+
+
+class AlertRule(models.Model):
+    """A condition over signals and scores; `params` holds its thresholds.
+
+    Parameters by kind (defaults in lifecycle.flags.rules.DEFAULT_PARAMS):
+    score_drop {"points"}, no_touchpoint {"days"}, onboarding_not_engaged
+    {"checkpoints": [30, 60, 90], "min_touchpoints", "min_active_users"},
+    usage_drop {"percent"}, nps_detractor {"days"}, ticket_spike {"days",
+    "factor", "min_tickets"}, renewal_not_green {"days"}, spend_rising
+    {"percent"}.
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=32, choices=RuleKind.choices)
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.MEDIUM)
+    params = models.JSONField(default=dict, blank=True)
+    tier = models.CharField(max_length=8, choices=Tier.choices, blank=True, help_text="Blank: any tier.")
+    stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, help_text="Blank: any stage.")
+    active = models.BooleanField(default=True)
+    start_playbook = models.BooleanField(default=False, help_text="Start the risk playbook when this fires.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    SNOOZED = "snoozed", "Snoozed"
+    RESOLVED = "resolved", "Resolved"
+
+
+UNRESOLVED = [FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED, FlagStatus.SNOOZED]
+ACTIVE = [FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED]
+
+
+class RedFlagQuerySet(models.QuerySet):
+    def unresolved(self) -> RedFlagQuerySet:
+        return self.filter(status__in=UNRESOLVED)
+
+    def needing_action(self, *, at=None) -> RedFlagQuerySet:
+        """Open or acknowledged flags, and snoozed ones whose snooze has run out."""
+        at = at or timezone.now()
+        return self.filter(
+            Q(status__in=[FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED])
+            | Q(status=FlagStatus.SNOOZED, snoozed_until__lte=at)
+        )
+
+
+class RedFlag(models.Model):
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="flags")
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="red_flags")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="red_flags"
+    )
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    # Kept by the database beside `severity`, so "most severe first" can walk an index.
+    severity_rank = models.GeneratedField(
+        expression=Case(
+            When(severity=Severity.CRITICAL, then=Value(3)),
+            When(severity=Severity.HIGH, then=Value(2)),
+            When(severity=Severity.MEDIUM, then=Value(1)),
+            default=Value(0),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
+    status = models.CharField(max_length=16, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    reason = models.TextField(help_text="What fired it, with the numbers.")
+    values = models.JSONField(default=dict, blank=True)
+    raised_at = models.DateTimeField(
+        default=timezone.now, help_text="When it last fired as news: re-opening restamps it."
+    )
+    first_raised_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it first fired, kept once a snooze ran out and it re-opened."
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+
+    objects = RedFlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "account"],
+                condition=Q(status__in=UNRESOLVED),
+                name="redflag_one_unresolved_per_rule_account",
+                violation_error_message="This account already has an unresolved flag for this rule.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=FlagStatus.SNOOZED) | Q(snoozed_until__isnull=False),
+                name="redflag_snoozed_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=FlagStatus.RESOLVED) | Q(resolved_at__isnull=False),
+                name="redflag_resolved_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="redflag_owner_status"),
+            models.Index(fields=["account", "status"], name="redflag_account_status"),
+            # "Flags to act on", most severe and newest first: mine, and everyone's (pool, team, all).
+            models.Index(
+                fields=["owner", "-severity_rank", "-raised_at"],
+                condition=Q(status__in=ACTIVE),
+                name="redflag_owner_attention",
+            ),
+            models.Index(
+                fields=["-severity_rank", "-raised_at"], condition=Q(status__in=ACTIVE), name="redflag_attention"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.account_id} ({self.status})"

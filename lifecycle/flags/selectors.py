@@ -1,0 +1,120 @@
+"""Reads of red flags for pages: the Account 360 panel, cockpit counts, the alerts inbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.http import QueryDict
+from django.utils import timezone
+
+from accounts.models import Account
+from lifecycle.flags.filters import NEEDING_ACTION, RedFlagFilter
+from lifecycle.flags.models import ACTIVE
+from lifecycle.flags.services import can_act_on_flag
+from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag, Severity
+from users.models import User
+
+SEVERITY_RANK = Case(
+    When(severity=Severity.CRITICAL, then=Value(3)),
+    When(severity=Severity.HIGH, then=Value(2)),
+    When(severity=Severity.MEDIUM, then=Value(1)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+SCOPES = ("mine", "team", "all")
+
+
+def _with_columns(queryset: QuerySet[RedFlag]) -> QuerySet[RedFlag]:
+    return queryset.select_related("rule", "owner", "account__owner", "account__pool").order_by(
+        "-severity_rank", "-raised_at", "-pk"
+    )
+
+
+def open_flags_for_account(account: Account) -> list[RedFlag]:
+    """The account's unresolved flags, most severe first (1 query); snoozed ones say until when."""
+    return list(_with_columns(RedFlag.objects.filter(account=account, status__in=UNRESOLVED)))
+
+
+def open_flag_counts(account_ids: list[int]) -> dict[int, int]:
+    """Flags needing action per account (open, acknowledged, or snoozed past their date): 1 query."""
+    rows = (
+        RedFlag.objects.filter(account_id__in=account_ids)
+        .needing_action(at=timezone.now())
+        .values("account_id")
+        .annotate(n=Count("pk"))
+        .values_list("account_id", "n")
+    )
+    return dict(rows)
+
+
+def scope_q(user: User, scope: str) -> Q:
+    """mine: flags I own, and flags of my team's pool (nobody owns those alone); team: my team's accounts."""
+    if scope == "all":
+        return Q()
+    if scope == "team":
+        if user.team_id is None:
+            return Q(pk__in=[])
+        return Q(account__owner__team_id=user.team_id) | Q(account__pool_id=user.team_id)
+    mine = Q(owner=user)
+    if user.team_id is not None:
+        mine |= Q(owner__isnull=True, account__pool_id=user.team_id)
+    return mine
+
+
+def default_scope(user: User) -> str:
+    if user.is_admin:
+        return "all"
+    return "team" if user.is_manager else "mine"
+
+
+def scope_counts(user: User) -> dict[str, int]:
+    """How many flags need action in each tab: 1 query."""
+    needing = RedFlag.objects.needing_action(at=timezone.now())
+    return needing.aggregate(**{scope: Count("pk", filter=scope_q(user, scope)) for scope in SCOPES})
+
+
+def flags_inbox(*, user: User, scope: str, params: QueryDict) -> tuple[RedFlagFilter, QuerySet[RedFlag]]:
+    """The inbox's filter form and its flags; needing action unless another status is asked for."""
+    data = params.copy()
+    if not data.get("status"):
+        data["status"] = NEEDING_ACTION
+    queryset = _with_columns(RedFlag.objects.filter(scope_q(user, scope)))
+    flag_filter = RedFlagFilter(data, queryset=queryset)
+    return flag_filter, flag_filter.qs
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    flag: RedFlag
+    can_act: bool
+
+    @property
+    def snoozed(self) -> bool:
+        return self.flag.status == FlagStatus.SNOOZED
+
+
+def flag_rows(user: User, flags: list[RedFlag]) -> list[FlagRow]:
+    # Needs account__owner selected (see _with_columns) so this asks no further queries.
+    return [FlagRow(flag=flag, can_act=can_act_on_flag(user, flag)) for flag in flags]
+
+
+COCKPIT_FLAG_LIMIT = 5
+
+
+def flags_for_cockpit(user: User) -> list[RedFlag]:
+    """My most severe open or acknowledged flags, for the cockpit (2 queries; one extra row tells there are more).
+
+    Both branches walk a partial index in severity order, so the cost does not
+    grow with the flags on a desk. Snoozed flags stay in the inbox: the nightly
+    run re-opens those whose date has come while their rule still fires.
+    """
+    active = RedFlag.objects.filter(status__in=ACTIVE)
+    limit = COCKPIT_FLAG_LIMIT + 1
+    mine = _with_columns(active.filter(owner=user))[:limit]
+    if user.team_id is None or user.is_admin or user.is_manager:
+        others = _with_columns(active.filter(scope_q(user, default_scope(user))).exclude(owner=user))[:limit]
+    else:
+        others = _with_columns(active.filter(owner__isnull=True, account__pool_id=user.team_id))[:limit]
+    flags = sorted([*mine, *others], key=lambda flag: (flag.severity_rank, flag.raised_at, flag.pk), reverse=True)
+    return flags[:limit]

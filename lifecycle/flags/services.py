@@ -1,0 +1,333 @@
+"""Writes to red flags: raising them from rule firings, and the owner's workflow.
+
+open → acknowledged → snoozed until a date → resolved. At most one unresolved
+flag exists per account and rule (a partial unique constraint), so raising is
+an insert that the database may refuse, never a read-then-write race.
+
+Every change leaves a system event on the account's timeline (who, when,
+what), and raising or re-opening a flag queues its notifications after the
+transaction commits.
+
+Who owns a flag: the account's owner. A pooled account has no owner, so its
+flags have none either: the pool's team shares them (they show under "mine"
+for every member and notify each of them), rather than being parked on the
+manager as a stand-in "pool user".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.models import Account, TimelineEntry, TimelineKind
+from accounts.services import timeline_system_event
+from lifecycle.flags.rules import Firing, validate_params
+from lifecycle.models import UNRESOLVED, AlertRule, FlagStatus, RedFlag
+from users.models import User
+from users.permissions import can_configure, can_edit_account
+
+MAX_SNOOZE_DAYS = 365
+
+
+@dataclass
+class FlagSyncResult:
+    raised_ids: list[int] = field(default_factory=list)
+    reopened_ids: list[int] = field(default_factory=list)
+    # Firings that matched a flag already open, acknowledged or still snoozed.
+    unchanged: int = 0
+
+    @property
+    def notified_ids(self) -> list[int]:
+        return self.raised_ids + self.reopened_ids
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _queue_notifications(flag_ids: list[int]) -> None:
+    if not flag_ids:
+        return
+    from notifications.tasks import flags_notify
+
+    ids = list(flag_ids)
+    transaction.on_commit(lambda: flags_notify.delay(ids))
+
+
+@transaction.atomic
+def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True) -> FlagSyncResult:
+    """Raise a flag for each firing without an unresolved one; wake snoozed flags whose date has come.
+
+    Set-based: a fixed handful of queries whatever the number of firings.
+    Open and acknowledged flags are left alone, so running the same day twice
+    changes nothing the second time. `notify=False` is for back-filling
+    history (demo data), where nobody should be woken for last month's flags.
+    """
+    by_pair: dict[tuple[int, int], Firing] = {(f.rule_id, f.account_id): f for f in firings}
+    result = FlagSyncResult()
+    if not by_pair:
+        return result
+    account_ids = {account_id for _, account_id in by_pair}
+    rule_ids = {rule_id for rule_id, _ in by_pair}
+    now = timezone.now()
+    # A snooze "until 3 July" is quiet through 2 July and wakes on the run for 3 July.
+    wake_before = _start_of(today + dt.timedelta(days=1))
+
+    existing = RedFlag.objects.filter(
+        status__in=UNRESOLVED, account_id__in=account_ids, rule_id__in=rule_ids
+    ).values_list("pk", "rule_id", "account_id", "status", "snoozed_until")
+    to_wake: list[int] = []
+    seen: set[tuple[int, int]] = set()
+    for pk, rule_id, account_id, status, snoozed_until in existing:
+        pair = (rule_id, account_id)
+        if pair not in by_pair:
+            continue
+        seen.add(pair)
+        if status == FlagStatus.SNOOZED and snoozed_until < wake_before:
+            to_wake.append(pk)
+        else:
+            result.unchanged += 1
+
+    rule_names = dict(AlertRule.objects.filter(pk__in=rule_ids).values_list("pk", "name"))
+    woken = _flags_wake(to_wake, by_pair=by_pair, now=now, wake_before=wake_before) if to_wake else []
+    result.reopened_ids = [pk for pk, _ in woken]
+    events = [(rule_id, account_id, "re-opened") for _, (rule_id, account_id) in woken]
+
+    new_pairs = [pair for pair in by_pair if pair not in seen]
+    if new_pairs:
+        owners = dict(Account.objects.filter(pk__in={a for _, a in new_pairs}).values_list("pk", "owner_id"))
+        RedFlag.objects.bulk_create(
+            [
+                RedFlag(
+                    rule_id=rule_id,
+                    account_id=account_id,
+                    owner_id=owners.get(account_id),
+                    severity=by_pair[rule_id, account_id].severity,
+                    status=FlagStatus.OPEN,
+                    reason=by_pair[rule_id, account_id].reason,
+                    values=by_pair[rule_id, account_id].values,
+                    raised_at=now,
+                )
+                for rule_id, account_id in new_pairs
+                if account_id in owners
+            ],
+            batch_size=1000,
+            # A concurrent run may have raised the same flag a moment ago: the
+            # partial unique constraint keeps one, and only ours (stamped `now`) are new.
+            ignore_conflicts=True,
+        )
+        raised = list(
+            RedFlag.objects.filter(
+                status=FlagStatus.OPEN,
+                raised_at=now,
+                account_id__in={a for _, a in new_pairs},
+                rule_id__in={r for r, _ in new_pairs},
+            )
+            .exclude(pk__in=[pk for pk, _ in woken])
+            .values_list("pk", "rule_id", "account_id")
+        )
+        result.raised_ids = [pk for pk, _, _ in raised]
+        events += [(rule_id, account_id, "raised") for _, rule_id, account_id in raised]
+
+    TimelineEntry.objects.bulk_create(
+        [
+            TimelineEntry(
+                account_id=account_id,
+                kind=TimelineKind.SYSTEM,
+                event="flag_raised",
+                occurred_at=now,
+                summary=f"Red flag {verb}: {rule_names[rule_id]}"[:200],
+                body=by_pair[rule_id, account_id].reason,
+            )
+            for rule_id, account_id, verb in events
+        ],
+        batch_size=1000,
+    )
+    from transitions.services import risk_playbooks_start_for_flags  # transitions builds on lifecycle
+
+    risk_playbooks_start_for_flags(flag_ids=result.raised_ids, start_date=today)
+    if notify:
+        _queue_notifications(result.notified_ids)
+    return result
+
+
+def _flags_wake(
+    pks: list[int], *, by_pair: dict[tuple[int, int], Firing], now: dt.datetime, wake_before: dt.datetime
+) -> list[tuple[int, tuple[int, int]]]:
+    """Re-open snoozed flags whose rule still fires, with today's reason and numbers."""
+    flags = list(
+        RedFlag.objects.select_for_update()
+        .filter(pk__in=pks, status=FlagStatus.SNOOZED, snoozed_until__lt=wake_before)
+        .order_by("pk")
+    )
+    for flag in flags:
+        firing = by_pair[flag.rule_id, flag.account_id]
+        flag.status = FlagStatus.OPEN
+        flag.snoozed_until = None
+        flag.acknowledged_at = None
+        flag.acknowledged_by = None
+        flag.severity = firing.severity
+        flag.reason = firing.reason
+        flag.values = firing.values
+        # Raised again today: the inbox, digest and notification keys all read it as new. The
+        # health measure of open flags still counts it from when it first fired (it was open
+        # all along), so scoring the same day twice gives the same score.
+        flag.first_raised_at = flag.first_raised_at or flag.raised_at
+        flag.raised_at = now
+    RedFlag.objects.bulk_update(
+        flags,
+        [
+            "status",
+            "snoozed_until",
+            "acknowledged_at",
+            "acknowledged_by",
+            "severity",
+            "reason",
+            "values",
+            "raised_at",
+            "first_raised_at",
+        ],
+    )
+    return [(flag.pk, (flag.rule_id, flag.account_id)) for flag in flags]
+
+
+# --- the owner's workflow ------------------------------------------------------
+
+
+def can_act_on_flag(user: User, flag: RedFlag) -> bool:
+    """Whoever may change the account may work its flags (users.permissions)."""
+    return can_edit_account(user, flag.account)
+
+
+def flag_for_action(user: User, pk: int) -> RedFlag:
+    """The flag, if it exists (else 404) and `user` may act on it (else 403)."""
+    flag = get_object_or_404(RedFlag.objects.select_related("account__owner", "rule"), pk=pk)
+    if not can_act_on_flag(user, flag):
+        raise PermissionDenied("You cannot act on this account's flags.")
+    return flag
+
+
+def _locked(actor: User, flag: RedFlag, *, allowed_from: Iterable[str], verb: str) -> RedFlag:
+    # OF self: PostgreSQL cannot lock the nullable side of the outer join to the owner.
+    locked = RedFlag.objects.select_for_update(of=("self",)).select_related("account__owner", "rule").get(pk=flag.pk)
+    if not can_act_on_flag(actor, locked):
+        raise PermissionDenied("You cannot act on this account's flags.")
+    if locked.status not in allowed_from:
+        raise ValidationError(f"This flag is {locked.get_status_display().lower()}; it cannot be {verb}.")
+    return locked
+
+
+@transaction.atomic
+def flag_acknowledge(*, actor: User, flag: RedFlag) -> RedFlag:
+    """ "I have seen it and I am on it": stays in the inbox, no longer new."""
+    locked = _locked(actor, flag, allowed_from=[FlagStatus.OPEN, FlagStatus.SNOOZED], verb="acknowledged")
+    locked.status = FlagStatus.ACKNOWLEDGED
+    locked.acknowledged_at = timezone.now()
+    locked.acknowledged_by = actor
+    locked.snoozed_until = None
+    locked.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "snoozed_until"])
+    timeline_system_event(
+        account=locked.account, event="flag_acknowledged", summary=f"Red flag acknowledged: {locked.rule}", actor=actor
+    )
+    return locked
+
+
+@transaction.atomic
+def flag_snooze(*, actor: User, flag: RedFlag, until: dt.date) -> RedFlag:
+    """Quiet until the morning of `until`; if the rule still fires then, the flag re-opens and notifies again."""
+    today = timezone.localdate()
+    if until <= today:
+        raise ValidationError({"until": "Snooze until a date in the future."})
+    if until > today + dt.timedelta(days=MAX_SNOOZE_DAYS):
+        raise ValidationError({"until": f"Snooze for at most {MAX_SNOOZE_DAYS} days."})
+    locked = _locked(actor, flag, allowed_from=UNRESOLVED, verb="snoozed")
+    locked.status = FlagStatus.SNOOZED
+    locked.snoozed_until = _start_of(until)
+    locked.save(update_fields=["status", "snoozed_until"])
+    timeline_system_event(
+        account=locked.account,
+        event="flag_snoozed",
+        summary=f"Red flag snoozed until {until:%d %b %Y}: {locked.rule}",
+        actor=actor,
+    )
+    return locked
+
+
+@transaction.atomic
+def flag_resolve(*, actor: User, flag: RedFlag, note: str) -> RedFlag:
+    """Done with it, saying what was done. If the rule fires again later, a new flag is raised."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "Say what was done to resolve the flag."})
+    locked = _locked(actor, flag, allowed_from=UNRESOLVED, verb="resolved")
+    locked.status = FlagStatus.RESOLVED
+    locked.resolved_at = timezone.now()
+    locked.resolved_by = actor
+    locked.resolution_note = note
+    locked.snoozed_until = None
+    locked.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note", "snoozed_until"])
+    timeline_system_event(
+        account=locked.account,
+        event="flag_resolved",
+        summary=f"Red flag resolved: {locked.rule}",
+        body=note,
+        actor=actor,
+    )
+    return locked
+
+
+@transaction.atomic
+def flags_reassign(*, account: Account, to_user: User | None, created_by_system_only: bool) -> int:
+    """Move the account's unresolved flags to its new owner (handovers); returns how many moved.
+
+    Every red flag is raised by the rule engine, so it is system-created work
+    and moves under both handover policies: `created_by_system_only` exists so
+    the handover can pass its policy to every kind of work alike.
+    """
+    flags = RedFlag.objects.filter(account=account, status__in=UNRESOLVED)
+    if to_user is not None:
+        flags = flags.filter(Q(owner__isnull=True) | ~Q(owner=to_user))
+    else:
+        flags = flags.filter(owner__isnull=False)
+    return flags.update(owner=to_user)
+
+
+# --- configuration ---------------------------------------------------------------
+
+RULE_FIELDS = ("name", "kind", "severity", "params", "tier", "stage", "active", "start_playbook")
+
+
+def _require_configure(actor: User) -> None:
+    if not can_configure(actor):
+        raise PermissionDenied("Only admins configure alert rules.")
+
+
+@transaction.atomic
+def alert_rule_create(*, actor: User, fields: dict) -> AlertRule:
+    _require_configure(actor)
+    values = {k: v for k, v in fields.items() if k in RULE_FIELDS}
+    validate_params(values.get("kind", ""), values.get("params") or {})
+    rule = AlertRule(**values)
+    rule.full_clean()
+    rule.save()
+    return rule
+
+
+@transaction.atomic
+def alert_rule_update(*, actor: User, rule: AlertRule, fields: dict) -> AlertRule:
+    """Change a rule; flags it already raised keep the reason and severity they were raised with."""
+    _require_configure(actor)
+    for name, value in fields.items():
+        if name in RULE_FIELDS:
+            setattr(rule, name, value)
+    validate_params(rule.kind, rule.params or {})
+    rule.full_clean()
+    rule.save()
+    return rule

@@ -1,0 +1,146 @@
+"""The alerts inbox and the in-place flag actions (acknowledge, snooze, resolve)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.form_errors import INVALID
+from lifecycle.flags import selectors as selectors_flags
+from lifecycle.flags import services as flag_services
+from lifecycle.flags.forms import ResolveForm, SnoozeForm
+from lifecycle.models import RedFlag
+
+PAGE_SIZE = 50
+SCOPE_LABELS = [("mine", "Mine"), ("team", "My team"), ("all", "All")]
+# What an in-place action sends back: the flag's card (Account 360, cockpit) or its inbox row.
+CARD = "lifecycle/flags/partials/flag_card.html"
+ROW_RESPONSE = "lifecycle/flags/partials/flag_row_response.html"
+
+
+def _inbox_tabs(user, params: QueryDict) -> dict:
+    """The inbox's scope, its tabs with their counts (1 query), and its filtered flags (lazy), as `params` ask."""
+    scope = params.get("scope")
+    if scope not in selectors_flags.SCOPES:
+        scope = selectors_flags.default_scope(user)
+    counts = selectors_flags.scope_counts(user)
+    flag_filter, queryset = selectors_flags.flags_inbox(user=user, scope=scope, params=params)
+    tab_params = params.copy()
+    for name in ("scope", "page"):
+        tab_params.pop(name, None)
+    return {
+        "scope": scope,
+        "scopes": [(key, label, counts[key]) for key, label in SCOPE_LABELS],
+        "filter": flag_filter,
+        "flags": queryset,
+        "tab_query_string": tab_params.urlencode(),
+    }
+
+
+def alerts(request: HttpRequest) -> HttpResponse:
+    inbox = _inbox_tabs(request.user, request.GET)
+    page = Paginator(inbox.pop("flags"), PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        **inbox,
+        "page": page,
+        "rows": selectors_flags.flag_rows(request.user, list(page.object_list)),
+        "query_string": params.urlencode(),
+        "snooze_default": SnoozeForm.initial_until(),
+    }
+    return render(request, "lifecycle/flags/alerts.html", context)
+
+
+def _inbox_after_action(request: HttpRequest, next_url: str) -> dict | None:
+    """Tab and result counts for the inbox the action was taken in (its URL is `next_url`), else None."""
+    target = urlsplit(next_url)
+    if target.path != reverse("alerts"):
+        return None
+    inbox = _inbox_tabs(request.user, QueryDict(target.query))
+    inbox["flag_count"] = inbox.pop("flags").count()
+    return inbox
+
+
+def _respond(request: HttpRequest, flag: RedFlag, *, error: str = "", done: str = "") -> HttpResponse:
+    """htmx gets the flag re-rendered in place (row or card); a plain POST goes back where it came from.
+
+    A row changed in the inbox also brings the inbox's counts up to date, so
+    the tabs never claim flags that were just snoozed or resolved.
+    """
+    next_url = _safe_next(request)
+    if request.htmx:
+        layout = request.POST.get("layout", "row")
+        context = {
+            "flag": flag,
+            "can_act": True,
+            "error": error,
+            "done": done,
+            "snooze_default": SnoozeForm.initial_until(),
+            # The re-rendered forms go on returning to the page they are on, not to this action.
+            "next_url": next_url,
+        }
+        status = INVALID if error else 200
+        if layout == "card":
+            return render(request, CARD, context, status=status)
+        context["inbox"] = None if error else _inbox_after_action(request, next_url)
+        return render(request, ROW_RESPONSE, context, status=status)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, done)
+    return redirect(next_url or "alerts")
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The page the action was taken on, if it is one of ours; else ""."""
+    target = request.POST.get("next", "")
+    return target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else ""
+
+
+def _messages(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+@require_POST
+def flag_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    flag = flag_services.flag_for_action(request.user, pk)
+    try:
+        flag = flag_services.flag_acknowledge(actor=request.user, flag=flag)
+    except ValidationError as error:
+        return _respond(request, flag, error=_messages(error))
+    return _respond(request, flag, done="Acknowledged.")
+
+
+@require_POST
+def flag_snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    flag = flag_services.flag_for_action(request.user, pk)
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, flag, error="Pick the date the flag should come back.")
+    try:
+        flag = flag_services.flag_snooze(actor=request.user, flag=flag, until=form.cleaned_data["until"])
+    except ValidationError as error:
+        return _respond(request, flag, error=_messages(error))
+    return _respond(request, flag, done=f"Snoozed until {form.cleaned_data['until']:%d %b %Y}.")
+
+
+@require_POST
+def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    flag = flag_services.flag_for_action(request.user, pk)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        return _respond(request, flag, error="Say what was done to resolve the flag.")
+    try:
+        flag = flag_services.flag_resolve(actor=request.user, flag=flag, note=form.cleaned_data["note"])
+    except ValidationError as error:
+        return _respond(request, flag, error=_messages(error))
+    return _respond(request, flag, done="Resolved.")

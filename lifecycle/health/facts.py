@@ -1,0 +1,67 @@
+"""Per-account facts for one day, read set-based from the signal tables.
+
+Scoring (lifecycle.health.scoring) and red-flag rules (lifecycle.flags.rules) both work
+from these plain values, so each signal table is aggregated once per run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass
+class AccountFacts:
+    account_id: int
+    tier: str
+    stage: str
+    owner_id: int | None
+    pool_id: int | None
+    stage_entered_on: dt.date
+    contract_start: dt.date | None
+    renewal_date: dt.date | None
+    arr: float = 0.0
+    # usage: daily averages of active users, and the latest licence counts
+    usage_last_day: dt.date | None = None
+    active_users_7d: float | None = None
+    active_users_prev28: float | None = None
+    licences_used: int | None = None
+    licences_owned: int | None = None
+    # engagement
+    last_touchpoint_at: dt.datetime | None = None
+    touchpoints_since_onboarding: int = 0
+    last_checkin_at: dt.datetime | None = None
+    checkins_90d: int = 0
+    last_checkin_concerns: int | None = None
+    cadence_days: int | None = None
+    # support
+    last_ticket_at: dt.datetime | None = None
+    open_ticket_weight: int = 0
+    tickets_opened_7d: int = 0
+    tickets_opened_prev28: int = 0
+    # voice of the customer
+    last_nps: int | None = None
+    last_nps_at: dt.datetime | None = None
+    last_nps_comment: str = ""
+    champion_known: bool = False
+    decision_maker_known: bool = False
+    champion_departed_on: dt.date | None = None
+    pulse_rating: int | None = None
+    pulse_rated_at: dt.datetime | None = None
+    pulse_expired: bool = False
+    # money
+    spend_recent_90d: Decimal = Decimal("0")
+    spend_previous_90d: Decimal = Decimal("0")
+    last_invoice_on: dt.date | None = None
+    # health (filled in by the recompute before rules run)
+    open_flags: int = 0
+    score: float | None = None
+    band: str = ""
+    score_7d_ago: float | None = None
+    band_yesterday: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def onboarding_started_on(self) -> dt.date:
+        return self.contract_start or self.stage_entered_on

@@ -1,0 +1,436 @@
+"""Recompute health: the daily run over every account, and quick runs after new signals.
+
+A run is split into chunks of consecutive account ids. Each chunk is one
+transaction that reads facts set-based, scores, upserts the day's snapshot
+(unique per account and day), refreshes AccountHealth, raises red flags and
+marks itself done. Running a chunk again the same day rewrites the same
+values, so retries and redeliveries are harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TypeVar
+
+from django.db import connection, connections, transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from accounts.models import Account
+from lifecycle.health.facts import AccountFacts
+from lifecycle.health.facts_query import AccountScope, facts_for
+from lifecycle.health.numbers import round_half_up
+from lifecycle.health.scoring import ScorecardConfig, account_priority, load_scorecards, score_account, scorecard_for
+from lifecycle.models import (
+    UNRESOLVED,
+    AccountHealth,
+    HealthScore,
+    PendingRecompute,
+    RecomputeChunk,
+    RecomputeRun,
+    RedFlag,
+    ScoreOverride,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_CHUNK_SIZE = 5000
+WRITE_BATCH_SIZE = 2000
+
+
+@dataclass
+class ScopeOutcome:
+    accounts: int = 0
+    scored: int = 0
+    flags_raised: list[int] = field(default_factory=list)
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _previous_scores(scope: AccountScope, day: dt.date) -> dict[tuple[int, dt.date], tuple[float | None, str]]:
+    days = [day - dt.timedelta(days=n) for n in (1, 7, 30)]
+    rows = HealthScore.objects.filter(scope.q(), day__in=days).values_list("account_id", "day", "score", "band")
+    return {
+        (account_id, row_day): (float(score) if score is not None else None, band)
+        for account_id, row_day, score, band in rows.iterator(chunk_size=5000)
+    }
+
+
+def _raise_flags(facts: Iterable[AccountFacts], *, day: dt.date, notify: bool = True) -> list[int]:
+    """Evaluate the admin's red-flag rules on today's facts and open flags for new firings."""
+    from lifecycle.flags.rules import evaluate_rules, load_rule_context
+    from lifecycle.flags.services import flags_sync
+
+    context = load_rule_context()
+    firings = evaluate_rules(context.rules, facts, today=day, cadences=context.cadences)
+    return flags_sync(firings=firings, today=day, notify=notify).raised_ids
+
+
+@transaction.atomic
+def health_recompute_scope(
+    *,
+    day: dt.date,
+    scope: AccountScope,
+    scorecards: list[ScorecardConfig] | None = None,
+    notify: bool = True,
+    raise_flags: bool = True,
+) -> ScopeOutcome:
+    """Score every account in `scope` for `day` and raise the flags that fire.
+
+    `raise_flags=False` only scores: for back-filling past days, whose flags
+    would be stale news today. On PostgreSQL the work runs inside the
+    database (lifecycle.health.recompute_sql); elsewhere in Python, the reference.
+    """
+    scorecards = load_scorecards() if scorecards is None else scorecards
+    if connection.vendor == "postgresql":
+        return _recompute_scope_in_database(
+            day=day, scope=scope, scorecards=scorecards, notify=notify, raise_flags=raise_flags
+        )
+    return _recompute_scope_in_python(
+        day=day, scope=scope, scorecards=scorecards, notify=notify, raise_flags=raise_flags
+    )
+
+
+def _recompute_scope_in_database(
+    *, day: dt.date, scope: AccountScope, scorecards: list[ScorecardConfig], notify: bool, raise_flags: bool
+) -> ScopeOutcome:
+    from lifecycle.health import recompute_sql
+
+    now = timezone.now()
+    outcome = ScopeOutcome(accounts=recompute_sql.create_facts_table(day=day, scope=scope))
+    if outcome.accounts:
+        outcome.scored = recompute_sql.create_scores_table(day=day, scorecards=scorecards)
+        recompute_sql.upsert_snapshots(day=day, now=now)
+        if raise_flags:
+            outcome.flags_raised = _raise_new_flags_in_database(day=day, scope=scope, notify=notify)
+        recompute_sql.upsert_account_health(day=day, scope=scope, now=now)
+    # On failure the rollback takes the scratch tables with it; dropping them then would hide the error.
+    recompute_sql.drop_scratch_tables()
+    return outcome
+
+
+def _raise_new_flags_in_database(*, day: dt.date, scope: AccountScope, notify: bool) -> list[int]:
+    """Only the pairs that fire without an unresolved flag come back to Python for their reasons."""
+    from lifecycle.flags.rules import evaluate_rules, load_rule_context
+    from lifecycle.flags.services import flags_sync
+    from lifecycle.health import recompute_sql
+
+    context = load_rule_context()
+    facts, pairs = recompute_sql.new_firing_facts(day=day, scope=scope, rules=context.rules, cadences=context.cadences)
+    if not pairs:
+        return []
+    firings = [
+        firing
+        for firing in evaluate_rules(context.rules, facts, today=day, cadences=context.cadences)
+        if (firing.rule_id, firing.account_id) in pairs
+    ]
+    return flags_sync(firings=firings, today=day, notify=notify).raised_ids
+
+
+def _recompute_scope_in_python(
+    *, day: dt.date, scope: AccountScope, scorecards: list[ScorecardConfig], notify: bool, raise_flags: bool
+) -> ScopeOutcome:
+    facts = facts_for(day=day, scope=scope)
+    outcome = ScopeOutcome(accounts=len(facts))
+    if not facts:
+        return outcome
+    previous = _previous_scores(scope, day)
+    now = timezone.now()
+    snapshots: list[HealthScore] = []
+    for account_id, item in facts.items():
+        card = scorecard_for(scorecards, tier=item.tier, stage=item.stage)
+        if card is None:
+            continue
+        result = score_account(card, item, day=day)
+        item.score, item.band = result.score, result.band
+        item.score_7d_ago = previous.get((account_id, day - dt.timedelta(days=7)), (None, ""))[0]
+        item.band_yesterday = previous.get((account_id, day - dt.timedelta(days=1)), (None, ""))[1]
+        item.extra["scorecard"] = card
+        snapshots.append(
+            HealthScore(
+                account_id=account_id,
+                day=day,
+                scorecard_id=card.id,
+                score=_decimal(result.score),
+                band=result.band,
+                measures=result.measures,
+                computed_at=now,
+            )
+        )
+    HealthScore.objects.bulk_create(
+        snapshots,
+        batch_size=WRITE_BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["account", "day"],
+        update_fields=["scorecard", "score", "band", "measures"],
+    )
+    outcome.scored = len(snapshots)
+    if raise_flags:
+        outcome.flags_raised = _raise_flags(facts.values(), day=day, notify=notify)
+    _refresh_account_health(facts, scope=scope, day=day, previous=previous, now=now)
+    return outcome
+
+
+def _score_change(
+    previous: dict[tuple[int, dt.date], tuple[float | None, str]],
+    account_id: int,
+    score: float | None,
+    day: dt.date,
+    *,
+    days_back: int,
+) -> Decimal | None:
+    before = previous.get((account_id, day - dt.timedelta(days=days_back)), (None, ""))[0]
+    return None if before is None or score is None else _decimal(round_half_up(score - before))
+
+
+def _refresh_account_health(
+    facts: dict[int, AccountFacts],
+    *,
+    scope: AccountScope,
+    day: dt.date,
+    previous: dict[tuple[int, dt.date], tuple[float | None, str]],
+    now: dt.datetime,
+) -> None:
+    overrides = dict(ScoreOverride.objects.in_force(at=now).filter(scope.q()).values_list("account_id", "score"))
+    open_flags = dict(
+        RedFlag.objects.filter(scope.q(), status__in=UNRESOLVED)
+        .values("account_id")
+        .annotate(n=Count("id"))
+        .values_list("account_id", "n")
+    )
+    rows = []
+    for account_id, item in facts.items():
+        card: ScorecardConfig | None = item.extra.get("scorecard")
+        if card is None:
+            continue
+        override = overrides.get(account_id)
+        effective = float(override) if override is not None else item.score
+
+        rows.append(
+            AccountHealth(
+                account_id=account_id,
+                day=day,
+                computed_score=_decimal(item.score),
+                computed_band=item.band,
+                score=_decimal(effective),
+                band=card.band_for(effective),
+                delta_7d=_score_change(previous, account_id, item.score, day, days_back=7),
+                delta_30d=_score_change(previous, account_id, item.score, day, days_back=30),
+                overridden=override is not None,
+                open_flags=open_flags.get(account_id, 0),
+                priority=account_priority(
+                    score=effective, renewal_date=item.renewal_date, arr=item.arr, stage=item.stage, today=day
+                ),
+                scorecard_id=card.id,
+            )
+        )
+    AccountHealth.objects.bulk_create(
+        rows,
+        batch_size=WRITE_BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["account"],
+        update_fields=AccountHealth.RECOMPUTED_FIELDS,
+    )
+
+
+def account_health_refresh_override(*, account_id: int) -> None:
+    """Apply a new or cleared override to the current health row without recomputing signals."""
+    health = AccountHealth.objects.select_related("scorecard", "account").filter(account_id=account_id).first()
+    if health is None:
+        return
+    override = ScoreOverride.objects.in_force().filter(account_id=account_id).first()
+    effective = Decimal(override.score) if override else health.computed_score
+    band = health.scorecard.band_for(effective) if health.scorecard else health.computed_band
+    account = health.account
+    priority = account_priority(
+        score=None if effective is None else float(effective),
+        renewal_date=account.renewal_date,
+        arr=float(account.arr),
+        stage=account.stage,
+        today=timezone.localdate(),
+    )
+    AccountHealth.objects.filter(account_id=account_id).update(
+        score=effective, band=band, overridden=override is not None, priority=priority
+    )
+
+
+def chunk_boundaries(ids: list[int], size: int) -> list[tuple[int, int, int]]:
+    """(first id, last id, count) for consecutive slices of sorted ids."""
+    return [(ids[i], ids[min(i + size, len(ids)) - 1], min(size, len(ids) - i)) for i in range(0, len(ids), size)]
+
+
+@transaction.atomic
+def health_recompute_start(*, day: dt.date | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> RecomputeRun:
+    """Plan the daily run over every account and queue its chunks once the plan is committed."""
+    from lifecycle.tasks import recompute_chunk
+
+    day = day or timezone.localdate()
+    ids = list(Account.objects.order_by("id").values_list("id", flat=True))
+    bounds = chunk_boundaries(ids, chunk_size)
+    run = RecomputeRun.objects.create(
+        day=day, kind=RecomputeRun.Kind.FULL, chunks_total=len(bounds), accounts_total=len(ids)
+    )
+    chunks = RecomputeChunk.objects.bulk_create(
+        RecomputeChunk(run=run, first_account_id=first, last_account_id=last, accounts=count)
+        for first, last, count in bounds
+    )
+    chunk_ids = [chunk.pk for chunk in chunks]
+    if not chunk_ids:
+        run.finished_at = timezone.now()
+        run.save(update_fields=["finished_at"])
+    transaction.on_commit(lambda: [recompute_chunk.delay(chunk_id) for chunk_id in chunk_ids])
+    return run
+
+
+def health_recompute_chunk(
+    *, chunk_id: int, scorecards: list[ScorecardConfig] | None = None, notify: bool = True
+) -> bool:
+    """Run one chunk; False when it was already done (a redelivery)."""
+    # Counted outside the chunk's transaction, so an attempt that dies still shows.
+    RecomputeChunk.objects.filter(pk=chunk_id, done_at__isnull=True).update(attempts=F("attempts") + 1)
+    with transaction.atomic():
+        # OF self: locking the run row too would make every worker wait for the others' chunks.
+        chunk = RecomputeChunk.objects.select_for_update(of=("self",)).select_related("run").get(pk=chunk_id)
+        if chunk.done_at is not None:
+            return False
+        health_recompute_scope(
+            day=chunk.run.day,
+            scope=AccountScope.between(chunk.first_account_id, chunk.last_account_id),
+            scorecards=scorecards,
+            notify=notify,
+        )
+        now = timezone.now()
+        RecomputeChunk.objects.filter(pk=chunk_id).update(done_at=now)
+        run = RecomputeRun.objects.select_for_update().get(pk=chunk.run_id)
+        if run.finished_at is None and not run.chunks.filter(done_at__isnull=True).exists():
+            run.finished_at = now
+            run.save(update_fields=["finished_at"])
+    return True
+
+
+def health_recompute_all_inline(
+    *, day: dt.date, chunk_size: int = DEFAULT_CHUNK_SIZE, notify: bool = True, workers: int = 1
+) -> RecomputeRun:
+    """The daily run in this process, chunk by chunk (benchmarks, tests).
+
+    `workers` > 1 runs that many chunks at a time, each on its own database
+    connection, as that many Celery worker processes would; the work is in
+    the database, so threads are enough. `notify=False` raises flags without
+    queueing their notifications (a benchmark measures the recompute, not the
+    mail server).
+    """
+    with transaction.atomic():
+        ids = list(Account.objects.order_by("id").values_list("id", flat=True))
+        bounds = chunk_boundaries(ids, chunk_size)
+        run = RecomputeRun.objects.create(
+            day=day, kind=RecomputeRun.Kind.FULL, chunks_total=len(bounds), accounts_total=len(ids)
+        )
+        chunks = RecomputeChunk.objects.bulk_create(
+            RecomputeChunk(run=run, first_account_id=first, last_account_id=last, accounts=count)
+            for first, last, count in bounds
+        )
+    scorecards = load_scorecards()
+    run_in_parallel(
+        [chunk.pk for chunk in chunks],
+        workers=workers,
+        work=lambda chunk_id: health_recompute_chunk(chunk_id=chunk_id, scorecards=scorecards, notify=notify),
+    )
+    run.refresh_from_db()
+    return run
+
+
+def run_in_parallel(items: Iterable[T], *, workers: int, work: Callable[[T], object]) -> None:
+    """work(item) for every item, `workers` at a time in this process, each worker on its own connection.
+
+    One connection per worker for all its items, as a worker process keeps its own
+    (CONN_MAX_AGE): a new server process for every chunk cost a tenth of the run.
+    """
+    if workers <= 1:
+        for item in items:
+            work(item)
+        return
+    pending: queue.SimpleQueue[T] = queue.SimpleQueue()
+    for item in items:
+        pending.put(item)
+
+    def work_through_items() -> None:
+        try:
+            while True:
+                try:
+                    item = pending.get_nowait()
+                except queue.Empty:
+                    return
+                work(item)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # result() re-raises a worker's failure here rather than dropping it.
+        for future in [pool.submit(work_through_items) for _ in range(workers)]:
+            future.result()
+
+
+def health_recompute_resume_stalled(*, stalled_after: dt.timedelta = dt.timedelta(minutes=45)) -> int:
+    """Queue again every unfinished chunk of runs started more than `stalled_after` ago.
+
+    The broker redelivers a dead worker's messages after its visibility
+    timeout, but a message can still be lost (a worker killed between taking
+    it and recording it as taken). A chunk sent twice is harmless: the chunk
+    row is locked while it runs and a done chunk is skipped. Returns how many
+    chunks were queued.
+    """
+    from lifecycle.tasks import recompute_chunk
+
+    cutoff = timezone.now() - stalled_after
+    chunk_ids = list(
+        RecomputeChunk.objects.filter(
+            run__finished_at__isnull=True, run__started_at__lte=cutoff, done_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    for chunk_id in chunk_ids:
+        recompute_chunk.delay(chunk_id)
+    return len(chunk_ids)
+
+
+def run_progress(run: RecomputeRun) -> tuple[int, int]:
+    """(chunks done, chunks total)."""
+    return run.chunks.filter(done_at__isnull=False).count(), run.chunks_total
+
+
+def enqueue_account_recompute(account_ids: Iterable[int]) -> None:
+    """Ask for a recompute of these accounts soon; bursts of signals coalesce into one run."""
+    from lifecycle.tasks import RECOMPUTE_DEBOUNCE_SECONDS, recompute_pending_accounts
+
+    ids = sorted(set(account_ids))
+    if not ids:
+        return
+    PendingRecompute.objects.bulk_create(
+        [PendingRecompute(account_id=pk) for pk in ids], ignore_conflicts=True, batch_size=WRITE_BATCH_SIZE
+    )
+    transaction.on_commit(lambda: recompute_pending_accounts.apply_async(countdown=RECOMPUTE_DEBOUNCE_SECONDS))
+
+
+def health_recompute_pending(*, day: dt.date | None = None, limit: int = 5000) -> int:
+    """Recompute the accounts waiting in PendingRecompute; returns how many were done."""
+    day = day or timezone.localdate()
+    with transaction.atomic():
+        ids = list(
+            PendingRecompute.objects.select_for_update(skip_locked=True)
+            .order_by("account_id")
+            .values_list("account_id", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        health_recompute_scope(day=day, scope=AccountScope.of(ids))
+        PendingRecompute.objects.filter(account_id__in=ids).delete()
+    return len(ids)

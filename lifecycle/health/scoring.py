@@ -1,0 +1,204 @@
+"""The scoring math: raw measure values, normalisation, weights, bands.
+
+Pure functions over AccountFacts and a scorecard's configuration, so the
+math is tested with hand-computed examples and runs the same for one account
+or a hundred thousand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from lifecycle.health.facts import AccountFacts
+from lifecycle.health.numbers import round_half_up
+from lifecycle.models import MeasureKind, Scorecard
+
+OK, MISSING, STALE, NOT_APPLICABLE = "ok", "missing", "stale", "n/a"
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    kind: str
+    weight: float
+    zero_at: float
+    full_at: float
+    validity_days: int
+
+    def normalise(self, raw: float) -> float:
+        fraction = (raw - self.zero_at) / (self.full_at - self.zero_at)
+        return round_half_up(max(0.0, min(1.0, fraction)) * 100)
+
+
+@dataclass(frozen=True)
+class ScorecardConfig:
+    id: int | None
+    name: str
+    tier: str
+    stage: str
+    green_min: int
+    yellow_min: int
+    measures: tuple[MeasureConfig, ...]
+
+    def band_for(self, score: float | None) -> str:
+        if score is None:
+            return ""
+        if score >= self.green_min:
+            return "green"
+        if score >= self.yellow_min:
+            return "yellow"
+        return "red"
+
+    @classmethod
+    def from_model(cls, scorecard: Scorecard) -> ScorecardConfig:
+        return cls(
+            id=scorecard.pk,
+            name=scorecard.name,
+            tier=scorecard.tier,
+            stage=scorecard.stage,
+            green_min=scorecard.green_min,
+            yellow_min=scorecard.yellow_min,
+            measures=tuple(
+                MeasureConfig(
+                    kind=m.kind,
+                    weight=float(m.weight),
+                    zero_at=float(m.zero_at),
+                    full_at=float(m.full_at),
+                    validity_days=m.validity_days,
+                )
+                for m in scorecard.measures.all()
+            ),
+        )
+
+
+@dataclass
+class ScoreResult:
+    score: float | None
+    band: str
+    measures: dict[str, dict] = field(default_factory=dict)
+
+
+def load_scorecards() -> list[ScorecardConfig]:
+    return [ScorecardConfig.from_model(s) for s in Scorecard.objects.active().prefetch_related("measures")]
+
+
+def scorecard_for(scorecards: Iterable[ScorecardConfig], *, tier: str, stage: str) -> ScorecardConfig | None:
+    """The most specific scorecard: tier and stage, then tier, then stage, then the default."""
+    best, best_rank = None, -1
+    for card in scorecards:
+        if (card.tier and card.tier != tier) or (card.stage and card.stage != stage):
+            continue
+        rank = (2 if card.tier else 0) + (1 if card.stage else 0)
+        if rank > best_rank:
+            best, best_rank = card, rank
+    return best
+
+
+def _age_days(day: dt.date, when: dt.date | dt.datetime | None) -> int | None:
+    if when is None:
+        return None
+    if isinstance(when, dt.datetime):
+        when = timezone.localdate(when) if timezone.is_aware(when) else when.date()
+    return (day - when).days
+
+
+def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: int) -> tuple[float | None, str]:
+    """The raw value of one measure for one account, and whether it can be used."""
+    if kind == MeasureKind.USAGE_TREND or kind == MeasureKind.LICENCE_UTILISATION:
+        age = _age_days(day, facts.usage_last_day)
+        if age is None:
+            return None, MISSING
+        if age >= validity_days:
+            return None, STALE
+        if kind == MeasureKind.USAGE_TREND:
+            if not facts.active_users_prev28 or facts.active_users_7d is None:
+                return None, MISSING
+            return round_half_up(
+                (facts.active_users_7d - facts.active_users_prev28) / facts.active_users_prev28 * 100
+            ), OK
+        if not facts.licences_owned or facts.licences_used is None:
+            return None, MISSING
+        return round_half_up(facts.licences_used / facts.licences_owned * 100), OK
+    if kind == MeasureKind.ENGAGEMENT_RECENCY:
+        # The age is the measure: no touchpoint within the horizon is the worst case, not missing data.
+        age = _age_days(day, facts.last_touchpoint_at)
+        return float(min(age, validity_days) if age is not None else validity_days), OK
+    if kind == MeasureKind.CHECKIN_CADENCE:
+        if facts.stage != "adoption" or not facts.cadence_days:
+            return None, NOT_APPLICABLE
+        expected = max(1.0, validity_days / facts.cadence_days)
+        return round_half_up(min(100.0, facts.checkins_90d / expected * 100)), OK
+    if kind == MeasureKind.CHECKIN_CONCERNS:
+        age = _age_days(day, facts.last_checkin_at)
+        if age is None:
+            return None, MISSING
+        if age >= validity_days:
+            return None, STALE
+        return float(facts.last_checkin_concerns or 0), OK
+    if kind == MeasureKind.SUPPORT_BURDEN:
+        return float(facts.open_ticket_weight), OK
+    if kind == MeasureKind.NPS:
+        age = _age_days(day, facts.last_nps_at)
+        if age is None:
+            return None, MISSING
+        if age >= validity_days:
+            return None, STALE
+        return float(facts.last_nps), OK
+    if kind == MeasureKind.OPEN_RED_FLAGS:
+        return float(facts.open_flags), OK
+    if kind == MeasureKind.STAKEHOLDER_COVERAGE:
+        return 50.0 * facts.champion_known + 50.0 * facts.decision_maker_known, OK
+    if kind == MeasureKind.CSM_PULSE:
+        if facts.pulse_rating is None:
+            return None, MISSING
+        age = _age_days(day, facts.pulse_rated_at)
+        if facts.pulse_expired or (age is not None and age >= validity_days):
+            return None, STALE
+        return float(facts.pulse_rating), OK
+    raise ValueError(f"Unknown measure kind {kind!r}")
+
+
+def score_account(card: ScorecardConfig, facts: AccountFacts, *, day: dt.date) -> ScoreResult:
+    """Weighted mean of the usable measures; missing and stale ones drop out and the weights re-normalise."""
+    breakdown: dict[str, dict] = {}
+    weighted_sum = total_weight = 0.0
+    for measure in card.measures:
+        raw, status = raw_measure(measure.kind, facts, day=day, validity_days=measure.validity_days)
+        points = measure.normalise(raw) if status == OK else None
+        breakdown[measure.kind] = {"raw": raw, "score": points, "weight": measure.weight, "status": status}
+        if points is not None:
+            weighted_sum += measure.weight * points
+            total_weight += measure.weight
+    score = round_half_up(weighted_sum / total_weight) if total_weight else None
+    return ScoreResult(score=score, band=card.band_for(score), measures=breakdown)
+
+
+def measure_contributions(measures: dict[str, dict]) -> dict[str, float]:
+    """Points each measure adds to the score, after re-normalising weights over usable measures."""
+    usable = {kind: m for kind, m in measures.items() if m.get("score") is not None}
+    total_weight = sum(m["weight"] for m in usable.values())
+    if not total_weight:
+        return {}
+    return {kind: round(m["weight"] * m["score"] / total_weight, 1) for kind, m in usable.items()}
+
+
+def account_priority(
+    *, score: float | None, renewal_date: dt.date | None, arr: float, stage: str, today: dt.date
+) -> float:
+    """Who needs their CSM first: the cockpit's "next best" order.
+
+    Up to 100 points for poor health (unscored counts as middling), up to 40
+    for a renewal inside 90 days, up to 20 for size; churned accounts sink.
+    Stored on AccountHealth by every recompute so the cockpit sorts on an index.
+    """
+    need = 100.0 - (50.0 if score is None else score)
+    urgency = 0.0
+    if renewal_date is not None and renewal_date >= today:
+        days = (renewal_date - today).days
+        urgency = 40.0 if days <= 30 else 25.0 if days <= 60 else 15.0 if days <= 90 else 0.0
+    size = 20.0 if arr >= 250_000 else 12.0 if arr >= 100_000 else 6.0 if arr >= 25_000 else 0.0
+    sink = -200.0 if stage == "churned" else 0.0
+    return round_half_up(need + urgency + size + sink)

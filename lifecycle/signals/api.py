@@ -1,0 +1,254 @@
+"""Signals over the API: bulk upserts for integrations, paginated lists for everyone signed in.
+
+`POST /api/signals/<kind>/` takes {"rows": [...]} (up to 10,000 rows) and
+answers 200 with counts, 400 with row-level errors (nothing written), 403
+when a row names an account the caller may not write signals for (nothing
+written), and 413 for a batch that is too large. `?dry_run=1` checks the
+batch and reports what would change without writing.
+
+Rows are checked by `lifecycle.signals.services`, set-based, rather than by a DRF
+serializer per row: 10,000 serializer instances would be slow, and the CSV
+import needs the very same checks. The row serializers below document the
+shape for the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from lifecycle.models import Invoice, SupportTicket, SurveyKind, SurveyResponse, TicketSeverity, UsageDaily
+from lifecycle.signals import services as ingest
+from lifecycle.signals.filters import InvoiceFilter, SupportTicketFilter, SurveyResponseFilter, UsageDailyFilter
+
+ACCOUNT_HELP = "The account's id, or its domain (e.g. acme.example)."
+
+
+# --- What goes in -----------------------------------------------------------------------------------
+
+
+class UsageRowSerializer(serializers.Serializer):
+    account = serializers.CharField(help_text=ACCOUNT_HELP)
+    day = serializers.DateField(help_text="Not in the future. One row per account and day.")
+    active_users = serializers.IntegerField(min_value=0)
+    key_events = serializers.IntegerField(min_value=0, required=False, default=0)
+    licences_used = serializers.IntegerField(min_value=0, required=False, default=0)
+    licences_owned = serializers.IntegerField(min_value=0, required=False, default=0)
+
+
+class TicketRowSerializer(serializers.Serializer):
+    account = serializers.CharField(help_text=ACCOUNT_HELP)
+    external_id = serializers.CharField(max_length=100, help_text="The ticket's id in the help desk.")
+    subject = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    severity = serializers.ChoiceField(choices=TicketSeverity.choices, required=False, default=TicketSeverity.MEDIUM)
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Blank while the ticket is open.")
+
+
+class SurveyRowSerializer(serializers.Serializer):
+    account = serializers.CharField(help_text=ACCOUNT_HELP)
+    external_id = serializers.CharField(max_length=100, help_text="The response's id in the survey tool.")
+    kind = serializers.ChoiceField(choices=SurveyKind.choices)
+    score = serializers.IntegerField(min_value=0, max_value=10, help_text="NPS 0–10; CSAT 1–5.")
+    comment = serializers.CharField(required=False, allow_blank=True)
+    responded_at = serializers.DateTimeField()
+    contact_email = serializers.EmailField(
+        required=False, allow_blank=True, help_text="Links the response to that contact of the account, if known."
+    )
+
+
+class InvoiceRowSerializer(serializers.Serializer):
+    account = serializers.CharField(help_text=ACCOUNT_HELP)
+    external_id = serializers.CharField(max_length=100, help_text="The invoice number in the billing system.")
+    issued_on = serializers.DateField()
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, help_text='A string, e.g. "1250.00".'
+    )
+    currency = serializers.CharField(min_length=3, max_length=3, required=False, help_text="Default: the account's.")
+
+
+def _batch_serializer(name: str, row: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    return type(
+        name, (serializers.Serializer,), {"rows": row(many=True, help_text=f"At most {ingest.MAX_ROWS:,} rows.")}
+    )
+
+
+# --- What comes out ---------------------------------------------------------------------------------
+
+
+class IngestResultSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="usage, tickets, surveys or invoices.")
+    dry_run = serializers.BooleanField()
+    accepted = serializers.IntegerField(help_text="Rows in the batch, all valid.")
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField(help_text="Rows that existed and had different values.")
+    unchanged = serializers.IntegerField(help_text="Rows that existed with the same values; not touched.")
+    accounts = serializers.IntegerField(help_text="Accounts whose signals changed (queued for a health recompute).")
+
+
+class RowErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="0-based position of the row; -1 for the batch as a whole.")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class IngestErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = RowErrorSerializer(many=True)
+
+
+class UsageDailySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UsageDaily
+        fields = ["id", "account", "day", "active_users", "key_events", "licences_used", "licences_owned"]
+
+
+class SupportTicketSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SupportTicket
+        fields = ["id", "account", "external_id", "subject", "severity", "opened_at", "closed_at"]
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SurveyResponse
+        fields = ["id", "account", "contact", "external_id", "kind", "score", "comment", "responded_at"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Invoice
+        fields = ["id", "account", "external_id", "issued_on", "amount", "currency"]
+
+
+# --- Views --------------------------------------------------------------------------------------------
+
+DRY_RUN = OpenApiParameter(
+    "dry_run", OpenApiTypes.BOOL, description="Check the batch and report counts; write nothing.", required=False
+)
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").lower() in {"1", "true", "yes", "on"}
+
+
+def ingest_response(kind: str, request: Request) -> Response:
+    data = request.data
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        return Response(
+            {"detail": 'Send {"rows": [...]}: a JSON object with a list of rows.', "errors": []},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if len(rows) > ingest.MAX_ROWS:
+        return Response(
+            {
+                "detail": f"At most {ingest.MAX_ROWS:,} rows per request (got {len(rows):,}); split the batch.",
+                "errors": [],
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    result = ingest.signals_ingest(
+        kind=kind, rows=rows, actor=request.user, dry_run=_truthy(request.query_params.get("dry_run"))
+    )
+    if result.ok:
+        return Response(result.as_dict())
+    errors = [error.as_dict() for error in result.errors]
+    if result.forbidden:
+        return Response(
+            {"detail": "Some rows name accounts you cannot write signals for; nothing was written.", "errors": errors},
+            status=status.HTTP_403_FORBIDDEN,
+        )
+    return Response(
+        {"detail": f"{len(errors)} problem(s) found; nothing was written.", "errors": errors},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+class _SignalViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """GET lists (everyone signed in reads every account's signals); POST upserts a batch."""
+
+    kind: str = ""
+    model: type = UsageDaily
+    parser_classes = [JSONParser]
+    ordering = ["-id"]
+
+    def get_queryset(self) -> QuerySet:
+        return self.model.objects.all()
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return ingest_response(self.kind, request)
+
+
+def _documented(row: type[serializers.Serializer], label: str):
+    batch = _batch_serializer(f"{row.__name__.removesuffix('RowSerializer')}Batch", row)
+    return extend_schema_view(
+        create=extend_schema(
+            summary=f"Upsert a batch of {label}",
+            description=(
+                f"Validates every row first; any invalid row means nothing is written. Rows upsert on their "
+                f"natural key, so resending a batch changes nothing. At most {ingest.MAX_ROWS:,} rows."
+            ),
+            request=batch,
+            parameters=[DRY_RUN],
+            responses={
+                200: IngestResultSerializer,
+                400: OpenApiResponse(IngestErrorSerializer, description="Row-level errors; nothing written."),
+                403: OpenApiResponse(IngestErrorSerializer, description="Rows for accounts you cannot change."),
+                413: OpenApiResponse(IngestErrorSerializer, description="More rows than one batch may hold."),
+            },
+        ),
+        list=extend_schema(summary=f"List {label}"),
+    )
+
+
+@_documented(UsageRowSerializer, "daily usage")
+class UsageDailyViewSet(_SignalViewSet):
+    kind = ingest.SignalKind.USAGE
+    model = UsageDaily
+    serializer_class = UsageDailySerializer
+    filterset_class = UsageDailyFilter
+    ordering_fields = ["day", "active_users"]
+    ordering = ["-day", "account_id"]
+
+
+@_documented(TicketRowSerializer, "support tickets")
+class SupportTicketViewSet(_SignalViewSet):
+    kind = ingest.SignalKind.TICKETS
+    model = SupportTicket
+    serializer_class = SupportTicketSerializer
+    filterset_class = SupportTicketFilter
+    ordering_fields = ["opened_at", "closed_at", "severity"]
+    ordering = ["-opened_at", "-id"]
+
+
+@_documented(SurveyRowSerializer, "survey responses")
+class SurveyResponseViewSet(_SignalViewSet):
+    kind = ingest.SignalKind.SURVEYS
+    model = SurveyResponse
+    serializer_class = SurveyResponseSerializer
+    filterset_class = SurveyResponseFilter
+    ordering_fields = ["responded_at", "score"]
+    ordering = ["-responded_at", "-id"]
+
+
+@_documented(InvoiceRowSerializer, "invoices")
+class InvoiceViewSet(_SignalViewSet):
+    kind = ingest.SignalKind.INVOICES
+    model = Invoice
+    serializer_class = InvoiceSerializer
+    filterset_class = InvoiceFilter
+    ordering_fields = ["issued_on", "amount"]
+    ordering = ["-issued_on", "-id"]

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account, AuditAction, Stage
+from accounts.services import audit_record, timeline_system_event
+from lifecycle.health.recompute import enqueue_account_recompute
+from lifecycle.models import StageChange
+from users.models import User
+
+
+@transaction.atomic
+def account_stage_change(*, actor: User | None, account: Account, to_stage: str, reason: str = "") -> StageChange:
+    """Move an account to another lifecycle stage, with history, audit and timeline."""
+    if to_stage not in Stage.values:
+        raise ValidationError({"to_stage": f"Unknown stage {to_stage!r}."})
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if account.stage == to_stage:
+        raise ValidationError({"to_stage": f"The account is already in {Stage(to_stage).label}."})
+    now = timezone.now()
+    from_stage = account.stage
+    change = StageChange.objects.create(
+        account=account, from_stage=from_stage, to_stage=to_stage, changed_at=now, changed_by=actor, reason=reason
+    )
+    days_in_previous = (now - account.stage_entered_at).days
+    account.stage = to_stage
+    account.stage_entered_at = now
+    account.save(update_fields=["stage", "stage_entered_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.STAGE_CHANGED,
+        subject=account,
+        account=account,
+        changes={"stage": (from_stage, to_stage)},
+        reason=reason,
+    )
+    timeline_system_event(
+        account=account,
+        event="stage_changed",
+        summary=(
+            f"Stage changed from {Stage(from_stage).label} to {Stage(to_stage).label} after {days_in_previous} days"
+        ),
+        body=reason,
+        actor=actor,
+    )
+    # Entering a stage may start its checklist (e.g. onboarding); imported here
+    # because the transitions app builds on lifecycle, not the other way round.
+    from transitions.services import stage_playbooks_start
+
+    stage_playbooks_start(account=account, stage=to_stage, actor=actor)
+    enqueue_account_recompute([account.pk])
+    return change
