@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.events import AccountChanged, ContactChanged, TimelineEntryLogged
+from core import events
 from users.models import Team, User
 
 from .models import (
@@ -137,6 +139,7 @@ def account_create(
     account.tags.set(tags)
     audit_record(actor=actor, action=AuditAction.ACCOUNT_CREATED, subject=account, account=account)
     timeline_system_event(account=account, event="account_created", summary=f"Account created by {actor}", actor=actor)
+    events.announce(AccountChanged(account_id=account.pk, fields=frozenset(fields), created=True))
     return account
 
 
@@ -149,11 +152,7 @@ def account_update(
     if changes:
         account.save(update_fields=[*changes, "updated_at"])
         audit_record(actor=actor, action=AuditAction.ACCOUNT_UPDATED, subject=account, account=account, changes=changes)
-        if changes.keys() & {"arr", "renewal_date", "tier"}:
-            # Health, rules and the cockpit's next-best rank read these.
-            from lifecycle.health.recompute import enqueue_account_recompute
-
-            enqueue_account_recompute([account.pk])
+        events.announce(AccountChanged(account_id=account.pk, fields=frozenset(changes)))
     if tags is not None:
         account.tags.set(tags)
     return account
@@ -196,6 +195,7 @@ def account_reassign(
         body=reason,
         actor=actor,
     )
+    events.announce(AccountChanged(account_id=account.pk, fields=frozenset(changes)))
     return account
 
 
@@ -221,6 +221,15 @@ def contact_create(*, actor: User, account: Account, fields: dict[str, Any]) -> 
     contact.full_clean()
     contact.save()
     audit_record(actor=actor, action=AuditAction.CONTACT_CREATED, subject=contact, account=account)
+    events.announce(
+        ContactChanged(
+            contact_id=contact.pk,
+            account_id=account.pk,
+            fields=frozenset(fields),
+            created=True,
+            departed=contact.departed,
+        )
+    )
     return contact
 
 
@@ -248,6 +257,14 @@ def contact_update(*, actor: User, contact: Contact, fields: dict[str, Any]) -> 
                 summary=f"{contact.full_name} ({contact.get_deal_role_display() or 'contact'}) left the company",
                 actor=actor,
             )
+        events.announce(
+            ContactChanged(
+                contact_id=contact.pk,
+                account_id=contact.account_id,
+                fields=frozenset(changes),
+                departed="departed" in changes and contact.departed,
+            )
+        )
     return contact
 
 
@@ -272,6 +289,7 @@ def timeline_note_add(
     )
     entry.full_clean()
     entry.save()
+    events.announce(TimelineEntryLogged(entry_id=entry.pk, account_id=account.pk, kind=entry.kind))
     return entry
 
 
@@ -307,4 +325,5 @@ def touchpoint_log(
     entry.full_clean()
     entry.save()
     entry.participants.set(participants)
+    events.announce(TimelineEntryLogged(entry_id=entry.pk, account_id=account.pk, kind=entry.kind))
     return entry

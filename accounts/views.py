@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.forms import INVALID, add_service_errors, form_status
 from lifecycle.flags.selectors import COCKPIT_FLAG_LIMIT, flags_for_cockpit, open_flags_for_account
 from lifecycle.health.forms import ScoreOverrideForm
 from lifecycle.health.selectors import account_health_panel
@@ -24,7 +25,6 @@ from users.permissions import can_edit_account, can_manage_transition, can_overr
 
 from . import selectors, services
 from .access import account_for_edit
-from .form_errors import INVALID, add_service_errors, form_status
 from .forms import AccountForm, ContactForm, CoverageForm, NoteForm, ReassignForm, StageChangeForm, TouchpointForm
 from .models import Account, Contact
 

@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class LifecycleConfig(AppConfig):
     name = "lifecycle"
+
+    def ready(self) -> None:
+        from accounts.events import AccountChanged, ContactChanged, TimelineEntryLogged
+        from core import events
+        from lifecycle.health import handlers
+
+        events.subscribe(AccountChanged, handlers.recompute_after_account_change)
+        events.subscribe(ContactChanged, handlers.recompute_after_contact_change)
+        events.subscribe(TimelineEntryLogged, handlers.recompute_after_touchpoint)

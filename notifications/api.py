@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.views import as_drf_error
+from core.api import as_drf_error
 from lifecycle.models import AlertRule
 
 from . import services

@@ -5,3 +5,10 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from core import events
+        from lifecycle.flags.events import FlagsRaised
+        from notifications import handlers
+
+        events.subscribe(FlagsRaised, handlers.notify_flags_raised)

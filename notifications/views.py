@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.form_errors import form_status
+from core.forms import form_status
 
 from . import services
 from .forms import SubscriptionForm

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.access import account_for_edit
-from accounts.form_errors import add_service_errors, form_status
+from core.forms import add_service_errors, form_status
 from users.permissions import can_edit_account
 
 from . import services

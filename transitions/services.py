@@ -34,6 +34,7 @@ from accounts.services import (
     timeline_system_event,
     touchpoint_log,
 )
+from core import events
 from plans.services import objectives_reassign
 from users.models import User
 from users.permissions import (
@@ -43,6 +44,7 @@ from users.permissions import (
 )
 
 from . import emails
+from .events import TransitionCompleted
 from .models import (
     STEP_FIELDS_FOR_FORMS,
     AssigneeRole,
@@ -540,13 +542,10 @@ def playbook_run_start(
 def risk_playbooks_start_for_flags(*, flag_ids: Sequence[int], start_date: dt.date | None = None) -> list[Transition]:
     """Start the default risk play on each account whose newly raised flags come from a rule with `start_playbook`.
 
-    Called by `lifecycle.flags.services.flags_sync` with the flags it has just
-    raised, inside the same transaction and without a savepoint of its own: a
-    flag and the play it starts are committed together or not at all. (Queued
-    after commit instead, a lost task would lose the play for good: the next
-    sync finds the flag already open and raises nothing.) Once per account
-    however many such rules fired, and not for an account already running the
-    play. Set-based: one query when no such rule fired, a fixed handful when
+    Called (transitions.handlers) when `lifecycle.flags.services.flags_sync`
+    announces the flags it has just raised, right after they commit, in the
+    same process rather than as a queued task. Once per account however many
+    such rules fired, and not for an account already running the play. Set-based: one query when no such rule fired, a fixed handful when
     thousands did. Without an active default risk playbook nothing starts.
     """
     if not flag_ids:
@@ -796,6 +795,14 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
     transition.status = TransitionStatus.COMPLETED
     transition.completed_at = now
     transition.save(update_fields=["status", "completed_at"])
+    events.announce(
+        TransitionCompleted(
+            transition_id=transition.pk,
+            account_id=account.pk,
+            kind=transition.kind,
+            to_csm_id=transition.to_csm_id,
+        )
+    )
     audit_record(
         actor=actor,
         action=AuditAction.TRANSITION_CHANGED,

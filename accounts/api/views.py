@@ -1,19 +1,19 @@
 from __future__ import annotations
 
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import services
 from accounts.filters import AccountFilter, ContactFilter, TimelineEntryFilter
 from accounts.models import Account, Contact, Coverage, TimelineEntry, TimelineKind
+from core.api import as_drf_error
 from lifecycle.stages.services import account_stage_change
 from users.permissions import can_edit_account, can_reassign_account
 
@@ -24,18 +24,6 @@ from .serializers import (
     StageChangeSerializer,
     TimelineEntrySerializer,
 )
-
-
-def as_drf_error(error: DjangoValidationError) -> ValidationError:
-    if hasattr(error, "error_dict"):
-        return ValidationError(
-            {
-                # Model-level errors (constraints) arrive under Django's "__all__"; DRF clients expect its own key.
-                ("non_field_errors" if field == NON_FIELD_ERRORS else field): [m for e in errors for m in e.messages]
-                for field, errors in error.error_dict.items()
-            }
-        )
-    return ValidationError({"non_field_errors": error.messages})
 
 
 def require_edit(user, account: Account) -> None:

@@ -18,3 +18,4 @@ STORAGES = {
 }
 
 WHITENOISE_USE_FINDERS = True
+BATON_EVENT_HANDLERS_RAISE = True  # a broken event handler fails the test that triggered it (core.events)

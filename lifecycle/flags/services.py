@@ -5,8 +5,8 @@ flag exists per account and rule (a partial unique constraint), so raising is
 an insert that the database may refuse, never a read-then-write race.
 
 Every change leaves a system event on the account's timeline (who, when,
-what), and raising or re-opening a flag queues its notifications after the
-transaction commits.
+what), and raising or re-opening flags announces FlagsRaised, which the apps above
+handle after the transaction commits (notifications, risk playbooks).
 
 Who owns a flag: the account's owner. A pooled account has no owner, so its
 flags have none either: the pool's team shares them (they show under "mine"
@@ -28,6 +28,8 @@ from django.utils import timezone
 
 from accounts.models import Account, TimelineEntry, TimelineKind
 from accounts.services import timeline_system_event
+from core import events
+from lifecycle.flags.events import FlagAcknowledged, FlagResolved, FlagSnoozed, FlagsRaised
 from lifecycle.flags.rules import Firing, validate_params
 from lifecycle.models import UNRESOLVED, AlertRule, FlagStatus, RedFlag
 from users.models import User
@@ -50,15 +52,6 @@ class FlagSyncResult:
 
 def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
-def _queue_notifications(flag_ids: list[int]) -> None:
-    if not flag_ids:
-        return
-    from notifications.tasks import flags_notify
-
-    ids = list(flag_ids)
-    transaction.on_commit(lambda: flags_notify.delay(ids))
 
 
 @transaction.atomic
@@ -98,7 +91,7 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True
     rule_names = dict(AlertRule.objects.filter(pk__in=rule_ids).values_list("pk", "name"))
     woken = _flags_wake(to_wake, by_pair=by_pair, now=now, wake_before=wake_before) if to_wake else []
     result.reopened_ids = [pk for pk, _ in woken]
-    events = [(rule_id, account_id, "re-opened") for _, (rule_id, account_id) in woken]
+    changes = [(rule_id, account_id, "re-opened") for _, (rule_id, account_id) in woken]
 
     new_pairs = [pair for pair in by_pair if pair not in seen]
     if new_pairs:
@@ -134,7 +127,7 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True
             .values_list("pk", "rule_id", "account_id")
         )
         result.raised_ids = [pk for pk, _, _ in raised]
-        events += [(rule_id, account_id, "raised") for _, rule_id, account_id in raised]
+        changes += [(rule_id, account_id, "raised") for _, rule_id, account_id in raised]
 
     TimelineEntry.objects.bulk_create(
         [
@@ -146,15 +139,19 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True
                 summary=f"Red flag {verb}: {rule_names[rule_id]}"[:200],
                 body=by_pair[rule_id, account_id].reason,
             )
-            for rule_id, account_id, verb in events
+            for rule_id, account_id, verb in changes
         ],
         batch_size=1000,
     )
-    from transitions.services import risk_playbooks_start_for_flags  # transitions builds on lifecycle
-
-    risk_playbooks_start_for_flags(flag_ids=result.raised_ids, start_date=today)
-    if notify:
-        _queue_notifications(result.notified_ids)
+    if result.notified_ids:
+        events.announce(
+            FlagsRaised(
+                raised_ids=tuple(result.raised_ids),
+                reopened_ids=tuple(result.reopened_ids),
+                day=today,
+                notify=notify,
+            )
+        )
     return result
 
 
@@ -236,6 +233,7 @@ def flag_acknowledge(*, actor: User, flag: RedFlag) -> RedFlag:
     timeline_system_event(
         account=locked.account, event="flag_acknowledged", summary=f"Red flag acknowledged: {locked.rule}", actor=actor
     )
+    events.announce(FlagAcknowledged(flag_id=locked.pk, account_id=locked.account_id, actor_id=actor.pk))
     return locked
 
 
@@ -257,6 +255,7 @@ def flag_snooze(*, actor: User, flag: RedFlag, until: dt.date) -> RedFlag:
         summary=f"Red flag snoozed until {until:%d %b %Y}: {locked.rule}",
         actor=actor,
     )
+    events.announce(FlagSnoozed(flag_id=locked.pk, account_id=locked.account_id, actor_id=actor.pk, until=until))
     return locked
 
 
@@ -280,6 +279,7 @@ def flag_resolve(*, actor: User, flag: RedFlag, note: str) -> RedFlag:
         body=note,
         actor=actor,
     )
+    events.announce(FlagResolved(flag_id=locked.pk, account_id=locked.account_id, actor_id=actor.pk))
     return locked
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.form_errors import INVALID
+from core.forms import INVALID
 from lifecycle.flags import selectors as selectors_flags
 from lifecycle.flags import services as flag_services
 from lifecycle.flags.forms import ResolveForm, SnoozeForm

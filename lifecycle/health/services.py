@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Account, AuditAction
 from accounts.services import audit_record, timeline_system_event
+from core import events
+from lifecycle.health.events import ScoreOverrideChanged
 from lifecycle.health.recompute import account_health_refresh_override
 from lifecycle.models import ScoreOverride
 from users.models import User
@@ -58,6 +60,7 @@ def score_override_set(
         actor=actor,
     )
     account_health_refresh_override(account_id=account.pk)
+    events.announce(ScoreOverrideChanged(account_id=account.pk, in_force=True))
     return override
 
 
@@ -80,4 +83,5 @@ def score_override_clear(*, actor: User, account: Account, reason: str = "") -> 
         account=account, event="score_override_cleared", summary=f"Health override cleared by {actor}", actor=actor
     )
     account_health_refresh_override(account_id=account.pk)
+    events.announce(ScoreOverrideChanged(account_id=account.pk, in_force=False))
     return override

@@ -18,8 +18,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.access import account_for_edit
-from accounts.form_errors import INVALID, add_service_errors, form_status
 from accounts.models import Account
+from core.forms import INVALID, add_service_errors, form_status
 from lifecycle.models import CheckIn, CheckInQuestion, PulseRating
 from lifecycle.signals import services as ingest
 from lifecycle.signals.filters import FILTERS

@@ -6,8 +6,10 @@ from django.utils import timezone
 
 from accounts.models import Account, AuditAction, Stage
 from accounts.services import audit_record, timeline_system_event
+from core import events
 from lifecycle.health.recompute import enqueue_account_recompute
 from lifecycle.models import StageChange
+from lifecycle.stages.events import StageChanged
 from users.models import User
 
 
@@ -45,10 +47,11 @@ def account_stage_change(*, actor: User | None, account: Account, to_stage: str,
         body=reason,
         actor=actor,
     )
-    # Entering a stage may start its checklist (e.g. onboarding); imported here
-    # because the transitions app builds on lifecycle, not the other way round.
-    from transitions.services import stage_playbooks_start
-
-    stage_playbooks_start(account=account, stage=to_stage, actor=actor)
+    # Entering a stage may start its checklist: transitions listens.
+    events.announce(
+        StageChanged(
+            account_id=account.pk, from_stage=from_stage, to_stage=to_stage, actor_id=actor.pk if actor else None
+        )
+    )
     enqueue_account_recompute([account.pk])
     return change

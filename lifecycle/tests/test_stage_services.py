@@ -64,12 +64,16 @@ def test_stage_history_lists_newest_first_with_days_spent_in_each(csm, own_accou
     assert StageChange.objects.filter(changed_by=None).count() == 1
 
 
-def test_entering_onboarding_starts_the_onboarding_checklist_for_the_owner(csm, own_account):
+def test_entering_onboarding_starts_the_onboarding_checklist_for_the_owner(
+    csm, own_account, django_capture_on_commit_callbacks
+):
     from transitions.models import PlaybookKind, Transition
 
-    account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION)
+    with django_capture_on_commit_callbacks(execute=True):
+        account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION)
     assert not Transition.objects.filter(account=own_account, kind=PlaybookKind.STAGE).exists()
-    account_stage_change(actor=csm, account=own_account, to_stage=Stage.ONBOARDING)
+    with django_capture_on_commit_callbacks(execute=True):
+        account_stage_change(actor=csm, account=own_account, to_stage=Stage.ONBOARDING)
     checklist = Transition.objects.get(account=own_account, kind=PlaybookKind.STAGE)
     assert checklist.playbook.trigger_stage == Stage.ONBOARDING
     assert checklist.tasks.exists()

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -49,7 +50,8 @@ def firing(account, rule_name: str = RENEWAL_RULE) -> Firing:
 
 
 def sync_on(day: dt.datetime, *firings: Firing):
-    with time_machine.travel(day, tick=False):
+    """Raise flags on `day` and run what listens once they commit (the risk plays start then)."""
+    with time_machine.travel(day, tick=False), TestCase.captureOnCommitCallbacks(execute=True):
         return flags_sync(firings=list(firings), today=timezone.localdate())
 
 

@@ -30,6 +30,7 @@ from transitions.models import (
     TransitionTask,
     WorkFollowsOwner,
 )
+from users.models import User
 from users.tests.factories import AdminFactory, CSMFactory, ManagerFactory
 
 pytestmark = pytest.mark.django_db
@@ -369,6 +370,12 @@ class ExplodingBackend:
         raise ConnectionRefusedError("SMTP server refused the connection")
 
 
+def emails_to_customers():
+    """Mail sent to customer contacts; logging the email as a touchpoint may also notify staff of a flag."""
+    staff = set(User.objects.values_list("email", flat=True))
+    return [message for message in mail.outbox if not set(message.to) & staff]
+
+
 def test_sending_the_email_step_renders_per_contact_goes_through_the_outbox_and_lands_on_the_timeline(
     manager, account, incoming, dates, django_capture_on_commit_callbacks
 ):
@@ -387,10 +394,10 @@ def test_sending_the_email_step_renders_per_contact_goes_through_the_outbox_and_
 
     email = OutboundEmail.objects.get(pk=outbox[0].pk)
     assert email.status == OutboundEmailStatus.SENT and email.attempts == 1
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["dana@acme.example"]
-    assert mail.outbox[0].body.startswith("Hi Dana,")
-    assert "Sam Sato" in mail.outbox[0].body and "Alex Archer" in mail.outbox[0].body
+    (sent,) = emails_to_customers()
+    assert sent.to == ["dana@acme.example"]
+    assert sent.body.startswith("Hi Dana,")
+    assert "Sam Sato" in sent.body and "Alex Archer" in sent.body
     assert TimelineEntry.objects.filter(account=account, kind=TimelineKind.TOUCHPOINT, channel=Channel.EMAIL).exists()
     task.refresh_from_db()
     assert task.status == TaskStatus.DONE
@@ -440,7 +447,7 @@ def test_only_failed_emails_can_be_retried_and_sending_twice_changes_nothing(
     with pytest.raises(ValidationError, match="Only failed"):
         services.outbound_email_retry(actor=incoming, email=email)
     services.outbound_email_send(email_id=email.pk)
-    assert len(mail.outbox) == 1
+    assert len(emails_to_customers()) == 1
 
 
 def test_an_email_to_another_accounts_contact_or_with_a_bad_placeholder_writes_nothing(

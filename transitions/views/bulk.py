@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.filters import AccountFilter
-from accounts.form_errors import add_service_errors
 from accounts.models import Account
+from core.forms import add_service_errors
 
 from .. import services
 from ..balancing import Candidate, Item, split

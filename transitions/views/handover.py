@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.form_errors import add_service_errors
 from accounts.models import Account, DealRole
+from core.forms import add_service_errors
 from users.permissions import can_complete_transition_task, can_manage_transition
 
 from .. import services

@@ -6,7 +6,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from accounts.form_errors import add_service_errors
+from core.forms import add_service_errors
 from users.permissions import can_configure
 
 from .. import services

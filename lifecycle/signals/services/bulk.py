@@ -27,7 +27,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import Account, Contact
+from core import events
 from lifecycle.models import Invoice, SupportTicket, SurveyKind, SurveyResponse, TicketSeverity, UsageDaily
+from lifecycle.signals.events import SignalsIngested
 from users.models import User
 from users.permissions import editable_accounts_q
 
@@ -577,6 +579,7 @@ def signals_ingest(*, kind: str, rows: Sequence[Any], actor: User | None = None,
         update_fields=list(spec.values),
     )
     queue_account_recompute(result.account_ids)
+    events.announce(SignalsIngested(account_ids=tuple(result.account_ids)))
     return result
 
 

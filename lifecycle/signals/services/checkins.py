@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from accounts.models import Account, Channel
 from accounts.services import touchpoint_log
+from core import events
 from lifecycle.models import CheckIn, CheckInAnswer, CheckInQuestion
+from lifecycle.signals.events import CheckInLogged
 from lifecycle.signals.services.bulk import CLOCK_SKEW, queue_account_recompute
 from users.models import User
 
@@ -99,4 +101,5 @@ def checkin_log(
         for question, answer in pairs
     )
     queue_account_recompute([account.pk])
+    events.announce(CheckInLogged(checkin_id=check_in.pk, account_id=account.pk))
     return check_in

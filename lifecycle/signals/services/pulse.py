@@ -15,7 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from core import events
 from lifecycle.models import PulseRating, PulseReason
+from lifecycle.signals.events import PulseRated
 from lifecycle.signals.services.bulk import queue_account_recompute
 from users.models import User
 
@@ -81,4 +83,5 @@ def pulse_rate(
         expires_at=rated_at + PulseRating.lifetime_for(rating),
     )
     queue_account_recompute([account.pk])
+    events.announce(PulseRated(rating_id=pulse.pk, account_id=account.pk))
     return pulse

@@ -1,4 +1,4 @@
-"""Form errors in views, shared by every app: a service's ValidationError on its forms, and the status to answer.
+"""Form errors in views, shared by every app (no domain app owns this module): a service's ValidationError on its forms, and the status to answer.
 
 Invalid submissions answer 422 so htmx (see base.html) swaps them in place and
 scripts can tell them from success.

@@ -1,0 +1,36 @@
+"""What the accounts app announces (core.events); the apps above subscribe in their apps.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.events import Event
+
+
+@dataclass(frozen=True)
+class AccountChanged(Event):
+    """An account was created (`created`) or some of its fields changed (`fields`, names of model fields)."""
+
+    account_id: int
+    fields: frozenset[str]
+    created: bool = False
+
+
+@dataclass(frozen=True)
+class ContactChanged(Event):
+    """A contact was added or changed; `departed` is True when this change marked them as gone."""
+
+    contact_id: int
+    account_id: int
+    fields: frozenset[str]
+    created: bool = False
+    departed: bool = False
+
+
+@dataclass(frozen=True)
+class TimelineEntryLogged(Event):
+    """A person logged a touchpoint or wrote a note (system events are not announced)."""
+
+    entry_id: int
+    account_id: int
+    kind: str

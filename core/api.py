@@ -1,0 +1,20 @@
+"""The API's error shape, shared by every app's DRF views."""
+
+from __future__ import annotations
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import ValidationError
+
+
+def as_drf_error(error: DjangoValidationError) -> ValidationError:
+    """A service's ValidationError as DRF's 400: {"field": ["message", ...]}, model-level errors under non_field_errors."""
+    if hasattr(error, "error_dict"):
+        return ValidationError(
+            {
+                # Model-level errors (constraints) arrive under Django's "__all__"; DRF clients expect its own key.
+                ("non_field_errors" if field == NON_FIELD_ERRORS else field): [m for e in errors for m in e.messages]
+                for field, errors in error.error_dict.items()
+            }
+        )
+    return ValidationError({"non_field_errors": error.messages})

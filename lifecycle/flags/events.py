@@ -1,0 +1,44 @@
+"""What red flags announce (core.events)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from core.events import Event
+
+
+@dataclass(frozen=True)
+class FlagsRaised(Event):
+    """Flags were raised (`raised_ids`) or woke from a snooze (`reopened_ids`) on the run for `day`.
+
+    `notify` is False when history is back-filled (demo data, a replay): nobody
+    should be woken for last month's flags.
+    """
+
+    raised_ids: tuple[int, ...]
+    reopened_ids: tuple[int, ...]
+    day: dt.date
+    notify: bool = True
+
+
+@dataclass(frozen=True)
+class FlagAcknowledged(Event):
+    flag_id: int
+    account_id: int
+    actor_id: int
+
+
+@dataclass(frozen=True)
+class FlagSnoozed(Event):
+    flag_id: int
+    account_id: int
+    actor_id: int
+    until: dt.date
+
+
+@dataclass(frozen=True)
+class FlagResolved(Event):
+    flag_id: int
+    account_id: int
+    actor_id: int

@@ -1,0 +1,32 @@
+"""Changes on the accounts side that move an account's health: each queues the debounced recompute.
+
+Subscribed in lifecycle/apps.py. Lifecycle's own writes (signals, check-ins,
+pulse, stage changes) queue the recompute in their own transaction instead.
+"""
+
+from __future__ import annotations
+
+from accounts.events import AccountChanged, ContactChanged, TimelineEntryLogged
+from accounts.models import TimelineKind
+from lifecycle.health.recompute import enqueue_account_recompute
+
+# Account fields that scoring, the rules or the next-best rank read.
+HEALTH_INPUT_FIELDS = frozenset({"arr", "currency", "contract_start", "renewal_date", "tier", "stage"})
+# Contact fields behind stakeholder coverage and the "champion departed" rule.
+STAKEHOLDER_FIELDS = frozenset({"deal_role", "departed", "departed_at"})
+
+
+def recompute_after_account_change(event: AccountChanged) -> None:
+    if event.created or event.fields & HEALTH_INPUT_FIELDS:
+        enqueue_account_recompute([event.account_id])
+
+
+def recompute_after_contact_change(event: ContactChanged) -> None:
+    if event.created or event.fields & STAKEHOLDER_FIELDS:
+        enqueue_account_recompute([event.account_id])
+
+
+def recompute_after_touchpoint(event: TimelineEntryLogged) -> None:
+    # Engagement recency counts touchpoints; internal notes do not move health.
+    if event.kind == TimelineKind.TOUCHPOINT:
+        enqueue_account_recompute([event.account_id])
