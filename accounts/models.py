@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from users.permissions import editable_accounts_q
+from users.permissions import editable_accounts_q, sees_whole_book_on_desk
 
 
 class Industry(models.TextChoices):
@@ -80,7 +80,7 @@ class AccountQuerySet(models.QuerySet):
         Managers see their whole team's book; admins, with no book of their
         own, see every account.
         """
-        if user.is_admin:
+        if sees_whole_book_on_desk(user):
             return self.all()
         return self.editable_by(user)
 

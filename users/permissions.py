@@ -75,3 +75,17 @@ def can_complete_transition_task(user: User, *, assignee_id: int | None, account
 def can_override_health(user: User, account: Account) -> bool:
     """Score overrides are a manager's judgement (their team's accounts) or an admin's."""
     return (user.is_admin or user.is_manager) and can_edit_account(user, account)
+
+
+def sees_whole_book_on_desk(user: User) -> bool:
+    """Admins have no book of their own, so their desk (the cockpit) is every account."""
+    return user.is_authenticated and user.is_admin
+
+
+def can_write_signals_for_any_account(actor: User | None) -> bool:
+    """Integrations run as an admin's or a manager's token and feed every account.
+
+    `None` is Baton itself (a command or a job), which is trusted. Everyone
+    else writes signals only for the accounts they may change (editable_accounts_q).
+    """
+    return actor is None or actor.is_admin or actor.is_manager

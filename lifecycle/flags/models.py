@@ -17,6 +17,19 @@ class Severity(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
+# The one severity order: higher is more severe. Sorting, digests and subscription thresholds all read it.
+SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+def severity_rank_expression() -> Case:
+    """SEVERITY_RANK as SQL, most severe first (RedFlag.severity_rank keeps it as a stored column)."""
+    ranked = sorted(SEVERITY_RANK.items(), key=lambda item: item[1], reverse=True)
+    return Case(
+        *(When(severity=severity, then=Value(rank)) for severity, rank in ranked if rank),
+        default=Value(0),
+    )
+
+
 class RuleKind(models.TextChoices):
     BAND_RED = "band_red", "Band turned red"
     SCORE_DROP = "score_drop", "Score fell by ≥ X points in 7 days"
@@ -92,12 +105,7 @@ class RedFlag(models.Model):
     severity = models.CharField(max_length=8, choices=Severity.choices)
     # Kept by the database beside `severity`, so "most severe first" can walk an index.
     severity_rank = models.GeneratedField(
-        expression=Case(
-            When(severity=Severity.CRITICAL, then=Value(3)),
-            When(severity=Severity.HIGH, then=Value(2)),
-            When(severity=Severity.MEDIUM, then=Value(1)),
-            default=Value(0),
-        ),
+        expression=severity_rank_expression(),
         output_field=models.SmallIntegerField(),
         db_persist=True,
     )

@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.models import Stage
 from lifecycle.defaults import DEFAULT_CADENCES
 from lifecycle.health.facts import AccountFacts
+from lifecycle.health.facts_query import TICKET_RECENT_DAYS
 from lifecycle.models import AlertRule, Band, CheckInCadence, RuleKind
 
 # Merged under each rule's own params; an admin only writes what differs.
@@ -48,8 +49,6 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
 }
 
 NPS_DETRACTOR_MAX = 6  # NPS scores 0–6 are detractors by definition.
-# The facts carry support tickets of the last 7 days, compared with the 28 before.
-TICKET_WINDOW_DAYS = 7
 FALLBACK_CADENCE_DAYS = 14
 
 
@@ -109,8 +108,8 @@ def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         _number(merged, "min_touchpoints", integer=True)
         _number(merged, "min_active_users")
     elif kind == RuleKind.TICKET_SPIKE:
-        if merged["days"] != TICKET_WINDOW_DAYS:
-            raise ValidationError({"params": f"'days' must be {TICKET_WINDOW_DAYS}: only a 7-day window is computed."})
+        if merged["days"] != TICKET_RECENT_DAYS:
+            raise ValidationError({"params": f"'days' must be {TICKET_RECENT_DAYS}: only a 7-day window is computed."})
         _number(merged, "factor", minimum=0)
         _number(merged, "min_tickets", minimum=1, integer=True)
     elif kind in (RuleKind.USAGE_DROP, RuleKind.SPEND_RISING):

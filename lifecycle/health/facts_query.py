@@ -42,7 +42,9 @@ CHECKIN_WINDOW_DAYS = 90
 NPS_HORIZON_DAYS = 365
 PULSE_HORIZON_DAYS = 90
 SPEND_PERIOD_DAYS = 90
-TICKET_WINDOW_DAYS = 35
+# Support tickets: the last week (the spike rule's window) against the four weeks before it.
+TICKET_RECENT_DAYS = 7
+TICKET_HISTORY_DAYS = TICKET_RECENT_DAYS + 28
 TICKET_WEIGHTS = {
     TicketSeverity.LOW: 1,
     TicketSeverity.MEDIUM: 2,
@@ -255,8 +257,8 @@ def _add_checkins(facts: dict[int, AccountFacts], scope: AccountScope, day_end: 
 
 
 def ticket_query(scope: AccountScope, day_end: dt.datetime):
-    week_start = day_end - dt.timedelta(days=7)
-    window_start = day_end - dt.timedelta(days=TICKET_WINDOW_DAYS)
+    week_start = day_end - dt.timedelta(days=TICKET_RECENT_DAYS)
+    window_start = day_end - dt.timedelta(days=TICKET_HISTORY_DAYS)
     is_open = Q(closed_at__isnull=True) | Q(closed_at__gte=day_end)
     weight = Case(
         *(When(severity=severity, then=Value(points)) for severity, points in TICKET_WEIGHTS.items()),

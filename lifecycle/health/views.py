@@ -1,22 +1,40 @@
+"""Manager overrides of an account's score, set from the health panel of the Account 360.
+
+A valid override goes back to the account; an invalid one answers 422 with a
+page of its own showing the form as typed and what is wrong (lifecycle cannot
+render the Account 360, which is composed above it).
+"""
+
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import account_for_edit
+from accounts.models import Account
+from core.forms import INVALID, add_service_errors
 from lifecycle.health.forms import ScoreOverrideForm
 from lifecycle.health.services import score_override_clear, score_override_set
+from lifecycle.models import ScoreOverride
 from users.permissions import can_override_health
 
 
-def _account_for_override(request: HttpRequest, pk: int):
+def _account_for_override(request: HttpRequest, pk: int) -> Account:
     account = account_for_edit(request.user, pk)
     if not can_override_health(request.user, account):
         raise PermissionDenied("Only the team's manager or an admin can override a health score.")
     return account
+
+
+def _override_page(
+    request: HttpRequest, account: Account, form: ScoreOverrideForm, *, errors: list[str] | None = None
+) -> HttpResponse:
+    override = ScoreOverride.objects.in_force().filter(account=account).select_related("set_by").first()
+    context = {"account": account, "override_form": form, "override": override, "errors": errors or []}
+    return render(request, "lifecycle/health/override_page.html", context, status=INVALID)
 
 
 @require_POST
@@ -33,14 +51,11 @@ def override_set(request: HttpRequest, pk: int) -> HttpResponse:
                 expires_at=form.expires_at(),
             )
         except ValidationError as error:
-            messages.error(request, "The override was not saved: " + " ".join(error.messages))
+            add_service_errors(error, form)
         else:
             messages.success(request, "Health score overridden.")
-    else:
-        messages.error(
-            request, "The override was not saved: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-        )
-    return redirect("account-detail", pk=account.pk)
+            return redirect("account-detail", pk=account.pk)
+    return _override_page(request, account, form)
 
 
 @require_POST
@@ -49,7 +64,6 @@ def override_clear(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         score_override_clear(actor=request.user, account=account, reason=request.POST.get("reason", ""))
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, "Override cleared; the computed score applies again.")
+        return _override_page(request, account, ScoreOverrideForm(), errors=error.messages)
+    messages.success(request, "Override cleared; the computed score applies again.")
     return redirect("account-detail", pk=account.pk)

@@ -31,7 +31,7 @@ from core import events
 from lifecycle.models import Invoice, SupportTicket, SurveyKind, SurveyResponse, TicketSeverity, UsageDaily
 from lifecycle.signals.events import SignalsIngested
 from users.models import User
-from users.permissions import editable_accounts_q
+from users.permissions import can_write_signals_for_any_account, editable_accounts_q
 
 MAX_ROWS = 10_000
 WRITE_BATCH = 1000
@@ -100,16 +100,6 @@ class IngestResult:
 
 
 FORBIDDEN_MESSAGE = "You cannot write signals for this account."
-
-
-def may_ingest_for_any_account(actor: User | None) -> bool:
-    """Integrations run as an admin's or a manager's token and feed every account.
-
-    `None` is Baton itself (a command or a job), which is trusted. Everyone
-    else writes signals only for the accounts they may change
-    (users.permissions.editable_accounts_q).
-    """
-    return actor is None or actor.is_admin or actor.is_manager
 
 
 # --- Reading one row ------------------------------------------------------------------------------
@@ -408,7 +398,7 @@ def _resolve_accounts(
     domains = [value for kind, value in keys if kind == "domain"]
     if not ids and not domains:
         return {}, {}
-    if may_ingest_for_any_account(actor):
+    if can_write_signals_for_any_account(actor):
         writable = Value(True)
     else:
         writable = Case(When(editable_accounts_q(actor), then=Value(True)), default=Value(False))
