@@ -36,7 +36,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -70,12 +69,17 @@ def announce(event: Event) -> None:
     # production the committed change stands and the error is logged.
     robust = not getattr(settings, "BATON_EVENT_HANDLERS_RAISE", False)
     for handler in list(_handlers.get(type(event), ())):
-        transaction.on_commit(partial(_run, handler, event), robust=robust)
+        transaction.on_commit(_bound(handler, event), robust=robust)
 
 
-def _run(handler: Handler, event: Event) -> None:
-    logger.debug("event %s -> %s", type(event).__name__, _name(handler))
-    handler(event)
+def _bound(handler: Handler, event: Event) -> Callable[[], None]:
+    def run() -> None:
+        logger.debug("event %s -> %s", type(event).__name__, _name(handler))
+        handler(event)
+
+    # Django names the callback when it logs a robust callback's error: name the handler, not "run".
+    run.__qualname__ = f"{_name(handler)}({type(event).__name__})"
+    return run
 
 
 def _name(thing: Any) -> str:

@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Stage
-from lifecycle.defaults import DEFAULT_CADENCES
+from lifecycle.health.defaults import DEFAULT_CADENCES
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.facts_query import TICKET_RECENT_DAYS
 from lifecycle.models import AlertRule, Band, CheckInCadence, RuleKind

@@ -4,7 +4,9 @@ from django.db import migrations
 
 
 def create_defaults(apps, schema_editor):
-    from lifecycle import defaults
+    from lifecycle.flags import defaults as flag_defaults
+    from lifecycle.health import defaults as health_defaults
+    from lifecycle.signals import defaults as signal_defaults
 
     Scorecard = apps.get_model("lifecycle", "Scorecard")
     Measure = apps.get_model("lifecycle", "Measure")
@@ -13,7 +15,7 @@ def create_defaults(apps, schema_editor):
     CheckInCadence = apps.get_model("lifecycle", "CheckInCadence")
 
     scorecard, created = Scorecard.objects.get_or_create(
-        name=defaults.DEFAULT_SCORECARD["name"], defaults=defaults.DEFAULT_SCORECARD
+        name=health_defaults.DEFAULT_SCORECARD["name"], defaults=health_defaults.DEFAULT_SCORECARD
     )
     if created:
         Measure.objects.bulk_create(
@@ -25,15 +27,15 @@ def create_defaults(apps, schema_editor):
                 full_at=Decimal(str(full_at)),
                 validity_days=validity,
             )
-            for kind, (weight, zero_at, full_at, validity) in defaults.DEFAULT_MEASURES.items()
+            for kind, (weight, zero_at, full_at, validity) in health_defaults.DEFAULT_MEASURES.items()
         )
-    for name, kind, severity, params, *scope in defaults.DEFAULT_RULES:
+    for name, kind, severity, params, *scope in flag_defaults.DEFAULT_RULES:
         AlertRule.objects.get_or_create(
             name=name, defaults={"kind": kind, "severity": severity, "params": params, "tier": scope[0] if scope else ""}
         )
-    for position, (key, text) in enumerate(defaults.DEFAULT_CHECKIN_QUESTIONS):
+    for position, (key, text) in enumerate(signal_defaults.DEFAULT_CHECKIN_QUESTIONS):
         CheckInQuestion.objects.get_or_create(key=key, defaults={"text": text, "position": position})
-    for tier, days in defaults.DEFAULT_CADENCES.items():
+    for tier, days in health_defaults.DEFAULT_CADENCES.items():
         CheckInCadence.objects.get_or_create(tier=tier, defaults={"every_days": days})
 
 

@@ -8,17 +8,17 @@ from django.db import migrations
 
 
 def set_start_playbook(apps, schema_editor):
-    from lifecycle import defaults
+    from lifecycle.flags import defaults as flag_defaults
 
     AlertRule = apps.get_model("lifecycle", "AlertRule")
-    AlertRule.objects.filter(name__in=defaults.DEFAULT_RULES_STARTING_PLAYBOOK).update(start_playbook=True)
+    AlertRule.objects.filter(name__in=flag_defaults.DEFAULT_RULES_STARTING_PLAYBOOK).update(start_playbook=True)
 
 
 def unset_start_playbook(apps, schema_editor):
-    from lifecycle import defaults
+    from lifecycle.flags import defaults as flag_defaults
 
     AlertRule = apps.get_model("lifecycle", "AlertRule")
-    AlertRule.objects.filter(name__in=defaults.DEFAULT_RULES_STARTING_PLAYBOOK).update(start_playbook=False)
+    AlertRule.objects.filter(name__in=flag_defaults.DEFAULT_RULES_STARTING_PLAYBOOK).update(start_playbook=False)
 
 
 class Migration(migrations.Migration):

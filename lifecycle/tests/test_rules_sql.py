@@ -22,7 +22,7 @@ from django.db import connection
 from django.test import override_settings
 
 from accounts.models import Stage
-from lifecycle.defaults import DEFAULT_RULES
+from lifecycle.flags.defaults import DEFAULT_RULES
 from lifecycle.flags.rules import evaluate_rules
 from lifecycle.flags.rules_sql import firing_pairs_sql
 from lifecycle.health.facts import AccountFacts
@@ -635,7 +635,7 @@ def random_facts(rng: random.Random, account_id: int) -> AccountFacts:
 
 
 def default_rules() -> list[AlertRule]:
-    """lifecycle.defaults.DEFAULT_RULES, as the data migration creates them."""
+    """lifecycle.flags.defaults.DEFAULT_RULES, as the data migration creates them."""
     return numbered([rule(kind, tier=tier[0] if tier else "", **params) for _, kind, _, params, *tier in DEFAULT_RULES])
 
 

@@ -1,0 +1,29 @@
+"""What a team gets on day one for health: the default scorecard and check-in cadences.
+
+Read by the data migration that installs them (lifecycle 0004) and by tests; admins change all of it afterwards.
+"""
+
+from __future__ import annotations
+
+DEFAULT_SCORECARD = {
+    "name": "Standard health",
+    "description": "Applies to every account unless a tier- or stage-specific scorecard exists.",
+    "green_min": 70,
+    "yellow_min": 40,
+}
+
+# kind: (weight, zero_at, full_at, validity_days)
+DEFAULT_MEASURES = {
+    "usage_trend": (2, -50, 10, 7),
+    "licence_utilisation": (1.5, 20, 85, 14),
+    "engagement_recency": (1.5, 60, 7, 365),
+    "checkin_cadence": (1, 0, 100, 90),
+    "support_burden": (1, 12, 0, 90),
+    "nps": (1, 3, 9, 180),
+    "open_red_flags": (1, 4, 0, 1),
+    "stakeholder_coverage": (1, 0, 100, 3650),
+    "csm_pulse": (1.5, 1, 6, 90),
+    "checkin_concerns": (1, 3, 0, 30),
+}
+
+DEFAULT_CADENCES = {"high": 14, "low": 14, "tech": 30}
