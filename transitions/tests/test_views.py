@@ -1,6 +1,7 @@
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory, ContactFactory
 from transitions import services
@@ -39,8 +40,8 @@ def many_transitions(manager, outgoing, n):
         assignments=[(a.pk, others[i % 3].pk) for i, a in enumerate(book)],
         playbook=Playbook.objects.get(kind="handover", is_default=True),
         reason=TransitionReason.ATTRITION,
-        start_date=services.timezone.localdate(),
-        target_date=services.timezone.localdate(),
+        start_date=timezone.localdate(),
+        target_date=timezone.localdate(),
     )
 
 

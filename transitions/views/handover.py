@@ -11,7 +11,7 @@ from accounts.models import Account, DealRole
 from core.forms import add_service_errors
 from users.permissions import can_complete_transition_task, can_manage_transition
 
-from .. import services
+from .. import emails, services
 from ..access import task_for_work, transition_for_manage
 from ..forms import CancelForm, EmailForm, RescheduleForm, TransitionStartForm
 from ..models import OutboundEmail, TaskStatus, Transition
@@ -162,8 +162,8 @@ def _previews(task, form: EmailForm) -> list[dict]:
         previews.append(
             {
                 "contact": contact,
-                "subject": services.emails.render(form.cleaned_data["subject"], context),
-                "body": services.emails.render(form.cleaned_data["body"], context),
+                "subject": emails.render(form.cleaned_data["subject"], context),
+                "body": emails.render(form.cleaned_data["body"], context),
             }
         )
     return previews

@@ -1,58 +1,27 @@
-"""Writes for playbooks, transitions, their tasks and the customer-email outbox.
+"""Runs of a playbook: starting handovers (one or many at once), stage checklists and risk plays; cancelling and re-dating them.
 
-Every function is one unit of work in a transaction, checks who may do it
-(through users.permissions) and writes its own audit and timeline rows.
+Completing a run is what its last required step sets off, so it lives with the steps (services/steps.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from accounts.models import (
-    Account,
-    AuditAction,
-    AuditEvent,
-    Channel,
-    Contact,
-    Coverage,
-    TimelineEntry,
-    TimelineKind,
-)
-from accounts.services import (
-    account_reassign,
-    audit_record,
-    timeline_system_event,
-    touchpoint_log,
-)
-from core import events
-from plans.services import objectives_reassign
+from accounts.models import Account, AuditAction, AuditEvent, TimelineEntry, TimelineKind
+from accounts.services import audit_record, timeline_system_event
+from lifecycle.models import FlagStatus, RedFlag
 from users.models import User
-from users.permissions import (
-    can_complete_transition_task,
-    can_configure,
-    can_manage_transition,
-)
+from users.permissions import can_manage_transition
 
-from . import emails
-from .events import TransitionCompleted
-from .models import (
-    STEP_FIELDS_FOR_FORMS,
+from ..models import (
     AssigneeRole,
     BulkHandover,
-    BulkHandoverStatus,
-    HandoverPolicy,
-    OutboundEmail,
-    OutboundEmailStatus,
     Playbook,
     PlaybookKind,
     PlaybookStep,
@@ -61,28 +30,9 @@ from .models import (
     TransitionReason,
     TransitionStatus,
     TransitionTask,
-    WorkFollowsOwner,
 )
+from .playbooks import default_handover_playbook, default_risk_playbook
 
-try:  # Red flags come from the health issue; without them there are no flags to move.
-    from lifecycle.flags.services import flags_reassign as _flags_reassign
-
-    FLAGS_AVAILABLE = True
-except ImportError:
-    _flags_reassign = None
-    FLAGS_AVAILABLE = False
-
-logger = logging.getLogger(__name__)
-
-STEP_FIELDS = STEP_FIELDS_FOR_FORMS
-PLAYBOOK_FIELDS = (
-    "name",
-    "kind",
-    "description",
-    "trigger_stage",
-    "is_default",
-    "archived",
-)
 CHUNK = 500
 
 
@@ -105,89 +55,7 @@ def _person(user: User | None) -> str:
     return (user.get_full_name() or user.username) if user else ""
 
 
-# --- playbooks --------------------------------------------------------------------------------------------------
-
-
-def _clean_steps(steps: Sequence[dict[str, Any]]) -> list[PlaybookStep]:
-    if not steps:
-        raise ValidationError({"steps": "A playbook needs at least one step."})
-    cleaned = []
-    for position, data in enumerate(steps, start=1):
-        unknown = set(data) - set(STEP_FIELDS)
-        if unknown:
-            raise ValidationError({"steps": f"Unknown step fields: {', '.join(sorted(unknown))}."})
-        step = PlaybookStep(position=position, **data)
-        if step.email_subject and not step.email_body:
-            raise ValidationError({"steps": f"Step {position} ({step.title}): an email needs a body."})
-        emails.validate_template(step.email_subject, field="steps")
-        emails.validate_template(step.email_body, field="steps")
-        step.full_clean(exclude=["playbook"])
-        cleaned.append(step)
-    return cleaned
-
-
-def _require_configure(actor: User) -> None:
-    if not can_configure(actor):
-        raise PermissionDenied("Only admins configure playbooks.")
-
-
-def _clear_other_defaults(playbook: Playbook) -> None:
-    if playbook.is_default:
-        Playbook.objects.filter(kind=playbook.kind, is_default=True).exclude(pk=playbook.pk).update(is_default=False)
-
-
-@transaction.atomic
-def playbook_create(*, actor: User, fields: dict[str, Any], steps: Sequence[dict[str, Any]]) -> Playbook:
-    _require_configure(actor)
-    unknown = set(fields) - set(PLAYBOOK_FIELDS)
-    if unknown:
-        raise ValidationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
-    playbook = Playbook(**fields)
-    playbook.full_clean(validate_constraints=False)
-    cleaned = _clean_steps(steps)
-    playbook.save()
-    _clear_other_defaults(playbook)
-    for step in cleaned:
-        step.playbook = playbook
-    PlaybookStep.objects.bulk_create(cleaned)
-    return playbook
-
-
-@transaction.atomic
-def playbook_update(
-    *,
-    actor: User,
-    playbook: Playbook,
-    fields: dict[str, Any],
-    steps: Sequence[dict[str, Any]] | None = None,
-) -> Playbook:
-    """Edit a playbook; the version goes up. Runs already started keep the steps they copied."""
-    _require_configure(actor)
-    unknown = set(fields) - set(PLAYBOOK_FIELDS)
-    if unknown:
-        raise ValidationError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
-    playbook = Playbook.objects.select_for_update().get(pk=playbook.pk)
-    for name, value in fields.items():
-        setattr(playbook, name, value)
-    playbook.full_clean(validate_constraints=False)
-    if steps is not None:
-        cleaned = _clean_steps(steps)
-        playbook.steps.all().delete()
-        for step in cleaned:
-            step.playbook = playbook
-        PlaybookStep.objects.bulk_create(cleaned)
-    playbook.version = F("version") + 1
-    playbook.save()
-    _clear_other_defaults(playbook)
-    playbook.refresh_from_db()
-    return playbook
-
-
-def default_handover_playbook() -> Playbook | None:
-    return Playbook.objects.filter(kind=PlaybookKind.HANDOVER, is_default=True, archived=False).first()
-
-
-# --- starting runs ---------------------------------------------------------------------------------------------
+# --- starting handovers ---------------------------------------------------------------------------------------
 
 
 def _status_for_start(start_date: dt.date) -> str:
@@ -408,8 +276,7 @@ def transition_start(
     return transition
 
 
-def default_risk_playbook() -> Playbook | None:
-    return Playbook.objects.filter(kind=PlaybookKind.RISK, is_default=True, archived=False).first()
+# --- stage checklists and risk plays -------------------------------------------------------------------------
 
 
 def _runnable_steps(playbook: Playbook) -> list[PlaybookStep]:
@@ -425,7 +292,8 @@ def _runnable_steps(playbook: Playbook) -> list[PlaybookStep]:
 
 def _team_id(account: Account) -> int | None:
     """The team behind an account: its owner's, or for a pooled account the pool's."""
-    return account.owner.team_id if account.owner_id else account.pool_id
+    owner = account.owner if account.owner_id else None
+    return owner.team_id if owner is not None else account.pool_id
 
 
 def _playbook_runs_create(
@@ -445,9 +313,9 @@ def _playbook_runs_create(
     if not accounts:
         return []
     starting_manager = actor if actor is not None and (actor.is_manager or actor.is_admin) else None
-    team_managers: dict[int, User] = {}
+    team_managers: dict[int | None, User] = {}
     if starting_manager is None:
-        team_ids = {_team_id(account) for account in accounts} - {None}
+        team_ids = {team_id for account in accounts if (team_id := _team_id(account)) is not None}
         # Reversed, so the first by name wins, as `.first()` on the default ordering would.
         for manager in reversed(User.objects.filter(team_id__in=team_ids, role=User.Role.MANAGER, is_active=True)):
             team_managers[manager.team_id] = manager
@@ -483,7 +351,7 @@ def _playbook_runs_create(
                 actor=actor,
                 account=run.account,
                 action=AuditAction.TRANSITION_CHANGED,
-                subject_type=Transition._meta.model_name,
+                subject_type="transition",
                 subject_id=run.pk,
                 changes={"status": [None, run.status]},
                 reason=started,
@@ -550,8 +418,6 @@ def risk_playbooks_start_for_flags(*, flag_ids: Sequence[int], start_date: dt.da
     """
     if not flag_ids:
         return []
-    from lifecycle.models import FlagStatus, RedFlag
-
     account_ids = set(
         RedFlag.objects.filter(pk__in=flag_ids, status=FlagStatus.OPEN, rule__start_playbook=True).values_list(
             "account_id", flat=True
@@ -586,238 +452,7 @@ def stage_playbooks_start(*, account: Account, stage: str, actor: User | None = 
     return [playbook_run_start(account=account, playbook=p, actor=actor) for p in playbooks]
 
 
-# --- bulk handover runs ----------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def bulk_handover_create(
-    *,
-    actor: User,
-    assignments: Sequence[tuple[int, int]],
-    playbook: Playbook,
-    reason: str,
-    start_date: dt.date,
-    target_date: dt.date,
-    note: str = "",
-) -> BulkHandover:
-    """Record a bulk handover request; `bulk_handover_run` does the work (inline or in a worker)."""
-    if not (actor.is_manager or actor.is_admin):
-        raise PermissionDenied("Only managers and admins start handovers.")
-    if not assignments:
-        raise ValidationError("Choose at least one account to hand over.")
-    _validate_dates(start_date, target_date)
-    _validate_handover_playbook(playbook)
-    return BulkHandover.objects.create(
-        created_by=actor,
-        playbook=playbook,
-        reason=reason,
-        note=note,
-        start_date=start_date,
-        target_date=target_date,
-        assignments=[[int(a), int(u)] for a, u in assignments],
-        total=len(assignments),
-    )
-
-
-def _progress_writer(
-    bulk_id: int,
-) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
-    """Progress written on a separate connection, so the poller sees it before the big transaction commits.
-
-    Only on PostgreSQL: SQLite allows one writer at a time, and there the bar
-    jumps straight to the end.
-    """
-    from django.db import connections
-
-    if connections["default"].vendor != "postgresql":
-        return None, lambda: None
-    side = connections.create_connection("default")
-
-    def write(done: int) -> None:
-        with side.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {BulkHandover._meta.db_table} SET processed = %s WHERE id = %s",
-                [done, bulk_id],
-            )
-
-    return write, side.close
-
-
-def bulk_handover_run(*, bulk_id: int) -> BulkHandover:
-    """Start a recorded bulk handover. Idempotent: a finished run is left as it is."""
-    claimed = BulkHandover.objects.filter(pk=bulk_id, status=BulkHandoverStatus.QUEUED).update(
-        status=BulkHandoverStatus.RUNNING
-    )
-    bulk = BulkHandover.objects.select_related("created_by", "playbook").get(pk=bulk_id)
-    if not claimed:
-        return bulk
-    progress, close = _progress_writer(bulk_id)
-    try:
-        transition_bulk_start(
-            actor=bulk.created_by,
-            assignments=[tuple(pair) for pair in bulk.assignments],
-            playbook=bulk.playbook,
-            reason=bulk.reason,
-            start_date=bulk.start_date,
-            target_date=bulk.target_date,
-            note=bulk.note,
-            bulk=bulk,
-            progress=progress,
-        )
-    except (ValidationError, PermissionDenied) as error:
-        bulk.status = BulkHandoverStatus.FAILED
-        bulk.error = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-        bulk.processed = 0
-        bulk.conflicts = error.account_ids if isinstance(error, TransitionConflict) else []
-    else:
-        bulk.status = BulkHandoverStatus.DONE
-        bulk.processed = bulk.total
-    finally:
-        close()
-    bulk.finished_at = timezone.now()
-    bulk.save(update_fields=["status", "error", "processed", "conflicts", "finished_at"])
-    return bulk
-
-
-# --- progressing a run -----------------------------------------------------------------------------------------
-
-
-def _locked_task(task: TransitionTask) -> tuple[TransitionTask, Transition]:
-    transition = Transition.objects.select_for_update(of=("self",)).select_related("account").get(pk=task.transition_id)
-    task = TransitionTask.objects.get(pk=task.pk)
-    task.transition = transition
-    return task, transition
-
-
-def _require_task_access(actor: User, task: TransitionTask, transition: Transition) -> None:
-    if not can_complete_transition_task(actor, assignee_id=task.assignee_id, account=transition.account):
-        raise PermissionDenied("Only the person this step is assigned to, or the team's manager, can complete it.")
-    if not transition.is_active:
-        raise ValidationError(
-            f"This {transition.get_kind_display().lower()} is {transition.get_status_display().lower()}."
-        )
-    if task.status != TaskStatus.OPEN:
-        raise ValidationError(f"“{task.title}” is already {task.get_status_display().lower()}.")
-
-
-@transaction.atomic
-def task_complete(*, actor: User, task: TransitionTask, skip: bool = False) -> TransitionTask:
-    """Mark a step done (or skip an optional one); the last required step completes the whole run."""
-    task, transition = _locked_task(task)
-    _require_task_access(actor, task, transition)
-    if skip and task.required:
-        raise ValidationError(f"“{task.title}” is required and cannot be skipped.")
-    now = timezone.now()
-    task.status = TaskStatus.SKIPPED if skip else TaskStatus.DONE
-    task.completed_at = now
-    task.completed_by = actor
-    task.save(update_fields=["status", "completed_at", "completed_by"])
-    if transition.status == TransitionStatus.PLANNED:
-        transition.status = TransitionStatus.IN_PROGRESS
-        transition.save(update_fields=["status"])
-    timeline_system_event(
-        account=transition.account,
-        event="transition_step",
-        summary=f"{transition.playbook.name if transition.kind != PlaybookKind.HANDOVER else 'Handover'} step "
-        f"{'skipped' if skip else 'done'}: {task.title}",
-        actor=actor,
-    )
-    if not transition.tasks.filter(status=TaskStatus.OPEN, required=True).exists():
-        _transition_complete(actor=actor, transition=transition)
-    return task
-
-
-@dataclass(frozen=True)
-class WorkMoved:
-    tasks: int = 0
-    flags: int = 0
-    objectives: int = 0
-
-    def describe(self) -> str:
-        parts = [
-            f"{self.tasks} open task(s)",
-            f"{self.objectives} success-plan objective(s)",
-        ]
-        if FLAGS_AVAILABLE:
-            parts.insert(1, f"{self.flags} open red flag(s)")
-        return "Moved to the new owner: " + ", ".join(parts) + "."
-
-
-def _move_open_work(*, account: Account, from_user: User | None, to_user: User, policy: str) -> WorkMoved:
-    if policy == WorkFollowsOwner.ACCOUNT_ONLY or from_user is None:
-        return WorkMoved()
-    tasks = TransitionTask.objects.open().filter(transition__account=account, assignee=from_user)
-    if policy == WorkFollowsOwner.SYSTEM_WORK:
-        tasks = tasks.filter(system_created=True)
-    moved_tasks = tasks.update(assignee=to_user)
-    moved_flags = 0
-    if FLAGS_AVAILABLE:
-        moved_flags = _flags_reassign(
-            account=account,
-            to_user=to_user,
-            created_by_system_only=policy == WorkFollowsOwner.SYSTEM_WORK,
-        )
-    moved_objectives = 0
-    if policy == WorkFollowsOwner.ALL_WORK:
-        # Objectives are written by people, so only "all open work" moves them.
-        moved_objectives = objectives_reassign(account=account, from_user=from_user, to_user=to_user)
-    return WorkMoved(tasks=moved_tasks, flags=moved_flags, objectives=moved_objectives)
-
-
-def _transition_complete(*, actor: User, transition: Transition) -> None:
-    now = timezone.now()
-    account = transition.account
-    TransitionTask.objects.filter(transition=transition, status=TaskStatus.OPEN).update(
-        status=TaskStatus.SKIPPED, completed_at=now, completed_by=actor
-    )
-    summary = f"{transition.playbook.name} completed"
-    body = ""
-    if transition.kind == PlaybookKind.HANDOVER:
-        account = Account.objects.select_for_update(of=("self",)).select_related("owner").get(pk=account.pk)
-        previous_owner = account.owner
-        if account.owner_id != transition.to_csm_id or account.coverage != Coverage.ASSIGNED:
-            account_reassign(
-                actor=actor,
-                account=account,
-                coverage=Coverage.ASSIGNED,
-                owner=transition.to_csm,
-                pool=None,
-                reason=f"Handover completed ({transition.get_reason_display().lower()}).",
-            )
-        moved = _move_open_work(
-            account=account,
-            from_user=previous_owner or transition.from_csm,
-            to_user=transition.to_csm,
-            policy=HandoverPolicy.current().work_follows_owner,
-        )
-        summary = f"Handover completed: {_person(transition.to_csm)} now owns the account"
-        body = moved.describe()
-    transition.status = TransitionStatus.COMPLETED
-    transition.completed_at = now
-    transition.save(update_fields=["status", "completed_at"])
-    events.announce(
-        TransitionCompleted(
-            transition_id=transition.pk,
-            account_id=account.pk,
-            kind=transition.kind,
-            to_csm_id=transition.to_csm_id,
-        )
-    )
-    audit_record(
-        actor=actor,
-        action=AuditAction.TRANSITION_CHANGED,
-        subject=transition,
-        account=account,
-        changes={"status": (TransitionStatus.IN_PROGRESS, TransitionStatus.COMPLETED)},
-        reason=body,
-    )
-    timeline_system_event(
-        account=account,
-        event="transition_completed",
-        summary=summary,
-        body=body,
-        actor=actor,
-    )
+# --- cancelling and re-dating --------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -902,130 +537,3 @@ def transition_reschedule(
         actor=actor,
     )
     return transition, shifted
-
-
-# --- customer email through the outbox ------------------------------------------------------------------------
-
-
-def email_context(
-    task: TransitionTask,
-    contact: Contact | None,
-    call_date: dt.datetime | dt.date | None,
-) -> emails.EmailContext:
-    transition = task.transition
-    return emails.EmailContext(
-        contact_first_name=contact.first_name if contact else "",
-        account=transition.account.name,
-        outgoing_csm=_person(transition.from_csm),
-        incoming_csm=_person(transition.to_csm),
-        call_date=call_date,
-    )
-
-
-def _queue_send(email_ids: list[int]) -> None:
-    from .tasks import outbound_email_send
-
-    for email_id in email_ids:
-        outbound_email_send.delay(email_id)
-
-
-@transaction.atomic
-def task_email_send(
-    *,
-    actor: User,
-    task: TransitionTask,
-    contacts: Sequence[Contact],
-    subject: str,
-    body: str,
-    call_date: dt.datetime | dt.date | None = None,
-) -> list[OutboundEmail]:
-    """Put one personalised email per contact in the outbox and complete the step.
-
-    The emails are sent by a worker after this transaction commits; a failure
-    shows on the task and can be retried.
-    """
-    locked, transition = _locked_task(task)
-    _require_task_access(actor, locked, transition)
-    if not locked.has_email:
-        raise ValidationError("This step has no email.")
-    if not subject.strip() or not body.strip():
-        raise ValidationError("The email needs a subject and a body.")
-    contacts = list(contacts)
-    if not contacts:
-        raise ValidationError({"contacts": "Choose at least one contact to write to."})
-    for contact in contacts:
-        if contact.account_id != transition.account_id:
-            raise ValidationError({"contacts": "Write only to this account's contacts."})
-        if not contact.email or contact.departed:
-            raise ValidationError({"contacts": f"{contact.full_name} has no current email address."})
-    locked.transition = Transition.objects.select_related("account", "from_csm", "to_csm").get(pk=transition.pk)
-    outbox = []
-    for contact in contacts:
-        context = email_context(locked, contact, call_date)
-        outbox.append(
-            OutboundEmail(
-                account_id=transition.account_id,
-                task=locked,
-                contact=contact,
-                to_email=contact.email,
-                subject=emails.render(subject, context, field="subject").replace("\n", " ")[:200],
-                body=emails.render(body, context, field="body"),
-                created_by=actor,
-            )
-        )
-    OutboundEmail.objects.bulk_create(outbox)
-    ids = [email.pk for email in outbox]
-    transaction.on_commit(lambda: _queue_send(ids))
-    task_complete(actor=actor, task=locked)
-    return outbox
-
-
-def outbound_email_send(*, email_id: int) -> OutboundEmail:
-    """Send one queued email. Idempotent: anything not queued is left alone."""
-    with transaction.atomic():
-        email = (
-            OutboundEmail.objects.select_for_update(of=("self",))
-            .select_related("contact", "created_by")
-            .get(pk=email_id)
-        )
-        if email.status != OutboundEmailStatus.QUEUED:
-            return email
-        email.attempts += 1
-        try:
-            EmailMessage(subject=email.subject, body=email.body, to=[email.to_email]).send(fail_silently=False)
-        except Exception as error:  # noqa: BLE001 - any transport failure is recorded, never lost
-            logger.warning("Outbound email %s failed: %s", email.pk, error)
-            email.status = OutboundEmailStatus.FAILED
-            email.last_error = f"{type(error).__name__}: {error}"[:2000]
-            email.save(update_fields=["status", "attempts", "last_error"])
-            return email
-        email.status = OutboundEmailStatus.SENT
-        email.sent_at = timezone.now()
-        email.last_error = ""
-        email.save(update_fields=["status", "attempts", "last_error", "sent_at"])
-        touchpoint_log(
-            actor=email.created_by,
-            account=email.account,
-            channel=Channel.EMAIL,
-            occurred_at=email.sent_at,
-            summary=f"Email sent: {email.subject}"[:200],
-            body=email.body,
-            participants=[email.contact] if email.contact else [],
-        )
-    return email
-
-
-@transaction.atomic
-def outbound_email_retry(*, actor: User, email: OutboundEmail) -> OutboundEmail:
-    email = (
-        OutboundEmail.objects.select_for_update(of=("self",)).select_related("account__owner", "task").get(pk=email.pk)
-    )
-    assignee_id = email.task.assignee_id if email.task else email.created_by_id
-    if not can_complete_transition_task(actor, assignee_id=assignee_id, account=email.account):
-        raise PermissionDenied("Only the sender or the team's manager can retry this email.")
-    if email.status != OutboundEmailStatus.FAILED:
-        raise ValidationError(f"Only failed emails can be retried; this one is {email.get_status_display().lower()}.")
-    email.status = OutboundEmailStatus.QUEUED
-    email.save(update_fields=["status"])
-    transaction.on_commit(lambda: _queue_send([email.pk]))
-    return email

@@ -1,0 +1,180 @@
+"""Working through a run's tasks: completing or skipping a step; the last required one completes the run.
+
+Completing a handover moves the account to the incoming CSM, and with it the
+open work the handover policy says follows the owner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account, AuditAction, Coverage
+from accounts.services import account_reassign, audit_record, timeline_system_event
+from core import events
+from plans.services import objectives_reassign
+from users.models import User
+from users.permissions import can_complete_transition_task
+
+from ..events import TransitionCompleted
+from ..models import (
+    HandoverPolicy,
+    PlaybookKind,
+    TaskStatus,
+    Transition,
+    TransitionStatus,
+    TransitionTask,
+    WorkFollowsOwner,
+)
+from .transitions import _person
+
+try:  # Red flags come from the health issue; without them there are no flags to move.
+    from lifecycle.flags.services import flags_reassign as _flags_reassign
+
+    FLAGS_AVAILABLE = True
+except ImportError:
+    _flags_reassign = None
+    FLAGS_AVAILABLE = False
+
+
+def _locked_task(task: TransitionTask) -> tuple[TransitionTask, Transition]:
+    transition = Transition.objects.select_for_update(of=("self",)).select_related("account").get(pk=task.transition_id)
+    task = TransitionTask.objects.get(pk=task.pk)
+    task.transition = transition
+    return task, transition
+
+
+def _require_task_access(actor: User, task: TransitionTask, transition: Transition) -> None:
+    if not can_complete_transition_task(actor, assignee_id=task.assignee_id, account=transition.account):
+        raise PermissionDenied("Only the person this step is assigned to, or the team's manager, can complete it.")
+    if not transition.is_active:
+        raise ValidationError(
+            f"This {transition.get_kind_display().lower()} is {transition.get_status_display().lower()}."
+        )
+    if task.status != TaskStatus.OPEN:
+        raise ValidationError(f"“{task.title}” is already {task.get_status_display().lower()}.")
+
+
+@transaction.atomic
+def task_complete(*, actor: User, task: TransitionTask, skip: bool = False) -> TransitionTask:
+    """Mark a step done (or skip an optional one); the last required step completes the whole run."""
+    task, transition = _locked_task(task)
+    _require_task_access(actor, task, transition)
+    if skip and task.required:
+        raise ValidationError(f"“{task.title}” is required and cannot be skipped.")
+    now = timezone.now()
+    task.status = TaskStatus.SKIPPED if skip else TaskStatus.DONE
+    task.completed_at = now
+    task.completed_by = actor
+    task.save(update_fields=["status", "completed_at", "completed_by"])
+    if transition.status == TransitionStatus.PLANNED:
+        transition.status = TransitionStatus.IN_PROGRESS
+        transition.save(update_fields=["status"])
+    timeline_system_event(
+        account=transition.account,
+        event="transition_step",
+        summary=f"{transition.playbook.name if transition.kind != PlaybookKind.HANDOVER else 'Handover'} step "
+        f"{'skipped' if skip else 'done'}: {task.title}",
+        actor=actor,
+    )
+    if not transition.tasks.filter(status=TaskStatus.OPEN, required=True).exists():
+        _transition_complete(actor=actor, transition=transition)
+    return task
+
+
+@dataclass(frozen=True)
+class WorkMoved:
+    tasks: int = 0
+    flags: int = 0
+    objectives: int = 0
+
+    def describe(self) -> str:
+        parts = [
+            f"{self.tasks} open task(s)",
+            f"{self.objectives} success-plan objective(s)",
+        ]
+        if FLAGS_AVAILABLE:
+            parts.insert(1, f"{self.flags} open red flag(s)")
+        return "Moved to the new owner: " + ", ".join(parts) + "."
+
+
+def _move_open_work(*, account: Account, from_user: User | None, to_user: User, policy: str) -> WorkMoved:
+    if policy == WorkFollowsOwner.ACCOUNT_ONLY or from_user is None:
+        return WorkMoved()
+    tasks = TransitionTask.objects.open().filter(transition__account=account, assignee=from_user)
+    if policy == WorkFollowsOwner.SYSTEM_WORK:
+        tasks = tasks.filter(system_created=True)
+    moved_tasks = tasks.update(assignee=to_user)
+    moved_flags = 0
+    if FLAGS_AVAILABLE:
+        moved_flags = _flags_reassign(
+            account=account,
+            to_user=to_user,
+            created_by_system_only=policy == WorkFollowsOwner.SYSTEM_WORK,
+        )
+    moved_objectives = 0
+    if policy == WorkFollowsOwner.ALL_WORK:
+        # Objectives are written by people, so only "all open work" moves them.
+        moved_objectives = objectives_reassign(account=account, from_user=from_user, to_user=to_user)
+    return WorkMoved(tasks=moved_tasks, flags=moved_flags, objectives=moved_objectives)
+
+
+def _transition_complete(*, actor: User, transition: Transition) -> None:
+    now = timezone.now()
+    account = transition.account
+    TransitionTask.objects.filter(transition=transition, status=TaskStatus.OPEN).update(
+        status=TaskStatus.SKIPPED, completed_at=now, completed_by=actor
+    )
+    summary = f"{transition.playbook.name} completed"
+    body = ""
+    if transition.kind == PlaybookKind.HANDOVER:
+        account = Account.objects.select_for_update(of=("self",)).select_related("owner").get(pk=account.pk)
+        previous_owner = account.owner
+        incoming = transition.to_csm
+        assert incoming is not None, "a handover has an incoming CSM (transition_handover_has_incoming_and_reason)"
+        if account.owner_id != transition.to_csm_id or account.coverage != Coverage.ASSIGNED:
+            account_reassign(
+                actor=actor,
+                account=account,
+                coverage=Coverage.ASSIGNED,
+                owner=transition.to_csm,
+                pool=None,
+                reason=f"Handover completed ({transition.get_reason_display().lower()}).",
+            )
+        moved = _move_open_work(
+            account=account,
+            from_user=previous_owner or transition.from_csm,
+            to_user=incoming,
+            policy=HandoverPolicy.current().work_follows_owner,
+        )
+        summary = f"Handover completed: {_person(transition.to_csm)} now owns the account"
+        body = moved.describe()
+    transition.status = TransitionStatus.COMPLETED
+    transition.completed_at = now
+    transition.save(update_fields=["status", "completed_at"])
+    events.announce(
+        TransitionCompleted(
+            transition_id=transition.pk,
+            account_id=account.pk,
+            kind=transition.kind,
+            to_csm_id=transition.to_csm_id,
+        )
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.TRANSITION_CHANGED,
+        subject=transition,
+        account=account,
+        changes={"status": (TransitionStatus.IN_PROGRESS, TransitionStatus.COMPLETED)},
+        reason=body,
+    )
+    timeline_system_event(
+        account=account,
+        event="transition_completed",
+        summary=summary,
+        body=body,
+        actor=actor,
+    )
