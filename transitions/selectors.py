@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact, DealRole, TimelineEntry, TimelineKind
 from accounts.selectors import account_org_chart, org_chart_rows
+from lifecycle.flags.selectors import open_flags_for_account
+from lifecycle.health.selectors import account_health_bands
 from plans.models import Objective, PlanStatus, SuccessPlan
 from plans.selectors import account_plans
 from users.models import User
@@ -28,22 +30,13 @@ from .models import (
     TransitionTask,
 )
 
-try:  # Health bands and red flags come from the health issue; without them the brief says "not available".
-    from lifecycle.flags.selectors import open_flags_for_account
-    from lifecycle.health.selectors import account_health_bands
-
-    HEALTH_AVAILABLE = True
-except ImportError:
-    account_health_bands = open_flags_for_account = None
-    HEALTH_AVAILABLE = False
-
 CONTACTS_FRESH_DAYS = 90
 CONTEXT_NOTE_FRESH_DAYS = 30
 RENEWAL_WARNING_DAYS = 60
 
 
 def health_bands(account_ids: list[int]) -> dict[int, str]:
-    if not HEALTH_AVAILABLE or not account_ids:
+    if not account_ids:
         return {}
     return account_health_bands(account_ids)
 
@@ -377,9 +370,8 @@ def handover_brief(account: Account) -> dict:
         "transition": transition,
         "open_tasks": open_tasks,
         "readiness": account_readiness(account),
-        "health_available": HEALTH_AVAILABLE,
         "health_band": health_bands([account.pk]).get(account.pk),
-        "open_flags": list(open_flags_for_account(account)) if HEALTH_AVAILABLE else [],
+        "open_flags": list(open_flags_for_account(account)),
         "generated_at": timezone.now(),
     }
 

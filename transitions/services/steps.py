@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Account, AuditAction, Coverage
 from accounts.services import account_reassign, audit_record, timeline_system_event
 from core import events
+from lifecycle.flags.services import flags_reassign
 from plans.services import objectives_reassign
 from users.models import User
 from users.permissions import can_complete_transition_task
@@ -30,14 +31,6 @@ from ..models import (
     WorkFollowsOwner,
 )
 from .transitions import _person
-
-try:  # Red flags come from the health issue; without them there are no flags to move.
-    from lifecycle.flags.services import flags_reassign as _flags_reassign
-
-    FLAGS_AVAILABLE = True
-except ImportError:
-    _flags_reassign = None
-    FLAGS_AVAILABLE = False
 
 
 def _locked_task(task: TransitionTask) -> tuple[TransitionTask, Transition]:
@@ -94,10 +87,9 @@ class WorkMoved:
     def describe(self) -> str:
         parts = [
             f"{self.tasks} open task(s)",
+            f"{self.flags} open red flag(s)",
             f"{self.objectives} success-plan objective(s)",
         ]
-        if FLAGS_AVAILABLE:
-            parts.insert(1, f"{self.flags} open red flag(s)")
         return "Moved to the new owner: " + ", ".join(parts) + "."
 
 
@@ -108,13 +100,11 @@ def _move_open_work(*, account: Account, from_user: User | None, to_user: User, 
     if policy == WorkFollowsOwner.SYSTEM_WORK:
         tasks = tasks.filter(system_created=True)
     moved_tasks = tasks.update(assignee=to_user)
-    moved_flags = 0
-    if FLAGS_AVAILABLE:
-        moved_flags = _flags_reassign(
-            account=account,
-            to_user=to_user,
-            created_by_system_only=policy == WorkFollowsOwner.SYSTEM_WORK,
-        )
+    moved_flags = flags_reassign(
+        account=account,
+        to_user=to_user,
+        created_by_system_only=policy == WorkFollowsOwner.SYSTEM_WORK,
+    )
     moved_objectives = 0
     if policy == WorkFollowsOwner.ALL_WORK:
         # Objectives are written by people, so only "all open work" moves them.

@@ -21,7 +21,6 @@ from ..balancing import Candidate, Item, split
 from ..forms import BulkSettingsForm
 from ..models import BulkHandover, BulkHandoverStatus
 from ..selectors import (
-    HEALTH_AVAILABLE,
     RENEWAL_WARNING_DAYS,
     accounts_with_active_handover,
     csm_loads,
@@ -128,7 +127,6 @@ def _preview_context(
         "warnings_count": sum(1 for r in rows if r["warnings"]),
         "busy_count": len(busy),
         "inline_limit": INLINE_LIMIT,
-        "health_available": HEALTH_AVAILABLE,
     }
 
 
