@@ -9,13 +9,40 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from django.db.models import Q
 
 if TYPE_CHECKING:
-    from accounts.models import Account
+    from django.contrib.auth.models import AnonymousUser
+
     from users.models import User
+
+
+class _Owner(Protocol):
+    @property
+    def team_id(self) -> int | None: ...
+
+
+class Account(Protocol):
+    """What the checks read of an account: its owner (and the owner's team) and the team whose pool shares it.
+
+    A Protocol rather than accounts.models.Account, which it describes: users
+    sits below accounts and imports nothing above it, not even for types.
+    """
+
+    @property
+    def owner_id(self) -> int | None: ...
+
+    @property
+    def pool_id(self) -> int | None: ...
+
+    @property
+    def owner(self) -> _Owner | None: ...
+
+
+# Whose accounts a user answers for day to day, widest first.
+Oversight = Literal["all", "team", "mine"]
 
 
 def editable_accounts_q(user: User) -> Q:
@@ -42,7 +69,8 @@ def can_edit_account(user: User, account: Account) -> bool:
     if user.is_manager:
         if user.team_id is None:
             return False
-        owner_team_id = account.owner.team_id if account.owner_id else None
+        owner = account.owner if account.owner_id else None
+        owner_team_id = owner.team_id if owner is not None else None
         return user.team_id in {owner_team_id, account.pool_id}
     if account.owner_id == user.pk:
         return True
@@ -89,3 +117,23 @@ def can_write_signals_for_any_account(actor: User | None) -> bool:
     else writes signals only for the accounts they may change (editable_accounts_q).
     """
     return actor is None or actor.is_admin or actor.is_manager
+
+
+def can_create_account(user: User | AnonymousUser) -> bool:
+    """Managers open accounts (for their team's book: the service checks coverage) and admins for any; CSMs do not."""
+    return user.is_authenticated and (user.is_manager or user.is_admin)
+
+
+def can_delete_account(user: User | AnonymousUser) -> bool:
+    """Deleting loses the history, so only admins may; everyone else marks the account churned."""
+    return user.is_authenticated and user.is_admin
+
+
+def oversight(user: User) -> Oversight:
+    """Whose accounts `user` answers for: admins every account, managers their team's, CSMs their own and their pool.
+
+    Lists that open on "what is mine to act on" (the alerts inbox, the cockpit's flags) start from this.
+    """
+    if user.is_admin:
+        return "all"
+    return "team" if user.is_manager else "mine"

@@ -5,7 +5,15 @@ from django.contrib.auth.models import AnonymousUser
 
 from accounts.models import Account, Coverage
 from accounts.tests.factories import AccountFactory
-from users.permissions import can_configure, can_edit_account, can_reassign_account, editable_accounts_q
+from users.permissions import (
+    can_configure,
+    can_create_account,
+    can_delete_account,
+    can_edit_account,
+    can_reassign_account,
+    editable_accounts_q,
+    oversight,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +75,27 @@ def test_a_deactivated_user_and_an_anonymous_visitor_change_nothing(csm, book):
     assert editable(csm, book) == set()
     assert editable(AnonymousUser(), book) == set()
     assert not can_configure(AnonymousUser())
+
+
+def test_managers_and_admins_create_accounts_and_only_admins_delete_them(csm, manager, admin):
+    assert [can_create_account(user) for user in (csm, manager, admin, AnonymousUser())] == [False, True, True, False]
+    assert [can_delete_account(user) for user in (csm, manager, admin, AnonymousUser())] == [False, False, True, False]
+
+
+def test_each_role_answers_for_its_own_reach(csm, manager, admin):
+    assert [oversight(user) for user in (csm, manager, admin)] == ["mine", "team", "all"]
+
+
+def test_the_checks_read_any_object_shaped_like_an_account(manager, team, other_team):
+    """users imports nothing from accounts: what the checks read is a Protocol, so a plain object will do."""
+
+    class Owner:
+        team_id = team.pk
+
+    class Covered:
+        owner_id, owner, pool_id = 1, Owner(), other_team.pk
+
+    class Pooled:
+        owner_id, owner, pool_id = None, None, team.pk
+
+    assert can_edit_account(manager, Covered()) and can_edit_account(manager, Pooled())
