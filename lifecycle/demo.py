@@ -1,4 +1,8 @@
-"""Lifecycle's parts of the demo company (imported by accounts.demo's seeder registry)."""
+"""Lifecycle's parts of the demo company (imported by accounts.demo's seeder registry).
+
+The stage history is registered by `lifecycle.stages.demo`, imported here so the
+registry's autodiscovery (which imports each app's `demo` module) finds it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from lifecycle.health.facts_query import AccountScope
 from lifecycle.health.recompute import health_recompute_scope
 from lifecycle.health.scoring import load_scorecards
 from lifecycle.signals.demo import seed_demo_signals
+from lifecycle.stages import demo as stages_demo  # noqa: F401  (registers the stage history)
 
 # Days back for which the demo scores every account: daily for the last week
 # (7-day trend), then weekly to 13 weeks (the 90-day chart).

@@ -28,7 +28,8 @@ Rules for a part:
   for benchmark sizes).
 - `batch.plans[account.pk]` says how the account got where it is (stage
   path with dates); `batch.contacts[account.pk]` holds its contacts.
-- Orders in use: 10 contacts, 20 stage history, 30 timeline. Pick 40+.
+- Orders in use: 10 contacts, 20 stage history (lifecycle/stages/demo.py),
+  30 timeline. Pick 40+.
   Pass `finish=` for a set-based step after the last batch (e.g. a recompute).
 """
 

@@ -1,4 +1,8 @@
-"""What happened so far: stage history and months of timeline per account."""
+"""What happened so far: months of timeline per account.
+
+The stage history (StageChange rows and their system events) is lifecycle's
+part: `lifecycle/stages/demo.py`.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ from accounts.models import (
     TimelineEntry,
     TimelineKind,
 )
-from lifecycle.models import StageChange
 from users.models import User
 
 from . import words
@@ -40,53 +43,6 @@ DEFAULT_TOUCHPOINT_SENTIMENT = {
     Sentiment.NEUTRAL: 4,
     Sentiment.NEGATIVE: 1,
 }
-
-
-@demo_seeder("stage history", order=20)
-def seed_stage_history(company: DemoCompany, batch: DemoBatch) -> None:
-    """StageChange rows matching each account's path, and the system events the service would have written."""
-    rng = batch.rng("stage history")
-    changes, events = [], []
-    for account in batch.accounts:
-        path = batch.plans[account.pk].path
-        actor_id = account.owner_id
-        previous: tuple[str, dt.datetime] | None = None
-        for stage, entered in path:
-            if previous is None:
-                reason, summary = (
-                    "Contract signed",
-                    "Contract signed; onboarding started",
-                )
-                event = "account_created"
-            else:
-                reason = rng.choice(words.STAGE_REASONS[stage])
-                days = (entered - previous[1]).days
-                summary = f"Stage changed from {Stage(previous[0]).label} to {Stage(stage).label} after {days} days"
-                event = "stage_changed"
-            changes.append(
-                StageChange(
-                    account_id=account.pk,
-                    from_stage=previous[0] if previous else "",
-                    to_stage=stage,
-                    changed_at=entered,
-                    changed_by_id=actor_id,
-                    reason=reason,
-                )
-            )
-            events.append(
-                TimelineEntry(
-                    account_id=account.pk,
-                    kind=TimelineKind.SYSTEM,
-                    event=event,
-                    occurred_at=entered,
-                    author_id=actor_id,
-                    summary=summary,
-                    body=reason if previous else "",
-                )
-            )
-            previous = (stage, entered)
-    company.bulk_create(StageChange, changes)
-    company.bulk_create(TimelineEntry, events)
 
 
 @demo_seeder("timeline", order=30)
