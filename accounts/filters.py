@@ -7,12 +7,9 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from accounts.models import Stage
-from lifecycle.health.models import Band
 from users.models import Team, User
 
 from .models import Account, Contact, DealRole, Industry, Region, Tier, TimelineEntry, TimelineKind
-
-NOT_SCORED = "none"
 
 RENEWAL_WINDOWS = [
     ("30", "Next 30 days"),
@@ -24,6 +21,8 @@ RENEWAL_WINDOWS = [
 
 
 class AccountFilter(django_filters.FilterSet):
+    """The account's own columns. The health band (lifecycle's) is added above: desk.filters.AccountHealthFilter."""
+
     # distinct=False: these are plain columns, so no row can repeat; the
     # default DISTINCT made PostgreSQL sort and hash every column of every
     # matching account (a stage filter on a 40,000-account desk took ~100 ms).
@@ -35,15 +34,12 @@ class AccountFilter(django_filters.FilterSet):
     renewal_within = django_filters.ChoiceFilter(
         choices=RENEWAL_WINDOWS, method="filter_renewal_within", label="Renewal", empty_label="Any time"
     )
-    band = django_filters.MultipleChoiceFilter(
-        choices=[*Band.choices, (NOT_SCORED, "Not scored")], method="filter_band", label="Health"
-    )
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True), empty_label="Anyone")
     pool = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), empty_label="Any team")
 
     class Meta:
         model = Account
-        fields = ["q", "stage", "band", "tier", "industry", "region", "renewal_within", "owner", "pool"]
+        fields = ["q", "stage", "tier", "industry", "region", "renewal_within", "owner", "pool"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,15 +62,6 @@ class AccountFilter(django_filters.FilterSet):
 
     def filter_renewal_within(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.renewing_within(int(value))
-
-    def filter_band(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
-        if not value:
-            return queryset
-        bands = [band for band in value if band != NOT_SCORED]
-        condition = Q(health__band__in=bands)
-        if NOT_SCORED in value:
-            condition |= Q(health__isnull=True) | Q(health__band="")
-        return queryset.filter(condition)
 
 
 class ContactFilter(django_filters.FilterSet):

@@ -1,6 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
-from accounts.api.views import AccountViewSet, ContactViewSet, TimelineEntryViewSet
+from accounts.api.views import ContactViewSet, TimelineEntryViewSet
+from desk.api import AccountDeskViewSet
 from lifecycle.flags.api import AlertRuleViewSet, RedFlagViewSet
 from lifecycle.signals.api import InvoiceViewSet, SupportTicketViewSet, SurveyResponseViewSet, UsageDailyViewSet
 from notifications.api import NotificationViewSet, SubscriptionViewSet
@@ -9,7 +10,8 @@ from transitions.api.views import OutboundEmailViewSet, PlaybookViewSet, Transit
 from users.api.views import TeamViewSet, UserViewSet
 
 router = DefaultRouter()
-router.register("accounts", AccountViewSet, basename="account")
+# Accounts composed with what lives above them (health-band filter, stage change): desk.api.
+router.register("accounts", AccountDeskViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("timeline", TimelineEntryViewSet, basename="timeline")
 router.register("users", UserViewSet, basename="user")

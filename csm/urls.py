@@ -20,7 +20,7 @@ urlpatterns = [
     path("api/", include(("csm.api_router", "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("lifecycle.stages.urls")),
+    path("", include("desk.urls")),
     path("", include("lifecycle.health.urls")),
     path("", include("lifecycle.flags.urls")),
     path("", include("notifications.urls")),

@@ -14,14 +14,12 @@ from accounts import services
 from accounts.filters import AccountFilter, ContactFilter, TimelineEntryFilter
 from accounts.models import Account, Contact, Coverage, TimelineEntry, TimelineKind
 from core.api import as_drf_error
-from lifecycle.stages.services import account_stage_change
-from users.permissions import can_edit_account, can_reassign_account
+from users.permissions import can_create_account, can_delete_account, can_edit_account, can_reassign_account
 
 from .serializers import (
     AccountReassignSerializer,
     AccountSerializer,
     ContactSerializer,
-    StageChangeSerializer,
     TimelineEntrySerializer,
 )
 
@@ -46,6 +44,8 @@ class CanEditAccountOrReadOnly(permissions.IsAuthenticated):
         return can_edit_account(request.user, account)
 
 
+# The router serves desk.api.AccountDeskViewSet: this, plus what lives above accounts
+# (the health-band filter and the stage change).
 class AccountViewSet(viewsets.ModelViewSet):
     """Accounts: everyone reads all; owners, their team's manager and admins change."""
 
@@ -61,7 +61,7 @@ class AccountViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         user = self.request.user
-        if not (user.is_manager or user.is_admin):
+        if not can_create_account(user):
             raise PermissionDenied("Only managers and admins create accounts.")
         data = dict(serializer.validated_data)
         tags = data.pop("tags", [])
@@ -86,7 +86,7 @@ class AccountViewSet(viewsets.ModelViewSet):
             raise as_drf_error(error) from error
 
     def perform_destroy(self, instance):
-        if not self.request.user.is_admin:
+        if not can_delete_account(self.request.user):
             raise PermissionDenied("Only admins delete accounts; mark it churned instead.")
         instance.delete()
 
@@ -102,19 +102,6 @@ class AccountViewSet(viewsets.ModelViewSet):
             account = services.account_reassign(actor=request.user, account=account, **payload.validated_data)
         except DjangoValidationError as error:
             raise as_drf_error(error) from error
-        return Response(AccountSerializer(account).data)
-
-    @extend_schema(request=StageChangeSerializer, responses=AccountSerializer)
-    @action(detail=True, methods=["post"], url_path="change-stage")
-    def change_stage(self, request: Request, pk=None) -> Response:
-        account = self.get_object()
-        payload = StageChangeSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        try:
-            account_stage_change(actor=request.user, account=account, **payload.validated_data)
-        except DjangoValidationError as error:
-            raise as_drf_error(error) from error
-        account.refresh_from_db()
         return Response(AccountSerializer(account).data)
 
 

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from accounts.models import Account, AuditAction, AuditEvent, Contact, Coverage, TimelineEntry, TimelineKind
 from accounts.tests.factories import AccountFactory, ContactFactory, TimelineEntryFactory
-from lifecycle.models import StageChange
 
 pytestmark = pytest.mark.django_db
 
@@ -238,36 +237,6 @@ def test_a_csm_or_another_teams_manager_cannot_reassign(api, request, role, own_
             reverse("api:account-reassign", args=[own_account.pk]),
             {"coverage": "assigned", "owner": teammate.pk, "reason": "mine now"},
             format="json",
-        )
-    assert response.status_code == 403
-
-
-def test_the_owner_changes_the_stage_through_the_api(api, csm, own_account):
-    response = api(csm, auth="token").post(
-        reverse("api:account-change-stage", args=[own_account.pk]),
-        {"to_stage": "adoption", "reason": "Live"},
-        format="json",
-    )
-    assert response.status_code == 200
-    assert response.json()["stage"] == "adoption"
-    assert StageChange.objects.get().changed_by == csm
-    assert AuditEvent.objects.get().action == AuditAction.STAGE_CHANGED
-
-
-@pytest.mark.parametrize("to_stage", ["onboarding", "hibernating", ""])
-def test_the_same_or_an_unknown_stage_is_a_400(api, csm, own_account, nothing_written, to_stage):
-    with nothing_written():
-        response = api(csm).post(
-            reverse("api:account-change-stage", args=[own_account.pk]), {"to_stage": to_stage}, format="json"
-        )
-    assert response.status_code == 400
-    assert "to_stage" in response.json()
-
-
-def test_another_teams_stage_cannot_be_changed(api, csm, other_team_account, nothing_written):
-    with nothing_written():
-        response = api(csm).post(
-            reverse("api:account-change-stage", args=[other_team_account.pk]), {"to_stage": "churned"}, format="json"
         )
     assert response.status_code == 403
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "notifications",
     "plans",
     "transitions",
+    "desk",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.http import QueryDict
@@ -14,6 +15,7 @@ from lifecycle.flags.models import ACTIVE
 from lifecycle.flags.services import can_act_on_flag
 from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag, Severity
 from users.models import User
+from users.permissions import oversight
 
 SEVERITY_RANK = Case(
     When(severity=Severity.CRITICAL, then=Value(3)),
@@ -63,9 +65,8 @@ def scope_q(user: User, scope: str) -> Q:
 
 
 def default_scope(user: User) -> str:
-    if user.is_admin:
-        return "all"
-    return "team" if user.is_manager else "mine"
+    """The tab the inbox opens on: as far as the user answers for (everything, their team, their own)."""
+    return oversight(user)
 
 
 def scope_counts(user: User) -> dict[str, int]:
@@ -82,6 +83,32 @@ def flags_inbox(*, user: User, scope: str, params: QueryDict) -> tuple[RedFlagFi
     queryset = _with_columns(RedFlag.objects.filter(scope_q(user, scope)))
     flag_filter = RedFlagFilter(data, queryset=queryset)
     return flag_filter, flag_filter.qs
+
+
+SCOPE_LABELS = [("mine", "Mine"), ("team", "My team"), ("all", "All")]
+
+
+def inbox_tabs(user: User, params: QueryDict) -> dict[str, Any]:
+    """The inbox's scope, its tabs with their counts (1 query), and its filtered flags (lazy), as `params` ask.
+
+    Shared by the inbox page (desk) and the in-place flag actions, which bring
+    the tabs' counts up to date after a row changes.
+    """
+    scope = params.get("scope")
+    if scope not in SCOPES:
+        scope = default_scope(user)
+    counts = scope_counts(user)
+    flag_filter, queryset = flags_inbox(user=user, scope=scope, params=params)
+    tab_params = params.copy()
+    for name in ("scope", "page"):
+        tab_params.pop(name, None)
+    return {
+        "scope": scope,
+        "scopes": [(key, label, counts[key]) for key, label in SCOPE_LABELS],
+        "filter": flag_filter,
+        "flags": queryset,
+        "tab_query_string": tab_params.urlencode(),
+    }
 
 
 @dataclass(frozen=True)
@@ -112,7 +139,7 @@ def flags_for_cockpit(user: User) -> list[RedFlag]:
     active = RedFlag.objects.filter(status__in=ACTIVE)
     limit = COCKPIT_FLAG_LIMIT + 1
     mine = _with_columns(active.filter(owner=user))[:limit]
-    if user.team_id is None or user.is_admin or user.is_manager:
+    if user.team_id is None or oversight(user) != "mine":
         others = _with_columns(active.filter(scope_q(user, default_scope(user))).exclude(owner=user))[:limit]
     else:
         others = _with_columns(active.filter(owner__isnull=True, account__pool_id=user.team_id))[:limit]

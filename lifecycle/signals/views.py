@@ -1,60 +1,32 @@
 """Pages for signals people enter: check-in calls, the CSM pulse, CSV import and export.
 
 The check-in and pulse forms are htmx partials the Account 360 embeds (see
-`signals_context`); their own pages serve a plain browser and deep links.
+`lifecycle.signals.selectors.signals_context`); their own pages serve a plain
+browser and deep links.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.access import account_for_edit
-from accounts.models import Account
 from core.forms import INVALID, add_service_errors, form_status
-from lifecycle.models import CheckIn, CheckInQuestion, PulseRating
+from lifecycle.models import PulseRating
 from lifecycle.signals import services as ingest
 from lifecycle.signals.filters import FILTERS
 from lifecycle.signals.forms import CheckInForm, PulseForm, SignalImportConfirmForm, SignalImportForm
-from users.models import User
-from users.permissions import can_edit_account
+from lifecycle.signals.selectors import CHECKIN_PREFIX, PULSE_PREFIX, active_questions, last_checkin
 
-CHECKIN_PREFIX = "ci"
-PULSE_PREFIX = "pulse"
 RECENT = 10
 PREVIEW_ERRORS = 200  # a file with thousands of bad lines shows the first ones and a count
-
-
-def _active_questions() -> list[CheckInQuestion]:
-    return list(CheckInQuestion.objects.filter(active=True))
-
-
-def _last_checkin(account: Account) -> CheckIn | None:
-    return (
-        account.check_ins.select_related("conducted_by")
-        .annotate(concerns=Count("answers", filter=Q(answers__concern=True)))
-        .order_by("-held_at", "-pk")
-        .first()
-    )
-
-
-def signals_context(user: User, account: Account) -> dict[str, Any]:
-    """What the Account 360 needs for the check-in and pulse partials: three queries, whatever the history."""
-    can_edit = can_edit_account(user, account)
-    return {
-        "checkin_form": CheckInForm(questions=_active_questions(), prefix=CHECKIN_PREFIX) if can_edit else None,
-        "last_checkin": _last_checkin(account),
-        "pulse_form": PulseForm(prefix=PULSE_PREFIX) if can_edit else None,
-        "pulse": ingest.pulse_latest(account),
-    }
 
 
 # --- Check-in ------------------------------------------------------------------------------------
@@ -63,7 +35,7 @@ def signals_context(user: User, account: Account) -> dict[str, Any]:
 def checkin(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the check-in page. POST: log a check-in (htmx gets the partial back)."""
     account = account_for_edit(request.user, pk)
-    questions = _active_questions()
+    questions = active_questions()
     form = CheckInForm(request.POST or None, questions=questions, prefix=CHECKIN_PREFIX)
     logged = None
     if request.method == "POST" and form.is_valid():
@@ -77,7 +49,7 @@ def checkin(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("account-detail", pk=account.pk)
             form = CheckInForm(questions=questions, prefix=CHECKIN_PREFIX)
     status = form_status(form)
-    context = {"account": account, "checkin_form": form, "just_logged": logged, "last_checkin": _last_checkin(account)}
+    context = {"account": account, "checkin_form": form, "just_logged": logged, "last_checkin": last_checkin(account)}
     if request.htmx:
         response = render(request, "lifecycle/signals/partials/checkin_form.html", context, status=status)
         if logged:

@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Stage
-from accounts.tests.conftest import *  # noqa: F403  (accounts, people and nothing_written)
 from lifecycle.models import StageChange
 
 pytestmark = pytest.mark.django_db

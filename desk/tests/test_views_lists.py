@@ -295,7 +295,7 @@ def test_an_htmx_request_for_the_table_gets_only_the_table(client, csm, varied, 
     )
     assert response.status_code == 200
     fragment = response.content.decode()
-    assert [t.name for t in response.templates][0] == "accounts/partials/account_table.html"
+    assert [t.name for t in response.templates][0] == "desk/partials/account_table.html"
     assert "<html" not in fragment and 'id="account-filters"' not in fragment
     assert 'id="accounts"' in fragment and "Aurora" in fragment and "Cirrus" not in fragment
     # The current sort travels with the table, so the next filter change keeps it.

@@ -1,0 +1,77 @@
+"""Data in volume for the query budgets: a team's book of accounts, and one account's long history.
+
+Shared by accounts' API budgets and desk's page budgets (each runs with 10 and 200 rows).
+"""
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Account, Contact, Coverage, Tag, TimelineEntry, TimelineKind
+from accounts.tests.factories import AccountFactory, ContactFactory, TimelineEntryFactory
+from lifecycle.models import StageChange
+from users.models import Team, User
+from users.tests.factories import CSMFactory
+
+SIZES = [10, 200]
+
+
+def build_book(n: int, team: Team) -> list[Account]:
+    """`n` accounts on `team`'s desk: owned by three CSMs in turn, every fifth one pooled, all tagged."""
+    owners = [CSMFactory(team=team) for _ in range(3)]
+    accounts = AccountFactory.build_batch(n, owner=factory.Iterator(owners))
+    for index, account in enumerate(accounts):
+        if index % 5 == 0:
+            account.coverage, account.owner, account.pool = Coverage.POOLED, None, team
+    accounts = Account.objects.bulk_create(accounts)
+    tags = Tag.objects.bulk_create([Tag(name="strategic"), Tag(name="reference")])
+    Account.tags.through.objects.bulk_create(
+        [Account.tags.through(account_id=a.pk, tag_id=t.pk) for a in accounts for t in tags]
+    )
+    return accounts
+
+
+def build_history(n: int, account: Account, author: User) -> None:
+    """`n` contacts in a two-level org chart and `n` touchpoints, each with two participants."""
+    contacts = Contact.objects.bulk_create(ContactFactory.build_batch(n, account=account))
+    boss = contacts[0]
+    Contact.objects.filter(pk__in=[c.pk for c in contacts[1:]]).update(reports_to=boss)
+    now = timezone.now()
+    entries = TimelineEntry.objects.bulk_create(
+        [
+            TimelineEntryFactory.build(
+                account=account,
+                kind=TimelineKind.TOUCHPOINT,
+                channel="call",
+                author=author,
+                occurred_at=now - dt.timedelta(hours=i + 1),
+            )
+            for i in range(n)
+        ]
+    )
+    TimelineEntry.participants.through.objects.bulk_create(
+        [
+            TimelineEntry.participants.through(timelineentry_id=e.pk, contact_id=c.pk)
+            for e in entries
+            for c in contacts[:2]
+        ]
+    )
+    StageChange.objects.bulk_create(
+        [
+            StageChange(
+                account=account,
+                from_stage="onboarding",
+                to_stage="adoption",
+                changed_by=author,
+                changed_at=now - dt.timedelta(days=30),
+            ),
+            StageChange(
+                account=account,
+                from_stage="adoption",
+                to_stage="success",
+                changed_by=author,
+                changed_at=now - dt.timedelta(days=3),
+            ),
+        ]
+    )

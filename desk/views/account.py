@@ -1,0 +1,147 @@
+"""The Account 360, and the forms on it whose errors re-render the whole page.
+
+A plain (non-htmx) POST of a note, a touchpoint or a stage change that does
+not validate answers 422 with the 360 again, the typed values kept; that is why
+these views live here, with the page, rather than in the app whose service
+they call.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.forms import BaseForm
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts import selectors as account_selectors
+from accounts import services as account_services
+from accounts.access import account_for_edit
+from accounts.forms import NoteForm, StageChangeForm, TouchpointForm
+from accounts.models import Account
+from accounts.views import TIMELINE_PAGE_SIZE
+from core.forms import INVALID, add_service_errors, form_status
+from lifecycle.flags.selectors import open_flags_for_account
+from lifecycle.health.forms import ScoreOverrideForm
+from lifecycle.health.selectors import account_health_panel
+from lifecycle.signals.selectors import signals_context
+from lifecycle.stages.selectors import stage_history_with_durations
+from lifecycle.stages.services import account_stage_change
+from plans.selectors import account_plans
+from transitions.selectors import account_active_transition, account_readiness
+from users.permissions import can_edit_account, can_manage_transition, can_override_health, can_reassign_account
+
+from ..http import DeskRequest
+
+
+def _timeline_window(account: Account) -> dict[str, Any]:
+    """The first page of the account's timeline, and the offset of the next (None when there is none)."""
+    timeline = list(account.timeline.for_display()[: TIMELINE_PAGE_SIZE + 1])
+    return {
+        "timeline": timeline[:TIMELINE_PAGE_SIZE],
+        "next_offset": TIMELINE_PAGE_SIZE if len(timeline) > TIMELINE_PAGE_SIZE else None,
+    }
+
+
+def account_detail_response(request: DeskRequest, account: Account, *, status: int = 200, **forms: Any) -> HttpResponse:
+    """The Account 360 page; `forms` replaces a blank form with a bound one whose errors should show."""
+    user = request.user
+    contacts = list(account.contacts.all())
+    can_edit = can_edit_account(user, account)
+    can_override = can_override_health(user, account)
+    context: dict[str, Any] = {
+        "account": account,
+        "can_edit": can_edit,
+        "can_reassign": can_reassign_account(user, account),
+        "contacts": contacts,
+        "org_chart": account_selectors.org_chart_rows(account_selectors.account_org_chart(contacts)),
+        **_timeline_window(account),
+        "stage_history": stage_history_with_durations(account),
+        "fiscal_year_start": calendar.month_name[account.fiscal_year_start_month],
+        "note_form": NoteForm() if can_edit else None,
+        "touchpoint_form": TouchpointForm(account=account, prefix="tp") if can_edit else None,
+        "stage_form": StageChangeForm(account=account) if can_edit else None,
+        "health": account_health_panel(account),
+        "flags": open_flags_for_account(account),
+        "snooze_default": timezone.localdate() + dt.timedelta(days=7),
+        "plans": account_plans(account),
+        "active_transition": account_active_transition(account),
+        "can_manage_transition": can_manage_transition(user, account),
+        "readiness": account_readiness(account),
+        "can_override_health": can_override,
+        "override_form": ScoreOverrideForm() if can_override else None,
+    }
+    context.update(signals_context(user, account))
+    context.update(forms)
+    return render(request, "desk/account_detail.html", context, status=status)
+
+
+def account_detail(request: DeskRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account.objects.with_list_columns().prefetch_related("tags"), pk=pk)
+    return account_detail_response(request, account)
+
+
+@require_POST
+def stage_change(request: DeskRequest, pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    form = StageChangeForm(request.POST, account=account)
+    if form.is_valid():
+        try:
+            change = account_stage_change(actor=request.user, account=account, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error("to_stage", error.messages)
+        else:
+            messages.success(request, f"Stage changed to {change.get_to_stage_display()}.")
+            return redirect("account-detail", pk=account.pk)
+    # The 360 page again, with the reason the stage did not change shown on the form.
+    return account_detail_response(request, account, status=INVALID, stage_form=form)
+
+
+def _timeline_response(request: DeskRequest, account: Account, form: BaseForm, form_name: str) -> HttpResponse:
+    """After adding to the timeline: htmx gets the form and the refreshed timeline; a plain POST
+    gets redirected on success, or the whole page again with the errors on the form."""
+    if not request.htmx:
+        if form.is_bound and form.errors:
+            return account_detail_response(request, account, status=INVALID, **{form_name: form})
+        return redirect("account-detail", pk=account.pk)
+    context = {"account": account, **_timeline_window(account), form_name: form, "can_edit": True}
+    template = f"accounts/partials/timeline_with_{form_name}.html"
+    return render(request, template, context, status=form_status(form))
+
+
+@require_POST
+def note_add(request: DeskRequest, pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            account_services.timeline_note_add(actor=request.user, account=account, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(error, form)
+        else:
+            form = NoteForm()
+            if not request.htmx:
+                messages.success(request, "Note added.")
+    return _timeline_response(request, account, form, "note_form")
+
+
+@require_POST
+def touchpoint_add(request: DeskRequest, pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    form = TouchpointForm(request.POST, account=account, prefix="tp")
+    if form.is_valid():
+        try:
+            account_services.touchpoint_log(actor=request.user, account=account, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(error, form)
+        else:
+            form = TouchpointForm(account=account, prefix="tp")
+            if not request.htmx:
+                messages.success(request, "Touchpoint logged.")
+    return _timeline_response(request, account, form, "touchpoint_form")

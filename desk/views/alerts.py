@@ -1,0 +1,33 @@
+"""The alerts inbox: red flags with their accounts, owners and pools, in scope tabs with counts.
+
+The flag actions on each row (acknowledge, snooze, resolve) stay with the flags,
+in lifecycle.flags.views.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from lifecycle.flags import selectors as flag_selectors
+from lifecycle.flags.forms import SnoozeForm
+
+from ..http import DeskRequest
+
+PAGE_SIZE = 50
+
+
+def alerts(request: DeskRequest) -> HttpResponse:
+    inbox = flag_selectors.inbox_tabs(request.user, request.GET)
+    page = Paginator(inbox.pop("flags"), PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        **inbox,
+        "page": page,
+        "rows": flag_selectors.flag_rows(request.user, list(page.object_list)),
+        "query_string": params.urlencode(),
+        "snooze_default": SnoozeForm.initial_until(),
+    }
+    return render(request, "desk/alerts.html", context)

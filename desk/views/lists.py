@@ -1,0 +1,60 @@
+"""The cockpit (my desk) and all accounts: one list page with health columns, filters, paging and CSV."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.selectors import account_csv_rows, accounts_for_paging
+from users.permissions import can_create_account, oversight
+
+from .. import selectors
+from ..http import DeskRequest
+
+PAGE_SIZE = 50
+
+
+def _account_list_page(
+    request: DeskRequest, *, scope: str, template: str, title: str
+) -> HttpResponse | StreamingHttpResponse:
+    account_filter, queryset, sort = selectors.account_list(user=request.user, params=request.GET, scope=scope)
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(account_csv_rows(queryset), content_type="text/csv")
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="baton-accounts-{scope}-{stamp}.csv"'
+        return response
+    # For "next best first" this pages a NextBestAccounts: not a sequence, but all a Paginator asks is count() and slices.
+    rows = accounts_for_paging(queryset, sort)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
+    params = request.GET.copy()
+    params.pop("page", None)
+    sort_params = params.copy()
+    sort_params.pop("sort", None)
+    context: dict[str, Any] = {
+        "title": title,
+        "scope": scope,
+        "filter": account_filter,
+        "page": page,
+        "sort": sort,
+        "query_string": params.urlencode(),
+        "sort_query_string": sort_params.urlencode(),
+    }
+    if request.htmx and request.htmx.target == "account-table":
+        return render(request, "desk/partials/account_table.html", context)
+    context["can_create_account"] = can_create_account(request.user)
+    if scope == "mine":
+        context["oversight"] = oversight(request.user)
+        context.update(selectors.cockpit_panels(request.user))
+    return render(request, template, context)
+
+
+def cockpit(request: DeskRequest) -> HttpResponse | StreamingHttpResponse:
+    return _account_list_page(request, scope="mine", template="desk/cockpit.html", title="My accounts")
+
+
+def account_list(request: DeskRequest) -> HttpResponse | StreamingHttpResponse:
+    return _account_list_page(request, scope="all", template="desk/account_list.html", title="All accounts")
