@@ -21,7 +21,7 @@ RENEWAL_WINDOWS = [
 
 
 class AccountFilter(django_filters.FilterSet):
-    """The account's own columns. The health band (lifecycle's) is added above: desk.filters.AccountHealthFilter."""
+    """The account's own columns. The health band (lifecycle's) is added above: lifecycle.health.filters.AccountHealthFilter."""
 
     # distinct=False: these are plain columns, so no row can repeat; the
     # default DISTINCT made PostgreSQL sort and hash every column of every

@@ -7,14 +7,13 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Stage
+from core.forms import DATE_INPUT, DATETIME_INPUT
 from users.models import Team, User
 from users.permissions import can_edit_account
 
 from .models import Account, Channel, Contact, Coverage, RiskTag, Sentiment, Tag
 from .services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
 
 

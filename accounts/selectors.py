@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import F, QuerySet
 from django.db.models.expressions import OrderBy
@@ -67,15 +68,18 @@ def _nullable(column: str) -> bool:
     return nullable
 
 
-def account_list(*, user: User, params, scope: str = "all") -> tuple[AccountFilter, QuerySet[Account], str]:
+def account_list(
+    *, user: User, params, scope: str = "all", filterset_class: type[AccountFilter] = AccountFilter
+) -> tuple[AccountFilter, QuerySet[Account], str]:
     """Filtered, sorted accounts for a list page or export.
 
-    `scope="mine"` is the cockpit: the accounts on the user's desk.
+    `scope="mine"` is the cockpit: the accounts on the user's desk. Apps above
+    accounts pass a subclass of AccountFilter that adds their own filters (the health band).
     """
     base = Account.objects.with_list_columns()
     if scope == "mine":
         base = base.covered_by(user)
-    account_filter = AccountFilter(params, queryset=base)
+    account_filter = filterset_class(params, queryset=base)
     default = DEFAULT_COCKPIT_SORT if scope == "mine" else DEFAULT_ACCOUNT_SORT
     sort, order_by = account_ordering(params.get("sort"), default=default)
     queryset = account_filter.qs.order_by(*order_by)
@@ -177,3 +181,13 @@ def org_chart_rows(roots: list[OrgChartNode]) -> list[tuple[int, Contact]]:
         rows.append((depth, node.contact))
         stack.extend((depth + 1, child) for child in reversed(node.reports))
     return rows
+
+
+TIMELINE_PAGE_SIZE = 30
+
+
+def timeline_window(account: Account, *, offset: int = 0) -> dict[str, Any]:
+    """One page of the account's timeline, newest first, and the offset of the next page (None at the end)."""
+    entries = list(account.timeline.for_display()[offset : offset + TIMELINE_PAGE_SIZE + 1])
+    more = len(entries) > TIMELINE_PAGE_SIZE
+    return {"timeline": entries[:TIMELINE_PAGE_SIZE], "next_offset": offset + TIMELINE_PAGE_SIZE if more else None}

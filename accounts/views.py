@@ -15,13 +15,12 @@ from django.views.decorators.http import require_POST
 from core.forms import add_service_errors, form_status
 from users.permissions import can_create_account, can_reassign_account
 
-from . import services
+from . import selectors, services
 from .access import account_for_edit
 from .forms import AccountForm, ContactForm, CoverageForm, ReassignForm
 from .models import Account, Contact
 
 # The timeline shows this many entries at a time: on the Account 360 (desk) and in each older page here.
-TIMELINE_PAGE_SIZE = 30
 
 
 def account_create(request: HttpRequest) -> HttpResponse:
@@ -147,16 +146,8 @@ def timeline_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Older timeline entries, loaded in place below the first page."""
     account = get_object_or_404(Account, pk=pk)
     try:
-        offset = max(int(request.GET.get("offset", TIMELINE_PAGE_SIZE)), 0)
+        offset = max(int(request.GET.get("offset", selectors.TIMELINE_PAGE_SIZE)), 0)
     except ValueError:
-        offset = TIMELINE_PAGE_SIZE
-    entries = list(account.timeline.for_display()[offset : offset + TIMELINE_PAGE_SIZE + 1])
-    return render(
-        request,
-        "accounts/partials/timeline_entries.html",
-        {
-            "account": account,
-            "timeline": entries[:TIMELINE_PAGE_SIZE],
-            "next_offset": offset + TIMELINE_PAGE_SIZE if len(entries) > TIMELINE_PAGE_SIZE else None,
-        },
-    )
+        offset = selectors.TIMELINE_PAGE_SIZE
+    context = {"account": account, **selectors.timeline_window(account, offset=offset)}
+    return render(request, "accounts/partials/timeline_entries.html", context)

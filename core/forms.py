@@ -6,8 +6,13 @@ scripts can tell them from success.
 
 from __future__ import annotations
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
+
+# The browser's own pickers, with the value formats they send back; Django copies a widget per field.
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 def add_service_errors(error: ValidationError, form: BaseForm, *others: BaseForm) -> None:

@@ -18,10 +18,9 @@ from rest_framework.response import Response
 from accounts.api.serializers import AccountSerializer, StageChangeSerializer
 from accounts.api.views import AccountViewSet
 from core.api import as_drf_error
+from lifecycle.health.filters import AccountHealthFilter
 from lifecycle.stages.services import account_stage_change
 from users.models import User
-
-from .filters import AccountHealthFilter
 
 
 # The docstring is the endpoint's description in the OpenAPI schema, kept as accounts wrote it.

@@ -3,12 +3,11 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from core.forms import DATE_INPUT
 from users.models import User
 
 from .models import Objective, SuccessPlan
 from .services import OBJECTIVE_FIELDS, PLAN_FIELDS
-
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class PlanForm(forms.ModelForm):

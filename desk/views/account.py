@@ -25,7 +25,6 @@ from accounts import services as account_services
 from accounts.access import account_for_edit
 from accounts.forms import NoteForm, StageChangeForm, TouchpointForm
 from accounts.models import Account
-from accounts.views import TIMELINE_PAGE_SIZE
 from core.forms import INVALID, add_service_errors, form_status
 from lifecycle.flags.selectors import open_flags_for_account
 from lifecycle.health.forms import ScoreOverrideForm
@@ -40,15 +39,6 @@ from users.permissions import can_edit_account, can_manage_transition, can_overr
 from ..http import DeskRequest
 
 
-def _timeline_window(account: Account) -> dict[str, Any]:
-    """The first page of the account's timeline, and the offset of the next (None when there is none)."""
-    timeline = list(account.timeline.for_display()[: TIMELINE_PAGE_SIZE + 1])
-    return {
-        "timeline": timeline[:TIMELINE_PAGE_SIZE],
-        "next_offset": TIMELINE_PAGE_SIZE if len(timeline) > TIMELINE_PAGE_SIZE else None,
-    }
-
-
 def account_detail_response(request: DeskRequest, account: Account, *, status: int = 200, **forms: Any) -> HttpResponse:
     """The Account 360 page; `forms` replaces a blank form with a bound one whose errors should show."""
     user = request.user
@@ -61,7 +51,7 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
         "can_reassign": can_reassign_account(user, account),
         "contacts": contacts,
         "org_chart": account_selectors.org_chart_rows(account_selectors.account_org_chart(contacts)),
-        **_timeline_window(account),
+        **account_selectors.timeline_window(account),
         "stage_history": stage_history_with_durations(account),
         "fiscal_year_start": calendar.month_name[account.fiscal_year_start_month],
         "note_form": NoteForm() if can_edit else None,
@@ -110,7 +100,7 @@ def _timeline_response(request: DeskRequest, account: Account, form: BaseForm, f
         if form.is_bound and form.errors:
             return account_detail_response(request, account, status=INVALID, **{form_name: form})
         return redirect("account-detail", pk=account.pk)
-    context = {"account": account, **_timeline_window(account), form_name: form, "can_edit": True}
+    context = {"account": account, **account_selectors.timeline_window(account), form_name: form, "can_edit": True}
     template = f"accounts/partials/timeline_with_{form_name}.html"
     return render(request, template, context, status=form_status(form))
 

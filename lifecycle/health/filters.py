@@ -1,4 +1,4 @@
-"""The account filter the desk's lists and the account API use: accounts' own, plus the health band."""
+"""The account filter with the health band: what the account lists, the account API and bulk handover filter by."""
 
 from __future__ import annotations
 
