@@ -10,5 +10,7 @@ class NotificationsConfig(AppConfig):
         from core import events
         from lifecycle.flags.events import FlagsRaised
         from notifications import handlers
+        from transitions.events import CustomerEmailsQueued
 
         events.subscribe(FlagsRaised, handlers.notify_flags_raised)
+        events.subscribe(CustomerEmailsQueued, handlers.send_customer_emails)

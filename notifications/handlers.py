@@ -1,4 +1,5 @@
-"""Who hears about what happened below: raised and re-opened flags are delivered to the people who follow them.
+"""Who hears about what happened below: raised and re-opened flags are delivered to the people who follow them;
+customer emails queued on a handover step are sent.
 
 Subscribed in notifications/apps.py.
 """
@@ -6,7 +7,9 @@ Subscribed in notifications/apps.py.
 from __future__ import annotations
 
 from lifecycle.flags.events import FlagsRaised
+from transitions.events import CustomerEmailsQueued
 
+from .services import customer_emails_queue
 from .tasks import flags_notify
 
 
@@ -14,3 +17,9 @@ def notify_flags_raised(event: FlagsRaised) -> None:
     # Back-filled history (demo data, replays) raises flags that nobody should be woken for.
     if event.notify:
         flags_notify.delay([*event.raised_ids, *event.reopened_ids])
+
+
+def send_customer_emails(event: CustomerEmailsQueued) -> None:
+    # Inline, not a task: writing the deliveries is quick, and once they are rows the sweep
+    # sends them even if queueing the send fails.
+    customer_emails_queue(email_ids=event.email_ids)

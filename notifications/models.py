@@ -1,9 +1,11 @@
-"""Telling people: in-app notifications, outbound deliveries (email, chat webhook), subscriptions.
+"""Telling people: in-app notifications, outbound deliveries (email, chat webhook, customer email), subscriptions.
 
 Nothing is silently dropped: every email or webhook is a Delivery row first,
 sent by a task afterwards; a failure is recorded on the row and retried with
 backoff until it succeeds or runs out of attempts, and then it stays visible
-to admins as failed.
+to admins as failed. Customer emails written on a handover step
+(transitions.OutboundEmail) go the same way, and each outcome is reported back
+to their outbox row, which the CSM sees on the task.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class Notification(models.Model):
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Chat webhook"
+    CUSTOMER = "customer", "Customer email"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -84,7 +87,11 @@ class DeliveryQuerySet(models.QuerySet):
 
 
 class Delivery(models.Model):
-    """One email or webhook post, with its rendered content, so a retry sends exactly what was meant."""
+    """One email or webhook post, with its rendered content, so a retry sends exactly what was meant.
+
+    A customer email (channel "customer") belongs to the transitions outbox row
+    it sends; no other channel has one.
+    """
 
     MAX_ATTEMPTS = 6
 
@@ -93,6 +100,10 @@ class Delivery(models.Model):
     )
     flag = models.ForeignKey(
         "lifecycle.RedFlag", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    # Gone with its outbox row: an email nobody can see on a task any more is not sent.
+    outbound_email = models.OneToOneField(
+        "transitions.OutboundEmail", null=True, blank=True, on_delete=models.CASCADE, related_name="delivery"
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
     target = models.CharField(max_length=500, help_text="Email address or webhook URL.")
@@ -116,6 +127,11 @@ class Delivery(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status=DeliveryStatus.SENT) | Q(sent_at__isnull=False), name="delivery_sent_has_time"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel=Channel.CUSTOMER, outbound_email__isnull=False)
+                | (~Q(channel=Channel.CUSTOMER) & Q(outbound_email__isnull=True)),
+                name="delivery_customer_email_has_outbox_row",
             ),
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_status_due")]

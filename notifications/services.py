@@ -1,8 +1,10 @@
-"""Writes for notifications: who hears about a red flag, sending with retries, the daily digest.
+"""Writes for notifications: who hears about a red flag, customer emails, sending with retries, the daily digest.
 
 A flag's notifications are decided once, in one transaction: in-app rows and
-Delivery rows (email, chat webhook) with their rendered content. Sending
-happens afterwards, one delivery at a time, and every attempt is recorded.
+Delivery rows (email, chat webhook) with their rendered content. Customer
+emails queued on a handover step (transitions' outbox) become Delivery rows
+too. Sending happens afterwards, one delivery at a time, and every attempt is
+recorded; a customer email's outcome is also reported back to its outbox row.
 Keys on notifications and deliveries make a redelivered task harmless.
 """
 
@@ -21,12 +23,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag
+from transitions.models import OutboundEmail, OutboundEmailStatus
+from transitions.services import outbound_email_mark_failed, outbound_email_mark_sent, outbound_email_retry
 from users.models import User
 
 from .models import (
@@ -47,6 +51,9 @@ BACKOFF_SECONDS = (60, 5 * 60, 30 * 60, 2 * 3600, 6 * 3600)
 # A claimed delivery is not retried for this long: a worker that died mid-send is picked up after it.
 CLAIM_SECONDS = 10 * 60
 RETRY_BATCH = 200
+# A customer email still queued this long after it was written, without a delivery under way, was never
+# handed over (the process died between the commit and the handler): the sweep takes it up.
+CUSTOMER_EMAIL_ADOPT_AFTER = dt.timedelta(minutes=2)
 
 
 class DeliveryError(Exception):
@@ -240,6 +247,13 @@ def flags_notify(*, flag_ids: Iterable[int]) -> list[int]:
     return _deliveries_queue(deliveries)
 
 
+def _deliveries_revive(deliveries: QuerySet[Delivery]) -> int:
+    """Those of `deliveries` that failed get a fresh set of attempts, the first one due now."""
+    return deliveries.filter(status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+
+
 def _deliveries_queue(deliveries: list[Delivery]) -> list[int]:
     """Insert deliveries (skipping any whose key exists) and send the new ones after commit."""
     if not deliveries:
@@ -255,6 +269,63 @@ def _deliveries_queue(deliveries: list[Delivery]) -> list[int]:
 
         transaction.on_commit(lambda: [delivery_send.delay(pk) for pk in ids])
     return ids
+
+
+# --- customer emails from handover steps ----------------------------------------
+
+
+def _customer_email_key(email_id: int) -> str:
+    return f"customer_email:{email_id}"
+
+
+@transaction.atomic
+def customer_emails_queue(*, email_ids: Iterable[int]) -> list[int]:
+    """Send queued customer emails (transitions' outbox) like any delivery; returns the ids of the deliveries queued.
+
+    One delivery per email, with the email's rendered content. Idempotent: an
+    email whose delivery is pending or sent is left to it; one whose delivery
+    failed and that its sender queued again gets a fresh set of attempts.
+    Emails no longer queued are skipped.
+    """
+    emails = list(OutboundEmail.objects.filter(pk__in=list(email_ids), status=OutboundEmailStatus.QUEUED))
+    if not emails:
+        return []
+    _deliveries_revive(Delivery.objects.filter(outbound_email__in=emails))
+    return _deliveries_queue(
+        [
+            Delivery(
+                outbound_email=email,
+                channel=Channel.CUSTOMER,
+                target=email.to_email,
+                subject=email.subject,
+                body=email.body,
+                key=_customer_email_key(email.pk),
+            )
+            for email in emails
+        ]
+    )
+
+
+def _customer_emails_stranded(*, at: dt.datetime, limit: int) -> list[int]:
+    """Queued customer emails with no delivery under way: never handed over, or queued again and not revived."""
+    return list(
+        OutboundEmail.objects.filter(status=OutboundEmailStatus.QUEUED, created_at__lte=at - CUSTOMER_EMAIL_ADOPT_AFTER)
+        .filter(Q(delivery__isnull=True) | Q(delivery__status=DeliveryStatus.FAILED))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def _report(
+    delivery: Delivery, *, sent_at: dt.datetime | None = None, error: str = "", will_retry: bool = False
+) -> None:
+    """Tell the customer email's outbox row how the attempt went; other channels have nobody to tell."""
+    if delivery.outbound_email_id is None:
+        return
+    if sent_at is not None:
+        outbound_email_mark_sent(email_id=delivery.outbound_email_id, sent_at=sent_at)
+    else:
+        outbound_email_mark_failed(email_id=delivery.outbound_email_id, error=error, will_retry=will_retry)
 
 
 # --- sending ------------------------------------------------------------------
@@ -292,7 +363,7 @@ def _post_webhook(delivery: Delivery) -> None:
         raise DeliveryError(f"Could not reach the webhook: {reason}") from error
 
 
-SENDERS = {Channel.EMAIL: _send_email, Channel.WEBHOOK: _post_webhook}
+SENDERS = {Channel.EMAIL: _send_email, Channel.WEBHOOK: _post_webhook, Channel.CUSTOMER: _send_email}
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -304,6 +375,8 @@ def delivery_attempt(*, delivery_id: int) -> str | None:
 
     The claim is a conditional update, so two workers never send the same
     delivery at once; no transaction is held open while the network is slow.
+    The outcome is recorded afterwards, in one short transaction with the
+    report to a customer email's outbox row.
     """
     now = timezone.now()
     claimed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).update(
@@ -318,22 +391,35 @@ def delivery_attempt(*, delivery_id: int) -> str | None:
         finished = timezone.now()
         gave_up = delivery.attempts >= Delivery.MAX_ATTEMPTS
         status = DeliveryStatus.FAILED if gave_up else DeliveryStatus.PENDING
-        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
-            status=status,
-            last_error=str(error)[:2000],
-            next_attempt_at=finished if gave_up else finished + backoff(delivery.attempts),
-        )
+        with transaction.atomic():
+            recorded = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+                status=status,
+                last_error=str(error)[:2000],
+                next_attempt_at=finished if gave_up else finished + backoff(delivery.attempts),
+            )
+            if recorded:
+                _report(delivery, error=str(error), will_retry=not gave_up)
         log = logger.error if gave_up else logger.warning
         log("Delivery %s attempt %s failed: %s", delivery_id, delivery.attempts, error)
         return status
-    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
-    )
+    sent_at = timezone.now()
+    with transaction.atomic():
+        recorded = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SENT, sent_at=sent_at, last_error=""
+        )
+        if recorded:
+            _report(delivery, sent_at=sent_at)
     return DeliveryStatus.SENT
 
 
 def deliveries_retry_due(*, limit: int = RETRY_BATCH) -> dict[str, int]:
-    """Attempt up to `limit` due deliveries, oldest due first; the rest stay pending for the next sweep."""
+    """Attempt up to `limit` due deliveries, oldest due first; the rest stay pending for the next sweep.
+
+    Customer emails that never got a delivery under way are taken up first.
+    """
+    stranded = _customer_emails_stranded(at=timezone.now(), limit=limit)
+    if stranded:
+        customer_emails_queue(email_ids=stranded)
     outcome: dict[str, int] = {}
     for pk in Delivery.objects.due().order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]:
         status = delivery_attempt(delivery_id=pk)
@@ -344,14 +430,20 @@ def deliveries_retry_due(*, limit: int = RETRY_BATCH) -> dict[str, int]:
 
 @transaction.atomic
 def delivery_retry(*, actor: User, delivery: Delivery) -> Delivery:
-    """An admin sends a failed delivery again, with a fresh set of attempts."""
+    """An admin sends a failed delivery again, with a fresh set of attempts.
+
+    A customer email is queued again through its outbox row, as its sender
+    would from the task, so the task shows it queued too (customer_emails_queue
+    then revives the delivery).
+    """
     if not actor.is_admin:
         raise ValidationError("Only admins can retry deliveries.")
     if delivery.status != DeliveryStatus.FAILED:
         raise ValidationError("Only failed deliveries can be retried.")
-    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
-        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now()
-    )
+    if delivery.outbound_email is not None:
+        outbound_email_retry(actor=actor, email=delivery.outbound_email)
+        return delivery
+    _deliveries_revive(Delivery.objects.filter(pk=delivery.pk))
     from .tasks import delivery_send
 
     transaction.on_commit(lambda: delivery_send.delay(delivery.pk))

@@ -109,7 +109,9 @@ def _require_admin(request: HttpRequest) -> None:
 
 def delivery_failed_list(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
-    queryset = Delivery.objects.failed().select_related("flag__account", "flag__rule", "notification__recipient")
+    queryset = Delivery.objects.failed().select_related(
+        "flag__account", "flag__rule", "notification__recipient", "outbound_email__account"
+    )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -273,10 +273,10 @@ def _send_email(
     contacts: list[Contact] | None,
     at: dt.datetime,
 ) -> None:
-    """What `task_email_send` and the outbox worker leave behind, minus the sending.
+    """What `task_email_send` and the email's delivery leave on the outbox row, minus the sending.
 
     The email is rendered from the step's template as the task page does, put
-    in the outbox as sent, and logged as a touchpoint as the worker logs it.
+    in the outbox as sent, and logged as a touchpoint as `outbound_email_mark_sent` logs it.
     """
     if not contacts:
         return

@@ -15,3 +15,15 @@ class TransitionCompleted(Event):
     account_id: int
     kind: str
     to_csm_id: int | None
+
+
+@dataclass(frozen=True)
+class CustomerEmailsQueued(Event):
+    """Customer emails wait in the outbox: written from a step, or a failed one queued again by its sender.
+
+    Transitions keeps the outbox rows (what goes to whom, and its status on the
+    task); whoever sends email subscribes, sends them after commit and reports
+    each outcome back with `outbound_email_mark_sent` / `outbound_email_mark_failed`.
+    """
+
+    email_ids: tuple[int, ...]

@@ -398,7 +398,13 @@ class OutboundEmailStatus(models.TextChoices):
 
 
 class OutboundEmail(models.Model):
-    """A customer email waiting in, or gone through, the outbox. Nothing is sent without a row here."""
+    """A customer email waiting in, or gone through, the outbox. Nothing is sent without a row here.
+
+    The row is what the CSM sees on the task. The sending itself (claim, retries
+    with backoff, the sweep) is a notifications Delivery, which reports each
+    outcome back here: queued with `last_error` while retries are left, failed
+    when they ran out (then the sender may retry it), sent.
+    """
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="outbound_emails")
     task = models.ForeignKey(

@@ -10,8 +10,3 @@ from . import services
 @shared_task(acks_late=True)
 def bulk_handover_run(bulk_id: int) -> str:
     return services.bulk_handover_run(bulk_id=bulk_id).status
-
-
-@shared_task(acks_late=True)
-def outbound_email_send(email_id: int) -> str:
-    return services.outbound_email_send(email_id=email_id).status

@@ -8,11 +8,17 @@ Split by concern; callers import from here:
 - transitions.py: starting handovers, stage checklists and risk plays; cancelling and re-dating them
 - bulk.py: bulk handovers, recorded and then run inline or by a worker
 - steps.py: completing a step, and the run it completes (moving open work to the new owner)
-- customer_emails.py: a step's customer email through the outbox
+- customer_emails.py: a step's customer emails in the outbox, and the outcomes the sender reports back
 """
 
 from .bulk import bulk_handover_create, bulk_handover_run
-from .customer_emails import email_context, outbound_email_retry, outbound_email_send, task_email_send
+from .customer_emails import (
+    email_context,
+    outbound_email_mark_failed,
+    outbound_email_mark_sent,
+    outbound_email_retry,
+    task_email_send,
+)
 from .playbooks import default_handover_playbook, default_risk_playbook, playbook_create, playbook_update
 from .steps import task_complete
 from .transitions import (
@@ -33,8 +39,9 @@ __all__ = [
     "default_handover_playbook",
     "default_risk_playbook",
     "email_context",
+    "outbound_email_mark_failed",
+    "outbound_email_mark_sent",
     "outbound_email_retry",
-    "outbound_email_send",
     "playbook_create",
     "playbook_run_start",
     "playbook_update",

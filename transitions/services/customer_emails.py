@@ -1,27 +1,33 @@
-"""Customer emails from a handover step, through the outbox: one personalised email per contact, sent after commit."""
+"""Customer emails from a handover step, through the outbox.
+
+`task_email_send` writes one personalised OutboundEmail per contact (what is
+sent to whom; the task page shows its status) and announces
+CustomerEmailsQueued. Sending is not done here: the app that delivers email
+(notifications) subscribes, sends each one after commit with its retries and
+backoff, and reports every outcome back through `outbound_email_mark_sent`
+and `outbound_email_mark_failed`. A sent email lands on the account timeline.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import F
 
 from accounts.models import Channel, Contact
 from accounts.services import touchpoint_log
+from core import events
 from users.models import User
 from users.permissions import can_complete_transition_task
 
 from .. import emails
+from ..events import CustomerEmailsQueued
 from ..models import OutboundEmail, OutboundEmailStatus, Transition, TransitionTask
 from .steps import _locked_task, _require_task_access, task_complete
 from .transitions import _person
-
-logger = logging.getLogger(__name__)
 
 
 def email_context(
@@ -39,13 +45,6 @@ def email_context(
     )
 
 
-def _queue_send(email_ids: list[int]) -> None:
-    from ..tasks import outbound_email_send
-
-    for email_id in email_ids:
-        outbound_email_send.delay(email_id)
-
-
 @transaction.atomic
 def task_email_send(
     *,
@@ -58,8 +57,8 @@ def task_email_send(
 ) -> list[OutboundEmail]:
     """Put one personalised email per contact in the outbox and complete the step.
 
-    The emails are sent by a worker after this transaction commits; a failure
-    shows on the task and can be retried.
+    The emails are sent after this transaction commits (CustomerEmailsQueued);
+    each one's status, a failure's error and its attempts show on the task.
     """
     locked, transition = _locked_task(task)
     _require_task_access(actor, locked, transition)
@@ -91,45 +90,9 @@ def task_email_send(
             )
         )
     OutboundEmail.objects.bulk_create(outbox)
-    ids = [email.pk for email in outbox]
-    transaction.on_commit(lambda: _queue_send(ids))
+    events.announce(CustomerEmailsQueued(email_ids=tuple(email.pk for email in outbox)))
     task_complete(actor=actor, task=locked)
     return outbox
-
-
-def outbound_email_send(*, email_id: int) -> OutboundEmail:
-    """Send one queued email. Idempotent: anything not queued is left alone."""
-    with transaction.atomic():
-        email = (
-            OutboundEmail.objects.select_for_update(of=("self",))
-            .select_related("contact", "created_by")
-            .get(pk=email_id)
-        )
-        if email.status != OutboundEmailStatus.QUEUED:
-            return email
-        email.attempts += 1
-        try:
-            EmailMessage(subject=email.subject, body=email.body, to=[email.to_email]).send(fail_silently=False)
-        except Exception as error:  # noqa: BLE001 - any transport failure is recorded, never lost
-            logger.warning("Outbound email %s failed: %s", email.pk, error)
-            email.status = OutboundEmailStatus.FAILED
-            email.last_error = f"{type(error).__name__}: {error}"[:2000]
-            email.save(update_fields=["status", "attempts", "last_error"])
-            return email
-        email.status = OutboundEmailStatus.SENT
-        email.sent_at = timezone.now()
-        email.last_error = ""
-        email.save(update_fields=["status", "attempts", "last_error", "sent_at"])
-        touchpoint_log(
-            actor=email.created_by,
-            account=email.account,
-            channel=Channel.EMAIL,
-            occurred_at=email.sent_at,
-            summary=f"Email sent: {email.subject}"[:200],
-            body=email.body,
-            participants=[email.contact] if email.contact else [],
-        )
-    return email
 
 
 @transaction.atomic
@@ -144,5 +107,48 @@ def outbound_email_retry(*, actor: User, email: OutboundEmail) -> OutboundEmail:
         raise ValidationError(f"Only failed emails can be retried; this one is {email.get_status_display().lower()}.")
     email.status = OutboundEmailStatus.QUEUED
     email.save(update_fields=["status"])
-    transaction.on_commit(lambda: _queue_send([email.pk]))
+    events.announce(CustomerEmailsQueued(email_ids=(email.pk,)))
     return email
+
+
+# --- outcomes, reported by whoever sent the email ----------------------------------------------------------------
+
+
+@transaction.atomic
+def outbound_email_mark_sent(*, email_id: int, sent_at: dt.datetime) -> bool:
+    """The email went out: it shows as sent on the task and lands on the account timeline.
+
+    Returns False, changing nothing, if it was already marked sent (an outcome reported twice).
+    """
+    marked = (
+        OutboundEmail.objects.filter(pk=email_id)
+        .exclude(status=OutboundEmailStatus.SENT)
+        .update(status=OutboundEmailStatus.SENT, sent_at=sent_at, last_error="", attempts=F("attempts") + 1)
+    )
+    if not marked:
+        return False
+    email = OutboundEmail.objects.select_related("account", "contact", "created_by").get(pk=email_id)
+    touchpoint_log(
+        actor=email.created_by,
+        account=email.account,
+        channel=Channel.EMAIL,
+        occurred_at=sent_at,
+        summary=f"Email sent: {email.subject}"[:200],
+        body=email.body,
+        participants=[email.contact] if email.contact else [],
+    )
+    return True
+
+
+def outbound_email_mark_failed(*, email_id: int, error: str, will_retry: bool) -> bool:
+    """An attempt failed: the error shows on the task; once no retry is left the email is failed and can be retried.
+
+    Only a queued email changes (returns False otherwise): a late report cannot undo a sent one.
+    """
+    return bool(
+        OutboundEmail.objects.filter(pk=email_id, status=OutboundEmailStatus.QUEUED).update(
+            status=OutboundEmailStatus.QUEUED if will_retry else OutboundEmailStatus.FAILED,
+            last_error=error[:2000],
+            attempts=F("attempts") + 1,
+        )
+    )

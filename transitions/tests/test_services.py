@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import override_settings
@@ -403,9 +404,28 @@ def test_sending_the_email_step_renders_per_contact_goes_through_the_outbox_and_
     assert task.status == TaskStatus.DONE
 
 
-def test_a_failed_email_is_recorded_and_a_retry_sends_it(
+def test_writing_the_email_queues_it_and_sends_nothing_before_the_commit(
     manager, account, incoming, dates, django_capture_on_commit_callbacks
 ):
+    dana = ContactFactory(account=account, first_name="Dana")
+    transition = start(manager, account, incoming, dates)
+
+    with django_capture_on_commit_callbacks() as after_commit:
+        (email,) = services.task_email_send(
+            actor=incoming, task=transition.tasks.get(position=1), contacts=[dana], subject="Hi", body="Hello"
+        )
+
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (OutboundEmailStatus.QUEUED, 0)
+    assert after_commit and emails_to_customers() == []
+
+
+def test_a_failed_email_shows_its_error_is_retried_with_backoff_and_once_failed_the_senders_retry_sends_it(
+    manager, account, incoming, dates, django_capture_on_commit_callbacks
+):
+    from notifications.models import Delivery
+    from notifications.services import deliveries_retry_due
+
     dana = ContactFactory(account=account, first_name="Dana")
     transition = start(manager, account, incoming, dates)
     task = transition.tasks.get(position=1)
@@ -419,19 +439,29 @@ def test_a_failed_email_is_recorded_and_a_retry_sends_it(
                 subject="Hello",
                 body="Hi {contact_first_name}",
             )
+        email.refresh_from_db()
+        # Still queued: the next attempt comes by itself, after a backoff.
+        assert email.status == OutboundEmailStatus.QUEUED
+        assert "refused" in email.last_error and email.attempts == 1
+        delivery = Delivery.objects.get(outbound_email=email)
+        while delivery.status == "pending":
+            with time_machine.travel(delivery.next_attempt_at + dt.timedelta(seconds=1), tick=False):
+                deliveries_retry_due()
+            delivery.refresh_from_db()
     email.refresh_from_db()
     assert email.status == OutboundEmailStatus.FAILED
-    assert "refused" in email.last_error and email.attempts == 1
+    assert "refused" in email.last_error and email.attempts == Delivery.MAX_ATTEMPTS
     assert len(mail.outbox) == 0
 
     with django_capture_on_commit_callbacks(execute=True):
         services.outbound_email_retry(actor=incoming, email=email)
     email.refresh_from_db()
-    assert email.status == OutboundEmailStatus.SENT and email.attempts == 2 and email.last_error == ""
+    assert email.status == OutboundEmailStatus.SENT and email.last_error == ""
+    assert email.attempts == Delivery.MAX_ATTEMPTS + 1
     assert mail.outbox[0].body == "Hi Dana"
 
 
-def test_only_failed_emails_can_be_retried_and_sending_twice_changes_nothing(
+def test_only_failed_emails_can_be_retried_and_an_outcome_reported_twice_changes_nothing(
     manager, account, incoming, dates, django_capture_on_commit_callbacks
 ):
     dana = ContactFactory(account=account)
@@ -446,8 +476,16 @@ def test_only_failed_emails_can_be_retried_and_sending_twice_changes_nothing(
         )
     with pytest.raises(ValidationError, match="Only failed"):
         services.outbound_email_retry(actor=incoming, email=email)
-    services.outbound_email_send(email_id=email.pk)
+
+    assert not services.outbound_email_mark_sent(email_id=email.pk, sent_at=timezone.now())
+    assert not services.outbound_email_mark_failed(email_id=email.pk, error="late news", will_retry=False)
+
+    email.refresh_from_db()
+    assert (email.status, email.attempts, email.last_error) == (OutboundEmailStatus.SENT, 1, "")
     assert len(emails_to_customers()) == 1
+    assert (
+        TimelineEntry.objects.filter(account=account, kind=TimelineKind.TOUCHPOINT, channel=Channel.EMAIL).count() == 1
+    )
 
 
 def test_an_email_to_another_accounts_contact_or_with_a_bad_placeholder_writes_nothing(

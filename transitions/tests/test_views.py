@@ -131,6 +131,33 @@ def test_the_email_page_renders_the_email_per_contact_and_sends_it(
     assert OutboundEmail.objects.get().status == "sent"
 
 
+def test_the_transition_page_shows_an_email_retrying_then_failed_and_its_retry_button_sends_it(
+    client, transition, incoming, account, django_capture_on_commit_callbacks
+):
+    dana = ContactFactory(account=account, first_name="Dana")
+    with django_capture_on_commit_callbacks():  # not handed to the sender: the test reports the outcomes
+        (email,) = services.task_email_send(
+            actor=incoming, task=transition.tasks.get(position=1), contacts=[dana], subject="Hi", body="Hello"
+        )
+    retry = reverse("outbound-email-retry", args=[email.pk])
+    client.force_login(incoming)
+
+    services.outbound_email_mark_failed(email_id=email.pk, error="SMTP server refused the connection", will_retry=True)
+    page = client.get(reverse("transition-detail", args=[transition.pk])).content.decode()
+    assert "Retrying automatically; last attempt: SMTP server refused the connection" in page
+    assert retry not in page
+
+    services.outbound_email_mark_failed(email_id=email.pk, error="SMTP server refused the connection", will_retry=False)
+    page = client.get(reverse("transition-detail", args=[transition.pk])).content.decode()
+    assert 'data-status="failed"' in page and "2 attempts" in page and retry in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(retry)
+    assert response.status_code == 302
+    email.refresh_from_db()
+    assert email.status == "sent" and mail.outbox[0].to == [dana.email]
+
+
 def test_the_email_page_refuses_a_bad_placeholder_and_sends_nothing(client, transition, incoming, account):
     dana = ContactFactory(account=account)
     task = transition.tasks.get(position=1)
