@@ -32,6 +32,7 @@ from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag
 from transitions.models import OutboundEmail, OutboundEmailStatus
 from transitions.services import outbound_email_mark_failed, outbound_email_mark_sent, outbound_email_retry
 from users.models import User
+from users.permissions import can_manage_deliveries
 
 from .models import (
     SEVERITY_RANK,
@@ -436,7 +437,7 @@ def delivery_retry(*, actor: User, delivery: Delivery) -> Delivery:
     would from the task, so the task shows it queued too (customer_emails_queue
     then revives the delivery).
     """
-    if not actor.is_admin:
+    if not can_manage_deliveries(actor):
         raise ValidationError("Only admins can retry deliveries.")
     if delivery.status != DeliveryStatus.FAILED:
         raise ValidationError("Only failed deliveries can be retried.")

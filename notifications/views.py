@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from core.forms import form_status
+from users.permissions import can_manage_deliveries
 
 from . import services
 from .forms import SubscriptionForm
@@ -24,7 +25,13 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         queryset = queryset.unread()
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
-        request, "notifications/notification_list.html", {"page": page, "show": request.GET.get("show", "all")}
+        request,
+        "notifications/notification_list.html",
+        {
+            "page": page,
+            "show": request.GET.get("show", "all"),
+            "can_manage_deliveries": can_manage_deliveries(request.user),
+        },
     )
 
 
@@ -103,7 +110,7 @@ def subscription_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not request.user.is_admin:
+    if not can_manage_deliveries(request.user):
         raise PermissionDenied("Only admins see deliveries.")
 
 

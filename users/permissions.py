@@ -137,3 +137,21 @@ def oversight(user: User) -> Oversight:
     if user.is_admin:
         return "all"
     return "team" if user.is_manager else "mine"
+
+
+def can_start_bulk_handover(user: User | AnonymousUser) -> bool:
+    """Handing over a book of accounts is a manager's or an admin's call; each account is checked again as it starts."""
+    return user.is_authenticated and (user.is_manager or user.is_admin)
+
+
+def acts_as_manager(user: User | AnonymousUser | None) -> bool:
+    """Whether whoever starts a handover or a playbook run takes its manager steps themselves.
+
+    Managers and admins do; a CSM, or Baton itself (None), leaves them to a manager of the account's team.
+    """
+    return user is not None and user.is_authenticated and (user.is_manager or user.is_admin)
+
+
+def can_manage_deliveries(user: User | AnonymousUser) -> bool:
+    """Failed deliveries (emails and chat posts that could not be sent, and why) are an admin's to see and retry."""
+    return user.is_authenticated and user.is_admin

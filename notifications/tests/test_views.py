@@ -140,6 +140,13 @@ class TestFailedDeliveriesPage:
         assert "HTTP 404 Not Found: no_service" in page
         assert "hooks.chat.example/…" in page and "secret" not in page
 
+    def test_only_admins_find_the_link_to_failed_deliveries(self, client, admin, manager):
+        link = reverse("deliveries-failed")
+        client.force_login(manager)
+        assert link not in client.get(reverse("notifications")).content.decode()
+        client.force_login(admin)
+        assert link in client.get(reverse("notifications")).content.decode()
+
 
 class TestApi:
     def test_notifications_are_mine_only(self, api, csm, other_csm):

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from users.models import User
+from users.permissions import can_start_bulk_handover
 
 from ..models import BulkHandover, BulkHandoverStatus, Playbook
 from .transitions import TransitionConflict, _validate_dates, _validate_handover_playbook, transition_bulk_start
@@ -27,7 +28,7 @@ def bulk_handover_create(
     note: str = "",
 ) -> BulkHandover:
     """Record a bulk handover request; `bulk_handover_run` does the work (inline or in a worker)."""
-    if not (actor.is_manager or actor.is_admin):
+    if not can_start_bulk_handover(actor):
         raise PermissionDenied("Only managers and admins start handovers.")
     if not assignments:
         raise ValidationError("Choose at least one account to hand over.")

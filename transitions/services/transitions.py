@@ -17,7 +17,7 @@ from accounts.models import Account, AuditAction, AuditEvent, TimelineEntry, Tim
 from accounts.services import audit_record, timeline_system_event
 from lifecycle.models import FlagStatus, RedFlag
 from users.models import User
-from users.permissions import can_manage_transition
+from users.permissions import acts_as_manager, can_manage_transition
 
 from ..models import (
     AssigneeRole,
@@ -203,7 +203,7 @@ def transition_bulk_start(
         )
         raise TransitionConflict(busy or [(0, "one of the accounts")]) from error
 
-    manager = actor if (actor.is_manager or actor.is_admin) else None
+    manager = actor if acts_as_manager(actor) else None
     done = 0
     for start in range(0, len(transitions), CHUNK):
         chunk = transitions[start : start + CHUNK]
@@ -312,7 +312,7 @@ def _playbook_runs_create(
     """
     if not accounts:
         return []
-    starting_manager = actor if actor is not None and (actor.is_manager or actor.is_admin) else None
+    starting_manager = actor if acts_as_manager(actor) else None
     team_managers: dict[int | None, User] = {}
     if starting_manager is None:
         team_ids = {team_id for account in accounts if (team_id := _team_id(account)) is not None}

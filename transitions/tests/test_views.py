@@ -66,6 +66,14 @@ def test_the_board_filters_by_status_and_groups_by_outgoing_csm(client, manager,
     assert "Acme Robotics" not in completed
 
 
+def test_only_managers_and_admins_are_offered_the_bulk_handover_on_the_board(client, manager, outgoing):
+    bulk = reverse("bulk-handover-new")
+    client.force_login(outgoing)
+    assert bulk not in client.get(reverse("transition-board")).content.decode()
+    client.force_login(manager)
+    assert bulk in client.get(reverse("transition-board")).content.decode()
+
+
 def test_the_transition_page_shows_steps_readiness_and_only_the_viewers_actions(
     client, transition, incoming, outgoing, django_assert_max_num_queries
 ):

@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from users.permissions import can_start_bulk_handover
+
 from ..filters import TransitionFilter
 from ..models import PlaybookKind, Transition
 from ..selectors import (
@@ -57,6 +59,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "kind": params.get("kind"),
         "query_string": query.urlencode(),
         "today": timezone.localdate(),
+        "can_start_bulk_handover": can_start_bulk_handover(request.user),
     }
     template = (
         "transitions/partials/board_table.html"

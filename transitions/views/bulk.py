@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.filters import AccountFilter
 from accounts.models import Account
 from core.forms import add_service_errors
+from users.permissions import can_start_bulk_handover
 
 from .. import services
 from ..balancing import Candidate, Item, split
@@ -33,7 +34,7 @@ INLINE_LIMIT = 100  # larger runs go to a worker with a progress bar
 
 
 def _require_manager(request: HttpRequest) -> None:
-    if not (request.user.is_manager or request.user.is_admin):
+    if not can_start_bulk_handover(request.user):
         raise PermissionDenied("Only managers and admins start handovers.")
 
 

@@ -6,11 +6,14 @@ from django.contrib.auth.models import AnonymousUser
 from accounts.models import Account, Coverage
 from accounts.tests.factories import AccountFactory
 from users.permissions import (
+    acts_as_manager,
     can_configure,
     can_create_account,
     can_delete_account,
     can_edit_account,
+    can_manage_deliveries,
     can_reassign_account,
+    can_start_bulk_handover,
     editable_accounts_q,
     oversight,
 )
@@ -99,3 +102,19 @@ def test_the_checks_read_any_object_shaped_like_an_account(manager, team, other_
         owner_id, owner, pool_id = None, None, team.pk
 
     assert can_edit_account(manager, Covered()) and can_edit_account(manager, Pooled())
+
+
+def test_managers_and_admins_start_bulk_handovers_and_take_the_manager_steps_of_what_they_start(csm, manager, admin):
+    people = (csm, manager, admin, AnonymousUser())
+    assert [can_start_bulk_handover(user) for user in people] == [False, True, True, False]
+    # None is Baton itself starting a run (a stage change, a raised flag): a team manager gets those steps.
+    assert [acts_as_manager(user) for user in (*people, None)] == [False, True, True, False, False]
+
+
+def test_only_admins_see_and_retry_failed_deliveries(csm, manager, admin):
+    assert [can_manage_deliveries(user) for user in (csm, manager, admin, AnonymousUser())] == [
+        False,
+        False,
+        True,
+        False,
+    ]
