@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core.forms import form_status
+from core.forms import add_service_errors, form_status
 from users.permissions import can_manage_deliveries
 
 from . import services
@@ -67,7 +67,7 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
                 user=request.user, fields=form.service_fields(), rules=form.cleaned_data["rules"]
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(error, form)
         else:
             messages.success(request, "Subscription added.")
             return redirect("subscriptions")
@@ -89,7 +89,7 @@ def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 subscription=subscription, fields=form.service_fields(), rules=form.cleaned_data["rules"]
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(error, form)
         else:
             messages.success(request, "Subscription saved.")
             return redirect("subscriptions")

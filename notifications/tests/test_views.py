@@ -113,6 +113,29 @@ class TestSubscriptionsPage:
         assert "You are not in a team" in response.content.decode()
         assert not Subscription.objects.exists()
 
+    def test_a_refused_subscription_comes_back_422_with_the_error_at_its_field_and_what_was_typed(self, client):
+        loner = CSMFactory(team=None)
+        client.force_login(loner)
+        response = client.post(
+            reverse("subscriptions"), {"scope": "team", "min_severity": "critical", "daily_digest": "on"}
+        )
+        assert response.status_code == 422
+        page = response.content.decode()
+        scope_error = page.index("You are not in a team")
+        assert page.index('name="scope"') < scope_error < page.index('name="tier"')
+        assert '<option value="critical" selected>' in page and 'id="id_daily_digest" checked' in page
+
+    def test_editing_a_subscription_into_one_that_is_refused_answers_422_with_what_was_typed(self, client):
+        loner = CSMFactory(team=None)
+        mine = SubscriptionFactory(user=loner, scope="mine", min_severity="low")
+        client.force_login(loner)
+        response = client.post(reverse("subscription-edit", args=[mine.pk]), {"scope": "team", "min_severity": "high"})
+        assert response.status_code == 422
+        page = response.content.decode()
+        assert "You are not in a team" in page and '<option value="high" selected>' in page
+        mine.refresh_from_db()
+        assert (mine.scope, mine.min_severity) == ("mine", "low")
+
     def test_i_cannot_edit_or_remove_someone_elses_subscription(self, client, csm, other_csm):
         theirs = SubscriptionFactory(user=other_csm, scope="all")
         client.force_login(csm)

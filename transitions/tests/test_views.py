@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -14,7 +16,7 @@ from transitions.models import (
     TransitionStatus,
 )
 from transitions.selectors import account_active_transition, tasks_for_cockpit
-from users.tests.factories import CSMFactory
+from users.tests.factories import AdminFactory, CSMFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -174,8 +176,9 @@ def test_the_email_page_refuses_a_bad_placeholder_and_sends_nothing(client, tran
         reverse("transition-task-email", args=[task.pk]),
         {"contacts": [dana.pk], "subject": "Hi", "body": "Hi {frist_name}"},
     )
-    assert response.status_code == 200
-    assert "Unknown placeholder" in response.content.decode()
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Unknown placeholder" in page and "Hi {frist_name}" in page
     assert not OutboundEmail.objects.exists()
 
 
@@ -252,3 +255,132 @@ def test_partials_for_the_360_and_the_cockpit_use_fixed_queries(
     with django_assert_num_queries(2):
         mine = tasks_for_cockpit(incoming)
     assert mine.open_count == 3 and [t.title for t in mine.tasks][0] == "Notify the customer"
+
+
+# --- invalid forms answer 422 with what was typed and why, in place ---------------------------------------------
+
+
+def test_starting_a_handover_with_the_dates_the_wrong_way_round_answers_422_with_the_form_as_typed(
+    client, manager, account, incoming, playbook, dates
+):
+    client.force_login(manager)
+    response = client.post(
+        reverse("transition-new", args=[account.pk]),
+        {
+            "to_csm": incoming.pk,
+            "reason": TransitionReason.REBALANCING,
+            "playbook": playbook.pk,
+            "start_date": dates["target_date"].isoformat(),
+            "target_date": dates["start_date"].isoformat(),
+            "note": "Sam knows the robotics vertical",
+        },
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "The target date cannot be before the start date." in page
+    assert "Sam knows the robotics vertical" in page and dates["target_date"].isoformat() in page
+    assert not Transition.objects.exists()
+
+
+def test_a_cancel_that_fails_answers_422_on_the_page_with_the_reason_as_typed(client, manager, transition):
+    client.force_login(manager)
+    services.transition_cancel(actor=manager, transition=transition, reason="First time")
+    response = client.post(reverse("transition-cancel", args=[transition.pk]), {"reason": "Alex stays after all"})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "This handover is already cancelled." in page and "Alex stays after all" in page
+
+    blank = client.post(reverse("transition-cancel", args=[transition.pk]), {"reason": ""})
+    assert blank.status_code == 422 and "This field is required." in blank.content.decode()
+
+
+def test_a_reschedule_before_the_start_answers_422_on_the_page_with_the_date_as_typed(
+    client, manager, transition, dates
+):
+    client.force_login(manager)
+    too_early = dates["start_date"] - dt.timedelta(days=3)
+    response = client.post(
+        reverse("transition-reschedule", args=[transition.pk]), {"target_date": too_early.isoformat()}
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "The target date cannot be before the start date." in page
+    assert f'value="{too_early.isoformat()}"' in page
+    transition.refresh_from_db()
+    assert transition.target_date == dates["target_date"]
+
+
+def test_an_invalid_playbook_answers_422_with_what_was_typed(client):
+    client.force_login(AdminFactory())
+    response = client.post(
+        reverse("playbook-create"),
+        {
+            "name": "",
+            "kind": "handover",
+            "description": "For the enterprise book",
+            "steps-TOTAL_FORMS": "1",
+            "steps-INITIAL_FORMS": "0",
+            "steps-0-title": "Call the champion",
+            "steps-0-assignee_role": "incoming",
+            "steps-0-due_offset_days": "2",
+        },
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "This field is required." in page
+    assert "For the enterprise book" in page and "Call the champion" in page
+
+
+def test_bulk_settings_that_do_not_validate_come_back_on_step_one_with_422_and_what_was_typed(
+    client, manager, outgoing, playbook, dates
+):
+    AccountFactory(owner=outgoing)
+    client.force_login(manager)
+    settings = {
+        "strategy": "arr",
+        "reason": "promotion",
+        "playbook": playbook.pk,
+        "start_date": dates["start_date"].isoformat(),
+        "target_date": dates["target_date"].isoformat(),
+        "note": "Alex moves to the new team",
+        "account_query": f"owner={outgoing.pk}",
+    }
+    response = client.post(reverse("bulk-handover-preview"), settings)  # nobody chosen to take the book
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "This field is required." in page and "Alex moves to the new team" in page
+    assert 'id="selected-count">1<' in page
+
+    newcomer = CSMFactory(team=manager.team)
+    nobody = client.post(  # the book of someone who has none
+        reverse("bulk-handover-preview"),
+        {**settings, "incoming": [newcomer.pk], "account_query": f"owner={newcomer.pk}"},
+    )
+    assert nobody.status_code == 422
+    assert "No accounts match that selection." in nobody.content.decode()
+
+
+def test_a_bulk_start_giving_an_account_to_someone_not_chosen_answers_422_on_the_preview(
+    client, manager, outgoing, playbook, dates
+):
+    account = AccountFactory(owner=outgoing)
+    chosen, stranger = CSMFactory(team=manager.team), CSMFactory(team=manager.team)
+    client.force_login(manager)
+    response = client.post(
+        reverse("bulk-handover-start"),
+        {
+            "incoming": [chosen.pk],
+            "strategy": "arr",
+            "reason": "promotion",
+            "playbook": playbook.pk,
+            "start_date": dates["start_date"].isoformat(),
+            "target_date": dates["target_date"].isoformat(),
+            "note": "",
+            "account_query": f"owner={outgoing.pk}",
+            f"assign-{account.pk}": stranger.pk,
+        },
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Every account must go to one of the chosen incoming CSMs." in page and account.name in page
+    assert not Transition.objects.exists()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.filters import AccountFilter
 from accounts.models import Account
-from core.forms import add_service_errors
+from core.forms import INVALID, add_service_errors
 from users.permissions import can_start_bulk_handover
 
 from .. import services
@@ -46,11 +46,17 @@ def _selected_accounts(params: QueryDict):
 def bulk_new(request: HttpRequest) -> HttpResponse:
     """Step 1: choose the accounts (a CSM's book or any filter), the incoming CSMs and how to split."""
     _require_manager(request)
-    account_filter, accounts = _selected_accounts(request.GET)
-    filtered = any(request.GET.get(name) for name in account_filter.form.fields)
+    return _step_one(request, request.GET, BulkSettingsForm())
+
+
+def _step_one(
+    request: HttpRequest, params: QueryDict, settings_form: BulkSettingsForm, *, status: int = 200
+) -> HttpResponse:
+    """The selection from `params` and the settings form; a submission that failed comes back here with 422."""
+    account_filter, accounts = _selected_accounts(params)
+    filtered = any(params.get(name) for name in account_filter.form.fields)
     count = accounts.count() if filtered else 0
     sample = list(accounts[:10]) if filtered else []
-    settings_form = BulkSettingsForm()
     owner = account_filter.form.cleaned_data.get("owner") if account_filter.is_valid() else None
     if owner is not None:
         # Handing a book to its current owner makes no sense; keep them off the list.
@@ -66,8 +72,9 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
             "too_many": count > MAX_BULK_ACCOUNTS,
             "max_accounts": MAX_BULK_ACCOUNTS,
             "settings_form": settings_form,
-            "query_string": request.GET.urlencode(),
+            "query_string": params.urlencode(),
         },
+        status=status,
     )
 
 
@@ -136,21 +143,12 @@ def bulk_preview(request: HttpRequest) -> HttpResponse:
     """Step 2: the proposed split with totals and warnings; every row can be changed before starting."""
     _require_manager(request)
     form = BulkSettingsForm(request.POST)
-    _, accounts = _selected_accounts(QueryDict(request.POST.get("account_query", "")))
+    selection = QueryDict(request.POST.get("account_query", ""))
+    _, accounts = _selected_accounts(selection)
     account_ids = list(accounts.values_list("pk", flat=True)[: MAX_BULK_ACCOUNTS + 1])
-    if len(account_ids) > MAX_BULK_ACCOUNTS:
-        messages.error(request, f"Narrow the selection to at most {MAX_BULK_ACCOUNTS} accounts.")
-        return redirect(f"{reverse('bulk-handover-new')}?{request.POST.get('account_query', '')}")
-    if not account_ids:
-        messages.error(request, "No accounts match that selection.")
-        return redirect(f"{reverse('bulk-handover-new')}?{request.POST.get('account_query', '')}")
-    if not form.is_valid():
-        return render(
-            request,
-            "transitions/bulk_settings_invalid.html",
-            {"form": form, "account_query": request.POST.get("account_query", "")},
-            status=422,
-        )
+    # An empty or oversized selection is said in place on step 1 (its count), as are the settings' errors.
+    if not form.is_valid() or not account_ids or len(account_ids) > MAX_BULK_ACCOUNTS:
+        return _step_one(request, selection, form, status=INVALID)
     incoming = list(form.cleaned_data["incoming"])
     loads = csm_loads([u.pk for u in incoming])
     arrs = dict(Account.objects.filter(pk__in=account_ids).values_list("pk", "arr"))
@@ -170,21 +168,17 @@ def bulk_start(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
     form = BulkSettingsForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "transitions/bulk_settings_invalid.html",
-            {"form": form, "account_query": request.POST.get("account_query", "")},
-            status=422,
-        )
+        return _step_one(request, QueryDict(request.POST.get("account_query", "")), form, status=INVALID)
     allowed = {u.pk for u in form.cleaned_data["incoming"]}
-    assignments = []
-    for key, value in request.POST.items():
-        if key.startswith("assign-") and value:
-            account_id, user_id = int(key.removeprefix("assign-")), int(value)
-            if user_id not in allowed:
-                messages.error(request, "Every account must go to one of the chosen incoming CSMs.")
-                return redirect("bulk-handover-new")
-            assignments.append((account_id, user_id))
+    assignments = [
+        (int(key.removeprefix("assign-")), int(value))
+        for key, value in request.POST.items()
+        if key.startswith("assign-") and value
+    ]
+    if any(user_id not in allowed for _, user_id in assignments):
+        return _preview_again(
+            request, form, assignments, error="Every account must go to one of the chosen incoming CSMs."
+        )
     settings = {name: form.cleaned_data[name] for name in ("playbook", "reason", "start_date", "target_date", "note")}
     try:
         bulk = services.bulk_handover_create(actor=request.user, assignments=assignments, **settings)
@@ -214,7 +208,7 @@ def _preview_again(request, form, assignments, *, error: str, conflicts: list[in
         request,
         "transitions/bulk_preview.html",
         context,
-        status=409 if conflicts else 422,
+        status=409 if conflicts else INVALID,
     )
 
 

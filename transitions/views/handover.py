@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -8,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account, DealRole
-from core.forms import add_service_errors
+from core.forms import add_service_errors, form_status
 from users.permissions import can_complete_transition_task, can_manage_transition
 
 from .. import emails, services
@@ -16,38 +18,45 @@ from ..access import task_for_work, transition_for_manage
 from ..forms import CancelForm, EmailForm, RescheduleForm, TransitionStartForm
 from ..models import OutboundEmail, TaskStatus, Transition
 from ..selectors import account_readiness, transition_detail
-from ._common import first_error
 
 
-def _detail_context(request: HttpRequest, pk: int) -> dict:
+def _detail_page(
+    request: HttpRequest,
+    pk: int,
+    *,
+    cancel_form: CancelForm | None = None,
+    reschedule_form: RescheduleForm | None = None,
+) -> HttpResponse:
+    """The transition page; a submitted form that failed comes back in place, with what was typed and why (422)."""
     try:
         transition = transition_detail(pk)
     except Transition.DoesNotExist as missing:
         raise Http404("No such transition.") from missing
     account = transition.account
     can_manage = can_manage_transition(request.user, account)
-    return {
+    offered = can_manage and transition.is_active
+    context: dict[str, Any] = {
         "transition": transition,
         "account": account,
         "tasks": list(transition.tasks.all()),
         "readiness": account_readiness(account),
         "can_manage": can_manage,
-        "cancel_form": CancelForm() if can_manage and transition.is_active else None,
-        "reschedule_form": RescheduleForm(initial={"target_date": transition.target_date})
-        if can_manage and transition.is_active
-        else None,
+        "cancel_form": cancel_form or (CancelForm() if offered else None),
+        "reschedule_form": reschedule_form
+        or (RescheduleForm(initial={"target_date": transition.target_date}) if offered else None),
     }
-
-
-def transition_view(request: HttpRequest, pk: int) -> HttpResponse:
-    context = _detail_context(request, pk)
     for task in context["tasks"]:
         task.can_work = (
             task.status == TaskStatus.OPEN
-            and context["transition"].is_active
-            and can_complete_transition_task(request.user, assignee_id=task.assignee_id, account=context["account"])
+            and transition.is_active
+            and can_complete_transition_task(request.user, assignee_id=task.assignee_id, account=account)
         )
-    return render(request, "transitions/transition_detail.html", context)
+    forms = [form for form in (cancel_form, reschedule_form) if form is not None]
+    return render(request, "transitions/transition_detail.html", context, status=form_status(*forms))
+
+
+def transition_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail_page(request, pk)
 
 
 def transition_new(request: HttpRequest, pk: int) -> HttpResponse:
@@ -68,6 +77,7 @@ def transition_new(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "transitions/transition_new.html",
         {"form": form, "account": account, "readiness": account_readiness(account)},
+        status=form_status(form),
     )
 
 
@@ -83,15 +93,14 @@ def transition_cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            add_service_errors(error, form)
         else:
             messages.success(
                 request,
                 f"Handover cancelled. {transition.account.covered_by_label} keeps {transition.account}.",
             )
-    else:
-        messages.error(request, "The handover was not cancelled: " + first_error(form))
-    return redirect("transition-detail", pk=pk)
+            return redirect("transition-detail", pk=pk)
+    return _detail_page(request, pk, cancel_form=form)
 
 
 @require_POST
@@ -102,7 +111,7 @@ def transition_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             _, shifted = services.transition_reschedule(actor=request.user, transition=transition, **form.cleaned_data)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            add_service_errors(error, form)
         else:
             suffix = (
                 f"; {shifted} open task(s) moved with it"
@@ -110,9 +119,8 @@ def transition_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
                 else "; tasks left as they were"
             )
             messages.success(request, f"Target date moved{suffix}.")
-    else:
-        messages.error(request, "The date was not changed: " + first_error(form))
-    return redirect("transition-detail", pk=pk)
+            return redirect("transition-detail", pk=pk)
+    return _detail_page(request, pk, reschedule_form=form)
 
 
 def _after_task_change(request: HttpRequest, task_pk: int, message: str) -> HttpResponse:
@@ -212,6 +220,8 @@ def task_email(request: HttpRequest, pk: int) -> HttpResponse:
             "previews": _previews(task, form),
             "sent": list(task.emails.order_by("-created_at")),
         },
+        # On GET the form is bound to the step's defaults only to render the previews: not a failed submission.
+        status=form_status(form) if request.method == "POST" else 200,
     )
 
 

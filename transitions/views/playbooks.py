@@ -6,7 +6,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from core.forms import add_service_errors
+from core.forms import INVALID, add_service_errors, form_status
 from users.permissions import can_configure
 
 from .. import services
@@ -71,4 +71,5 @@ def playbook_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "playbook": playbook,
             "placeholders": EMAIL_PLACEHOLDERS,
         },
+        status=INVALID if form_status(form, *steps.forms) == INVALID or steps.non_form_errors() else 200,
     )
