@@ -155,9 +155,6 @@ class SubscriptionScope(models.TextChoices):
     ALL = "all", "All accounts"
 
 
-SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
-
-
 class Subscription(models.Model):
     """Which red flags a person wants to hear about beyond their own, and how."""
 

@@ -28,6 +28,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from lifecycle.flags.models import SEVERITY_RANK
 from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag
 from transitions.models import OutboundEmail, OutboundEmailStatus
 from transitions.services import outbound_email_mark_failed, outbound_email_mark_sent, outbound_email_retry
@@ -35,7 +36,6 @@ from users.models import User
 from users.permissions import can_manage_deliveries
 
 from .models import (
-    SEVERITY_RANK,
     Channel,
     Delivery,
     DeliveryStatus,

@@ -6,14 +6,12 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Account, Contact
+from core.forms import DATE_INPUT, DATETIME_INPUT
 
 from . import emails
 from .balancing import Strategy
 from .models import Playbook, PlaybookKind, PlaybookStep, TransitionReason
 from .selectors import incoming_candidates
-
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 def _handover_playbooks():

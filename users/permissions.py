@@ -155,3 +155,14 @@ def acts_as_manager(user: User | AnonymousUser | None) -> bool:
 def can_manage_deliveries(user: User | AnonymousUser) -> bool:
     """Failed deliveries (emails and chat posts that could not be sent, and why) are an admin's to see and retry."""
     return user.is_authenticated and user.is_admin
+
+
+def can_import_outcomes(user: User | AnonymousUser) -> bool:
+    """Importing a file of renewals and churn is a manager's (their team's accounts) or an admin's; each row is checked
+    against editable_accounts_q as well. Anyone who may change an account records its outcomes on the Account 360."""
+    return user.is_authenticated and (user.is_manager or user.is_admin)
+
+
+def can_take_over_accounts(user: User | None) -> bool:
+    """Who can be made an account's owner in a handover: an active CSM or manager (admins keep no book)."""
+    return user is not None and user.is_active and user.role in (user.Role.CSM, user.Role.MANAGER)

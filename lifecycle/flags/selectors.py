@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -13,17 +13,10 @@ from accounts.models import Account
 from lifecycle.flags.filters import NEEDING_ACTION, RedFlagFilter
 from lifecycle.flags.models import ACTIVE
 from lifecycle.flags.services import can_act_on_flag
-from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag, Severity
+from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag
 from users.models import User
 from users.permissions import oversight
 
-SEVERITY_RANK = Case(
-    When(severity=Severity.CRITICAL, then=Value(3)),
-    When(severity=Severity.HIGH, then=Value(2)),
-    When(severity=Severity.MEDIUM, then=Value(1)),
-    default=Value(0),
-    output_field=IntegerField(),
-)
 SCOPES = ("mine", "team", "all")
 
 

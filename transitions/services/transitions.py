@@ -17,7 +17,7 @@ from accounts.models import Account, AuditAction, AuditEvent, TimelineEntry, Tim
 from accounts.services import audit_record, timeline_system_event
 from lifecycle.models import FlagStatus, RedFlag
 from users.models import User
-from users.permissions import acts_as_manager, can_manage_transition
+from users.permissions import acts_as_manager, can_manage_transition, can_take_over_accounts
 
 from ..models import (
     AssigneeRole,
@@ -142,7 +142,7 @@ def transition_bulk_start(
     incoming = User.objects.in_bulk({user_id for _, user_id in assignments})
     for _, user_id in assignments:
         user = incoming.get(user_id)
-        if user is None or not user.is_active or user.role not in (User.Role.CSM, User.Role.MANAGER):
+        if not can_take_over_accounts(user):
             raise ValidationError({"to_csm": "Every incoming owner must be an active CSM or manager."})
 
     accounts = list(Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk"))

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.filters import AccountFilter
 from accounts.models import Account
 from core.forms import INVALID, add_service_errors
+from lifecycle.health.filters import AccountHealthFilter
 from users.permissions import can_start_bulk_handover
 
 from .. import services
@@ -39,7 +39,7 @@ def _require_manager(request: HttpRequest) -> None:
 
 
 def _selected_accounts(params: QueryDict):
-    account_filter = AccountFilter(params, queryset=Account.objects.with_list_columns().order_by("-arr", "pk"))
+    account_filter = AccountHealthFilter(params, queryset=Account.objects.with_list_columns().order_by("-arr", "pk"))
     return account_filter, account_filter.qs
 
 
