@@ -20,11 +20,14 @@ from core import events
 from users.models import Team, User
 
 from .models import (
+    TERMS_FIELDS,
     Account,
+    AccountTerms,
     AuditAction,
     AuditEvent,
     Contact,
     Coverage,
+    TermsSource,
     TimelineEntry,
     TimelineKind,
 )
@@ -71,7 +74,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def audit_record(
+def audit_event(
     *,
     actor: User | None,
     action: str,
@@ -80,7 +83,8 @@ def audit_record(
     changes: dict[str, tuple[Any, Any]] | None = None,
     reason: str = "",
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
+    """An unsaved audit record: for a service that writes many at once with bulk_create."""
+    return AuditEvent(
         actor=actor,
         account=account,
         action=action,
@@ -91,11 +95,57 @@ def audit_record(
     )
 
 
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    subject: Any,
+    account: Account | None = None,
+    changes: dict[str, tuple[Any, Any]] | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    event = audit_event(actor=actor, action=action, subject=subject, account=account, changes=changes, reason=reason)
+    event.save()
+    return event
+
+
+def timeline_system_entry(
+    *, account: Account, event: str, summary: str, actor: User | None = None, body: str = ""
+) -> TimelineEntry:
+    """An unsaved system event for the timeline: for a service that writes many at once with bulk_create."""
+    return TimelineEntry(
+        account=account, kind=TimelineKind.SYSTEM, event=event, summary=summary, body=body, author=actor
+    )
+
+
 def timeline_system_event(
     *, account: Account, event: str, summary: str, actor: User | None = None, body: str = ""
 ) -> TimelineEntry:
-    return TimelineEntry.objects.create(
-        account=account, kind=TimelineKind.SYSTEM, event=event, summary=summary, body=body, author=actor
+    entry = timeline_system_entry(account=account, event=event, summary=summary, actor=actor, body=body)
+    entry.save()
+    return entry
+
+
+def account_terms_record(
+    accounts: Iterable[Account], *, actor: User | None, source: str, effective_at: dt.datetime | None = None
+) -> list[AccountTerms]:
+    """Keep the terms the accounts now have as dated rows, one INSERT for any number of accounts.
+
+    Called by every service that creates an account or changes one of TERMS_FIELDS, inside its
+    transaction, so the history never misses a change nor holds one that was rolled back.
+    """
+    effective_at = effective_at or timezone.now()
+    return AccountTerms.objects.bulk_create(
+        [
+            AccountTerms(
+                account=account,
+                effective_at=effective_at,
+                recorded_by=actor,
+                source=source,
+                **{field: getattr(account, field) for field in TERMS_FIELDS},
+            )
+            for account in accounts
+        ]
     )
 
 
@@ -137,6 +187,7 @@ def account_create(
     account.full_clean()
     account.save()
     account.tags.set(tags)
+    account_terms_record([account], actor=actor, source=TermsSource.CREATED, effective_at=account.created_at)
     audit_record(actor=actor, action=AuditAction.ACCOUNT_CREATED, subject=account, account=account)
     timeline_system_event(account=account, event="account_created", summary=f"Account created by {actor}", actor=actor)
     events.announce(AccountChanged(account_id=account.pk, fields=frozenset(fields), created=True))
@@ -151,6 +202,8 @@ def account_update(
     account.full_clean()
     if changes:
         account.save(update_fields=[*changes, "updated_at"])
+        if set(changes) & set(TERMS_FIELDS):
+            account_terms_record([account], actor=actor, source=TermsSource.EDITED, effective_at=account.updated_at)
         audit_record(actor=actor, action=AuditAction.ACCOUNT_UPDATED, subject=account, account=account, changes=changes)
         events.announce(AccountChanged(account_id=account.pk, fields=frozenset(changes)))
     if tags is not None:
@@ -296,7 +349,7 @@ def timeline_note_add(
 @transaction.atomic
 def touchpoint_log(
     *,
-    actor: User,
+    actor: User | None,
     account: Account,
     channel: str,
     occurred_at: dt.datetime,
