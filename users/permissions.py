@@ -166,3 +166,8 @@ def can_import_outcomes(user: User | AnonymousUser) -> bool:
 def can_take_over_accounts(user: User | None) -> bool:
     """Who can be made an account's owner in a handover: an active CSM or manager (admins keep no book)."""
     return user is not None and user.is_active and user.role in (user.Role.CSM, user.Role.MANAGER)
+
+
+def can_open_django_admin(user: User | AnonymousUser) -> bool:
+    """Baton's admins, and Django staff accounts (operators), get the link to Django's admin site."""
+    return user.is_authenticated and (user.is_admin or user.is_staff)

@@ -118,3 +118,15 @@ def test_only_admins_see_and_retry_failed_deliveries(csm, manager, admin):
         True,
         False,
     ]
+
+
+@pytest.mark.django_db
+def test_only_admins_and_django_staff_see_the_link_to_djangos_admin_site(client, admin, manager, csm):
+    admin_link = 'href="/admin/"'
+    for user, sees in [(admin, True), (manager, False), (csm, False)]:
+        client.force_login(user)
+        assert (admin_link in client.get("/").content.decode()) is sees, user.username
+    csm.is_staff = True
+    csm.save(update_fields=["is_staff"])
+    client.force_login(csm)
+    assert admin_link in client.get("/").content.decode()
