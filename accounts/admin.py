@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import Account, AuditEvent, Contact, Tag, TimelineEntry
+from .outcomes import admin as outcomes_admin  # noqa: F401  (registers outcomes and account terms)
 
 
 class ContactInline(admin.TabularInline):

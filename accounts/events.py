@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from core.events import Event
@@ -34,3 +35,18 @@ class TimelineEntryLogged(Event):
     entry_id: int
     account_id: int
     kind: str
+
+
+@dataclass(frozen=True)
+class OutcomeRecorded(Event):
+    """An outcome (renewed, downgraded, churned) was recorded; `corrects_id` names the outcome it replaces, if any.
+
+    `source` is an OutcomeSource value: page, api, csv or stage_change. A CSV import announces one per row.
+    """
+
+    outcome_id: int
+    account_id: int
+    kind: str
+    occurred_on: dt.date
+    source: str
+    corrects_id: int | None = None

@@ -196,6 +196,57 @@ class Account(models.Model):
         return "Unassigned"
 
 
+# The account fields a contract's terms consist of: every change to one of them is kept as a dated AccountTerms row.
+TERMS_FIELDS = ("contract_start", "renewal_date", "arr", "currency", "tier")
+
+
+class TermsSource(models.TextChoices):
+    CREATED = "created", "Account created"
+    EDITED = "edited", "Account edited"
+    BACKFILL = "backfill", "Kept from before the history began"
+    DEMO = "demo", "Demo data"
+
+
+class AccountTerms(models.Model):
+    """An account's contract terms as they stood from `effective_at` until its next row: what was known on a day.
+
+    Append-only, written in the same transaction by the service that creates the account or
+    changes one of TERMS_FIELDS (accounts.services); a backtest asks
+    `accounts.selectors.account_terms_as_of` for the terms in force on a past day.
+    """
+
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        related_name="terms_history",
+        db_index=False,  # terms_account_effective leads with it
+    )
+    effective_at = models.DateTimeField(default=timezone.now)
+    contract_start = models.DateField(null=True, blank=True)
+    renewal_date = models.DateField(null=True, blank=True)
+    arr = models.DecimalField("ARR", max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    tier = models.CharField(max_length=8, choices=Tier.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=16, choices=TermsSource.choices)
+
+    class Meta:
+        ordering = ["-effective_at", "-id"]
+        verbose_name_plural = "account terms"
+        constraints = [
+            models.CheckConstraint(condition=Q(arr__gte=0), name="terms_arr_not_negative"),
+            models.CheckConstraint(condition=Q(tier__in=Tier.values), name="terms_tier_valid"),
+            models.CheckConstraint(condition=Q(source__in=TermsSource.values), name="terms_source_valid"),
+        ]
+        # "The latest row of each account up to a moment": one index walk per account, newest first.
+        indexes = [models.Index(fields=["account", "-effective_at", "-id"], name="terms_account_effective")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} from {self.effective_at:%Y-%m-%d %H:%M}: {self.currency} {self.arr}, {self.tier}"
+
+
 class DealRole(models.TextChoices):
     CHAMPION = "champion", "Champion"
     DECISION_MAKER = "decision_maker", "Decision maker"
@@ -360,6 +411,8 @@ class AuditAction(models.TextChoices):
     CONTACT_UPDATED = "contact_updated", "Contact updated"
     SCORE_OVERRIDDEN = "score_overridden", "Score overridden"
     TRANSITION_CHANGED = "transition_changed", "Transition changed"
+    OUTCOME_RECORDED = "outcome_recorded", "Outcome recorded"
+    OUTCOME_CORRECTED = "outcome_corrected", "Outcome corrected"
 
 
 class AuditEvent(models.Model):
@@ -386,3 +439,7 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.subject_type}#{self.subject_id}"
+
+
+# Outcomes are a concept of their own (accounts/outcomes/); Django finds an app's models in its models module.
+from accounts.outcomes.models import ChurnReason, Movement, Outcome, OutcomeKind, OutcomeSource  # noqa: E402, F401

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db import connections
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import OrderBy
+from django.utils import timezone
 
 from users.models import User
 
 from .filters import AccountFilter
-from .models import Account, Contact
+from .models import Account, AccountTerms, Contact
 
 ACCOUNT_SORTS = {
     "name": ("name",),
@@ -191,3 +194,32 @@ def timeline_window(account: Account, *, offset: int = 0) -> dict[str, Any]:
     entries = list(account.timeline.for_display()[offset : offset + TIMELINE_PAGE_SIZE + 1])
     more = len(entries) > TIMELINE_PAGE_SIZE
     return {"timeline": entries[:TIMELINE_PAGE_SIZE], "next_offset": offset + TIMELINE_PAGE_SIZE if more else None}
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The first moment after `day`, in the site's time zone: what was known "on" a day was known before it."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+def account_terms_as_of(account_ids: Iterable[int] | None, day: dt.date) -> dict[int, AccountTerms]:
+    """Each account's terms in force at the end of `day`, by account id: what was known then.
+
+    The latest AccountTerms row that took effect by then, so a change made after `day` is not
+    used, and an account created after it is absent. `account_ids=None` means every account.
+    One query, however many accounts: PostgreSQL picks each account's latest row with DISTINCT
+    ON; other databases keep the rows no later row of the same account outdoes (NOT EXISTS).
+    Both walk the terms_account_effective index.
+    """
+    cutoff = end_of_day(day)
+    rows = AccountTerms.objects.filter(effective_at__lt=cutoff)
+    if account_ids is not None:
+        rows = rows.filter(account_id__in=list(account_ids))
+    if connections[rows.db].features.can_distinct_on_fields:
+        latest = rows.order_by("account_id", "-effective_at", "-id").distinct("account_id")
+    else:
+        later = AccountTerms.objects.filter(account_id=OuterRef("account_id"), effective_at__lt=cutoff).filter(
+            Q(effective_at__gt=OuterRef("effective_at"))
+            | Q(effective_at=OuterRef("effective_at"), id__gt=OuterRef("id"))
+        )
+        latest = rows.filter(~Exists(later))
+    return {terms.account_id: terms for terms in latest}

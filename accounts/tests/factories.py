@@ -4,7 +4,19 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from accounts.models import Account, Contact, Coverage, Industry, Region, Tier, TimelineEntry, TimelineKind
+from accounts.models import (
+    Account,
+    Contact,
+    Coverage,
+    Industry,
+    Outcome,
+    OutcomeKind,
+    OutcomeSource,
+    Region,
+    Tier,
+    TimelineEntry,
+    TimelineKind,
+)
 from users.tests.factories import CSMFactory
 
 
@@ -43,3 +55,20 @@ class TimelineEntryFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(AccountFactory)
     kind = TimelineKind.NOTE
     summary = "Context from the last QBR"
+
+
+class OutcomeFactory(factory.django.DjangoModelFactory):
+    """A flat annual renewal that closed yesterday; rows straight into the table, as a test's given history."""
+
+    class Meta:
+        model = Outcome
+
+    account = factory.SubFactory(AccountFactory)
+    kind = OutcomeKind.RENEWED
+    occurred_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=1))
+    term_end = factory.LazyAttribute(lambda o: o.occurred_on)
+    term_start = factory.LazyAttribute(lambda o: o.term_end.replace(year=o.term_end.year - 1))
+    arr_before = Decimal("50000")
+    arr_after = Decimal("50000")
+    currency = "USD"
+    source = OutcomeSource.PAGE
