@@ -1,6 +1,6 @@
 """Accounts' own pages. The cockpit, all accounts, the Account 360 and its note and touchpoint forms are desk's."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("accounts/<int:pk>/contacts/<int:contact_pk>/edit/", views.contact_edit, name="contact-edit"),
     path("accounts/<int:pk>/contacts/<int:contact_pk>/verify/", views.contact_verify, name="contact-verify"),
     path("accounts/<int:pk>/timeline/", views.timeline_page, name="timeline-page"),
+    path("", include("accounts.outcomes.urls")),
 ]

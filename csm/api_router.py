@@ -1,6 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import ContactViewSet, TimelineEntryViewSet
+from accounts.outcomes.api import OutcomeViewSet
 from desk.api import AccountDeskViewSet
 from lifecycle.flags.api import AlertRuleViewSet, RedFlagViewSet
 from lifecycle.signals.api import InvoiceViewSet, SupportTicketViewSet, SurveyResponseViewSet, UsageDailyViewSet
@@ -14,6 +15,7 @@ router = DefaultRouter()
 router.register("accounts", AccountDeskViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("timeline", TimelineEntryViewSet, basename="timeline")
+router.register("outcomes", OutcomeViewSet, basename="outcome")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
 router.register("signals/usage", UsageDailyViewSet, basename="signal-usage")

@@ -12,6 +12,17 @@ STAGE_BADGES = {
     "at_risk": "text-bg-danger",
     "churned": "text-bg-secondary",
 }
+OUTCOME_BADGES = {
+    "renewed": "text-bg-success",
+    "downgraded": "text-bg-warning",
+    "churned": "text-bg-dark",
+}
+MOVEMENT_BADGES = {
+    "expansion": "text-success-emphasis bg-success-subtle border border-success-subtle",
+    "flat": "text-secondary-emphasis bg-secondary-subtle border border-secondary-subtle",
+    "contraction": "text-warning-emphasis bg-warning-subtle border border-warning-subtle",
+    "churn": "text-danger-emphasis bg-danger-subtle border border-danger-subtle",
+}
 SENTIMENT_BADGES = {
     "positive": "text-bg-success",
     "neutral": "text-bg-light border",
@@ -61,3 +72,13 @@ def indent(depth: int) -> str:
 @register.filter
 def absolute(value: int) -> int:
     return abs(value)
+
+
+@register.filter
+def outcome_badge(kind: str) -> str:
+    return OUTCOME_BADGES.get(kind, "text-bg-secondary")
+
+
+@register.filter
+def movement_badge(movement: str) -> str:
+    return MOVEMENT_BADGES.get(movement, "text-bg-light border")

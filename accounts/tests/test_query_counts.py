@@ -7,7 +7,7 @@ shows up as a failure on the 200-row run. The pages' budgets are desk's (desk/te
 import pytest
 from django.urls import reverse
 
-from accounts.tests.volumes import SIZES, build_book, build_history
+from accounts.tests.volumes import SIZES, build_book, build_history, build_outcomes
 from users.models import Team
 from users.tests.factories import CSMFactory, TeamFactory
 
@@ -38,6 +38,13 @@ def test_the_contacts_api_budget(api, django_assert_num_queries, csm, own_accoun
 def test_the_timeline_api_budget(api, django_assert_num_queries, csm, own_account, n):
     build_history(n, own_account, csm)
     api_list(api, csm, "api:timeline-list", django_assert_num_queries, 4, n)
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_the_outcomes_api_budget(api, django_assert_num_queries, csm, own_account, n):
+    # The token and its user, the count, the page (each row's correction read by a subquery).
+    build_outcomes(n, own_account, csm)
+    api_list(api, csm, "api:outcome-list", django_assert_num_queries, 3, n)
 
 
 @pytest.mark.parametrize("n", SIZES)

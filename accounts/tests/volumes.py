@@ -8,8 +8,8 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from accounts.models import Account, Contact, Coverage, Tag, TimelineEntry, TimelineKind
-from accounts.tests.factories import AccountFactory, ContactFactory, TimelineEntryFactory
+from accounts.models import Account, Contact, Coverage, Outcome, OutcomeKind, Tag, TimelineEntry, TimelineKind
+from accounts.tests.factories import AccountFactory, ContactFactory, OutcomeFactory, TimelineEntryFactory
 from lifecycle.models import StageChange
 from users.models import Team, User
 from users.tests.factories import CSMFactory
@@ -75,3 +75,37 @@ def build_history(n: int, account: Account, author: User) -> None:
             ),
         ]
     )
+
+
+def build_outcomes(n: int, account: Account, author: User) -> list[Outcome]:
+    """`n` yearly renewals of `account`, the last years' first; every third one corrected by a later outcome."""
+    today = timezone.localdate()
+    outcomes = Outcome.objects.bulk_create(
+        [
+            OutcomeFactory.build(
+                account=account,
+                occurred_on=today - dt.timedelta(days=365 * i + 1),
+                term_end=today - dt.timedelta(days=365 * i + 1),
+                term_start=today - dt.timedelta(days=365 * (i + 1) + 1),
+                arr_after=50000 + 1000 * (i % 3),
+                recorded_by=author,
+            )
+            for i in range(n)
+        ]
+    )
+    corrections = Outcome.objects.bulk_create(
+        [
+            OutcomeFactory.build(
+                account=account,
+                kind=OutcomeKind.DOWNGRADED,
+                occurred_on=outcome.occurred_on,
+                term_start=outcome.term_start,
+                term_end=outcome.term_end,
+                arr_after=40000,
+                corrects=outcome,
+                recorded_by=author,
+            )
+            for outcome in outcomes[::3]
+        ]
+    )
+    return outcomes + corrections
