@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -11,7 +12,7 @@ from core.forms import DATE_INPUT, DATETIME_INPUT
 from users.models import Team, User
 from users.permissions import can_edit_account
 
-from .models import Account, Channel, Contact, Coverage, RiskTag, Sentiment, Tag
+from .models import Account, Channel, ChurnReason, Contact, Coverage, RiskTag, Sentiment, Tag
 from .services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
 
 MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
@@ -148,8 +149,22 @@ class StageChangeForm(forms.Form):
     reason = forms.CharField(
         required=False, widget=forms.TextInput(attrs={"placeholder": "Why now? (kept in the audit trail)"})
     )
+    # Shown only for "churned" (the page hides it otherwise); the churn is recorded as an outcome.
+    churn_reason = forms.ChoiceField(
+        choices=[("", "Choose why they left"), *ChurnReason.choices], required=False, label="Churn reason"
+    )
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
         self.fields["to_stage"].choices = [choice for choice in Stage.choices if choice[0] != account.stage]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        if cleaned.get("to_stage") == Stage.CHURNED:
+            if not cleaned.get("churn_reason"):
+                self.add_error("churn_reason", "Say why the customer left.")
+        else:
+            cleaned["churn_reason"] = ""
+        return cleaned

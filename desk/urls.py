@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/<int:pk>/stage/", account.stage_change, name="stage-change"),
     path("accounts/<int:pk>/notes/", account.note_add, name="note-add"),
     path("accounts/<int:pk>/touchpoints/", account.touchpoint_add, name="touchpoint-add"),
+    path("accounts/<int:pk>/outcomes/", account.outcome_add, name="outcome-add"),
     path("alerts/", alerts.alerts, name="alerts"),
 ]

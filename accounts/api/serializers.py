@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.models import Account, Contact, Tag, TimelineEntry
+from accounts.models import Account, ChurnReason, Contact, Tag, TimelineEntry
 from accounts.services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
 from users.models import Team, User
 
@@ -67,6 +67,13 @@ class AccountReassignSerializer(serializers.Serializer):
 class StageChangeSerializer(serializers.Serializer):
     to_stage = serializers.ChoiceField(choices=Account._meta.get_field("stage").choices)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    churn_reason = serializers.ChoiceField(
+        choices=ChurnReason.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Needed to move an account to churned: the churn is recorded as an outcome (/api/outcomes/).",
+    )
 
 
 class ContactSerializer(serializers.ModelSerializer):

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditAction, AuditEvent
+from accounts.models import AuditAction, AuditEvent, Outcome
 from accounts.tests.factories import AccountFactory
 from lifecycle.models import AccountHealth, StageChange
 
@@ -75,3 +75,33 @@ def test_another_teams_stage_cannot_be_changed(api, csm, other_team_account, not
             reverse("api:account-change-stage", args=[other_team_account.pk]), {"to_stage": "churned"}, format="json"
         )
     assert response.status_code == 403
+
+
+def test_churn_through_the_api_needs_a_reason_and_records_the_outcome(api, csm, own_account, nothing_written):
+    client = api(csm, auth="token")
+    url = reverse("api:account-change-stage", args=[own_account.pk])
+    with nothing_written():
+        refused = client.post(url, {"to_stage": "churned", "reason": "Gone"}, format="json")
+    assert refused.status_code == 400
+    assert refused.json() == {"churn_reason": ["Say why the customer left."]}
+    response = client.post(
+        url, {"to_stage": "churned", "reason": "Gone", "churn_reason": "business_closed"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["stage"] == "churned"
+    outcome = Outcome.objects.get()
+    assert (outcome.kind, outcome.reason, outcome.source, outcome.arr_after) == (
+        "churned",
+        "business_closed",
+        "stage_change",
+        0,
+    )
+
+
+def test_an_unknown_churn_reason_is_a_400(api, csm, own_account):
+    response = api(csm).post(
+        reverse("api:account-change-stage", args=[own_account.pk]),
+        {"to_stage": "churned", "churn_reason": "vibes"},
+        format="json",
+    )
+    assert response.status_code == 400 and "churn_reason" in response.json()

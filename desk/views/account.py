@@ -1,9 +1,9 @@
 """The Account 360, and the forms on it whose errors re-render the whole page.
 
-A plain (non-htmx) POST of a note, a touchpoint or a stage change that does
-not validate answers 422 with the 360 again, the typed values kept; that is why
-these views live here, with the page, rather than in the app whose service
-they call.
+A plain (non-htmx) POST of a note, a touchpoint, an outcome or a stage change
+that does not validate answers 422 with the 360 again, the typed values kept;
+that is why these views live here, with the page, rather than in the app whose
+service they call.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.access import account_for_edit
 from accounts.forms import NoteForm, StageChangeForm, TouchpointForm
-from accounts.models import Account
+from accounts.models import Account, OutcomeSource
+from accounts.outcomes.forms import OutcomeForm
+from accounts.outcomes.selectors import account_outcomes
+from accounts.outcomes.services import outcome_record
 from core.forms import INVALID, add_service_errors, form_status
 from lifecycle.flags.selectors import open_flags_for_account
 from lifecycle.health.forms import ScoreOverrideForm
@@ -34,9 +37,17 @@ from lifecycle.stages.selectors import stage_history_with_durations
 from lifecycle.stages.services import account_stage_change
 from plans.selectors import account_plans
 from transitions.selectors import account_active_transition, account_readiness
-from users.permissions import can_edit_account, can_manage_transition, can_override_health, can_reassign_account
+from users.permissions import (
+    can_edit_account,
+    can_import_outcomes,
+    can_manage_transition,
+    can_override_health,
+    can_reassign_account,
+)
 
 from ..http import DeskRequest
+
+OUTCOME_PREFIX = "oc"
 
 
 def account_detail_response(request: DeskRequest, account: Account, *, status: int = 200, **forms: Any) -> HttpResponse:
@@ -45,6 +56,7 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
     contacts = list(account.contacts.all())
     can_edit = can_edit_account(user, account)
     can_override = can_override_health(user, account)
+    outcomes = account_outcomes(account)
     context: dict[str, Any] = {
         "account": account,
         "can_edit": can_edit,
@@ -66,6 +78,9 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
         "readiness": account_readiness(account),
         "can_override_health": can_override,
         "override_form": ScoreOverrideForm() if can_override else None,
+        "outcomes": outcomes,
+        "outcome_form": OutcomeForm(account=account, outcomes=outcomes, prefix=OUTCOME_PREFIX) if can_edit else None,
+        "can_import_outcomes": can_import_outcomes(user),
     }
     context.update(signals_context(user, account))
     context.update(forms)
@@ -85,7 +100,7 @@ def stage_change(request: DeskRequest, pk: int) -> HttpResponse:
         try:
             change = account_stage_change(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error("to_stage", error.messages)
+            add_service_errors(error, form)
         else:
             messages.success(request, f"Stage changed to {change.get_to_stage_display()}.")
             return redirect("account-detail", pk=account.pk)
@@ -135,3 +150,44 @@ def touchpoint_add(request: DeskRequest, pk: int) -> HttpResponse:
             if not request.htmx:
                 messages.success(request, "Touchpoint logged.")
     return _timeline_response(request, account, form, "touchpoint_form")
+
+
+@require_POST
+def outcome_add(request: DeskRequest, pk: int) -> HttpResponse:
+    """Record an outcome (or a correction) from the 360's "Renewals and outcomes" panel.
+
+    htmx gets the panel back: refreshed with a blank form, or at 422 with the form as typed;
+    a plain POST is redirected to the 360, or gets the whole page at 422.
+    """
+    account = account_for_edit(request.user, pk)
+    outcomes = account_outcomes(account)
+    form = OutcomeForm(request.POST, account=account, outcomes=outcomes, prefix=OUTCOME_PREFIX)
+    recorded = None
+    if form.is_valid():
+        try:
+            recorded = outcome_record(
+                actor=request.user, account=account, source=OutcomeSource.PAGE, **form.service_kwargs()
+            )
+        except ValidationError as error:
+            add_service_errors(error, form)
+        else:
+            if not request.htmx:
+                messages.success(request, f"{recorded.get_kind_display()} recorded.")
+                return redirect("account-detail", pk=account.pk)
+            outcomes = account_outcomes(account)
+            form = OutcomeForm(account=account, outcomes=outcomes, prefix=OUTCOME_PREFIX)
+    if not request.htmx:
+        return account_detail_response(request, account, status=INVALID, outcome_form=form)
+    context = {
+        "account": account,
+        "outcomes": outcomes,
+        "outcome_form": form,
+        "can_edit": True,
+        "can_import_outcomes": can_import_outcomes(request.user),
+        "just_recorded": recorded,
+    }
+    response = render(request, "accounts/outcomes/partials/outcomes_panel.html", context, status=form_status(form))
+    if recorded is not None:
+        # The timeline listens for this to show the outcome's system event.
+        response["HX-Trigger"] = "timeline-changed"
+    return response

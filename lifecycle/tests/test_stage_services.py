@@ -1,13 +1,14 @@
 """account_stage_change: history, audit and timeline in one go; the same or an unknown stage is refused."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.models import AuditAction, AuditEvent, Stage, TimelineKind
+from accounts.models import AuditAction, AuditEvent, Outcome, Stage, TimelineKind
 from accounts.tests.conftest import *  # noqa: F403  (accounts, people and nothing_written)
 from lifecycle.models import StageChange
 from lifecycle.stages.selectors import stage_history_with_durations
@@ -78,3 +79,53 @@ def test_entering_onboarding_starts_the_onboarding_checklist_for_the_owner(
     assert checklist.playbook.trigger_stage == Stage.ONBOARDING
     assert checklist.tasks.exists()
     assert checklist.tasks.filter(assignee=own_account.owner).exists()
+
+
+def test_churning_records_the_churn_outcome_in_the_same_transaction(csm, own_account):
+    own_account.arr = Decimal("75000")
+    own_account.save()
+    change = account_stage_change(
+        actor=csm, account=own_account, to_stage=Stage.CHURNED, reason="Acquired by a rival", churn_reason="acquired"
+    )
+    outcome = Outcome.objects.get()
+    assert (change.to_stage, outcome.kind, outcome.reason, outcome.note) == (
+        Stage.CHURNED,
+        "churned",
+        "acquired",
+        "Acquired by a rival",
+    )
+    assert (outcome.occurred_on, outcome.term_start, outcome.term_end) == (
+        timezone.localdate(),
+        own_account.contract_start,
+        own_account.renewal_date,
+    )
+    assert (outcome.arr_before, outcome.arr_after, outcome.source) == (Decimal("75000"), 0, "stage_change")
+    assert set(AuditEvent.objects.values_list("action", flat=True)) == {
+        AuditAction.STAGE_CHANGED,
+        AuditAction.OUTCOME_RECORDED,
+    }
+    assert set(own_account.timeline.values_list("event", flat=True)) == {"stage_changed", "outcome_recorded"}
+
+
+@pytest.mark.parametrize(("churn_reason", "message"), [("", "Say why the customer left."), ("vibes", "Unknown")])
+def test_churning_without_a_known_reason_is_refused(csm, own_account, nothing_written, churn_reason, message):
+    with nothing_written(), pytest.raises(ValidationError, match=message) as error:
+        account_stage_change(actor=csm, account=own_account, to_stage=Stage.CHURNED, churn_reason=churn_reason)
+    assert "churn_reason" in error.value.message_dict
+    assert not Outcome.objects.exists()
+
+
+def test_a_churn_that_cannot_be_recorded_leaves_the_stage_as_it_was(csm, own_account, nothing_written):
+    own_account.contract_start = own_account.renewal_date = None
+    own_account.save()  # created just now, no contract dates: no term to close yet
+    with nothing_written(), pytest.raises(ValidationError, match="no contract term to close") as error:
+        account_stage_change(actor=csm, account=own_account, to_stage=Stage.CHURNED, churn_reason="budget")
+    assert "to_stage" in error.value.message_dict
+    own_account.refresh_from_db()
+    assert own_account.stage == Stage.ONBOARDING and not StageChange.objects.exists()
+
+
+def test_leaving_churned_again_keeps_the_recorded_churn(csm, own_account):
+    account_stage_change(actor=csm, account=own_account, to_stage=Stage.CHURNED, churn_reason="price")
+    account_stage_change(actor=csm, account=own_account, to_stage=Stage.ONBOARDING, reason="Won back")
+    assert Outcome.objects.get().kind == "churned"
