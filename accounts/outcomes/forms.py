@@ -51,7 +51,9 @@ class OutcomeFieldsForm(forms.Form):
         label="What happened",
         error_messages={"invalid_choice": "Use renewed, downgraded or churned (got “%(value)s”)."},
     )
-    occurred_on = forms.DateField(label="On", input_formats=ISO_DATE, widget=DATE_INPUT, error_messages=DATE_ERRORS)
+    occurred_on = forms.DateField(
+        label="Happened on", input_formats=ISO_DATE, widget=DATE_INPUT, error_messages=DATE_ERRORS
+    )
     term_start = forms.DateField(
         label="Term start", input_formats=ISO_DATE, widget=DATE_INPUT, error_messages=DATE_ERRORS
     )

@@ -174,7 +174,7 @@ def test_a_wrong_outcome_is_corrected_from_the_panel(client, csm, own_account):
     entries = response.context["outcomes"]
     assert [(entry.outcome, entry.effective) for entry in entries] == [(right, True), (wrong, False)]
     fragment = response.content.decode()
-    assert "Corrected" in fragment and "Corrects the renewed of 20 Dec 2025." in fragment
+    assert "Corrected" in fragment and "Corrects an earlier entry for 20 Dec 2025." in fragment
     # A corrected outcome is not offered for correcting again.
     assert [value for value, _ in response.context["outcome_form"].fields["corrects"].choices] == ["", right.pk]
 
