@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -14,6 +16,7 @@ from accounts import services
 from accounts.filters import AccountFilter, ContactFilter, TimelineEntryFilter
 from accounts.models import Account, Contact, Coverage, TimelineEntry, TimelineKind
 from core.api import as_drf_error
+from users.models import User
 from users.permissions import can_create_account, can_delete_account, can_edit_account, can_reassign_account
 
 from .serializers import (
@@ -152,14 +155,15 @@ class TimelineEntryViewSet(
         return TimelineEntry.objects.prefetch_related("participants")
 
     def perform_create(self, serializer):
+        actor = cast(User, self.request.user)  # IsAuthenticated let only a signed-in user here
         data = dict(serializer.validated_data)
         account = data.pop("account")
-        require_edit(self.request.user, account)
+        require_edit(actor, account)
         kind = data.pop("kind")
         try:
             if kind == TimelineKind.TOUCHPOINT:
                 serializer.instance = services.touchpoint_log(
-                    actor=self.request.user,
+                    actor=actor,
                     account=account,
                     channel=data.get("channel", ""),
                     occurred_at=data.get("occurred_at") or timezone.now(),
@@ -172,7 +176,7 @@ class TimelineEntryViewSet(
                 if kind == TimelineKind.RISK and not data.get("risk_tag"):
                     raise DjangoValidationError({"risk_tag": "A risk entry needs a risk tag."})
                 serializer.instance = services.timeline_note_add(
-                    actor=self.request.user,
+                    actor=actor,
                     account=account,
                     summary=data["summary"],
                     body=data.get("body", ""),

@@ -24,11 +24,14 @@ from accounts.models import (
     Contact,
     Coverage,
     DealRole,
+    Outcome,
+    OutcomeKind,
     Stage,
     Tag,
     TimelineEntry,
     TimelineKind,
 )
+from accounts.selectors import account_terms_as_of
 from lifecycle.models import StageChange
 from users.models import Team, User
 
@@ -153,6 +156,35 @@ def test_every_invariant_holds_across_the_generated_data():
     assert not TimelineEntry.objects.filter(occurred_at__gt=timezone.now()).exists()
     assert not TimelineEntry.objects.filter(kind=TimelineKind.TOUCHPOINT, channel="").exists()
     assert not TimelineEntry.objects.filter(kind=TimelineKind.RISK, risk_tag="").exists()
+
+
+def test_every_account_has_a_terms_history_and_the_outcomes_that_explain_it():
+    seed(seed=5, accounts=150)
+    today = timezone.localdate()
+    latest = account_terms_as_of(None, today)
+    for account in Account.objects.all():
+        terms = latest[account.pk]
+        assert (terms.contract_start, terms.renewal_date, terms.arr, terms.currency, terms.tier) == (
+            account.contract_start,
+            account.renewal_date,
+            account.arr,
+            account.currency,
+            account.tier,
+        )
+    churned = set(Account.objects.filter(stage=Stage.CHURNED).values_list("pk", flat=True))
+    assert (
+        churned
+        and set(Outcome.objects.filter(kind=OutcomeKind.CHURNED).values_list("account_id", flat=True)) == churned
+    )
+    assert Outcome.objects.filter(kind=OutcomeKind.RENEWED).count() > 30
+    assert Outcome.objects.filter(kind=OutcomeKind.DOWNGRADED).exists()
+    assert {"expansion", "flat"} <= set(Outcome.objects.with_movement().values_list("arr_movement", flat=True))
+    assert not Outcome.objects.filter(occurred_on__gt=today).exists()
+    # Each renewal's new ARR is what the terms said from the next term on.
+    for outcome in Outcome.objects.filter(kind=OutcomeKind.RENEWED).order_by("pk")[:40]:
+        after = account_terms_as_of([outcome.account_id], outcome.term_end)[outcome.account_id]
+        assert (after.contract_start, after.arr) == (outcome.term_end, outcome.arr_after)
+    assert TimelineEntry.objects.filter(event="outcome_recorded").count() == Outcome.objects.count()
 
 
 def test_a_demo_sized_company_tells_the_stories_the_product_needs():
