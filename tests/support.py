@@ -274,3 +274,16 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def restore_day_one_configuration() -> None:
+    """The scorecard, alert rules and check-in questions a new install ships with.
+
+    Transactional tests (browser, integration) flush every table after they run,
+    so a later one puts them back the way the data migration wrote them.
+    """
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("lifecycle.migrations.0004_default_health_configuration").create_defaults(apps, None)

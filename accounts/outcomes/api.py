@@ -36,13 +36,11 @@ class OutcomeSerializer(serializers.ModelSerializer):
     currency = serializers.CharField(
         max_length=3, required=False, allow_blank=True, help_text="Three letters; the account's when left out."
     )
-    # Text checked by the service rather than a ChoiceField: the schema names ChurnReason once, after the stage
-    # change's `churn_reason`, instead of a second, hash-suffixed "reason" enum (drf-spectacular W001).
-    reason = serializers.CharField(
-        max_length=20,
+    reason = serializers.ChoiceField(
+        choices=ChurnReason.choices,
         required=False,
         allow_blank=True,
-        help_text=f"Needed for a churn; a downgrade may give one. One of: {', '.join(ChurnReason.values)}.",
+        help_text="Needed for a churn; a downgrade may give one.",
     )
     corrects = serializers.PrimaryKeyRelatedField(
         queryset=Outcome.objects.all(),

@@ -157,6 +157,8 @@ SPECTACULAR_SETTINGS = {
         "TimelineKindEnum": "accounts.models.TimelineKind",
         "PlaybookKindEnum": "transitions.models.PlaybookKind",
         "NotificationKindEnum": "notifications.models.NotificationKind",
+        "ChurnReasonEnum": "accounts.outcomes.models.ChurnReason",
+        "TransitionReasonEnum": "transitions.models.TransitionReason",
     },
 }
 

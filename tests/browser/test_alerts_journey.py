@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
 
 import pytest
@@ -14,7 +13,7 @@ from accounts.models import TimelineEntry, TimelineKind
 from accounts.tests.factories import AccountFactory
 from lifecycle.models import FlagStatus
 from notifications.tests.factories import RedFlagFactory, default_rule
-from tests.support import failures_of, login, screenshot
+from tests.support import failures_of, login, restore_day_one_configuration, screenshot
 from users.tests.factories import CSMFactory, TeamFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,16 +21,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 RESOLUTION_NOTE = "Called the sponsor; new champion identified and a health review booked."
 
 
-def ensure_default_rules() -> None:
-    """The shipped alert rules; transactional tests flush the tables, so put them back the way the migration did."""
-    from django.apps import apps
-
-    importlib.import_module("lifecycle.migrations.0004_default_health_configuration").create_defaults(apps, None)
-
-
 @pytest.fixture
 def flagged_book():
-    ensure_default_rules()
+    restore_day_one_configuration()
     team = TeamFactory(name="Mid-market East")
     csm = CSMFactory(username="casey", first_name="Casey", last_name="Rivera", team=team)
     band_red = RedFlagFactory(
