@@ -4,6 +4,7 @@ from accounts.api.views import ContactViewSet, TimelineEntryViewSet
 from accounts.outcomes.api import OutcomeViewSet
 from desk.api import AccountDeskViewSet
 from lifecycle.flags.api import AlertRuleViewSet, RedFlagViewSet
+from lifecycle.health.api_backfill import HealthBackfillViewSet
 from lifecycle.signals.api import InvoiceViewSet, SupportTicketViewSet, SurveyResponseViewSet, UsageDailyViewSet
 from notifications.api import NotificationViewSet, SubscriptionViewSet
 from plans.api.views import AchievementViewSet, ObjectiveViewSet, SuccessPlanViewSet
@@ -31,6 +32,7 @@ router.register("objectives", ObjectiveViewSet, basename="objective")
 router.register("achievements", AchievementViewSet, basename="achievement")
 router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
 router.register("red-flags", RedFlagViewSet, basename="red-flag")
+router.register("health/recompute", HealthBackfillViewSet, basename="health-recompute")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 

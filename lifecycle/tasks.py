@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from lifecycle.health import recompute
+from lifecycle.health import backfill, recompute
 
 RECOMPUTE_DEBOUNCE_SECONDS = 5
 
@@ -32,3 +32,10 @@ def recompute_pending_accounts() -> int:
 @shared_task(acks_late=True)
 def recompute_resume_stalled() -> int:
     return recompute.health_recompute_resume_stalled()
+
+
+@shared_task(acks_late=True)
+def health_backfill(backfill_id: int) -> bool:
+    # No automatic retry: a failure is recorded on the request for the admin to read. A redelivery
+    # after a lost worker resumes at the first day not done.
+    return backfill.health_backfill_run(backfill_id=backfill_id)

@@ -54,6 +54,17 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+def _raised_stamp(today: dt.date) -> dt.datetime:
+    """When flags raised by the run for `today` say they were raised: now, or that day at this time of day.
+
+    A back-fill of a past day raises flags that belong to that day, not to the day it ran.
+    """
+    now = timezone.now()
+    if today >= timezone.localdate(now):
+        return now
+    return timezone.make_aware(dt.datetime.combine(today, timezone.localtime(now).time()))
+
+
 @transaction.atomic
 def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True) -> FlagSyncResult:
     """Raise a flag for each firing without an unresolved one; wake snoozed flags whose date has come.
@@ -69,7 +80,7 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True
         return result
     account_ids = {account_id for _, account_id in by_pair}
     rule_ids = {rule_id for rule_id, _ in by_pair}
-    now = timezone.now()
+    now = _raised_stamp(today)
     # A snooze "until 3 July" is quiet through 2 July and wakes on the run for 3 July.
     wake_before = _start_of(today + dt.timedelta(days=1))
 
@@ -126,6 +137,8 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True
             .exclude(pk__in=[pk for pk, _ in woken])
             .values_list("pk", "rule_id", "account_id")
         )
+        # The stamp of a back-filled day is not unique the way `now` is: keep only the pairs asked for.
+        raised = [row for row in raised if (row[1], row[2]) in by_pair]
         result.raised_ids = [pk for pk, _, _ in raised]
         changes += [(rule_id, account_id, "raised") for _, rule_id, account_id in raised]
 

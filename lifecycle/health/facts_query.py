@@ -25,6 +25,7 @@ from lifecycle.models import (
     CheckIn,
     CheckInAnswer,
     CheckInCadence,
+    FlagStatus,
     Invoice,
     PulseRating,
     RedFlag,
@@ -90,7 +91,7 @@ def facts_for(*, day: dt.date, scope: AccountScope) -> dict[int, AccountFacts]:
     _add_checkins(facts, scope, day_end)
     _add_tickets(facts, scope, day_end)
     _add_nps(facts, scope, day_end)
-    _add_stakeholders(facts, scope)
+    _add_stakeholders(facts, scope, day)
     _add_pulse(facts, scope, day_end)
     _add_spend(facts, scope, day)
     _add_open_flags(facts, scope, day_end - dt.timedelta(days=1))
@@ -312,22 +313,28 @@ def _add_nps(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.da
             item.last_nps, item.last_nps_at, item.last_nps_comment = score, responded_at, comment
 
 
-def stakeholder_query(scope: AccountScope):
-    current = Q(departed=False)
+def stakeholder_query(scope: AccountScope, day: dt.date):
+    # As the day ended: someone who left later was still there. A departure without a date counts
+    # from whenever it was recorded, as it did before. Contacts carry no date they joined from (their
+    # created_at is when they were typed in, often an import after the fact), so everyone on file counts.
+    left_by_then = Q(departed=True) & (Q(departed_at__isnull=True) | Q(departed_at__lte=day))
+    current = ~left_by_then
     return (
         Contact.objects.filter(scope.q(), deal_role__in=[DealRole.CHAMPION, DealRole.DECISION_MAKER])
         .values("account_id")
         .annotate(
             champions=Count("id", filter=current & Q(deal_role=DealRole.CHAMPION)),
             deciders=Count("id", filter=current & Q(deal_role=DealRole.DECISION_MAKER)),
-            champion_left=Max("departed_at", filter=Q(departed=True, deal_role=DealRole.CHAMPION)),
+            champion_left=Max(
+                "departed_at", filter=Q(departed=True, departed_at__lte=day, deal_role=DealRole.CHAMPION)
+            ),
         )
         .values_list("account_id", "champions", "deciders", "champion_left")
     )
 
 
-def _add_stakeholders(facts: dict[int, AccountFacts], scope: AccountScope) -> None:
-    rows = stakeholder_query(scope)
+def _add_stakeholders(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date) -> None:
+    rows = stakeholder_query(scope, day)
     for account_id, champions, deciders, champion_left in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
@@ -382,9 +389,14 @@ def _add_spend(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
 
 def open_flag_query(scope: AccountScope, day_start: dt.datetime):
     # Flags raised during the day being scored don't feed back into that day's
-    # score, so scoring the same day twice gives the same result.
+    # score, so scoring the same day twice gives the same result. A flag resolved
+    # after the day ended was still open that day (a back-fill of a past day).
+    still_open = Q(status__in=UNRESOLVED) | Q(
+        status=FlagStatus.RESOLVED, resolved_at__gte=day_start + dt.timedelta(days=1)
+    )
     return (
-        RedFlag.objects.filter(scope.q(), status__in=UNRESOLVED)
+        RedFlag.objects.filter(scope.q())
+        .filter(still_open)
         .alias(open_since=Coalesce("first_raised_at", "raised_at"))
         .filter(open_since__lt=day_start)
         .values("account_id")
@@ -410,7 +422,7 @@ def signal_queries(*, day: dt.date, scope: AccountScope) -> list[tuple[str, list
         checkin_query(scope, day_end),
         ticket_query(scope, day_end),
         nps_query(scope, day_end),
-        stakeholder_query(scope),
+        stakeholder_query(scope, day),
         pulse_query(scope, day_end),
         spend_query(scope, day),
         open_flag_query(scope, day_end - dt.timedelta(days=1)),

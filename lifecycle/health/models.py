@@ -309,3 +309,54 @@ class PendingRecompute(models.Model):
 
     def __str__(self) -> str:
         return f"Recompute account {self.account_id}"
+
+
+class HealthBackfill(models.Model):
+    """A request to score past days again (after an import), worked through day by day, oldest first.
+
+    Progress is the days done; each day's writes commit before it is counted, so
+    a worker that dies mid-way leaves the request to resume at the next day.
+    """
+
+    first_day = models.DateField()
+    last_day = models.DateField()
+    scorecard = models.ForeignKey(
+        Scorecard,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Blank: each account's applicable scorecard.",
+    )
+    raise_flags = models.BooleanField(
+        default=False, help_text="Raise the red flags that fire, dated on their day and notifying nobody."
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    days_total = models.PositiveIntegerField()
+    days_done = models.PositiveIntegerField(default=0)
+    accounts_scored = models.PositiveIntegerField(default=0, help_text="Snapshots written, summed over the days.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(last_day__gte=models.F("first_day")), name="backfill_day_order"),
+            models.CheckConstraint(condition=Q(days_done__lte=models.F("days_total")), name="backfill_done_le_total"),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True) | Q(started_at__isnull=False), name="backfill_finished_started"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Health back-fill {self.first_day}–{self.last_day}"
+
+    @property
+    def state(self) -> str:
+        if self.finished_at is not None:
+            return "failed" if self.error else "finished"
+        return "running" if self.started_at is not None else "queued"

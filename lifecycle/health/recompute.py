@@ -88,8 +88,11 @@ def health_recompute_scope(
     """Score every account in `scope` for `day` and raise the flags that fire.
 
     `raise_flags=False` only scores: for back-filling past days, whose flags
-    would be stale news today. On PostgreSQL the work runs inside the
-    database (lifecycle.health.recompute_sql); elsewhere in Python, the reference.
+    would be stale news today. Current health (AccountHealth) only moves where
+    `day` is the latest day scored for the account, so back-filling an earlier
+    day writes its snapshots and leaves today's current health alone. On
+    PostgreSQL the work runs inside the database (lifecycle.health.recompute_sql);
+    elsewhere in Python, the reference.
     """
     scorecards = load_scorecards() if scorecards is None else scorecards
     if connection.vendor == "postgresql":
@@ -201,6 +204,8 @@ def _refresh_account_health(
     previous: dict[tuple[int, dt.date], tuple[float | None, str]],
     now: dt.datetime,
 ) -> None:
+    # Current health follows the latest day scored: a back-fill of an earlier day leaves a later one alone.
+    later = set(AccountHealth.objects.filter(scope.q(), day__gt=day).values_list("account_id", flat=True))
     overrides = dict(ScoreOverride.objects.in_force(at=now).filter(scope.q()).values_list("account_id", "score"))
     open_flags = dict(
         RedFlag.objects.filter(scope.q(), status__in=UNRESOLVED)
@@ -211,7 +216,7 @@ def _refresh_account_health(
     rows = []
     for account_id, item in facts.items():
         card: ScorecardConfig | None = item.extra.get("scorecard")
-        if card is None:
+        if card is None or account_id in later:
             continue
         override = overrides.get(account_id)
         effective = float(override) if override is not None else item.score

@@ -146,7 +146,7 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
     join("cc", checkin_concerns_sql(scope, day_end), key="id")
     join("k", ticket_query(scope, day_end))
     join("n", nps_query(scope, day_end), latest_by="responded_at")
-    join("s", stakeholder_query(scope))
+    join("s", stakeholder_query(scope, day))
     join("p", pulse_query(scope, day_end), latest_by="rated_at")
     join("sp", spend_query(scope, day))
     join("fl", open_flag_query(scope, day_end - dt.timedelta(days=1)))
@@ -428,7 +428,11 @@ def upsert_snapshots(*, day: dt.date, now: dt.datetime) -> None:
 
 
 def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime) -> None:
-    """Current health per scored account: the override in force, deltas, open flags and the next-best rank."""
+    """Current health per scored account: the override in force, deltas, open flags and the next-best rank.
+
+    Only where `day` is the latest day scored for the account: a back-fill of an earlier day
+    writes its snapshots and leaves a later day's current health as it is.
+    """
     effective = "COALESCE(o.score::numeric, s.score)"
     days_to_renewal = "(f.renewal_date - %(day)s::date)"
     # lifecycle.health.scoring.account_priority, term by term.
@@ -479,6 +483,7 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
                 UPDATE {table} AS ah SET {assignments}
                 FROM incoming
                 WHERE ah.account_id = incoming.account_id AND {current_in_scope}
+                  AND ah.day <= incoming.day
                   AND ({current}) IS DISTINCT FROM ({incoming})
             )
             INSERT INTO {table} (account_id, {", ".join(columns)})
@@ -486,7 +491,7 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
             WHERE NOT EXISTS (
                 SELECT 1 FROM {table} AS known WHERE known.account_id = incoming.account_id AND {known_in_scope}
             )
-            ON CONFLICT (account_id) DO UPDATE SET {from_excluded}
+            ON CONFLICT (account_id) DO UPDATE SET {from_excluded} WHERE {table}.day <= EXCLUDED.day
             """,
             params,
         )
