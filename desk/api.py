@@ -1,8 +1,9 @@
 """The account API as the router serves it: accounts' viewset plus what lives above accounts.
 
-Filtering by health band and changing the stage reach into lifecycle, which
-accounts may not import; composing them here keeps the same URLs and route
-names (`api:account-list`, `api:account-change-stage`, ...).
+Health (the nested `health` object, the band and score filters, the snapshots)
+and changing the stage reach into lifecycle, which accounts may not import;
+composing them here keeps the same URLs and route names (`api:account-list`,
+`api:account-change-stage`, `api:account-health`, ...).
 """
 
 from __future__ import annotations
@@ -10,27 +11,82 @@ from __future__ import annotations
 from typing import cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import AccountSerializer, StageChangeSerializer
 from accounts.api.views import AccountViewSet
+from accounts.models import Account
 from core.api import as_drf_error
-from lifecycle.health.filters import AccountHealthFilter
+from lifecycle.health.api import AccountHealthSerializer, HealthScoreSerializer
+from lifecycle.health.filters import AccountHealthFilter, HealthScoreFilter
+from lifecycle.health.models import HealthScore
 from lifecycle.stages.services import account_stage_change
 from users.models import User
+
+
+class AccountDeskSerializer(AccountSerializer):
+    """Accounts' serializer with the account's current health, read-only."""
+
+    health = AccountHealthSerializer(
+        read_only=True, allow_null=True, help_text="Null until the account has been scored."
+    )
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "health"]
 
 
 # The docstring is the endpoint's description in the OpenAPI schema, kept as accounts wrote it.
 class AccountDeskViewSet(AccountViewSet):
     """Accounts: everyone reads all; owners, their team's manager and admins change."""
 
-    # Adds `?band=` (health band, or "none" for not scored) to accounts' own filters.
+    serializer_class = AccountDeskSerializer
+    # Adds `?band=` (health band, or "none" for not scored) and `?score_min=`/`?score_max=` to accounts' own filters.
     filterset_class = AccountHealthFilter
+    # `?ordering=health__score` (or `-health__score`): AccountHealth.score is indexed, as the pages' health sort uses.
+    ordering_fields = [*AccountViewSet.ordering_fields, "health__score"]
 
-    @extend_schema(request=StageChangeSerializer, responses=AccountSerializer)
+    def get_queryset(self) -> QuerySet[Account]:
+        # The list columns already join the health row; its scorecard's name comes in the same query.
+        return super().get_queryset().select_related("health__scorecard")
+
+    @extend_schema(
+        summary="An account's daily health snapshots, newest first",
+        description="One per day the account was scored, each with its measure breakdown and the scorecard "
+        "that produced it. Everyone signed in reads them.",
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATE, description="From this day, included."),
+            OpenApiParameter("until", OpenApiTypes.DATE, description="Up to this day, included."),
+        ],
+        # The account filters and ordering are not this list's: its own are the two above.
+        filters=False,
+        responses=HealthScoreSerializer(many=True),
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[DjangoFilterBackend],
+        filterset_class=HealthScoreFilter,
+        serializer_class=HealthScoreSerializer,
+    )
+    def health(self, request: Request, pk: str | None = None) -> Response:
+        # Not self.get_object(): it would run this action's snapshot filter over accounts. Everyone signed in
+        # reads, as for accounts; an unknown account is a 404.
+        account = get_object_or_404(Account.objects.only("pk"), pk=pk)
+        self.check_object_permissions(request, account)
+        snapshots = self.filter_queryset(
+            HealthScore.objects.filter(account=account).select_related("scorecard").order_by("-day")
+        )
+        page = self.paginate_queryset(snapshots)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=StageChangeSerializer, responses=AccountDeskSerializer)
     @action(detail=True, methods=["post"], url_path="change-stage")
     def change_stage(self, request: Request, pk: str | None = None) -> Response:
         account = self.get_object()
@@ -42,5 +98,4 @@ class AccountDeskViewSet(AccountViewSet):
             account_stage_change(actor=actor, account=account, **payload.validated_data)
         except DjangoValidationError as error:
             raise as_drf_error(error) from error
-        account.refresh_from_db()
-        return Response(AccountSerializer(account).data)
+        return Response(AccountDeskSerializer(self.get_queryset().get(pk=account.pk)).data)
