@@ -129,6 +129,20 @@ def test_the_stage_change_answers_with_the_health_too(api, csm, own_account):
     assert "health" in response.json()
 
 
+def test_a_reassignment_answers_with_the_account_as_listed_health_included(api, manager, own_account, teammate):
+    score(own_account, "55")
+
+    response = api(manager).post(
+        reverse("api:account-reassign", args=[own_account.pk]),
+        {"coverage": "assigned", "owner": teammate.pk, "reason": "Rebalancing"},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["owner"] == teammate.pk
+    assert response.json()["health"]["score"] == "55.0"
+
+
 # Score range and ordering ------------------------------------------------------------------------------
 
 
