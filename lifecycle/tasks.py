@@ -35,7 +35,8 @@ def recompute_resume_stalled() -> int:
 
 
 @shared_task(acks_late=True)
-def health_backfill(backfill_id: int) -> bool:
-    # No automatic retry: a failure is recorded on the request for the admin to read. A redelivery
-    # after a lost worker resumes at the first day not done.
-    return backfill.health_backfill_run(backfill_id=backfill_id)
+def health_backfill(backfill_id: int) -> None:
+    # A day per task, each queueing the next. No automatic retry: a failure is recorded on the
+    # request for the admin to read. A redelivery after a lost worker redoes at most one day.
+    if backfill.health_backfill_step(backfill_id=backfill_id):
+        health_backfill.delay(backfill_id)

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import as_drf_error
-from lifecycle.health.backfill import health_backfill_request
+from lifecycle.health.backfill import MAX_ID, health_backfill_request
 from lifecycle.health.models import HealthBackfill
 from users.models import User
 from users.permissions import can_configure
@@ -25,6 +25,7 @@ class HealthBackfillRequestSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=1,
+        max_value=MAX_ID,
         help_text="Score every account with this scorecard id instead of each account's applicable one.",
     )
     raise_flags = serializers.BooleanField(

@@ -37,6 +37,11 @@ logger = logging.getLogger(__name__)
 
 # A request beyond this many days is refused: a mistyped year should not queue a decade of work.
 MAX_BACKFILL_DAYS = 400
+# Earlier days are refused: no signals go back that far, and the date arithmetic of the day's windows
+# (a year back for NPS) must stay within the calendar.
+EARLIEST_DAY = dt.date(1970, 1, 1)
+# Ids are 64-bit; a larger number cannot name a scorecard and the database would refuse to look it up.
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ def backfill_validate(*, first_day: dt.date, last_day: dt.date | None, scorecard
     today = timezone.localdate()
     if first_day > today:
         errors["day"] = f"{first_day} is in the future; the last day that can be scored is today ({today})."
+    elif first_day < EARLIEST_DAY:
+        errors["day"] = f"{first_day} is before {EARLIEST_DAY}, the earliest day that can be scored."
     if last_day is not None:
         if last_day > today and first_day <= today:  # else the first day's error says it
             errors["until"] = f"{last_day} is in the future; the last day that can be scored is today ({today})."
@@ -67,7 +74,9 @@ def backfill_validate(*, first_day: dt.date, last_day: dt.date | None, scorecard
             errors["until"] = f"{last_day} is before the first day {first_day}."
         elif (last_day - first_day).days + 1 > MAX_BACKFILL_DAYS:
             errors["until"] = f"At most {MAX_BACKFILL_DAYS} days at a time."
-    if scorecard_id is not None and not Scorecard.objects.filter(pk=scorecard_id).exists():
+    if scorecard_id is not None and (
+        not 1 <= scorecard_id <= MAX_ID or not Scorecard.objects.filter(pk=scorecard_id).exists()
+    ):
         errors["scorecard"] = f"There is no scorecard with id {scorecard_id}."
     return errors
 
@@ -163,40 +172,46 @@ def health_backfill_request(
     return backfill
 
 
-def health_backfill_run(*, backfill_id: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> bool:
-    """Work through a recorded back-fill from the first day not yet done; False when it had already finished.
+def health_backfill_step(*, backfill_id: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> bool:
+    """Score the next day of a recorded back-fill; True when days remain, for the caller to queue the next.
 
-    Each day is counted after its chunks commit, so a redelivered task resumes
-    where the last one stopped and a day done twice writes the same rows. A
-    failure is recorded on the request (the API shows it) and re-raised.
+    One day per task keeps each task within the workers' time limit however
+    long the range. A day is counted after its chunks commit, and only by the
+    delivery that found it next, so a redelivered task redoes at most that day
+    (writing the same rows) and a duplicate delivery stops instead of carrying
+    on alongside. A failure is recorded on the request (the API shows it) and
+    re-raised.
     """
     backfill = HealthBackfill.objects.filter(pk=backfill_id).first()
     if backfill is None or backfill.finished_at is not None:
         return False
-    HealthBackfill.objects.filter(pk=backfill_id, started_at__isnull=True).update(started_at=timezone.now())
-    try:
-        scorecards = forced_scorecards(backfill.scorecard_id)
-        first = backfill.first_day + dt.timedelta(days=backfill.days_done)
-        for done, day in enumerate(days_between(first, backfill.last_day), start=backfill.days_done):
+    now = timezone.now()
+    HealthBackfill.objects.filter(pk=backfill_id, started_at__isnull=True).update(started_at=now)
+    done = backfill.days_done
+    if done < backfill.days_total:
+        day = backfill.first_day + dt.timedelta(days=done)
+        try:
             outcome = health_backfill_day(
-                day=day, scorecards=scorecards, raise_flags=backfill.raise_flags, chunk_size=chunk_size
+                day=day,
+                scorecards=forced_scorecards(backfill.scorecard_id),
+                raise_flags=backfill.raise_flags,
+                chunk_size=chunk_size,
             )
-            # Counted only from where this run started, so a duplicate delivery running alongside cannot
-            # count a day twice.
-            HealthBackfill.objects.filter(pk=backfill_id, days_done=done).update(
-                days_done=done + 1, accounts_scored=F("accounts_scored") + outcome.scored
+        except Exception as error:
+            HealthBackfill.objects.filter(pk=backfill_id).update(
+                finished_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:2000]
             )
-            logger.info(
-                "Health back-fill %s: %s, %s accounts scored in %.1f s",
-                backfill_id,
-                day,
-                outcome.scored,
-                outcome.seconds,
-            )
-    except Exception as error:
-        HealthBackfill.objects.filter(pk=backfill_id).update(
-            finished_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:2000]
+            raise
+        logger.info(
+            "Health back-fill %s: %s, %s accounts scored in %.1f s", backfill_id, day, outcome.scored, outcome.seconds
         )
-        raise
-    HealthBackfill.objects.filter(pk=backfill_id).update(finished_at=timezone.now())
-    return True
+        counted = HealthBackfill.objects.filter(pk=backfill_id, days_done=done).update(
+            days_done=done + 1, accounts_scored=F("accounts_scored") + outcome.scored
+        )
+        if not counted:
+            return False
+        done += 1
+    if done < backfill.days_total:
+        return True
+    HealthBackfill.objects.filter(pk=backfill_id, finished_at__isnull=True).update(finished_at=timezone.now())
+    return False

@@ -142,6 +142,8 @@ def test_a_range_oldest_first_gives_the_later_days_their_trend(dropping_account)
         (["--day", "2026-11-20", "--until", "2026-11-3"], "'2026-11-3' is not a date"),
         (["--day", "2020-01-01"], None),
         (["--scorecard", "999999"], "There is no scorecard with id 999999."),
+        (["--scorecard", str(10**30)], f"There is no scorecard with id {10**30}."),
+        (["--day", "0001-01-01"], "0001-01-01 is before 1970-01-01, the earliest day that can be scored."),
         (["--chunk-size", "0"], "--chunk-size must be at least 1."),
     ],
 )
@@ -353,6 +355,9 @@ def test_anonymous_callers_are_refused():
         ({"day": "2026-11-20", "scorecard": 999999}, "scorecard"),
         ({"day": "2026-11-20", "scorecard": "gold"}, "scorecard"),
         ({"day": "2026-11-20", "scorecard": 0}, "scorecard"),
+        ({"day": "2026-11-20", "scorecard": 10**30}, "scorecard"),
+        ({"day": "0001-01-01"}, "day"),
+        ([], "non_field_errors"),
         ({"day": "2026-11-20", "raise_flags": "perhaps"}, "raise_flags"),
     ],
 )
@@ -384,3 +389,23 @@ def test_a_failed_backfill_shows_its_error(dropping_account, monkeypatch, django
     progress = client.get(f"/api/health/recompute/{response.data['id']}/").data
     assert progress["state"] == "failed" and progress["error"] == "RuntimeError: the database went away"
     assert progress["days_done"] == 0 and progress["finished_at"]
+
+
+def test_each_step_scores_one_day_and_a_step_after_the_last_changes_nothing(dropping_account):
+    from lifecycle.health.backfill import health_backfill_step
+
+    backfill = HealthBackfill.objects.create(first_day=PAST - dt.timedelta(days=1), last_day=PAST, days_total=2)
+
+    assert health_backfill_step(backfill_id=backfill.pk) is True
+    backfill.refresh_from_db()
+    assert (backfill.days_done, backfill.state) == (1, "running")
+    assert list(HealthScore.objects.values_list("day", flat=True)) == [PAST - dt.timedelta(days=1)]
+
+    assert health_backfill_step(backfill_id=backfill.pk) is False
+    backfill.refresh_from_db()
+    assert (backfill.days_done, backfill.accounts_scored, backfill.state) == (2, 2, "finished")
+    before = rows()
+
+    assert health_backfill_step(backfill_id=backfill.pk) is False  # a redelivery
+    assert rows() == before
+    assert HealthBackfill.objects.get().days_done == 2
