@@ -136,6 +136,8 @@ def test_a_range_oldest_first_gives_the_later_days_their_trend(dropping_account)
     [
         (["--day", "2026-13-01"], "'2026-13-01' is not a date; give it as YYYY-MM-DD."),
         (["--day", "yesterday"], "'yesterday' is not a date"),
+        (["--day", "20261120"], "'20261120' is not a date"),
+        (["--day", "2026-W47-1"], "'2026-W47-1' is not a date"),
         (["--day", "2026-11-24"], "2026-11-24 is in the future"),
         (["--day", "2026-11-20", "--until", "2026-11-24"], "2026-11-24 is in the future"),
         (["--day", "2026-11-20", "--until", "2026-11-19"], "2026-11-19 is before the first day 2026-11-20."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -13,7 +14,10 @@ from lifecycle.health.recompute import DEFAULT_CHUNK_SIZE
 
 
 def _day(value: str) -> dt.date:
+    # Only YYYY-MM-DD, as the help says: fromisoformat alone would also read 20261120 or 2026-W47-1.
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise CommandError(f"{value!r} is not a date; give it as YYYY-MM-DD.") from None
