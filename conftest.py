@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import ARTIFACTS_DIR, CeleryWorker, database_url, screenshot
+from tests.support import ARTIFACTS_DIR, CeleryWorker, database_url, restore_day_one_configuration, screenshot
 
 CHROMIUM = "/usr/bin/chromium"
 # No network beyond the live server: no updates, sync or phoning home.
@@ -67,6 +67,16 @@ def _require_marker(request, marker: str, fixture: str, how: str) -> None:
 
 def _slug(nodeid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[-120:]
+
+
+@pytest.fixture(autouse=True)
+def day_one_configuration(request):
+    """Transactional tests flush every table when they end, the shipped scorecard and rules included;
+    each one starts from what a new install has, whatever ran before it."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        restore_day_one_configuration()
 
 
 # --- Celery ------------------------------------------------------------------

@@ -13,7 +13,7 @@ from accounts.models import TimelineEntry, TimelineKind
 from accounts.tests.factories import AccountFactory
 from lifecycle.models import FlagStatus
 from notifications.tests.factories import RedFlagFactory, default_rule
-from tests.support import failures_of, login, restore_day_one_configuration, screenshot
+from tests.support import failures_of, login, screenshot
 from users.tests.factories import CSMFactory, TeamFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,7 +23,6 @@ RESOLUTION_NOTE = "Called the sponsor; new champion identified and a health revi
 
 @pytest.fixture
 def flagged_book():
-    restore_day_one_configuration()
     team = TeamFactory(name="Mid-market East")
     csm = CSMFactory(username="casey", first_name="Casey", last_name="Rivera", team=team)
     band_red = RedFlagFactory(

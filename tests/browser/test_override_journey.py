@@ -12,14 +12,13 @@ from accounts.tests.factories import AccountFactory
 from lifecycle.health.facts_query import AccountScope
 from lifecycle.health.recompute import health_recompute_scope
 from lifecycle.models import ScoreOverride
-from tests.support import failures_of, login, restore_day_one_configuration, screenshot
+from tests.support import failures_of, login, screenshot
 from users.tests.factories import CSMFactory, ManagerFactory, TeamFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_manager_overrides_a_score_after_fixing_an_expiry_too_far_ahead(page, live_server):
-    restore_day_one_configuration()
     team = TeamFactory(name="Enterprise")
     ManagerFactory(username="maria", first_name="Maria", last_name="Berg", team=team)
     csm = CSMFactory(username="alex", team=team)
