@@ -16,7 +16,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# The folder-on-disk broker's folders exist before anything (seeding included) queues a task.
 migrate: install
+	@mkdir -p var/celery/queue var/celery/processed
 	$(MANAGE) migrate --noinput
 
 # Demo data is built once; `make seed` rebuilds it from scratch.
@@ -31,7 +33,6 @@ seed: migrate
 # Web server, Celery worker and beat on embedded defaults: SQLite and a
 # folder-on-disk broker, so nothing else needs to be installed.
 run: migrate var/.seeded
-	@mkdir -p var/celery/queue var/celery/processed
 	@echo ""
 	@echo "  Baton is starting on http://127.0.0.1:$(PORT)/"
 	@echo "  Demo logins (password: baton-demo):"
