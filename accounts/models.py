@@ -413,6 +413,11 @@ class AuditAction(models.TextChoices):
     TRANSITION_CHANGED = "transition_changed", "Transition changed"
     OUTCOME_RECORDED = "outcome_recorded", "Outcome recorded"
     OUTCOME_CORRECTED = "outcome_corrected", "Outcome corrected"
+    SCORECARD_CREATED = "scorecard_created", "Scorecard version created"
+    SCORECARD_EDITED = "scorecard_edited", "Scorecard draft edited"
+    SCORECARD_ACTIVATED = "scorecard_activated", "Scorecard version activated"
+    SCORECARD_RETIRED = "scorecard_retired", "Scorecard version retired"
+    SCORECARD_DELETED = "scorecard_deleted", "Scorecard draft deleted"
 
 
 class AuditEvent(models.Model):

@@ -1,6 +1,7 @@
 from lifecycle.flags.models import UNRESOLVED, AlertRule, FlagStatus, RedFlag, RuleKind, Severity
 from lifecycle.health.models import (
     AccountHealth,
+    Backtest,
     Band,
     CheckInCadence,
     HealthScore,
@@ -10,7 +11,9 @@ from lifecycle.health.models import (
     RecomputeChunk,
     RecomputeRun,
     Scorecard,
+    ScorecardStatus,
     ScoreOverride,
+    WhenMissing,
 )
 from lifecycle.signals.models import (
     CheckIn,
@@ -30,6 +33,7 @@ from lifecycle.stages.models import StageChange
 __all__ = [
     "UNRESOLVED",
     "AccountHealth",
+    "Backtest",
     "AlertRule",
     "Band",
     "CheckIn",
@@ -50,6 +54,7 @@ __all__ = [
     "RuleKind",
     "ScoreOverride",
     "Scorecard",
+    "ScorecardStatus",
     "Severity",
     "StageChange",
     "SupportTicket",
@@ -57,4 +62,5 @@ __all__ = [
     "SurveyResponse",
     "TicketSeverity",
     "UsageDaily",
+    "WhenMissing",
 ]

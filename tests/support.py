@@ -287,3 +287,4 @@ def restore_day_one_configuration() -> None:
     from django.apps import apps
 
     importlib.import_module("lifecycle.migrations.0004_default_health_configuration").create_defaults(apps, None)
+    importlib.import_module("lifecycle.migrations.0016_scorecard_versions").versions_from_active_flag(apps, None)

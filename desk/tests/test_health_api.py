@@ -80,7 +80,7 @@ def test_a_scored_account_carries_its_health_in_list_and_detail(api, csm, own_ac
         "delta_30d": None,
         "open_flags": 2,
         "scored_on": "2026-03-31",
-        "scorecard": {"id": card.pk, "name": "Enterprise adoption"},
+        "scorecard": {"id": card.pk, "name": "Enterprise adoption", "version": 1},
     }
 
     listed = client.get(reverse("api:account-list")).json()["results"]
@@ -212,7 +212,7 @@ def test_the_snapshots_come_newest_first_with_breakdown_and_scorecard(api, other
     newest = body["results"][0]
     assert newest["score"] == "53.0"
     assert newest["band"] == "yellow"
-    assert newest["scorecard"] == {"id": card.pk, "name": "Enterprise adoption"}
+    assert newest["scorecard"] == {"id": card.pk, "name": "Enterprise adoption", "version": 1}
     assert newest["measures"] == BREAKDOWN
     assert set(newest) == {"id", "day", "score", "band", "scorecard", "measures", "computed_at"}
 

@@ -20,11 +20,11 @@ def band_field() -> serializers.ChoiceField:
 
 
 class ScorecardRefSerializer(serializers.ModelSerializer):
-    """The scorecard that produced a score: enough to name it."""
+    """The scorecard version that produced a score: enough to name it."""
 
     class Meta:
         model = Scorecard
-        fields = ["id", "name"]
+        fields = ["id", "name", "version"]
         read_only_fields = fields
 
 

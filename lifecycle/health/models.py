@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -34,19 +35,31 @@ class MeasureKind(models.TextChoices):
     CHECKIN_CONCERNS = "checkin_concerns", "Check-in concerns"
 
 
+class ScorecardStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+
+
 class ScorecardQuerySet(models.QuerySet):
     def active(self) -> ScorecardQuerySet:
-        return self.filter(active=True)
+        return self.filter(status=ScorecardStatus.ACTIVE)
 
 
 class Scorecard(models.Model):
-    """Which measures make up health, for a scope of accounts.
+    """One version of a scorecard: which measures make up health, for a scope of accounts.
 
-    The most specific active scorecard applies: tier and stage, then tier,
-    then stage, then the default (neither).
+    The versions of one scorecard share a `lineage`. A version is a draft until
+    activated; then it is frozen, and editing it means a new draft version, so
+    every snapshot it produced still names what produced it. Activating a draft
+    retires the lineage's active version. The most specific active scorecard
+    applies: tier and stage, then tier, then stage, then the default (neither).
     """
 
-    name = models.CharField(max_length=100, unique=True)
+    lineage = models.UUIDField(default=uuid.uuid4, editable=False, help_text="Shared by every version.")
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=8, choices=ScorecardStatus.choices, default=ScorecardStatus.DRAFT)
+    name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     tier = models.CharField(max_length=8, choices=Tier.choices, blank=True, help_text="Blank: any tier.")
     stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, help_text="Blank: any stage.")
@@ -56,22 +69,66 @@ class Scorecard(models.Model):
     yellow_min = models.PositiveSmallIntegerField(
         default=40, validators=[MaxValueValidator(100)], help_text="Scores at or above (and below green) are yellow."
     )
-    active = models.BooleanField(default=True)
+    based_on = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The version this one was cloned or edited from.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activation_note = models.TextField(blank=True, help_text="Why this version went live.")
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScorecardQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "-version"]
         constraints = [
             models.CheckConstraint(condition=Q(yellow_min__lt=models.F("green_min")), name="scorecard_band_order"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="scorecard_version_positive"),
+            models.UniqueConstraint(fields=["lineage", "version"], name="scorecard_version_unique"),
             models.UniqueConstraint(
-                fields=["tier", "stage"], condition=Q(active=True), name="scorecard_one_active_per_scope"
+                fields=["tier", "stage"], condition=Q(status="active"), name="scorecard_one_active_per_scope"
+            ),
+            models.UniqueConstraint(
+                fields=["lineage"], condition=Q(status="active"), name="scorecard_one_active_per_lineage"
+            ),
+            models.UniqueConstraint(
+                fields=["lineage"], condition=Q(status="draft"), name="scorecard_one_draft_per_lineage"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(activated_at__isnull=False), name="scorecard_went_live_when"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="retired") | Q(retired_at__isnull=False), name="scorecard_retired_when"
             ),
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.name} v{self.version}"
+
+    @property
+    def label(self) -> str:
+        """How people name a version: "Standard health v3"."""
+        return f"{self.name} v{self.version}"
+
+    @property
+    def active(self) -> bool:
+        return self.status == ScorecardStatus.ACTIVE
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == ScorecardStatus.DRAFT
 
     @property
     def scope_label(self) -> str:
@@ -88,13 +145,24 @@ class Scorecard(models.Model):
         return Band.RED
 
 
+class WhenMissing(models.TextChoices):
+    SKIP = "skip", "Leave out (the other measures share its weight)"
+    WORST = "worst", "Count as 0 (no news is bad news)"
+    NEUTRAL = "neutral", "Count as 50 (neither good nor bad)"
+
+
+# Points a missing or stale measure scores under each policy; absent: it drops out.
+MISSING_POINTS = {WhenMissing.WORST: 0.0, WhenMissing.NEUTRAL: 50.0}
+
+
 class Measure(models.Model):
     """One ingredient of a scorecard.
 
     A raw value is normalised to 0–100 on a straight line from `zero_at`
     (scores 0) to `full_at` (scores 100), clamped at both ends; when `full_at`
     is below `zero_at` lower raw values are better (e.g. days since contact).
-    Data older than `validity_days` is stale and left out, like missing data.
+    Data older than `validity_days` is stale; a stale or missing value is
+    left out or scores a fixed number of points, as `when_missing` says.
     """
 
     scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="measures")
@@ -104,7 +172,13 @@ class Measure(models.Model):
     )
     zero_at = models.DecimalField(max_digits=12, decimal_places=2, help_text="Raw value that scores 0.")
     full_at = models.DecimalField(max_digits=12, decimal_places=2, help_text="Raw value that scores 100.")
-    validity_days = models.PositiveSmallIntegerField(default=30, help_text="Older data is stale and left out.")
+    validity_days = models.PositiveSmallIntegerField(default=30, help_text="Older data is stale.")
+    when_missing = models.CharField(
+        max_length=8,
+        choices=WhenMissing.choices,
+        default=WhenMissing.SKIP,
+        help_text="What a missing or stale value counts as.",
+    )
 
     class Meta:
         ordering = ["scorecard", "-weight", "kind"]
@@ -360,3 +434,63 @@ class HealthBackfill(models.Model):
         if self.finished_at is not None:
             return "failed" if self.error else "finished"
         return "running" if self.started_at is not None else "queued"
+
+
+class Backtest(models.Model):
+    """A scorecard version replayed against known renewals and churn, and what it found.
+
+    For every outcome in the period the account is scored as of `horizon` days
+    before it, from the signals stored then, so a draft that never ran can be
+    tested. The report keeps the figures for later comparison; the inputs stay
+    beside it, so a report always says what it measured.
+    """
+
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="backtests")
+    baseline = models.ForeignKey(
+        Scorecard,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Scored on the same outcomes, side by side.",
+    )
+    first_day = models.DateField(help_text="Outcomes on or after this day.")
+    last_day = models.DateField(help_text="Outcomes on or before this day.")
+    horizons = models.JSONField(
+        default=list, help_text="Days before each outcome to score the account, e.g. [30, 60, 90]."
+    )
+    bootstrap_seed = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    steps_total = models.PositiveIntegerField(default=0)
+    steps_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(last_day__gte=models.F("first_day")), name="backtest_day_order"),
+            models.CheckConstraint(condition=Q(steps_done__lte=models.F("steps_total")), name="backtest_done_le_total"),
+            models.CheckConstraint(
+                condition=Q(finished_at__isnull=True) | Q(started_at__isnull=False), name="backtest_finished_started"
+            ),
+            models.CheckConstraint(condition=~Q(baseline=models.F("scorecard")), name="backtest_baseline_differs"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Backtest of {self.scorecard_id} on {self.first_day}–{self.last_day}"
+
+    @property
+    def state(self) -> str:
+        if self.finished_at is not None:
+            return "failed" if self.error else "finished"
+        return "running" if self.started_at is not None else "queued"
+
+    @property
+    def percent_done(self) -> int:
+        return int(100 * self.steps_done / self.steps_total) if self.steps_total else 0

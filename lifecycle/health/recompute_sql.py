@@ -306,6 +306,7 @@ def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
                 f"{key}_zero": measure.zero_at,
                 f"{key}_span": measure.full_at - measure.zero_at,
                 f"{key}_validity": measure.validity_days,
+                f"{key}_missing": measure.missing_points,
             }
         )
         value, status = _measure_sql(measure.kind, f"%({key}_validity)s")
@@ -313,7 +314,7 @@ def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
         statuses.append(f"{status} AS status{position}")
         # Only usable data gets a value: a stale or missing input may divide by zero.
         values.append(f"CASE WHEN f.status{position} = '{OK}' THEN {value} END AS raw{position}")
-        points.append(f"{_points_sql(f'raw{position}', key)} AS points{position}")
+        points.append(f"{_points_sql(f'raw{position}', f'status{position}', key)} AS points{position}")
         # {"kind": {"raw": x, "score": y, "weight": w, "status": "ok"}}, written as text: building
         # jsonb cost more than all the rest of the scoring. Kinds and statuses are fixed identifiers.
         params[f"{key}_opening"] = f'{json.dumps(measure.kind)}:{{"raw":'
@@ -352,11 +353,15 @@ def _card_select(card: ScorecardConfig, index: int) -> tuple[str, dict]:
     return select, params
 
 
-def _points_sql(raw: str, key: str) -> str:
+def _points_sql(raw: str, status: str, key: str) -> str:
     # GREATEST and LEAST skip NULLs, so a missing value must stay NULL explicitly.
     fraction = f"({raw} - %({key}_zero)s::double precision) / %({key}_span)s::double precision"
     clamped = f"GREATEST(0.0::double precision, LEAST(1.0::double precision, {fraction})) * 100"
-    return f"CASE WHEN {raw} IS NOT NULL THEN {_round1(clamped)} END"
+    # A missing or stale value scores the measure's fixed points, or NULL (drops out) when it has none.
+    return (
+        f"CASE WHEN {raw} IS NOT NULL THEN {_round1(clamped)} "
+        f"WHEN {status} IN ('{MISSING}', '{STALE}') THEN %({key}_missing)s::double precision END"
+    )
 
 
 def _band_sql(score: str, green: str, yellow: str) -> str:

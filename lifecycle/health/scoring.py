@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from lifecycle.health.facts import AccountFacts
+from lifecycle.health.models import MISSING_POINTS
 from lifecycle.health.numbers import round_half_up
 from lifecycle.models import MeasureKind, Scorecard
 
@@ -27,6 +28,8 @@ class MeasureConfig:
     zero_at: float
     full_at: float
     validity_days: int
+    # Points a missing or stale value scores; None: it drops out and the other weights share its part.
+    missing_points: float | None = None
 
     def normalise(self, raw: float) -> float:
         fraction = (raw - self.zero_at) / (self.full_at - self.zero_at)
@@ -42,6 +45,11 @@ class ScorecardConfig:
     green_min: int
     yellow_min: int
     measures: tuple[MeasureConfig, ...]
+    version: int = 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
 
     def band_for(self, score: float | None) -> str:
         if score is None:
@@ -57,6 +65,7 @@ class ScorecardConfig:
         return cls(
             id=scorecard.pk,
             name=scorecard.name,
+            version=scorecard.version,
             tier=scorecard.tier,
             stage=scorecard.stage,
             green_min=scorecard.green_min,
@@ -68,6 +77,7 @@ class ScorecardConfig:
                     zero_at=float(m.zero_at),
                     full_at=float(m.full_at),
                     validity_days=m.validity_days,
+                    missing_points=MISSING_POINTS.get(m.when_missing),
                 )
                 for m in scorecard.measures.all()
             ),
@@ -162,12 +172,21 @@ def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: 
 
 
 def score_account(card: ScorecardConfig, facts: AccountFacts, *, day: dt.date) -> ScoreResult:
-    """Weighted mean of the usable measures; missing and stale ones drop out and the weights re-normalise."""
+    """Weighted mean of the usable measures.
+
+    A missing or stale measure drops out and the other weights re-normalise,
+    unless its policy gives it fixed points; one that does not apply (n/a) always drops out.
+    """
     breakdown: dict[str, dict] = {}
     weighted_sum = total_weight = 0.0
     for measure in card.measures:
         raw, status = raw_measure(measure.kind, facts, day=day, validity_days=measure.validity_days)
-        points = measure.normalise(raw) if status == OK else None
+        if status == OK:
+            points = measure.normalise(raw)
+        elif status in (MISSING, STALE):
+            points = measure.missing_points
+        else:
+            points = None
         breakdown[measure.kind] = {"raw": raw, "score": points, "weight": measure.weight, "status": status}
         if points is not None:
             weighted_sum += measure.weight * points

@@ -70,7 +70,7 @@ def account_health_panel(account: Account, *, today: dt.date | None = None) -> H
     panel.trend = [(s.day.isoformat(), float(s.score) if s.score is not None else None) for s in snapshots]
     if panel.latest is None:
         return panel
-    panel.scorecard_name = panel.latest.scorecard.name if panel.latest.scorecard else ""
+    panel.scorecard_name = panel.latest.scorecard.label if panel.latest.scorecard else ""
     by_day = {s.day: s for s in snapshots}
     week_ago = by_day.get(panel.latest.day - dt.timedelta(days=7))
     latest_score = float(panel.latest.score) if panel.latest.score is not None else None

@@ -46,7 +46,7 @@ def test_the_current_health_reads_as_the_issue_lists_it():
         "delta_30d": "-12.0",
         "open_flags": 1,
         "scored_on": "2026-03-31",
-        "scorecard": {"id": card.pk, "name": "Strategic"},
+        "scorecard": {"id": card.pk, "name": "Strategic", "version": 1},
     }
 
 

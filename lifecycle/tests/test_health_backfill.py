@@ -173,7 +173,7 @@ def test_a_non_numeric_scorecard_is_refused():
 def test_the_scorecard_option_scores_every_account_with_that_scorecard(dropping_account):
     other = AccountFactory(tier=Tier.HIGH_TOUCH, stage="adoption")
     # Inactive and made for another tier: asked for by id, it still applies to everyone.
-    card = Scorecard.objects.create(name="Usage only, v0", tier=Tier.TECH_TOUCH, active=False)
+    card = Scorecard.objects.create(name="Usage only, v0", tier=Tier.TECH_TOUCH)
     Measure.objects.create(scorecard=card, kind="usage_trend", weight=1, zero_at=-50, full_at=0, validity_days=30)
 
     run("--day", PAST.isoformat(), "--scorecard", str(card.pk))
@@ -316,7 +316,7 @@ def test_an_admin_backfills_a_range_and_reads_its_progress(dropping_account, dja
 
 
 def test_the_api_takes_a_scorecard_and_raise_flags(dropping_account, django_capture_on_commit_callbacks):
-    card = Scorecard.objects.filter(active=True).first()
+    card = Scorecard.objects.active().first()
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(AdminFactory()).post(
             "/api/health/recompute/",

@@ -84,7 +84,7 @@ def test_both_paths_backfill_an_earlier_day_alike_without_moving_todays_current_
     _recompute_scope_in_python(day=today, scope=scope, scorecards=load_scorecards(), notify=False, raise_flags=False)
     current = list(AccountHealth.objects.order_by("account_id").values())
     if scorecard == "forced":
-        card = Scorecard.objects.create(name="Usage only", tier="high", active=False)
+        card = Scorecard.objects.create(name="Usage only", tier="high")
         Measure.objects.create(scorecard=card, kind="usage_trend", weight=1, zero_at=-50, full_at=0)
         cards = forced_scorecards(card.pk)
     else:

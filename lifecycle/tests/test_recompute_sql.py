@@ -253,6 +253,9 @@ def _usage(account: Account, *, recent: int, previous: int, last_day: dt.date = 
 
 
 def _scorecard(name: str, measures: dict[str, tuple], **fields) -> Scorecard:
+    fields.setdefault("status", "active")
+    if fields["status"] == "active":
+        fields["activated_at"] = timezone.now()
     card = Scorecard.objects.create(name=name, **fields)
     Measure.objects.bulk_create(
         Measure(scorecard=card, kind=kind, weight=weight, zero_at=zero_at, full_at=full_at, validity_days=validity)
@@ -325,7 +328,7 @@ def edge_cases(clock) -> dict[str, Account]:
         green_min=80,
         yellow_min=40,
     )
-    _scorecard("Tech-touch (retired)", {"nps": (5, 0, 10, 30)}, tier="tech", active=False)
+    _scorecard("Tech-touch (retired)", {"nps": (5, 0, 10, 30)}, tier="tech", status="draft")
     _scorecard("Tech-touch onboarding (no measures yet)", {}, tier="tech", stage="onboarding")
 
     cases: dict[str, Account] = {}
