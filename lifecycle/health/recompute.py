@@ -57,7 +57,7 @@ def _decimal(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def _previous_scores(scope: AccountScope, day: dt.date) -> dict[tuple[int, dt.date], tuple[float | None, str]]:
+def previous_scores(scope: AccountScope, day: dt.date) -> dict[tuple[int, dt.date], tuple[float | None, str]]:
     days = [day - dt.timedelta(days=n) for n in (1, 7, 30)]
     rows = HealthScore.objects.filter(scope.q(), day__in=days).values_list("account_id", "day", "score", "band")
     return {
@@ -147,7 +147,7 @@ def _recompute_scope_in_python(
     outcome = ScopeOutcome(accounts=len(facts))
     if not facts:
         return outcome
-    previous = _previous_scores(scope, day)
+    previous = previous_scores(scope, day)
     now = timezone.now()
     snapshots: list[HealthScore] = []
     for account_id, item in facts.items():
