@@ -40,3 +40,14 @@ def health_backfill(backfill_id: int) -> None:
     # request for the admin to read. A redelivery after a lost worker redoes at most one day.
     if backfill.health_backfill_step(backfill_id=backfill_id):
         health_backfill.delay(backfill_id)
+
+
+@shared_task(acks_late=True)
+def backtest_run(backtest_id: int) -> None:
+    # One task for the whole run (its progress is written as it goes): at 10,000 outcomes a horizon takes
+    # seconds, far inside the time limit. No automatic retry: a failure is recorded on the backtest.
+    # A redelivery after a lost worker runs it again from the start; a finished one is left alone.
+    # Imported here so that importing the tasks (every worker, every request that queues one) stays light.
+    from lifecycle.health.backtest.services import backtest_run as run
+
+    run(backtest_id=backtest_id)
