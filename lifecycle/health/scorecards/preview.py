@@ -75,6 +75,19 @@ class Preview:
     def band_rows(self) -> list[tuple[str, int, int]]:
         return [(band, self.before[band], self.after[band]) for band in BANDS]
 
+    # Templates look names up on a Counter as keys first (and get 0), so they read these instead.
+    @property
+    def flags_raised_total(self) -> int:
+        return sum(self.flags_raised.values())
+
+    @property
+    def flags_spared_total(self) -> int:
+        return sum(self.flags_spared.values())
+
+    @property
+    def flags_raised_rows(self) -> list[tuple[str, int]]:
+        return self.flags_raised.most_common()
+
     @property
     def changed_band(self) -> int:
         return sum(count for (before, after), count in self.moves.items() if before != after)

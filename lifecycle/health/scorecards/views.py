@@ -1,0 +1,215 @@
+"""The scorecard editor: everyone reads how health is computed; admins draft, preview, activate and retire."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from core.forms import add_service_errors, form_status
+from lifecycle.health.defaults import DEFAULT_MEASURES
+from lifecycle.health.scorecards import services
+from lifecycle.health.scorecards.forms import (
+    MEASURE_UNITS,
+    SCORECARD_FORM_FIELDS,
+    ActivateForm,
+    CloneForm,
+    MeasureRows,
+    RetireForm,
+    ScorecardForm,
+    measure_rows_initial,
+)
+from lifecycle.health.scorecards.preview import scorecard_preview
+from lifecycle.health.scorecards.selectors import (
+    normalisation_chart,
+    scorecard_lineages,
+    scorecard_versions,
+    scorecard_with_measures,
+)
+from lifecycle.models import Scorecard
+from users.permissions import can_configure
+
+
+def _admin_only(request: HttpRequest) -> None:
+    if not can_configure(request.user):
+        raise PermissionDenied("Only admins change scorecards.")
+
+
+def _card(pk: int) -> Scorecard:
+    try:
+        return scorecard_with_measures(pk)
+    except Scorecard.DoesNotExist:
+        return get_object_or_404(Scorecard, pk=pk)  # the 404 page, said the usual way
+
+
+def scorecard_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "lifecycle/scorecards/list.html",
+        {"lineages": scorecard_lineages(), "can_configure": can_configure(request.user), "clone_form": CloneForm()},
+    )
+
+
+def _detail_context(request: HttpRequest, card: Scorecard, **extra) -> dict:
+    measures = [
+        {"measure": measure, "chart": normalisation_chart(measure), "unit": MEASURE_UNITS.get(measure.kind, "")}
+        for measure in card.measures.all()
+    ]
+    total = sum(float(row["measure"].weight) for row in measures) or 1.0
+    for row in measures:
+        row["share"] = round(100 * float(row["measure"].weight) / total)
+    return {
+        "card": card,
+        "measures": measures,
+        "versions": scorecard_versions(card),
+        "can_configure": can_configure(request.user),
+        "activate_form": extra.pop("activate_form", ActivateForm()),
+        "retire_form": extra.pop("retire_form", RetireForm()),
+        "clone_form": extra.pop("clone_form", CloneForm(initial={"name": f"{card.name} (copy)"})),
+        **extra,
+    }
+
+
+def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "lifecycle/scorecards/detail.html", _detail_context(request, _card(pk)))
+
+
+def scorecard_create(request: HttpRequest) -> HttpResponse:
+    _admin_only(request)
+    return _edit_page(request, None)
+
+
+def scorecard_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a draft in place; asking to edit a live version starts (or reopens) its lineage's draft."""
+    _admin_only(request)
+    card = _card(pk)
+    if not card.is_draft:
+        draft = Scorecard.objects.filter(lineage=card.lineage, status="draft").first()
+        if draft is None:
+            if request.method != "POST":
+                return render(request, "lifecycle/scorecards/new_version.html", {"card": card})
+            draft = services.scorecard_new_version(actor=request.user, source=card)
+            messages.success(request, f"{draft.label} is a draft copy of {card.label}; {card.label} stays live.")
+        return redirect("scorecard-edit", pk=draft.pk)
+    return _edit_page(request, card)
+
+
+def _edit_page(request: HttpRequest, card: Scorecard | None) -> HttpResponse:
+    initial_rows = measure_rows_initial(card, DEFAULT_MEASURES)
+    form = ScorecardForm(request.POST or None, instance=card)
+    rows = MeasureRows(request.POST or None, initial=initial_rows, prefix="measures")
+    if request.method == "POST" and form.is_valid() and rows.is_valid():
+        fields = {name: form.cleaned_data[name] for name in SCORECARD_FORM_FIELDS}
+        try:
+            if card is None:
+                card = services.scorecard_create(actor=request.user, fields=fields, measures=rows.specs())
+            else:
+                card = services.scorecard_update_draft(
+                    actor=request.user, draft=card, fields=fields, measures=rows.specs()
+                )
+        except ValidationError as error:
+            add_service_errors(error, form)
+            if hasattr(error, "error_dict") and "measures" in error.error_dict:
+                form.add_error(None, error.error_dict["measures"])
+        else:
+            messages.success(request, f"Saved {card.label}. Preview it on today's book before activating.")
+            return redirect("scorecard-detail", pk=card.pk)
+    return render(
+        request,
+        "lifecycle/scorecards/form.html",
+        {"card": card, "form": form, "rows": rows},
+        status=form_status(form, rows) if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+def scorecard_clone(request: HttpRequest, pk: int) -> HttpResponse:
+    _admin_only(request)
+    source = _card(pk)
+    form = CloneForm(request.POST)
+    if form.is_valid():
+        try:
+            clone = services.scorecard_clone(actor=request.user, source=source, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            add_service_errors(error, form)
+        else:
+            messages.success(request, f"{clone.label} is a draft copy of {source.label}. Change it, then preview.")
+            return redirect("scorecard-edit", pk=clone.pk)
+    return render(
+        request,
+        "lifecycle/scorecards/detail.html",
+        _detail_context(request, source, clone_form=form),
+        status=form_status(form),
+    )
+
+
+@require_POST
+def scorecard_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    _admin_only(request)
+    card = _card(pk)
+    form = ActivateForm(request.POST)
+    if form.is_valid():
+        try:
+            card = services.scorecard_activate(actor=request.user, draft=card, note=form.cleaned_data["note"])
+        except ValidationError as error:
+            add_service_errors(error, form)
+        else:
+            messages.success(request, f"{card.label} is live. Today's scores are being recomputed with it.")
+            return redirect("scorecard-detail", pk=card.pk)
+    return render(
+        request,
+        "lifecycle/scorecards/detail.html",
+        _detail_context(request, card, activate_form=form),
+        status=form_status(form),
+    )
+
+
+@require_POST
+def scorecard_retire(request: HttpRequest, pk: int) -> HttpResponse:
+    _admin_only(request)
+    card = _card(pk)
+    form = RetireForm(request.POST)
+    if form.is_valid():
+        try:
+            card = services.scorecard_retire(actor=request.user, scorecard=card, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            add_service_errors(error, form)
+        else:
+            messages.success(request, f"{card.label} is retired; its accounts fall to the next scorecard that fits.")
+            return redirect("scorecard-detail", pk=card.pk)
+    return render(
+        request,
+        "lifecycle/scorecards/detail.html",
+        _detail_context(request, card, retire_form=form),
+        status=form_status(form),
+    )
+
+
+@require_POST
+def scorecard_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    _admin_only(request)
+    card = _card(pk)
+    try:
+        services.scorecard_delete_draft(actor=request.user, draft=card)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("scorecard-detail", pk=card.pk)
+    messages.success(request, f"Draft {card.label} deleted.")
+    return redirect(reverse("scorecard-list"))
+
+
+def scorecard_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The draft scored on today's book next to what is live; computed on request, nothing kept."""
+    _admin_only(request)
+    card = _card(pk)
+    if not card.is_draft:
+        messages.info(request, f"{card.label} is {card.get_status_display().lower()}; a preview compares a draft.")
+        return redirect("scorecard-detail", pk=card.pk)
+    return render(
+        request,
+        "lifecycle/scorecards/preview.html",
+        {"card": card, "preview": scorecard_preview(card), "activate_form": ActivateForm()},
+    )
