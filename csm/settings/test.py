@@ -18,4 +18,6 @@ STORAGES = {
 }
 
 WHITENOISE_USE_FINDERS = True
+# A test's data is visible only on its own connection until it commits.
+HEALTH_PREVIEW_WORKERS = 1
 BATON_EVENT_HANDLERS_RAISE = True  # a broken event handler fails the test that triggered it (core.events)

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
@@ -25,7 +26,7 @@ from django.utils import timezone
 from accounts.models import Account
 from lifecycle.flags.rules import evaluate_rules, load_rule_context
 from lifecycle.health.facts_query import AccountScope, facts_for
-from lifecycle.health.recompute import chunk_boundaries, previous_scores
+from lifecycle.health.recompute import DEFAULT_CHUNK_SIZE, chunk_boundaries, previous_scores, run_in_parallel
 from lifecycle.health.scoring import (
     ScorecardConfig,
     load_scorecards,
@@ -104,8 +105,13 @@ def _mover_reasons(before: dict, after: dict) -> tuple[tuple[str, float, float],
     )
 
 
-def scorecard_preview(draft: Scorecard, *, day: dt.date | None = None) -> Preview:
-    """Score today's book with and without `draft`; see the module docstring."""
+def scorecard_preview(draft: Scorecard, *, day: dt.date | None = None, workers: int | None = None) -> Preview:
+    """Score today's book with and without `draft`; see the module docstring.
+
+    On PostgreSQL `workers` chunks are scored at a time, each on its own connection (by
+    default `HEALTH_PREVIEW_WORKERS`); they read only committed data, so tests use one.
+    """
+    workers = settings.HEALTH_PREVIEW_WORKERS if workers is None else workers
     started = time.perf_counter()
     day = day or timezone.localdate()
     current = load_scorecards()
@@ -116,7 +122,9 @@ def scorecard_preview(draft: Scorecard, *, day: dt.date | None = None) -> Previe
     if bounds["first"] is not None:
         scope = AccountScope.between(bounds["first"], bounds["last"])
         if connection.vendor == "postgresql":
-            _preview_in_database(preview, scope=scope, current=current, proposed=proposed, draft_id=draft.pk)
+            _preview_in_database(
+                preview, scope=scope, current=current, proposed=proposed, draft_id=draft.pk, workers=workers
+            )
         else:
             _preview_in_python(preview, scope=scope, current=current, proposed=proposed, draft_id=draft.pk)
     _name_movers(preview)
@@ -241,29 +249,88 @@ def _preview_in_database(
     current: Sequence[ScorecardConfig],
     proposed: Sequence[ScorecardConfig],
     draft_id: int,
+    workers: int = 1,
 ) -> None:
+    """The daily run's chunks, each scored both ways in scratch tables and rolled back; results merged."""
+    context = load_rule_context()
+    ids = list(Account.objects.filter(scope.q("id")).order_by("id").values_list("id", flat=True))
+    parts: list[_ChunkPreview] = []
+    run_in_parallel(
+        chunk_boundaries(ids, DEFAULT_CHUNK_SIZE),
+        workers=workers,
+        work=lambda bound: parts.append(
+            _preview_chunk_in_database(
+                AccountScope.between(bound[0], bound[1]),
+                day=preview.day,
+                current=current,
+                proposed=proposed,
+                draft_id=draft_id,
+                context=context,
+            )
+        ),
+    )
+    movers: list[tuple] = []
+    fired_before: set[tuple[int, int]] = set()
+    fired_after: set[tuple[int, int]] = set()
+    for part in parts:
+        for before_band, after_band, count in part.counts:
+            preview.accounts += count
+            preview.before[before_band] += count
+            preview.after[after_band] += count
+            preview.moves[(before_band, after_band)] += count
+        movers.extend(part.movers)
+        fired_before |= part.fired_before
+        fired_after |= part.fired_after
+    # Scores have one decimal: compare changes rounded to it, as the database did, or float noise breaks ties.
+    movers.sort(
+        key=lambda row: (
+            -(round(abs(row[4] - row[1]), 1) if row[1] is not None and row[4] is not None else 101),
+            row[0],
+        )
+    )
+    _record_movers(preview, movers[:TOP_MOVERS])
+    preview.flags_raised = _rule_names(fired_after - fired_before)
+    preview.flags_spared = _rule_names(fired_before - fired_after)
+
+
+@dataclass
+class _ChunkPreview:
+    counts: list[tuple[str, str, int]]
+    movers: list[tuple]
+    fired_before: set[tuple[int, int]]
+    fired_after: set[tuple[int, int]]
+
+
+def _preview_chunk_in_database(
+    scope: AccountScope,
+    *,
+    day: dt.date,
+    current: Sequence[ScorecardConfig],
+    proposed: Sequence[ScorecardConfig],
+    draft_id: int,
+    context,
+) -> _ChunkPreview:
     from lifecycle.health import recompute_sql
 
-    context = load_rule_context()
     before_table = "preview_scores_before"
     with transaction.atomic():
-        recompute_sql.create_facts_table(day=preview.day, scope=scope)
-        recompute_sql.create_scores_table(day=preview.day, scorecards=list(current))
+        recompute_sql.create_facts_table(day=day, scope=scope)
+        recompute_sql.create_scores_table(day=day, scorecards=list(current))
         _, fired_before = recompute_sql.new_firing_facts(
-            day=preview.day, scope=scope, rules=context.rules, cadences=context.cadences
+            day=day, scope=scope, rules=context.rules, cadences=context.cadences
         )
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {before_table}")
             cursor.execute(f"ALTER TABLE {recompute_sql.SCORES_TABLE} RENAME TO {before_table}")
-        recompute_sql.create_scores_table(day=preview.day, scorecards=list(proposed))
+        recompute_sql.create_scores_table(day=day, scorecards=list(proposed))
         _, fired_after = recompute_sql.new_firing_facts(
-            day=preview.day, scope=scope, rules=context.rules, cadences=context.cadences
+            day=day, scope=scope, rules=context.rules, cadences=context.cadences
+        )
+        affected = (
+            f"FROM {before_table} AS b FULL JOIN {recompute_sql.SCORES_TABLE} AS a ON a.account_id = b.account_id "
+            "WHERE (b.scorecard_id IS DISTINCT FROM a.scorecard_id OR a.scorecard_id = %s)"
         )
         with connection.cursor() as cursor:
-            affected = (
-                f"FROM {before_table} AS b FULL JOIN {recompute_sql.SCORES_TABLE} AS a ON a.account_id = b.account_id "
-                "WHERE b.scorecard_id IS DISTINCT FROM a.scorecard_id OR a.scorecard_id = %s"
-            )
             cursor.execute(
                 f"SELECT COALESCE(b.band, ''), COALESCE(a.band, ''), COUNT(*) {affected} GROUP BY 1, 2", [draft_id]
             )
@@ -276,23 +343,16 @@ def _preview_in_database(
                 [draft_id, TOP_MOVERS],
             )
             movers = cursor.fetchall()
-            cursor.execute(
-                f"SELECT COALESCE(a.account_id, b.account_id) {affected}",
-                [draft_id],
-            )
+            cursor.execute(f"SELECT COALESCE(a.account_id, b.account_id) {affected}", [draft_id])
             affected_ids = {row[0] for row in cursor.fetchall()}
         # Scratch tables and settings go with the transaction; nothing of the preview may stay.
         transaction.set_rollback(True)
-    for before_band, after_band, count in counts:
-        preview.accounts += count
-        preview.before[before_band] += count
-        preview.after[after_band] += count
-        preview.moves[(before_band, after_band)] += count
-    _record_movers(preview, movers)
-    fired_before = {pair for pair in fired_before if pair[1] in affected_ids}
-    fired_after = {pair for pair in fired_after if pair[1] in affected_ids}
-    preview.flags_raised = _rule_names(fired_after - fired_before)
-    preview.flags_spared = _rule_names(fired_before - fired_after)
+    return _ChunkPreview(
+        counts=counts,
+        movers=movers,
+        fired_before={pair for pair in fired_before if pair[1] in affected_ids},
+        fired_after={pair for pair in fired_after if pair[1] in affected_ids},
+    )
 
 
 def _record_movers(preview: Preview, rows: Iterable[tuple]) -> None:
