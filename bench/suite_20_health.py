@@ -383,7 +383,7 @@ def run() -> list[Result]:
             Result(f"health: ... of which {step}", round(steps.get(step, 0.0), 2), "s", "", True)
             for step in (*STEPS, REST_OF_A_CHUNK)
         ),
-        Result("health: recompute throughput", round(rate), "accounts/s", "≥ 10000", rate >= 10_000),
+        Result("health: recompute throughput", round(rate), "accounts/s", "≥ 15000", rate >= 15_000),
         Result(
             f"health: aggregate-read floor (one SQL pass, best of its shapes; median of {RUNS}, one before each run)",
             round(floor, 2),
@@ -395,8 +395,8 @@ def run() -> list[Result]:
             f"health: recompute / floor (each run over the floor just before it; median of {RUNS})",
             round(ratio, 2),
             "×",
-            "≤ 2",
-            ratio <= 2,
+            "",
+            True,
         ),
         Result(
             f"health: the night's writes alone, {WORKERS} workers (no reads, no scoring; median of {RUNS})",
@@ -406,6 +406,15 @@ def run() -> list[Result]:
             True,
         ),
         Result("health: writes alone / floor", round(writes_alone / floor, 2), "×", "", True),
+        # The goal: the nightly run costs at most half again what reading its inputs and writing its
+        # outputs cost on their own, both measured here on the same database.
+        Result(
+            "health: nightly recompute / (read floor + writes alone)",
+            round(full / (floor + writes_alone), 2),
+            "×",
+            "≤ 1.5",
+            full <= 1.5 * (floor + writes_alone),
+        ),
         Result(
             "health: floor timing grouping keys only (as measured before; aggregates skipped)",
             round(keys_only_floor, 2),

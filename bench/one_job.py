@@ -1,0 +1,49 @@
+"""Run one heavy job in a fresh process, as a worker would, and print its wall time and peak memory as JSON.
+
+    python -m bench.one_job preview <scorecard id> <workers>
+    python -m bench.one_job backtest <backtest id>
+
+The suites start it with their own environment (the benchmark database), so the
+peak resident memory it reports is the job's alone, not the seeding's before it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csm.settings.test")
+    import django
+
+    django.setup()
+    job, *args = sys.argv[1:]
+    started = time.perf_counter()
+    figures: dict = {}
+    if job == "preview":
+        from lifecycle.health.scorecards.preview import scorecard_preview
+        from lifecycle.models import Scorecard
+
+        preview = scorecard_preview(Scorecard.objects.get(pk=int(args[0])), workers=int(args[1]))
+        figures = {"accounts": preview.accounts, "changed_band": preview.changed_band}
+    elif job == "backtest":
+        from lifecycle.health.backtest.services import backtest_run_inline
+
+        backtest = backtest_run_inline(backtest_id=int(args[0]))
+        figures = {"error": backtest.error if backtest else "missing"}
+    else:
+        print(f"unknown job {job!r}", file=sys.stderr)
+        return 2
+    seconds = time.perf_counter() - started
+    # ru_maxrss is in kilobytes on Linux.
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_mb, **figures}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
