@@ -16,13 +16,17 @@ from . import words
 from .core import AccountPlan, DemoBatch, DemoCompany
 from .staff import ENTERPRISE, HANDOVER_CSM, MID_MARKET
 
+# About one account in nine has churned within the last two years, so a demo of 300
+# accounts has a few dozen churns for a backtest to check health scores against.
 STAGE_WEIGHTS = {
     Stage.ONBOARDING: 15,
     Stage.ADOPTION: 30,
     Stage.SUCCESS: 40,
     Stage.AT_RISK: 10,
-    Stage.CHURNED: 5,
+    Stage.CHURNED: 12,
 }
+# Churned accounts left at a renewal up to this many days ago (the window a backtest looks at).
+CHURNED_WITHIN_DAYS = 700
 TIER_WEIGHTS = {Tier.HIGH_TOUCH: 20, Tier.LOW_TOUCH: 38, Tier.TECH_TOUCH: 42}
 REGION_WEIGHTS = {
     Region.NORTH_AMERICA: 40,
@@ -234,7 +238,7 @@ class AccountPlanner:
             return start, add_months(start, term), AccountPlan(start, self._timed(path))
         if stage == Stage.CHURNED:
             # Churned at a renewal that has passed; at risk for a while before.
-            renewal = today - dt.timedelta(days=rng.randint(10, 300))
+            renewal = today - dt.timedelta(days=rng.randint(10, CHURNED_WITHIN_DAYS))
             at_risk_from = renewal - dt.timedelta(days=rng.randint(30, 120))
             last_entered, stages = renewal, self._risk_path(rng) + [Stage.CHURNED]
             latest_since = at_risk_from - dt.timedelta(days=100)

@@ -36,17 +36,52 @@ INSERT_BATCH_SIZE = 2000
 FULL_DETAIL_ACCOUNTS = 2000
 
 
+@dataclass(frozen=True)
+class RiskDrivers:
+    """The latent reasons a contract term went well or badly (accounts/demo/outcomes.py draws them).
+
+    Each continuous driver is on a standard scale, higher is worse; `champion_lost`
+    says the champion left during the term. The signals of the term are generated
+    from them, and so is the outcome at its end.
+    """
+
+    usage: float
+    surveys: float
+    support: float
+    checkins: float
+    champion_lost: bool
+
+
+@dataclass(frozen=True)
+class TermEnd:
+    """A past contract term and what happened at its end.
+
+    `drivers` is set for the terms whose outcome falls inside the modelled window
+    (the last two years, at demo sizes); older terms and benchmark-sized
+    companies carry none.
+    """
+
+    term_start: dt.date
+    term_end: dt.date
+    occurred_on: dt.date
+    churned: bool
+    drivers: RiskDrivers | None = None
+
+
 @dataclass
 class AccountPlan:
     """What the generator decided about one account before any row exists.
 
     `path` is the stage history, oldest first, as (stage, entered_at); its
     last item is the account's current stage and `stage_entered_at`.
+    `term_ends` (past terms, oldest first) is filled by the churn model in
+    accounts/demo/outcomes.py the first time a part asks for it.
     """
 
     customer_since: dt.date
     path: list[tuple[str, dt.datetime]]
     champion_departs: bool = False
+    term_ends: list[TermEnd] | None = None
 
 
 @dataclass
@@ -85,6 +120,11 @@ class DemoCompany:
     def detail(self) -> float:
         """1.0 for a demo-sized company, smaller for benchmark sizes (see FULL_DETAIL_ACCOUNTS)."""
         return 1.0 if self.size <= FULL_DETAIL_ACCOUNTS else 0.4
+
+    @property
+    def signal_history(self) -> bool:
+        """Whether signals go back two years before today (demo sizes) or only 90 days (benchmark sizes)."""
+        return self.size <= FULL_DETAIL_ACCOUNTS
 
     @property
     def csms(self) -> list[User]:

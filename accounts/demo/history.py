@@ -22,11 +22,14 @@ from accounts.models import (
 )
 from users.models import User
 
-from . import words
+from . import outcomes, words
 from .book import at_work_hours
 from .core import AccountPlan, DemoBatch, DemoCompany, demo_seeder
 
 HISTORY_DAYS = 270
+# At demo sizes the timeline goes back as far as the signals (two years of outcomes and the
+# 90 days before the oldest), so a score taken before a past renewal sees the touchpoints of then.
+LONG_HISTORY_DAYS = 850
 # Touchpoints per 30 days of history, by tier: high-touch has a fortnightly call.
 TOUCHPOINT_RATE = {Tier.HIGH_TOUCH: 2.2, Tier.LOW_TOUCH: 0.9, Tier.TECH_TOUCH: 0.35}
 CHANNEL_WEIGHTS = {
@@ -99,7 +102,8 @@ class _AccountStory:
             contacts,
         )
         self.authors = [account.owner] if account.owner_id else authors.get(account.pool_id, [])
-        self.start = max(plan.customer_since, company.today - dt.timedelta(days=HISTORY_DAYS))
+        days = LONG_HISTORY_DAYS if company.signal_history else HISTORY_DAYS
+        self.start = max(plan.customer_since, company.today - dt.timedelta(days=days))
         # Up to yesterday, so no entry lands later today than "now".
         yesterday = company.today - dt.timedelta(days=1)
         self.end = plan.path[-1][1].date() if account.stage == Stage.CHURNED else yesterday
@@ -143,6 +147,8 @@ class _AccountStory:
         touchpoints = []
         for day in days:
             day = min(day, self.end)
+            if not self._kept(day):
+                continue
             kick_off = day <= self.plan.customer_since + dt.timedelta(days=10)
             channel = "meeting" if kick_off else rng.choices(list(channels), weights=list(channels.values()))[0]
             entry = self._entry(
@@ -157,6 +163,13 @@ class _AccountStory:
             people = rng.sample(present, min(len(present), rng.choice([1, 1, 2, 2, 3]))) if present else []
             touchpoints.append((entry, people))
         return touchpoints
+
+    def _kept(self, day: dt.date) -> bool:
+        """Whether a touchpoint happened: in the months before a past outcome, the churn model skips some."""
+        for term in self.plan.term_ends or []:
+            if term.drivers is not None and 0 < (term.occurred_on - day).days <= outcomes.CALLS_KEPT_DAYS:
+                return self.rng.random() < outcomes.calls_kept_share(term.drivers)
+        return True
 
     def _summary(self, channel: str, day: dt.date) -> str:
         summaries = words.TOUCHPOINT_SUMMARIES[channel]

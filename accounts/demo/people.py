@@ -16,8 +16,8 @@ from accounts.models import (
     Tier,
 )
 
-from . import words
-from .core import AccountPlan, DemoBatch, DemoCompany, demo_seeder
+from . import outcomes, words
+from .core import AccountPlan, DemoBatch, DemoCompany, TermEnd, demo_seeder
 
 CONTACTS_PER_TIER = {
     Tier.HIGH_TOUCH: (5, 8),
@@ -76,8 +76,11 @@ def seed_contacts(company: DemoCompany, batch: DemoBatch) -> None:
     rng = batch.rng("contacts")
     by_level: list[list[Contact]] = [[] for _ in range(MAX_DEPTH + 1)]
     parents: dict[int, Contact] = {}
+    # The churn model says whose champion left before a past renewal or churn.
+    term_ends = outcomes.term_ends(company, batch)
     for account in batch.accounts:
-        for level, contact, parent in _org_chart(rng, company, account, batch.plans[account.pk]):
+        lost = next((term for term in term_ends[account.pk] if term.drivers and term.drivers.champion_lost), None)
+        for level, contact, parent in _org_chart(rng, company, account, batch.plans[account.pk], lost):
             by_level[level].append(contact)
             if parent is not None:
                 parents[id(contact)] = parent
@@ -91,7 +94,7 @@ def seed_contacts(company: DemoCompany, batch: DemoBatch) -> None:
 
 
 def _org_chart(
-    rng: random.Random, company: DemoCompany, account: Account, plan: AccountPlan
+    rng: random.Random, company: DemoCompany, account: Account, plan: AccountPlan, lost: TermEnd | None
 ) -> list[tuple[int, Contact, Contact | None]]:
     low, high = CONTACTS_PER_TIER[account.tier]
     if company.detail < 1:
@@ -133,6 +136,7 @@ def _org_chart(
         [person for _, person, _ in people],
         [lvl for lvl, _, _ in people],
         plan,
+        lost,
     )
     return people
 
@@ -152,6 +156,7 @@ def _assign_deal_roles(
     people: list[Contact],
     levels: list[int],
     plan: AccountPlan,
+    lost: TermEnd | None,
 ) -> None:
     """Usually a decision maker at the top and a champion below; some accounts lack either."""
     top, below = people[0], people[1:]
@@ -174,7 +179,13 @@ def _assign_deal_roles(
     for person in others:
         if rng.random() < 0.6:
             person.deal_role = DealRole.USER
-    if champion is not None and plan.champion_departs:
+    modelled_churn = any(term.churned and term.drivers for term in plan.term_ends or [])
+    if champion is not None and lost is not None:
+        # Lost in a past term: a few weeks to half a year before its renewal or churn, so some
+        # of the scores taken 30, 60 and 90 days before the outcome see it and some do not.
+        left = lost.occurred_on - dt.timedelta(days=rng.randint(40, 200))
+        _depart(company, champion, max(left, lost.term_start + dt.timedelta(days=1)))
+    elif champion is not None and plan.champion_departs and not modelled_churn:
         # The champion leaving is what tipped the account into risk.
         at_risk_from = next(entered for stage, entered in plan.path if stage == Stage.AT_RISK)
         _depart(

@@ -39,6 +39,7 @@ from lifecycle.models import (
 )
 
 AccountRow = tuple[int, str, str, dt.date | None]  # id, tier, stage, contract_start
+UsageProfile = tuple[int, float, float]  # licences owned, share of them active on a weekday, key events per user
 
 COPY_CHUNK_ROWS = 200_000
 BULK_BATCH = 2000
@@ -199,7 +200,7 @@ def _story(rng: random.Random, stage: str) -> str:
     return HEALTHY
 
 
-def _usage_line(row: Sequence[Any]) -> str:
+def usage_line(row: Sequence[Any]) -> str:
     return "%d\t%s\t%d\t%d\t%d\t%d\n" % row  # noqa: UP031  (the fastest formatting for 9 million rows)
 
 
@@ -210,12 +211,15 @@ def _usage_rows(
     story: str,
     start: dt.date | None,
     days: list[tuple[dt.date, str, float]],
+    profile: UsageProfile | None = None,
+    until: dt.date | None = None,
 ) -> Iterator[tuple]:
-    """One row per day: (account, ISO day, active users, key events, licences used, licences owned)."""
-    low, high = LICENCES.get(tier, LICENCES["low"])
-    owned = rng.randint(low, high)
-    base = rng.uniform(0.45, 0.85)
-    events_per_user = rng.uniform(6, 30)
+    """One row per day: (account, ISO day, active users, key events, licences used, licences owned).
+
+    `profile` carries on an account whose earlier usage was written already; `until`: no usage
+    from that day on (the day a churned customer left).
+    """
+    owned, base, events_per_user = profile or usage_profile(rng, tier)
     total = len(days)
     drop_days = rng.randint(14, 28)
     drop_to = 1 - rng.uniform(0.3, 0.6)
@@ -223,7 +227,7 @@ def _usage_rows(
     fade_day = rng.randint(0, max(total - 1, 0))
     random_ = rng.random
     for index, (day, iso_day, weekday) in enumerate(days):
-        if start is not None and day < start:
+        if start is not None and day < start or until is not None and day >= until:
             continue
         progress = index / total
         if story == HEALTHY:
@@ -245,6 +249,11 @@ def _usage_rows(
             active = 1 if random_() < 0.3 else 0
         used = min(owned, int(owned * min(1.0, level * 1.15) + 0.5))
         yield (account_id, iso_day, active, int(active * events_per_user * noise), used, owned)
+
+
+def usage_profile(rng: random.Random, tier: str) -> UsageProfile:
+    low, high = LICENCES.get(tier, LICENCES["low"])
+    return rng.randint(low, high), rng.uniform(0.45, 0.85), rng.uniform(6, 30)
 
 
 def _ticket_rows(
@@ -328,11 +337,16 @@ def seed_demo_signals(
     today: dt.date,
     days: int = 90,
     stdout: TextIO | None = None,
+    profiles: dict[int, UsageProfile] | None = None,
+    usage_until: dict[int, dt.date] | None = None,
 ) -> dict[str, int]:
     """Add `days` of signals for each (id, tier, stage, contract_start) account; return rows per model.
 
-    Expects the accounts to have no signals yet (a fresh demo database).
+    Expects the accounts to have no signals yet (a fresh demo database). `profiles` continues
+    the usage of accounts whose earlier history is written by someone else (lifecycle/demo.py);
+    `usage_until` stops an account's usage on a day (a churned account's last).
     """
+    profiles, usage_until = profiles or {}, usage_until or {}
     started = time.perf_counter()
     now = min(dt.datetime.combine(today, dt.time(23, 59), tzinfo=dt.UTC), dt.datetime.now(dt.UTC))
     day_list = [
@@ -352,7 +366,16 @@ def seed_demo_signals(
     usage = (
         row
         for account_id, tier, _, start in accounts
-        for row in _usage_rows(rng, account_id, tier, stories[account_id], start, day_list)
+        for row in _usage_rows(
+            rng,
+            account_id,
+            tier,
+            stories[account_id],
+            start,
+            day_list,
+            profiles.get(account_id),
+            usage_until.get(account_id),
+        )
     )
     record(
         UsageDaily,
@@ -360,7 +383,7 @@ def seed_demo_signals(
             UsageDaily,
             ("account_id", "day", "active_users", "key_events", "licences_used", "licences_owned"),
             usage,
-            line=_usage_line,
+            line=usage_line,
         ),
         since,
     )
@@ -442,14 +465,21 @@ def _seed_checkins(
                 concern = rng.random() < (0.35 if troubled else 0.08)
                 comment = rng.choice(CONCERN_COMMENTS.get(key, ["Raised on the call."])) if concern else ""
                 answers.append((question_id, concern, comment))
-            concerns = [comment for _, concern, comment in answers if concern]
-            body = (
-                f"Concerns raised ({len(concerns)} of {len(answers)}):\n" + "\n".join(f"- {c}" for c in concerns)
-                if concerns
-                else f"No concerns raised ({len(answers)} questions)."
-            )
+            body = checkin_body(answers)
             plan.append((account_id, min(held, now), answers, body))
             days_ago += every + rng.randint(-2, 3)
+    return write_checkins(plan)
+
+
+def checkin_body(answers: Sequence[tuple[int, bool, str]]) -> str:
+    concerns = [comment for _, concern, comment in answers if concern]
+    if not concerns:
+        return f"No concerns raised ({len(answers)} questions)."
+    return f"Concerns raised ({len(concerns)} of {len(answers)}):\n" + "\n".join(f"- {c}" for c in concerns)
+
+
+def write_checkins(plan: Sequence[tuple[int, dt.datetime, list[tuple[int, bool, str]], str]]) -> int:
+    """Write (account, held at, [(question, concern, comment)], body) calls with their touchpoints; the owner held them."""
     if not plan:
         return 0
     first_entry, first_checkin = _max_pk(TimelineEntry), _max_pk(CheckIn)
