@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("desk.urls")),
     path("", include("lifecycle.health.urls")),
+    path("", include("lifecycle.health.backtest.urls")),
     path("", include("lifecycle.flags.urls")),
     path("", include("notifications.urls")),
     path("", include("lifecycle.signals.urls")),

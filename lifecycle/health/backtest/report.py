@@ -11,7 +11,7 @@ earlier outcomes, checked on the later ones.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -26,6 +26,7 @@ L2 = 1.0
 # Points a measure without a usable value counts as in the fit: neither good nor bad.
 NEUTRAL_POINTS = 50.0
 MIN_WEIGHT = Decimal("0.01")
+CENT = Decimal("0.01")
 MAX_WEIGHT = Decimal("999.99")
 # Fewer churned or retained outcomes than this on either side of the split: no suggestion.
 MIN_PER_CLASS = 5
@@ -133,7 +134,9 @@ def suggested_weights(scores: CardScores, outcomes: Outcomes, mask: np.ndarray) 
     total = float(current.sum())
     raw = np.where(useful, pull, 0.0)
     scaled = raw / raw.sum() * total if raw.sum() > 0 else np.zeros_like(raw)
-    weights = [min(MAX_WEIGHT, max(MIN_WEIGHT, Decimal(str(round(float(w), 2))))) for w in scaled]
+    weights = [
+        min(MAX_WEIGHT, max(MIN_WEIGHT, Decimal(repr(float(w))).quantize(CENT, rounding=ROUND_HALF_UP))) for w in scaled
+    ]
     suggested = np.array([float(w) for w in weights])
     labels = dict(MeasureKind.choices)
     rows = []
