@@ -50,7 +50,7 @@ class BacktestSerializer(serializers.ModelSerializer):
     percent_done = serializers.IntegerField(read_only=True)
     scorecard_label = serializers.CharField(source="scorecard.label", read_only=True)
     baseline_label = serializers.CharField(source="baseline.label", read_only=True, default=None)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None)
 
     class Meta:
         model = Backtest

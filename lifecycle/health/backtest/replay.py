@@ -182,11 +182,11 @@ def replay(
         for item in facts.values():
             history.apply(item, day_end, cadences)
         for h, i in pairs:
-            item = facts.get(int(account_ids[i]))
-            if item is None:
+            found = facts.get(int(account_ids[i]))
+            if found is None:
                 continue  # the account is gone: left unscored
             for scores in results[h]:
-                _score_into(scores, i, item, day)
+                _score_into(scores, i, found, day)
         if on_day is not None:
             on_day(DayDone(day=day, done=done, total=len(days)))
     return results

@@ -112,7 +112,7 @@ def backtest_request(
         errors.setdefault("bootstrap_seed", []).append(f"A whole number from 0 to {MAX_SEED:,}.")
     if errors:
         raise ValidationError(errors)
-    assert first_day is not None and last_day is not None and horizons  # checked above
+    assert scorecard_id is not None and first_day is not None and last_day is not None and horizons  # checked above
     backtest = Backtest.objects.create(
         scorecard_id=scorecard_id,
         baseline_id=baseline_id,
