@@ -296,3 +296,25 @@ def test_a_request_queues_its_run_once_committed(django_capture_on_commit_callba
 def test_card_scores_start_unscored():
     scores = CardScores.empty(ScorecardConfig(None, "x", "", "", 70, 40, ()), 3)
     assert scores.scored.tolist() == [False, False, False]
+
+
+def test_a_period_without_outcomes_or_without_churn_reports_no_auc_rather_than_failing(client):
+    card = nps_card()
+    empty = backtest_request(requested_by=None, scorecard_id=card.pk, first_day=OUTCOME_DAY, last_day=OUTCOME_DAY)
+    report = backtest_run(backtest_id=empty.pk).report
+    assert report["outcomes"]["total"] == 0
+    assert report["horizons"][0]["cards"][0]["auc"] is None
+    assert report["horizons"][0]["suggestion"]["ok"] is False
+
+    account = AccountFactory()
+    nps(account, 7, noon(OUTCOME_DAY - dt.timedelta(days=40)))
+    OutcomeFactory(account=account, occurred_on=OUTCOME_DAY)
+    renewals = backtest_request(requested_by=None, scorecard_id=card.pk, first_day=OUTCOME_DAY, last_day=OUTCOME_DAY)
+    figures = backtest_run(backtest_id=renewals.pk).report["horizons"][0]["cards"][0]
+    assert figures["auc"] is None and figures["auc_ci"] is None and figures["base_rate"] == 0.0
+    assert figures["lift_red"] is None and figures["roc"] == []
+
+    admin = AdminFactory()
+    client.force_login(admin)
+    for backtest in (empty, renewals):
+        assert client.get(f"/backtests/{backtest.pk}/").status_code == 200

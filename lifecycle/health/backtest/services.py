@@ -136,7 +136,10 @@ def _config(scorecard_id: int) -> ScorecardConfig:
 def backtest_run(*, backtest_id: int) -> Backtest | None:
     """Run a recorded backtest to the end in this process and keep its report; the task and the benchmark call it.
 
-    Does nothing to a finished backtest. A failure is recorded on the row (the pages show it) and re-raised.
+    Does nothing to a finished backtest. An unfinished one runs from the start, whether it was never
+    started or its worker was lost (the broker redelivers at once when a worker process dies, so an
+    earlier start time cannot tell a dead run from a live one; a duplicate run writes the same report).
+    A failure is recorded on the row (the pages show it) and re-raised.
     """
     backtest = Backtest.objects.select_related("requested_by").filter(pk=backtest_id).first()
     if backtest is None or backtest.finished_at is not None:
