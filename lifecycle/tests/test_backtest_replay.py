@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
@@ -318,3 +319,18 @@ def test_a_period_without_outcomes_or_without_churn_reports_no_auc_rather_than_f
     client.force_login(admin)
     for backtest in (empty, renewals):
         assert client.get(f"/backtests/{backtest.pk}/").status_code == 200
+
+
+def test_days_are_read_in_chunks_with_progress_after_each_and_the_same_scores(monkeypatch):
+    card, _ = _company()
+    outcomes = load_outcomes(OUTCOME_DAY, OUTCOME_DAY)
+    whole = replay(outcomes, [config(card)], [30, 31, 45])
+    monkeypatch.setattr("lifecycle.health.backtest.replay.CHUNK_PAIRS", 1)
+    heard = []
+
+    chunked = replay(outcomes, [config(card)], [30, 31, 45], on_day=lambda done: heard.append((done.done, done.total)))
+
+    assert heard == [(1, 3), (2, 3), (3, 3)]
+    for ours, theirs in zip(chunked, whole, strict=True):
+        np.testing.assert_array_equal(ours[0].score, theirs[0].score)  # NaN (unscored at 45 days) included
+    assert np.isnan(chunked[2][0].score).all() and not np.isnan(chunked[0][0].score).any()

@@ -162,33 +162,75 @@ class _History:
                 item.stage = stages[2]  # before its first recorded change, it was in that change's from-stage
 
 
+Pair = tuple[int, dt.date]
+FactsReader = Callable[[Sequence[Pair]], dict[Pair, AccountFacts]]
+# (account, day) pairs read at a time: bounds memory and sets how often progress moves.
+CHUNK_PAIRS = 2000
+
+
+def facts_by_day(pairs: Sequence[Pair]) -> dict[Pair, AccountFacts]:
+    """The facts of each (account, day) pair as that day ended: one `facts_for` per distinct day.
+
+    Any reader with this signature and guarantee will do (a set-based one reading
+    many days in one statement is the faster choice on PostgreSQL); `replay` takes it
+    as `read_facts`.
+    """
+    by_day: dict[dt.date, set[int]] = defaultdict(set)
+    for account_id, day in pairs:
+        by_day[day].add(account_id)
+    result: dict[Pair, AccountFacts] = {}
+    for day, ids in sorted(by_day.items()):
+        for account_id, item in facts_for(day=day, scope=AccountScope.of(ids)).items():
+            result[(account_id, day)] = item
+    return result
+
+
+def _chunks(days: dict[dt.date, list[tuple[int, int]]]) -> list[list[dt.date]]:
+    """Consecutive days, about CHUNK_PAIRS pairs at a time (a day is never split)."""
+    chunks: list[list[dt.date]] = [[]]
+    size = 0
+    for day, pairs in days.items():
+        if size and size + len(pairs) > CHUNK_PAIRS:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(day)
+        size += len(pairs)
+    return [chunk for chunk in chunks if chunk]
+
+
 def replay(
     outcomes: Outcomes,
     cards: Sequence[ScorecardConfig],
     horizons: Sequence[int],
     *,
     on_day: Callable[[DayDone], object] | None = None,
+    read_facts: FactsReader = facts_by_day,
 ) -> list[list[CardScores]]:
-    """Scores of every outcome at every horizon by every card: result[horizon index][card index]."""
+    """Scores of every outcome at every horizon by every card: result[horizon index][card index].
+
+    `on_day` hears after each chunk of days how many of all the days are done.
+    """
     n = len(outcomes)
     results = [[CardScores.empty(card, n) for card in cards] for _ in horizons]
     days = replay_days(outcomes, horizons)
     history = _History(outcomes.account_ids.tolist())
     cadences = dict(CheckInCadence.objects.values_list("tier", "every_days"))
     account_ids = outcomes.account_ids
-    for done, (day, pairs) in enumerate(days.items(), start=1):
-        facts = facts_for(day=day, scope=AccountScope.of(int(account_ids[i]) for _, i in pairs))
-        day_end = end_of(day)
-        for item in facts.values():
-            history.apply(item, day_end, cadences)
-        for h, i in pairs:
-            found = facts.get(int(account_ids[i]))
-            if found is None:
-                continue  # the account is gone: left unscored
-            for scores in results[h]:
-                _score_into(scores, i, found, day)
+    done = 0
+    for chunk in _chunks(days):
+        facts = read_facts([(int(account_ids[i]), day) for day in chunk for _, i in days[day]])
+        for (_, day), item in facts.items():
+            history.apply(item, end_of(day), cadences)
+        for day in chunk:
+            for h, i in days[day]:
+                found = facts.get((int(account_ids[i]), day))
+                if found is None:
+                    continue  # the account is gone: left unscored
+                for scores in results[h]:
+                    _score_into(scores, i, found, day)
+        done += len(chunk)
         if on_day is not None:
-            on_day(DayDone(day=day, done=done, total=len(days)))
+            on_day(DayDone(day=chunk[-1], done=done, total=len(days)))
     return results
 
 
