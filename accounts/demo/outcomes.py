@@ -255,8 +255,8 @@ class _ContractStory:
             self._terms(downgraded_on, start, renewal, account.arr)
         for term in ended:
             if term.churned:
-                reason = churn_reason(rng, term.drivers)
-                self._outcome(OutcomeKind.CHURNED, term.occurred_on, start, renewal, account.arr, Decimal(0), reason)
+                why = churn_reason(rng, term.drivers)
+                self._outcome(OutcomeKind.CHURNED, term.occurred_on, start, renewal, account.arr, Decimal(0), why)
 
     def _when(self, day: dt.date) -> dt.datetime:
         return min(at_work_hours(self.rng, day), self.company.now)

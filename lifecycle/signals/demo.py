@@ -226,8 +226,10 @@ def _usage_rows(
     growth = rng.uniform(0.15, 0.45)
     fade_day = rng.randint(0, max(total - 1, 0))
     random_ = rng.random
-    for index, (day, iso_day, weekday) in enumerate(days):
-        if start is not None and day < start or until is not None and day >= until:
+    # Cut the days at `until` up front rather than test every row: 9 million of them at benchmark sizes.
+    last = total if until is None else sum(1 for day, _, _ in days if day < until)
+    for index, (day, iso_day, weekday) in enumerate(days[:last]):
+        if start is not None and day < start:
             continue
         progress = index / total
         if story == HEALTHY:
