@@ -152,7 +152,7 @@ class WhenMissing(models.TextChoices):
 
 
 # Points a missing or stale measure scores under each policy; absent: it drops out.
-MISSING_POINTS = {WhenMissing.WORST: 0.0, WhenMissing.NEUTRAL: 50.0}
+MISSING_POINTS: dict[str, float] = {WhenMissing.WORST: 0.0, WhenMissing.NEUTRAL: 50.0}
 
 
 class Measure(models.Model):

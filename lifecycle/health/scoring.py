@@ -181,7 +181,8 @@ def score_account(card: ScorecardConfig, facts: AccountFacts, *, day: dt.date) -
     weighted_sum = total_weight = 0.0
     for measure in card.measures:
         raw, status = raw_measure(measure.kind, facts, day=day, validity_days=measure.validity_days)
-        if status == OK:
+        points: float | None
+        if status == OK and raw is not None:
             points = measure.normalise(raw)
         elif status in (MISSING, STALE):
             points = measure.missing_points

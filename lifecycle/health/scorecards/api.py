@@ -43,7 +43,6 @@ class MeasureSerializer(serializers.ModelSerializer):
 
 class ScorecardSerializer(serializers.ModelSerializer):
     measures = MeasureSerializer(many=True, help_text="The whole list; a PUT or PATCH replaces it.")
-    label = serializers.CharField(read_only=True, help_text='"Name vN".')
     green_min = serializers.IntegerField(min_value=1, max_value=100, default=70)
     yellow_min = serializers.IntegerField(min_value=0, max_value=99, default=40)
 

@@ -66,7 +66,7 @@ class MeasureRowForm(forms.Form):
     when_missing = forms.ChoiceField(choices=WhenMissing.choices, initial=WhenMissing.SKIP, label="When missing")
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("include"):
             for name in ("weight", "zero_at", "full_at", "validity_days"):
                 if data.get(name) is None and name not in self.errors:
@@ -79,7 +79,7 @@ class MeasureRowForm(forms.Form):
 
     @property
     def _kind(self) -> str:
-        return str(self.data.get(self.add_prefix("kind")) or self.initial.get("kind") or "")
+        return str(self.data.get(self.add_prefix("kind")) or (self.initial or {}).get("kind") or "")
 
     @property
     def kind_label(self) -> str:

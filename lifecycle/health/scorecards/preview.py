@@ -193,7 +193,9 @@ def _preview_in_python(
 ) -> None:
     context = load_rule_context()
     ids = list(Account.objects.filter(scope.q("id")).order_by("id").values_list("id", flat=True))
-    rows, fired_before, fired_after = [], set(), set()
+    rows: list[tuple] = []
+    fired_before: set[tuple[int, int]] = set()
+    fired_after: set[tuple[int, int]] = set()
     for first, last, _ in chunk_boundaries(ids, PYTHON_CHUNK):
         chunk = AccountScope.between(first, last)
         facts = facts_for(day=preview.day, scope=chunk)

@@ -28,7 +28,16 @@ from users.models import User
 
 MIN_WEIGHT = Decimal("0.01")
 MAX_WEIGHT = Decimal("999.99")
-SCORECARD_FIELDS = ("name", "description", "tier", "stage", "green_min", "yellow_min")
+# A scorecard's own settings, and what a new one starts with when not given.
+SCORECARD_DEFAULTS: dict[str, Any] = {
+    "name": "",
+    "description": "",
+    "tier": "",
+    "stage": "",
+    "green_min": 70,
+    "yellow_min": 40,
+}
+SCORECARD_FIELDS = tuple(SCORECARD_DEFAULTS)
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,7 @@ def scorecard_create(
     *, actor: User, fields: dict[str, Any], measures: Sequence[MeasureSpec], based_on: Scorecard | None = None
 ) -> Scorecard:
     """A new scorecard: version 1 of its own lineage, a draft until someone activates it."""
-    fields = {name: fields.get(name, Scorecard._meta.get_field(name).get_default()) for name in SCORECARD_FIELDS}
+    fields = {name: fields.get(name, default) for name, default in SCORECARD_DEFAULTS.items()}
     fields["name"] = (fields["name"] or "").strip()
     errors = scorecard_errors(fields=fields, measures=measures)
     if errors:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -9,13 +11,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.forms import add_service_errors, form_status
+from core.forms import INVALID, add_service_errors, form_status
 from lifecycle.health.defaults import DEFAULT_MEASURES
 from lifecycle.health.scorecards import services
 from lifecycle.health.scorecards.forms import (
     MEASURE_UNITS,
     SCORECARD_FORM_FIELDS,
     ActivateForm,
+    BaseMeasureRows,
     CloneForm,
     MeasureRows,
     RetireForm,
@@ -30,12 +33,19 @@ from lifecycle.health.scorecards.selectors import (
     scorecard_with_measures,
 )
 from lifecycle.models import Scorecard
+from users.models import User
 from users.permissions import can_configure
 
 
-def _admin_only(request: HttpRequest) -> None:
-    if not can_configure(request.user):
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)  # every page here is behind the login middleware
+
+
+def _admin_only(request: HttpRequest) -> User:
+    """The signed-in admin, or 403."""
+    if not can_configure(_user(request)):
         raise PermissionDenied("Only admins change scorecards.")
+    return _user(request)
 
 
 def _card(pk: int) -> Scorecard:
@@ -49,23 +59,27 @@ def scorecard_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "lifecycle/scorecards/list.html",
-        {"lineages": scorecard_lineages(), "can_configure": can_configure(request.user), "clone_form": CloneForm()},
+        {"lineages": scorecard_lineages(), "can_configure": can_configure(_user(request)), "clone_form": CloneForm()},
     )
 
 
 def _detail_context(request: HttpRequest, card: Scorecard, **extra) -> dict:
+    cards = list(card.measures.all())
+    total = sum(float(measure.weight) for measure in cards) or 1.0
     measures = [
-        {"measure": measure, "chart": normalisation_chart(measure), "unit": MEASURE_UNITS.get(measure.kind, "")}
-        for measure in card.measures.all()
+        {
+            "measure": measure,
+            "chart": normalisation_chart(measure),
+            "unit": MEASURE_UNITS.get(measure.kind, ""),
+            "share": round(100 * float(measure.weight) / total),
+        }
+        for measure in cards
     ]
-    total = sum(float(row["measure"].weight) for row in measures) or 1.0
-    for row in measures:
-        row["share"] = round(100 * float(row["measure"].weight) / total)
     return {
         "card": card,
         "measures": measures,
         "versions": scorecard_versions(card),
-        "can_configure": can_configure(request.user),
+        "can_configure": can_configure(_user(request)),
         "activate_form": extra.pop("activate_form", ActivateForm()),
         "retire_form": extra.pop("retire_form", RetireForm()),
         "clone_form": extra.pop("clone_form", CloneForm(initial={"name": f"{card.name} (copy)"})),
@@ -78,38 +92,36 @@ def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def scorecard_create(request: HttpRequest) -> HttpResponse:
-    _admin_only(request)
-    return _edit_page(request, None)
+    actor = _admin_only(request)
+    return _edit_page(request, None, actor=actor)
 
 
 def scorecard_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a draft in place; asking to edit a live version starts (or reopens) its lineage's draft."""
-    _admin_only(request)
+    actor = _admin_only(request)
     card = _card(pk)
     if not card.is_draft:
         draft = Scorecard.objects.filter(lineage=card.lineage, status="draft").first()
         if draft is None:
             if request.method != "POST":
                 return render(request, "lifecycle/scorecards/new_version.html", {"card": card})
-            draft = services.scorecard_new_version(actor=request.user, source=card)
+            draft = services.scorecard_new_version(actor=actor, source=card)
             messages.success(request, f"{draft.label} is a draft copy of {card.label}; {card.label} stays live.")
         return redirect("scorecard-edit", pk=draft.pk)
-    return _edit_page(request, card)
+    return _edit_page(request, card, actor=actor)
 
 
-def _edit_page(request: HttpRequest, card: Scorecard | None) -> HttpResponse:
+def _edit_page(request: HttpRequest, card: Scorecard | None, *, actor: User) -> HttpResponse:
     initial_rows = measure_rows_initial(card, DEFAULT_MEASURES)
     form = ScorecardForm(request.POST or None, instance=card)
-    rows = MeasureRows(request.POST or None, initial=initial_rows, prefix="measures")
+    rows = cast(BaseMeasureRows, MeasureRows(request.POST or None, initial=initial_rows, prefix="measures"))
     if request.method == "POST" and form.is_valid() and rows.is_valid():
         fields = {name: form.cleaned_data[name] for name in SCORECARD_FORM_FIELDS}
         try:
             if card is None:
-                card = services.scorecard_create(actor=request.user, fields=fields, measures=rows.specs())
+                card = services.scorecard_create(actor=actor, fields=fields, measures=rows.specs())
             else:
-                card = services.scorecard_update_draft(
-                    actor=request.user, draft=card, fields=fields, measures=rows.specs()
-                )
+                card = services.scorecard_update_draft(actor=actor, draft=card, fields=fields, measures=rows.specs())
         except ValidationError as error:
             add_service_errors(error, form)
             if hasattr(error, "error_dict") and "measures" in error.error_dict:
@@ -121,18 +133,19 @@ def _edit_page(request: HttpRequest, card: Scorecard | None) -> HttpResponse:
         request,
         "lifecycle/scorecards/form.html",
         {"card": card, "form": form, "rows": rows},
-        status=form_status(form, rows) if request.method == "POST" else 200,
+        # A valid submission has redirected by now.
+        status=INVALID if request.method == "POST" else 200,
     )
 
 
 @require_POST
 def scorecard_clone(request: HttpRequest, pk: int) -> HttpResponse:
-    _admin_only(request)
+    actor = _admin_only(request)
     source = _card(pk)
     form = CloneForm(request.POST)
     if form.is_valid():
         try:
-            clone = services.scorecard_clone(actor=request.user, source=source, name=form.cleaned_data["name"])
+            clone = services.scorecard_clone(actor=actor, source=source, name=form.cleaned_data["name"])
         except ValidationError as error:
             add_service_errors(error, form)
         else:
@@ -148,12 +161,12 @@ def scorecard_clone(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def scorecard_activate(request: HttpRequest, pk: int) -> HttpResponse:
-    _admin_only(request)
+    actor = _admin_only(request)
     card = _card(pk)
     form = ActivateForm(request.POST)
     if form.is_valid():
         try:
-            card = services.scorecard_activate(actor=request.user, draft=card, note=form.cleaned_data["note"])
+            card = services.scorecard_activate(actor=actor, draft=card, note=form.cleaned_data["note"])
         except ValidationError as error:
             add_service_errors(error, form)
         else:
@@ -169,12 +182,12 @@ def scorecard_activate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def scorecard_retire(request: HttpRequest, pk: int) -> HttpResponse:
-    _admin_only(request)
+    actor = _admin_only(request)
     card = _card(pk)
     form = RetireForm(request.POST)
     if form.is_valid():
         try:
-            card = services.scorecard_retire(actor=request.user, scorecard=card, reason=form.cleaned_data["reason"])
+            card = services.scorecard_retire(actor=actor, scorecard=card, reason=form.cleaned_data["reason"])
         except ValidationError as error:
             add_service_errors(error, form)
         else:
@@ -190,10 +203,10 @@ def scorecard_retire(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def scorecard_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    _admin_only(request)
+    actor = _admin_only(request)
     card = _card(pk)
     try:
-        services.scorecard_delete_draft(actor=request.user, draft=card)
+        services.scorecard_delete_draft(actor=actor, draft=card)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("scorecard-detail", pk=card.pk)
@@ -203,7 +216,7 @@ def scorecard_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 def scorecard_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The draft scored on today's book next to what is live; computed on request, nothing kept."""
-    _admin_only(request)
+    actor = _admin_only(request)
     card = _card(pk)
     if not card.is_draft:
         messages.info(request, f"{card.label} is {card.get_status_display().lower()}; a preview compares a draft.")
