@@ -146,9 +146,9 @@ class Scorecard(models.Model):
 
 
 class WhenMissing(models.TextChoices):
-    SKIP = "skip", "Leave out (the other measures share its weight)"
-    WORST = "worst", "Count as 0 (no news is bad news)"
-    NEUTRAL = "neutral", "Count as 50 (neither good nor bad)"
+    SKIP = "skip", "Leave out"
+    WORST = "worst", "Count as 0"
+    NEUTRAL = "neutral", "Count as 50"
 
 
 # Points a missing or stale measure scores under each policy; absent: it drops out.

@@ -14,7 +14,8 @@ def versions_from_active_flag(apps, schema_editor):
     # scorecard the first migration wrote is a draft of its own lineage with no `active` flag.
     for card in Scorecard.objects.filter(activated_at__isnull=True):
         card.lineage = uuid.uuid4()
-        card.status = "active" if getattr(card, "active", True) else "retired"
+        # The historical model has an `active` column; today's model has a property of that name instead.
+        card.status = "active" if card.__dict__.get("active", True) else "retired"
         card.activated_at = card.updated_at
         card.retired_at = None if card.active else card.updated_at
         card.activation_note = "Live before scorecards had versions."
@@ -66,9 +67,9 @@ class Migration(migrations.Migration):
             name="when_missing",
             field=models.CharField(
                 choices=[
-                    ("skip", "Leave out (the other measures share its weight)"),
-                    ("worst", "Count as 0 (no news is bad news)"),
-                    ("neutral", "Count as 50 (neither good nor bad)"),
+                    ("skip", "Leave out"),
+                    ("worst", "Count as 0"),
+                    ("neutral", "Count as 50"),
                 ],
                 default="skip",
                 help_text="What a missing or stale value counts as.",

@@ -41,6 +41,10 @@ TOP_MOVERS = 20
 PYTHON_CHUNK = 2000
 
 
+def _change(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else round(after - before, 1)
+
+
 @dataclass(frozen=True)
 class Mover:
     account_id: int
@@ -54,9 +58,7 @@ class Mover:
 
     @property
     def change(self) -> float | None:
-        if self.before_score is None or self.after_score is None:
-            return None
-        return round(self.after_score - self.before_score, 1)
+        return _change(self.before_score, self.after_score)
 
 
 @dataclass
@@ -94,15 +96,18 @@ class Preview:
         return sum(count for (before, after), count in self.moves.items() if before != after)
 
 
-def _mover_reasons(before: dict, after: dict) -> tuple[tuple[str, float, float], ...]:
+def _mover_reasons(before: dict, after: dict, change: float | None) -> tuple[tuple[str, float, float], ...]:
+    """Up to three measures whose points changed most, those that pushed the score the way it moved first."""
     old, new = measure_contributions(before or {}), measure_contributions(after or {})
-    kinds = sorted(set(old) | set(new), key=lambda kind: -abs(new.get(kind, 0.0) - old.get(kind, 0.0)))
+    direction = 0.0 if change is None else (1.0 if change > 0 else -1.0 if change < 0 else 0.0)
+
+    def delta(kind: str) -> float:
+        return new.get(kind, 0.0) - old.get(kind, 0.0)
+
+    moved = [kind for kind in set(old) | set(new) if abs(delta(kind)) >= 0.1]
+    moved.sort(key=lambda kind: (delta(kind) * direction <= 0, -abs(delta(kind)), kind))
     labels = dict(MeasureKind.choices)
-    return tuple(
-        (labels.get(kind, kind), old.get(kind, 0.0), new.get(kind, 0.0))
-        for kind in kinds[:3]
-        if abs(new.get(kind, 0.0) - old.get(kind, 0.0)) >= 0.1
-    )
+    return tuple((labels.get(kind, kind), old.get(kind, 0.0), new.get(kind, 0.0)) for kind in moved[:3])
 
 
 def scorecard_preview(draft: Scorecard, *, day: dt.date | None = None, workers: int | None = None) -> Preview:
@@ -167,7 +172,7 @@ def _record(
                     before_band=before_band,
                     after_score=after_score,
                     after_band=after_band,
-                    reasons=_mover_reasons(before_measures, after_measures),
+                    reasons=_mover_reasons(before_measures, after_measures, _change(before_score, after_score)),
                 )
             )
     movers.sort(key=lambda m: (-(abs(m.change) if m.change is not None else 101), m.account_id))
@@ -366,7 +371,7 @@ def _record_movers(preview: Preview, rows: Iterable[tuple]) -> None:
             before_band=before_band,
             after_score=after_score,
             after_band=after_band,
-            reasons=_mover_reasons(before_measures, after_measures),
+            reasons=_mover_reasons(before_measures, after_measures, _change(before_score, after_score)),
         )
         for account_id, before_score, before_band, before_measures, after_score, after_band, after_measures in rows
     ]

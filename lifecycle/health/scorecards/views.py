@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
 from django.contrib import messages
@@ -72,6 +73,7 @@ def _detail_context(request: HttpRequest, card: Scorecard, **extra) -> dict:
             "chart": normalisation_chart(measure),
             "unit": MEASURE_UNITS.get(measure.kind, ""),
             "share": round(100 * float(measure.weight) / total),
+            "weight": f"{measure.weight.normalize():f}",
         }
         for measure in cards
     ]
@@ -82,9 +84,21 @@ def _detail_context(request: HttpRequest, card: Scorecard, **extra) -> dict:
         "can_configure": can_configure(_user(request)),
         "activate_form": extra.pop("activate_form", ActivateForm()),
         "retire_form": extra.pop("retire_form", RetireForm()),
-        "clone_form": extra.pop("clone_form", CloneForm(initial={"name": f"{card.name} (copy)"})),
+        "clone_form": extra.pop("clone_form", None)
+        or (CloneForm(initial={"name": _free_copy_name(card)}) if can_configure(_user(request)) else None),
         **extra,
     }
+
+
+def _free_copy_name(card: Scorecard) -> str:
+    """ "Name (copy)", or "Name (copy 2)" and on when that is taken: the clone form's suggestion."""
+    base = re.sub(r" \(copy(?: \d+)?\)$", "", card.name)
+    taken = {name.lower() for name in Scorecard.objects.filter(name__istartswith=base).values_list("name", flat=True)}
+    return next(
+        name
+        for name in (f"{base} (copy)", *(f"{base} (copy {n})" for n in range(2, len(taken) + 3)))
+        if name.lower() not in taken
+    )
 
 
 def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -216,7 +230,7 @@ def scorecard_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 def scorecard_preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The draft scored on today's book next to what is live; computed on request, nothing kept."""
-    actor = _admin_only(request)
+    _admin_only(request)
     card = _card(pk)
     if not card.is_draft:
         messages.info(request, f"{card.label} is {card.get_status_display().lower()}; a preview compares a draft.")
