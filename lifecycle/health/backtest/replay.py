@@ -1,10 +1,10 @@
 """Replaying history: each outcome's account scored as of N days before it, from the signals stored then.
 
-The outcomes' (account, day) pairs are grouped by day; each day's facts are read
-once for that day's accounts (`facts_for`, one aggregate query per signal kind,
-every signal dated after the day left out) and scored by every scorecard asked
-for, in memory. Nothing is written: a draft that never ran is tested without a
-single snapshot.
+The outcomes' (account, day) pairs are read a chunk of consecutive days at a
+time (`facts_for_pairs`: on PostgreSQL one statement for all the chunk's pairs,
+elsewhere `facts_for` per day; either way every signal dated after the pair's
+day is left out) and scored by every scorecard asked for, in memory. Nothing is
+written: a draft that never ran is tested without a single snapshot.
 
 What is still today's value: the scorecard's configuration (the version under
 test, by design) and the check-in cadence per tier. The account's tier comes
@@ -26,7 +26,8 @@ from accounts.models import AccountTerms
 from accounts.outcomes.models import OutcomeKind
 from accounts.outcomes.selectors import outcomes_between
 from lifecycle.health.facts import AccountFacts
-from lifecycle.health.facts_query import AccountScope, end_of, facts_for
+from lifecycle.health.facts_pairs import Pair, facts_for_pairs
+from lifecycle.health.facts_query import end_of
 from lifecycle.health.scoring import OK, ScorecardConfig, score_account
 from lifecycle.models import CheckInCadence, StageChange
 
@@ -162,27 +163,11 @@ class _History:
                 item.stage = stages[2]  # before its first recorded change, it was in that change's from-stage
 
 
-Pair = tuple[int, dt.date]
+# Reads the facts of (account, day) pairs, each as its day ended: `facts_for_pairs` (one statement
+# for many days on PostgreSQL, `facts_for` per day elsewhere), or a stand-in in tests.
 FactsReader = Callable[[Sequence[Pair]], dict[Pair, AccountFacts]]
 # (account, day) pairs read at a time: bounds memory and sets how often progress moves.
 CHUNK_PAIRS = 2000
-
-
-def facts_by_day(pairs: Sequence[Pair]) -> dict[Pair, AccountFacts]:
-    """The facts of each (account, day) pair as that day ended: one `facts_for` per distinct day.
-
-    Any reader with this signature and guarantee will do (a set-based one reading
-    many days in one statement is the faster choice on PostgreSQL); `replay` takes it
-    as `read_facts`.
-    """
-    by_day: dict[dt.date, set[int]] = defaultdict(set)
-    for account_id, day in pairs:
-        by_day[day].add(account_id)
-    result: dict[Pair, AccountFacts] = {}
-    for day, ids in sorted(by_day.items()):
-        for account_id, item in facts_for(day=day, scope=AccountScope.of(ids)).items():
-            result[(account_id, day)] = item
-    return result
 
 
 def _chunks(days: dict[dt.date, list[tuple[int, int]]]) -> list[list[dt.date]]:
@@ -204,7 +189,7 @@ def replay(
     horizons: Sequence[int],
     *,
     on_day: Callable[[DayDone], object] | None = None,
-    read_facts: FactsReader = facts_by_day,
+    read_facts: FactsReader = facts_for_pairs,
 ) -> list[list[CardScores]]:
     """Scores of every outcome at every horizon by every card: result[horizon index][card index].
 
