@@ -96,16 +96,18 @@ def _bounds(day: dt.date) -> tuple[dt.datetime, ...]:
 def facts_for_pairs(pairs: Sequence[Pair]) -> dict[Pair, AccountFacts]:
     """Every fact of each (account id, day) pair as that day ended, as `facts_for(day=day, ...)` reads it.
 
-    Guarantees, for every pair whose account exists: the same AccountFacts as
-    `facts_for(day=day, scope=AccountScope.of([account_id]))[account_id]`, with
-    one exception on PostgreSQL: the score history (`score_7d_ago`,
-    `band_yesterday`) is left empty (None, ""), since a replay of the past
-    reads no snapshots; `score`, `band` and `extra` start empty as they do
-    there. Like `facts_for`, the account's own fields (tier, stage, owner,
-    pool, dates, ARR, cadence) are today's values from its row; a backtest
-    puts the tier and stage of the day in itself. Pairs of accounts that no
-    longer exist are left out; a pair given twice is read once. Each pair gets
-    its own AccountFacts, so changing one changes no other.
+    Guarantees, for every pair whose account exists, the very AccountFacts that
+    `facts_for(day=day, scope=AccountScope.of([account_id]))[account_id]` gives,
+    field by field: signals dated after the day are left out, windows start and
+    end at local midnights, ties go to the later recorded row. Like `facts_for`,
+    the account's own fields (tier, stage, owner, pool, stage_entered_on,
+    contract dates, ARR, cadence) are today's, from its row: a backtest puts the
+    tier and stage of the day in itself. The score history (`score_7d_ago`,
+    `band_yesterday`) and `score`/`band` stay empty, as `facts_for` leaves them:
+    a replay of the past reads no snapshots. Pairs of accounts that no longer
+    exist are left out; a pair given twice is read once; each pair gets its own
+    AccountFacts. On PostgreSQL that is nine statements, however many pairs and
+    days; elsewhere one `facts_for` per distinct day.
     """
     wanted = sorted({(int(account_id), day) for account_id, day in pairs})
     if not wanted:
