@@ -18,7 +18,7 @@ from accounts.demo.core import RiskDrivers
 from accounts.models import Outcome, OutcomeKind
 from lifecycle.health.facts_query import AccountScope, facts_for
 from lifecycle.health.scoring import load_scorecards, score_account, scorecard_for
-from lifecycle.models import UsageDaily
+from lifecycle.models import Backtest, UsageDaily
 
 DRIVERS = ("usage", "surveys", "support", "checkins")
 
@@ -85,6 +85,11 @@ def test_a_small_demo_has_renewals_and_churn_over_two_years_each_with_usage_in_t
             account_id=account_id, day__lt=day, day__gte=day - dt.timedelta(days=90)
         ).count()
         assert before >= 85, (account_id, day, kind)
+    # The build ends with a backtest of the default scorecard over the same two years, so its page has figures.
+    backtest = Backtest.objects.get()
+    assert backtest.state == "finished"
+    assert backtest.report["outcomes"]["churned"] == kinds[OutcomeKind.CHURNED]
+    assert [horizon["days"] for horizon in backtest.report["horizons"]] == [30, 60, 90]
     # A churned customer's usage stops on the day it left.
     for account_id, day, kind in outcomes:
         if kind == OutcomeKind.CHURNED:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.demo import core
 from accounts.models import Outcome, OutcomeKind, Stage
 from lifecycle.demo import SIGNAL_HISTORY_DAYS, STORY_DAYS
-from lifecycle.models import CheckIn, SupportTicket, SurveyResponse, UsageDaily
+from lifecycle.models import Backtest, CheckIn, SupportTicket, SurveyResponse, UsageDaily
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +59,7 @@ def test_a_benchmark_sized_company_keeps_90_days_of_signals(monkeypatch):
     spans = usage_spans()
     assert min(first for first, _, _ in spans.values()) >= today - dt.timedelta(days=STORY_DAYS)
     assert not SurveyResponse.objects.filter(responded_at__date__lt=today - dt.timedelta(days=STORY_DAYS + 1)).exists()
+    assert not Backtest.objects.exists()  # the benchmark times its own
     # A churned customer's usage still stops when it left.
     for account_id, day in Outcome.objects.filter(kind=OutcomeKind.CHURNED).values_list("account_id", "occurred_on"):
         assert not UsageDaily.objects.filter(account_id=account_id, day__gte=day).exists()
