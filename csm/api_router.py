@@ -6,6 +6,7 @@ from desk.api import AccountDeskViewSet
 from lifecycle.flags.api import AlertRuleViewSet, RedFlagViewSet
 from lifecycle.health.api_backfill import HealthBackfillViewSet
 from lifecycle.health.backtest.api import BacktestViewSet
+from lifecycle.health.scorecards.api import ScorecardViewSet
 from lifecycle.signals.api import InvoiceViewSet, SupportTicketViewSet, SurveyResponseViewSet, UsageDailyViewSet
 from notifications.api import NotificationViewSet, SubscriptionViewSet
 from plans.api.views import AchievementViewSet, ObjectiveViewSet, SuccessPlanViewSet
@@ -35,6 +36,7 @@ router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
 router.register("red-flags", RedFlagViewSet, basename="red-flag")
 router.register("health/recompute", HealthBackfillViewSet, basename="health-recompute")
 router.register("health/backtests", BacktestViewSet, basename="health-backtest")
+router.register("health/scorecards", ScorecardViewSet, basename="health-scorecard")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 
