@@ -334,3 +334,27 @@ def test_days_are_read_in_chunks_with_progress_after_each_and_the_same_scores(mo
     for ours, theirs in zip(chunked, whole, strict=True):
         np.testing.assert_array_equal(ours[0].score, theirs[0].score)  # NaN (unscored at 45 days) included
     assert np.isnan(chunked[2][0].score).all() and not np.isnan(chunked[0][0].score).any()
+
+
+def test_a_scorecard_for_one_tier_is_judged_and_compared_on_that_tier_only():
+    high_touch = nps_card("High touch NPS")
+    Scorecard.objects.filter(pk=high_touch.pk).update(tier="high")
+    baseline = nps_card("Everyone NPS")
+    inside, outside = AccountFactory(tier="high"), AccountFactory(tier="tech")
+    for account, score in ((inside, 2), (outside, 9)):
+        nps(account, score, noon(OUTCOME_DAY - dt.timedelta(days=40)))
+        churn(account)
+    backtest = backtest_request(
+        requested_by=AdminFactory(),
+        scorecard_id=high_touch.pk,
+        baseline_id=baseline.pk,
+        first_day=OUTCOME_DAY,
+        last_day=OUTCOME_DAY,
+        horizons=[30],
+    )
+
+    report = backtest_run_inline(backtest_id=backtest.pk).report
+
+    (horizon,) = report["horizons"]
+    assert (horizon["outcomes"], horizon["compared"], horizon["out_of_scope"]) == (2, 1, 1)
+    assert report["inputs"]["scorecard"]["scope"] == "High-touch"

@@ -88,6 +88,8 @@ class CardScores:
     band: np.ndarray
     points: np.ndarray
     ok: np.ndarray
+    # Outcomes whose account was outside the tested scorecard's tier or stage on the day.
+    out_of_scope: np.ndarray
 
     @classmethod
     def empty(cls, card: ScorecardConfig, n: int) -> CardScores:
@@ -99,6 +101,7 @@ class CardScores:
             band=np.full(n, "", dtype=object),
             points=np.full((n, len(kinds)), np.nan),
             ok=np.zeros((n, len(kinds)), dtype=bool),
+            out_of_scope=np.zeros(n, dtype=bool),
         )
 
     @property
@@ -190,11 +193,16 @@ def replay(
     *,
     on_day: Callable[[DayDone], object] | None = None,
     read_facts: FactsReader = facts_for_pairs,
+    scope: tuple[str, str] = ("", ""),
 ) -> list[list[CardScores]]:
     """Scores of every outcome at every horizon by every card: result[horizon index][card index].
 
-    `on_day` hears after each chunk of days how many of all the days are done.
+    `scope` is the (tier, stage) of the scorecard under test, blank for any: an account outside it
+    on the day (by its tier and stage then) is left unscored by every card, so a version is judged,
+    and compared, on the accounts it would score. `on_day` hears after each chunk of days how many
+    of all the days are done.
     """
+    tier, stage = scope
     n = len(outcomes)
     results = [[CardScores.empty(card, n) for card in cards] for _ in horizons]
     days = replay_days(outcomes, horizons)
@@ -211,6 +219,10 @@ def replay(
                 found = facts.get((int(account_ids[i]), day))
                 if found is None:
                     continue  # the account is gone: left unscored
+                if (tier and found.tier != tier) or (stage and found.stage != stage):
+                    for scores in results[h]:
+                        scores.out_of_scope[i] = True
+                    continue
                 for scores in results[h]:
                     _score_into(scores, i, found, day)
         done += len(chunk)

@@ -205,6 +205,7 @@ def horizon_report(
         "days": horizon,
         "outcomes": len(outcomes),
         "compared": int(common.sum()),
+        "out_of_scope": int(results[0].out_of_scope.sum()) if results else 0,
         "cards": cards,
         "comparison": comparison,
         "suggestion": suggested_weights(results[0], outcomes, common) if results else None,

@@ -35,6 +35,14 @@ def report_for_page(backtest: Backtest) -> list[dict]:
     """Each horizon of the report, with what the page draws added (the ROC polylines)."""
     horizons = []
     for entry in (backtest.report or {}).get("horizons", []):
-        cards = [{**card, "roc_polyline": roc_polyline(card.get("roc") or [])} for card in entry["cards"]]
+        # Each version's measures in the same order (by name), so a measure sits on the same row in every table.
+        cards = [
+            {
+                **card,
+                "roc_polyline": roc_polyline(card.get("roc") or []),
+                "measures": sorted(card.get("measures") or [], key=lambda row: str(row.get("label", row.get("kind")))),
+            }
+            for card in entry["cards"]
+        ]
         horizons.append({**entry, "cards": cards, "tested": cards[0] if cards else None})
     return horizons

@@ -141,7 +141,7 @@ def backtest_run(*, backtest_id: int) -> Backtest | None:
     earlier start time cannot tell a dead run from a live one; a duplicate run writes the same report).
     A failure is recorded on the row (the pages show it) and re-raised.
     """
-    backtest = Backtest.objects.select_related("requested_by").filter(pk=backtest_id).first()
+    backtest = Backtest.objects.select_related("requested_by", "scorecard").filter(pk=backtest_id).first()
     if backtest is None or backtest.finished_at is not None:
         return backtest
     started = time.monotonic()
@@ -184,11 +184,12 @@ def _run(backtest: Backtest) -> dict:
             Backtest.objects.filter(pk=backtest.pk).update(steps_done=done.done)
             last_written[0] = now
 
-    results = replay(outcomes, cards, horizons, on_day=progress)
+    tested = backtest.scorecard
+    results = replay(outcomes, cards, horizons, on_day=progress, scope=(tested.tier, tested.stage))
     Backtest.objects.filter(pk=backtest.pk).update(steps_done=total - 1)
     return {
         "inputs": {
-            "scorecard": {"id": cards[0].id, "label": cards[0].label},
+            "scorecard": {"id": cards[0].id, "label": cards[0].label, "scope": tested.scope_label},
             "baseline": {"id": cards[1].id, "label": cards[1].label} if len(cards) > 1 else None,
             "first_day": backtest.first_day.isoformat(),
             "last_day": backtest.last_day.isoformat(),

@@ -54,7 +54,7 @@ def backtest_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(error, form)
         else:
-            messages.success(request, "Backtest started: the figures appear here when it finishes.")
+            messages.success(request, "Backtest requested: its progress, then its figures, show on this page.")
             return redirect("backtest-detail", pk=backtest.pk)
     return render(request, "lifecycle/backtest/new.html", {"form": form}, status=form_status(form))
 
