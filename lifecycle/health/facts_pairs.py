@@ -21,6 +21,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -250,7 +251,7 @@ def _in_database(pairs: list[Pair]) -> dict[Pair, AccountFacts]:
         return {}
     days = sorted({day for _, day in pairs})
     bounds = [_bounds(day) for day in days]
-    params = {
+    params: dict[str, Any] = {
         "touchpoint": TimelineKind.TOUCHPOINT,
         "nps": SurveyKind.NPS,
         "champion": DealRole.CHAMPION,
