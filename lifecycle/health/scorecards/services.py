@@ -10,6 +10,7 @@ Days already scored are never rewritten.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -248,6 +249,18 @@ def _scope_holder(card: Scorecard) -> Scorecard | None:
     return Scorecard.objects.active().filter(tier=card.tier, stage=card.stage).exclude(lineage=card.lineage).first()
 
 
+def _retire(card: Scorecard, *, actor: User, at: dt.datetime, reason: str) -> None:
+    card.status, card.retired_at = ScorecardStatus.RETIRED, at
+    card.save(update_fields=["status", "retired_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.SCORECARD_RETIRED,
+        subject=card,
+        changes={"status": (ScorecardStatus.ACTIVE, ScorecardStatus.RETIRED)},
+        reason=reason,
+    )
+
+
 @transaction.atomic
 def scorecard_activate(*, actor: User, draft: Scorecard, note: str) -> Scorecard:
     """Put a draft live: the lineage's active version retires, and today's scores are recomputed with it."""
@@ -268,15 +281,7 @@ def scorecard_activate(*, actor: User, draft: Scorecard, note: str) -> Scorecard
     now = timezone.now()
     replaced = Scorecard.objects.select_for_update().filter(lineage=draft.lineage, status=ScorecardStatus.ACTIVE)
     for old in replaced:
-        old.status, old.retired_at = ScorecardStatus.RETIRED, now
-        old.save(update_fields=["status", "retired_at", "updated_at"])
-        audit_record(
-            actor=actor,
-            action=AuditAction.SCORECARD_RETIRED,
-            subject=old,
-            changes={"status": (ScorecardStatus.ACTIVE, ScorecardStatus.RETIRED)},
-            reason=f"Replaced by {draft.label}: {note.strip()}",
-        )
+        _retire(old, actor=actor, at=now, reason=f"Replaced by {draft.label}: {note.strip()}")
     draft.status, draft.activated_at, draft.activated_by, draft.activation_note = (
         ScorecardStatus.ACTIVE,
         now,
@@ -311,15 +316,7 @@ def scorecard_retire(*, actor: User, scorecard: Scorecard, reason: str) -> Score
         errors["reason"] = ["Say why it retires."]
     if errors:
         raise ValidationError(errors)
-    card.status, card.retired_at = ScorecardStatus.RETIRED, timezone.now()
-    card.save(update_fields=["status", "retired_at", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.SCORECARD_RETIRED,
-        subject=card,
-        changes={"status": (ScorecardStatus.ACTIVE, ScorecardStatus.RETIRED)},
-        reason=reason.strip(),
-    )
+    _retire(card, actor=actor, at=timezone.now(), reason=reason.strip())
     health_recompute_start(day=timezone.localdate())
     return card
 

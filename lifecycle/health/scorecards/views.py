@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import cast
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -152,67 +154,66 @@ def _edit_page(request: HttpRequest, card: Scorecard | None, *, actor: User) -> 
     )
 
 
-@require_POST
-def scorecard_clone(request: HttpRequest, pk: int) -> HttpResponse:
+def _version_action(
+    request: HttpRequest,
+    pk: int,
+    *,
+    form_class: type[forms.Form],
+    form_name: str,
+    act: Callable[[User, Scorecard, dict], tuple[Scorecard, str, str]],
+) -> HttpResponse:
+    """A form posted from a version's page: the service's answer redirects, or the page comes back with the errors.
+
+    `act(actor, card, cleaned_data)` returns the scorecard, the success message and where to go next.
+    """
     actor = _admin_only(request)
-    source = _card(pk)
-    form = CloneForm(request.POST)
+    card = _card(pk)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            clone = services.scorecard_clone(actor=actor, source=source, name=form.cleaned_data["name"])
+            result, message, next_page = act(actor, card, form.cleaned_data)
         except ValidationError as error:
             add_service_errors(error, form)
         else:
-            messages.success(request, f"{clone.label} is a draft copy of {source.label}. Change it, then preview.")
-            return redirect("scorecard-edit", pk=clone.pk)
+            messages.success(request, message)
+            return redirect(next_page, pk=result.pk)
     return render(
         request,
         "lifecycle/scorecards/detail.html",
-        _detail_context(request, source, clone_form=form),
+        _detail_context(request, card, **{form_name: form}),
         status=form_status(form),
     )
+
+
+@require_POST
+def scorecard_clone(request: HttpRequest, pk: int) -> HttpResponse:
+    def clone(actor: User, source: Scorecard, data: dict) -> tuple[Scorecard, str, str]:
+        copy = services.scorecard_clone(actor=actor, source=source, name=data["name"])
+        return copy, f"{copy.label} is a draft copy of {source.label}. Change it, then preview.", "scorecard-edit"
+
+    return _version_action(request, pk, form_class=CloneForm, form_name="clone_form", act=clone)
 
 
 @require_POST
 def scorecard_activate(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _admin_only(request)
-    card = _card(pk)
-    form = ActivateForm(request.POST)
-    if form.is_valid():
-        try:
-            card = services.scorecard_activate(actor=actor, draft=card, note=form.cleaned_data["note"])
-        except ValidationError as error:
-            add_service_errors(error, form)
-        else:
-            messages.success(request, f"{card.label} is live. Today's scores are being recomputed with it.")
-            return redirect("scorecard-detail", pk=card.pk)
-    return render(
-        request,
-        "lifecycle/scorecards/detail.html",
-        _detail_context(request, card, activate_form=form),
-        status=form_status(form),
-    )
+    def activate(actor: User, draft: Scorecard, data: dict) -> tuple[Scorecard, str, str]:
+        live = services.scorecard_activate(actor=actor, draft=draft, note=data["note"])
+        return live, f"{live.label} is live. Today's scores are being recomputed with it.", "scorecard-detail"
+
+    return _version_action(request, pk, form_class=ActivateForm, form_name="activate_form", act=activate)
 
 
 @require_POST
 def scorecard_retire(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _admin_only(request)
-    card = _card(pk)
-    form = RetireForm(request.POST)
-    if form.is_valid():
-        try:
-            card = services.scorecard_retire(actor=actor, scorecard=card, reason=form.cleaned_data["reason"])
-        except ValidationError as error:
-            add_service_errors(error, form)
-        else:
-            messages.success(request, f"{card.label} is retired; its accounts fall to the next scorecard that fits.")
-            return redirect("scorecard-detail", pk=card.pk)
-    return render(
-        request,
-        "lifecycle/scorecards/detail.html",
-        _detail_context(request, card, retire_form=form),
-        status=form_status(form),
-    )
+    def retire(actor: User, card: Scorecard, data: dict) -> tuple[Scorecard, str, str]:
+        retired = services.scorecard_retire(actor=actor, scorecard=card, reason=data["reason"])
+        return (
+            retired,
+            f"{retired.label} is retired; its accounts fall to the next scorecard that fits.",
+            ("scorecard-detail"),
+        )
+
+    return _version_action(request, pk, form_class=RetireForm, form_name="retire_form", act=retire)
 
 
 @require_POST
