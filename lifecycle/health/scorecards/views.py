@@ -207,11 +207,8 @@ def scorecard_activate(request: HttpRequest, pk: int) -> HttpResponse:
 def scorecard_retire(request: HttpRequest, pk: int) -> HttpResponse:
     def retire(actor: User, card: Scorecard, data: dict) -> tuple[Scorecard, str, str]:
         retired = services.scorecard_retire(actor=actor, scorecard=card, reason=data["reason"])
-        return (
-            retired,
-            f"{retired.label} is retired; its accounts fall to the next scorecard that fits.",
-            ("scorecard-detail"),
-        )
+        message = f"{retired.label} is retired; its accounts fall to the next scorecard that fits."
+        return retired, message, "scorecard-detail"
 
     return _version_action(request, pk, form_class=RetireForm, form_name="retire_form", act=retire)
 
