@@ -13,6 +13,7 @@ fired it, so a CSM reading the flag sees why without opening a dashboard.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,7 +45,9 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     # A departure this recent always fires; an older one fires while no champion is known.
     RuleKind.CHAMPION_DEPARTED: {"days": 30},
     RuleKind.TICKET_SPIKE: {"days": 7, "factor": 2, "min_tickets": 3},
-    RuleKind.RENEWAL_NOT_GREEN: {"days": 90},
+    # The window is `days`, or `term_share` of the contract term when that is shorter: a monthly
+    # contract is flagged a week before its renewal, not every night of its life.
+    RuleKind.RENEWAL_NOT_GREEN: {"days": 90, "term_share": 0.25},
     RuleKind.SPEND_RISING: {"percent": 25},
 }
 
@@ -112,6 +115,11 @@ def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError({"params": f"'days' must be {TICKET_RECENT_DAYS}: only a 7-day window is computed."})
         _number(merged, "factor", minimum=0)
         _number(merged, "min_tickets", minimum=1, integer=True)
+    elif kind == RuleKind.RENEWAL_NOT_GREEN:
+        _number(merged, "days", minimum=1, integer=True)
+        share = _number(merged, "term_share", minimum=0)
+        if not 0 < share <= 1:
+            raise ValidationError({"params": "'term_share' is a share of the contract term, above 0 and at most 1."})
     elif kind in (RuleKind.USAGE_DROP, RuleKind.SPEND_RISING):
         _number(merged, "percent", minimum=1)
         if kind == RuleKind.USAGE_DROP and merged["percent"] > 100:
@@ -323,17 +331,29 @@ def _ticket_spike(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[st
     }
 
 
+def renewal_window_days(p: dict, f: AccountFacts) -> int:
+    """How many days before a renewal the rule watches: `days`, or less for a short contract term."""
+    if f.contract_start is None or f.renewal_date is None or f.renewal_date <= f.contract_start:
+        return int(p["days"])
+    term = (f.renewal_date - f.contract_start).days
+    return min(int(p["days"]), math.floor(term * float(p["term_share"])))
+
+
 def _renewal_not_green(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     if f.renewal_date is None or f.band == Band.GREEN:
         return None
     days = (f.renewal_date - today).days
-    if days < 0 or days > p["days"]:
+    window = renewal_window_days(p, f)
+    if days < 0 or days > window:
         return None
     health = f"health is {f.band}" if f.band else "there is no health score yet"
     reason = f"Renewal in {days} days ({f.renewal_date:%d %b %Y}) and {health}."
+    if window < int(p["days"]):
+        reason += f" Watched from {window} days before, a {p['term_share']:g} share of the contract term."
     return reason, {
         "renewal_date": f.renewal_date.isoformat(),
         "days_to_renewal": days,
+        "window_days": window,
         "band": f.band,
     }
 

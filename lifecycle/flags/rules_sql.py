@@ -160,10 +160,16 @@ def _ticket_spike(p: dict, day: _Day) -> Fragment:
 
 
 def _renewal_not_green(p: dict, day: _Day) -> Fragment:
-    # An unscored account (band '') is not green.
+    # An unscored account (band '') is not green. rules.renewal_window_days: the window shrinks to a
+    # share of a short contract term (floor of a double precision product, as Python's math.floor).
+    window = (
+        "CASE WHEN contract_start IS NOT NULL AND renewal_date > contract_start "
+        "THEN LEAST(%s::integer, FLOOR((renewal_date - contract_start) * %s::double precision)::integer) "
+        "ELSE %s::integer END"
+    )
     return (
-        "band IS DISTINCT FROM %s AND renewal_date - %s::date BETWEEN 0 AND %s",
-        [Band.GREEN.value, day.today, p["days"]],
+        f"band IS DISTINCT FROM %s AND renewal_date - %s::date BETWEEN 0 AND {window}",
+        [Band.GREEN.value, day.today, p["days"], float(p["term_share"]), p["days"]],
     )
 
 

@@ -336,6 +336,30 @@ class TestRenewalNotGreen:
         item = facts(renewal_date=TODAY + dt.timedelta(days=10), band="", score=None)
         assert "there is no health score yet" in fire(RuleKind.RENEWAL_NOT_GREEN, item).reason
 
+    def test_a_monthly_contract_is_watched_for_a_quarter_of_its_term_not_every_night(self) -> None:
+        def monthly(days_left: int) -> AccountFacts:
+            # A 30-day term that ends in `days_left` days: watched from 7 days before (floor of 30 x 0.25).
+            start = TODAY - dt.timedelta(days=30 - days_left)
+            return facts(contract_start=start, renewal_date=TODAY + dt.timedelta(days=days_left), band="yellow")
+
+        assert fire(RuleKind.RENEWAL_NOT_GREEN, monthly(8)) is None
+        firing = fire(RuleKind.RENEWAL_NOT_GREEN, monthly(7))
+        assert firing is not None and firing.values["window_days"] == 7
+        assert firing.reason.endswith("Watched from 7 days before, a 0.25 share of the contract term.")
+
+    def test_an_annual_contract_keeps_the_full_window(self) -> None:
+        item = facts(
+            renewal_date=TODAY + dt.timedelta(days=90), contract_start=TODAY - dt.timedelta(days=275), band="red"
+        )
+        firing = fire(RuleKind.RENEWAL_NOT_GREEN, item)
+        assert firing is not None and firing.values["window_days"] == 90
+        assert "Watched from" not in firing.reason
+
+    @pytest.mark.parametrize("share", [0, -0.5, 1.5, "a quarter", True])
+    def test_the_term_share_must_be_a_share(self, share) -> None:
+        with pytest.raises(ValidationError, match="term_share"):
+            validate_params(RuleKind.RENEWAL_NOT_GREEN, {"term_share": share})
+
 
 class TestSpendRising:
     def test_fires_at_exactly_the_percentage(self) -> None:

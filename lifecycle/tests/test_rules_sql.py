@@ -337,8 +337,14 @@ THRESHOLDS = [
             quiet(renewal_date=day(-1), band="red"),
             fires(renewal_date=day(10), band="", score=None),
             quiet(renewal_date=None, band="red"),
+            # A 30-day term is watched for its last 7 days (a quarter, rounded down); a 400-day one for 90.
+            fires(contract_start=day(-23), renewal_date=day(7), band="yellow"),
+            quiet(contract_start=day(-22), renewal_date=day(8), band="yellow"),
+            quiet(contract_start=day(-400), renewal_date=day(91), band="red"),
+            fires(contract_start=day(-400), renewal_date=day(90), band="red"),
+            fires(contract_start=day(5), renewal_date=day(3), band="red"),
         ],
-        id="renewal not green: within the window",
+        id="renewal not green: within the window, scaled to a short contract term",
     ),
     pytest.param(
         RuleKind.SPEND_RISING,
