@@ -192,13 +192,15 @@ def test_an_admin_clones_tunes_backtests_and_activates_a_scorecard(page, live_se
     expect(page.locator("#backtest-outcomes .fs-4")).to_have_text(["10", "5", "5", "0"])
     headline = page.locator("#horizon-30 table.headline thead th")
     expect(headline).to_have_text(["", "High-touch health v1", "Standard health v1"])
-    # Counting NPS four times ranks every churn below every renewal; the default, which counts tickets as
-    # much as NPS, does not.
+    # A high-touch scorecard is judged, and compared, on the six high-touch accounts' outcomes only.
+    # Counting NPS four times ranks every churn below every renewal there; the default, which counts
+    # tickets as much as NPS, does not.
     for days in (30, 60):
+        expect(page.locator(f"#horizon-{days} h2")).to_contain_text("6 of 10 outcomes compared (4 outside High-touch")
         auc = page.locator(f"#horizon-{days} table.headline tbody tr").first.locator("td strong")
-        expect(auc).to_have_text(["1.000", "0.780"])
+        expect(auc).to_have_text(["1.000", "0.833"])
         expect(page.locator(f"#horizon-{days} .comparison")).to_contain_text(
-            "Difference in AUC (High-touch health v1 minus Standard health v1), on the same 10 outcomes: 0.220"
+            "Difference in AUC (High-touch health v1 minus Standard health v1), on the same 6 outcomes: 0.167"
         )
     screenshot(page, "scorecard-journey-6-backtest-report")
     backtest = Backtest.objects.get()
