@@ -529,7 +529,8 @@ def test_overrides_flag_states_scorecards_and_stale_data_come_out_the_same_on_bo
         {},
     )
     renewal = f"Renewal in 10 days ({TODAY + dt.timedelta(days=10):%d %b %Y}) and there is no health score yet."
-    assert renewal in [flag["reason"] for flag in flags["unscored"]]
+    # Its term began with the account, 200 days ago: watched for a quarter of it, which the reason says.
+    assert any(flag["reason"].startswith(renewal) for flag in flags["unscored"])
     assert snapshots["no dates"]["measures"]["usage_trend"]["status"] == "missing"
 
     def statuses(case: str) -> set[tuple[str, bool]]:
