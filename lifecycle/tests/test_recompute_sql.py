@@ -529,7 +529,7 @@ def test_overrides_flag_states_scorecards_and_stale_data_come_out_the_same_on_bo
         {},
     )
     renewal = f"Renewal in 10 days ({TODAY + dt.timedelta(days=10):%d %b %Y}) and there is no health score yet."
-    # Its term began with the account, 200 days ago: watched for a quarter of it, which the reason says.
+    # Its term is shorter than a year, so it is watched for a quarter of it, which the reason goes on to say.
     assert any(flag["reason"].startswith(renewal) for flag in flags["unscored"])
     assert snapshots["no dates"]["measures"]["usage_trend"]["status"] == "missing"
 
