@@ -58,6 +58,30 @@ class TestInbox:
         by_rule = client.get(reverse("alerts"), {"rule": default_rule("band_red").pk}).context["rows"]
         assert [row.flag.rule.kind for row in by_rule] == ["band_red"]
 
+    def test_cleared_flags_leave_the_inbox_and_show_when_and_why_apart_from_resolved_ones(
+        self, client, csm, own_account
+    ):
+        RedFlagFactory(account=own_account)
+        cleared = RedFlagFactory(
+            account=own_account,
+            rule=default_rule("usage_drop"),
+            status="cleared",
+            cleared_at=timezone.now(),
+            cleared_reason="Condition no longer holds on 3 Jun 2025: Usage down 30% vs previous 4 weeks",
+        )
+        RedFlagFactory(
+            account=own_account, rule=default_rule("spend_rising"), status="resolved", resolved_at=timezone.now()
+        )
+        client.force_login(csm)
+        assert [row.flag.rule.kind for row in client.get(reverse("alerts")).context["rows"]] == ["band_red"]
+        response = client.get(reverse("alerts"), {"status": "cleared"})
+        assert [row.flag.pk for row in response.context["rows"]] == [cleared.pk]
+        page = response.content.decode()
+        assert "Cleared · " in page and "Condition no longer holds on 3 Jun 2025" in page
+        assert "Acknowledge</button>" not in page and ">Resolved</span>" not in page
+        history = client.get(reverse("alerts"), {"status": "any"}).content.decode()
+        assert "Cleared · " in history and ">Resolved</span>" in history
+
     def test_most_severe_first(self, client, csm, own_account):
         RedFlagFactory(account=own_account, rule=default_rule("spend_rising"), severity="low")
         RedFlagFactory(account=own_account, rule=default_rule("renewal_not_green"), severity="critical")

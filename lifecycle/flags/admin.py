@@ -43,7 +43,17 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
 @admin.register(RedFlag)
 class RedFlagAdmin(admin.ModelAdmin):
-    list_display = ["raised_at", "account", "rule", "severity", "status", "owner", "snoozed_until", "resolved_at"]
+    list_display = [
+        "raised_at",
+        "account",
+        "rule",
+        "severity",
+        "status",
+        "owner",
+        "snoozed_until",
+        "resolved_at",
+        "cleared_at",
+    ]
     list_filter = ["status", "severity", "rule"]
     list_select_related = ["account", "rule", "owner"]
     search_fields = ["account__name", "reason"]

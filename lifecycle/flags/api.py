@@ -48,6 +48,8 @@ class RedFlagSerializer(serializers.ModelSerializer):
             "resolved_at",
             "resolved_by",
             "resolution_note",
+            "cleared_at",
+            "cleared_reason",
         ]
         read_only_fields = fields
 

@@ -77,6 +77,8 @@ class FlagStatus(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     SNOOZED = "snoozed", "Snoozed"
     RESOLVED = "resolved", "Resolved"
+    # The rule stopped firing for the account: closed by the recompute, not by a person.
+    CLEARED = "cleared", "Cleared"
 
 
 UNRESOLVED = [FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED, FlagStatus.SNOOZED]
@@ -128,6 +130,10 @@ class RedFlag(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolution_note = models.TextField(blank=True)
+    cleared_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the recompute found the rule no longer fires for the account."
+    )
+    cleared_reason = models.TextField(blank=True, help_text="What no longer holds, and on which day.")
 
     objects = RedFlagQuerySet.as_manager()
 
@@ -147,6 +153,11 @@ class RedFlag(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=FlagStatus.RESOLVED) | Q(resolved_at__isnull=False),
                 name="redflag_resolved_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=FlagStatus.CLEARED, cleared_at__isnull=False)
+                | (~Q(status=FlagStatus.CLEARED) & Q(cleared_at__isnull=True)),
+                name="redflag_cleared_iff_cleared_at",
             ),
         ]
         indexes = [

@@ -222,6 +222,26 @@ def firing_pairs_sql(
     whose conditions it meets, so twelve rules cost one scan rather than twelve. Every value is passed
     as a %s parameter. Returns ("", []) when no rule is active, so the caller can skip the query.
     """
+    fired_sql, params = firing_rules_sql(rules, today=today, cadences=cadences, facts_from=facts_from)
+    if not fired_sql:
+        return "", []
+    sql = (
+        f"SELECT rule_id, account_id FROM ("
+        f"SELECT account_id, unnest(rule_ids) AS rule_id FROM ({fired_sql}) AS per_account"
+        f") AS fired WHERE rule_id IS NOT NULL"
+    )
+    return sql, params
+
+
+def firing_rules_sql(
+    rules: list[AlertRule], *, today: dt.date, cadences: Mapping[str, int], facts_from: str
+) -> tuple[str, list]:
+    """SQL selecting (account_id, rule_ids) per facts row: each active rule's id if it fires there, else NULL.
+
+    One row per account, so the planner knows how many rows to expect: `firing_pairs_sql` unnests
+    them into pairs, and the recompute clears a flag where array_position(rule_ids, its rule) is NULL.
+    Returns ("", []) when no rule is active.
+    """
     day = _Day(today=today, cadences=cadences, time_zone=settings.TIME_ZONE)
     conditions: list[str] = []
     params: list[Any] = []
@@ -234,9 +254,4 @@ def firing_pairs_sql(
         params += [*scope_params, *fires_params, rule.pk]
     if not conditions:
         return "", []
-    sql = (
-        f"SELECT rule_id, account_id FROM ("
-        f"SELECT account_id, unnest(ARRAY[{', '.join(conditions)}]) AS rule_id FROM {facts_from} AS facts"
-        f") AS fired WHERE rule_id IS NOT NULL"
-    )
-    return sql, params
+    return f"SELECT account_id, ARRAY[{', '.join(conditions)}] AS rule_ids FROM {facts_from} AS facts", params

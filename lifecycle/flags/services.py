@@ -4,7 +4,17 @@ open → acknowledged → snoozed until a date → resolved. At most one unresol
 flag exists per account and rule (a partial unique constraint), so raising is
 an insert that the database may refuse, never a read-then-write race.
 
-Every change leaves a system event on the account's timeline (who, when,
+A flag whose rule no longer fires for its account is **cleared** by the
+recompute of that account (`flags_clear`, and the same statement in SQL in
+lifecycle.health.recompute_sql): open, acknowledged and snoozed flags alike,
+since each stood for a condition that has gone; a flag a person resolved
+stays resolved. A cleared flag is no longer unresolved, so it leaves the open
+flags the health score counts and the rule may raise a new flag when it
+fires again. The flag row itself says when and why (`cleared_at`,
+`cleared_reason`), and the alerts inbox shows it: a timeline entry for every
+flag the nightly run clears would bury the account's real history.
+
+Every other change leaves a system event on the account's timeline (who, when,
 what), and raising or re-opening flags announces FlagsRaised, which the apps above
 handle after the transaction commits (notifications, risk playbooks).
 
@@ -22,7 +32,8 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, TextField, Value
+from django.db.models.functions import Concat
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -42,7 +53,7 @@ MAX_SNOOZE_DAYS = 365
 class FlagSyncResult:
     raised_ids: list[int] = field(default_factory=list)
     reopened_ids: list[int] = field(default_factory=list)
-    # Firings that matched a flag already open, acknowledged or still snoozed.
+    # Firings that matched a flag already open, acknowledged or still snoozed (or open that day, on a back-fill).
     unchanged: int = 0
 
     @property
@@ -54,15 +65,25 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def _raised_stamp(today: dt.date) -> dt.datetime:
-    """When flags raised by the run for `today` say they were raised: now, or that day at this time of day.
+def run_stamp(today: dt.date) -> dt.datetime:
+    """When flags raised or cleared by the run for `today` say it happened: now, or that day at this time of day.
 
-    A back-fill of a past day raises flags that belong to that day, not to the day it ran.
+    A back-fill of a past day raises and clears flags on that day, not on the day it ran.
     """
     now = timezone.now()
     if today >= timezone.localdate(now):
         return now
     return timezone.make_aware(dt.datetime.combine(today, timezone.localtime(now).time()))
+
+
+def cleared_reason_prefix(day: dt.date) -> str:
+    """What a cleared flag says, before its rule's name; the SQL recompute writes the same words."""
+    return f"Condition no longer holds on {day.day} {day:%b %Y}: "
+
+
+def clearable_before(day: dt.date) -> dt.datetime:
+    """Only flags raised by the end of `day` clear on it: a back-fill of last month leaves later flags alone."""
+    return _start_of(day + dt.timedelta(days=1))
 
 
 @transaction.atomic
@@ -80,12 +101,16 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True
         return result
     account_ids = {account_id for _, account_id in by_pair}
     rule_ids = {rule_id for rule_id, _ in by_pair}
-    now = _raised_stamp(today)
+    now = run_stamp(today)
     # A snooze "until 3 July" is quiet through 2 July and wakes on the run for 3 July.
     wake_before = _start_of(today + dt.timedelta(days=1))
 
+    # A flag cleared after this day ended was open through it: a back-fill that runs the day again
+    # finds the firing already flagged rather than raising it a second time.
+    day_end = clearable_before(today)
+    open_that_day = Q(status=FlagStatus.CLEARED, raised_at__lt=day_end, cleared_at__gte=day_end)
     existing = RedFlag.objects.filter(
-        status__in=UNRESOLVED, account_id__in=account_ids, rule_id__in=rule_ids
+        Q(status__in=UNRESOLVED) | open_that_day, account_id__in=account_ids, rule_id__in=rule_ids
     ).values_list("pk", "rule_id", "account_id", "status", "snoozed_until")
     to_wake: list[int] = []
     seen: set[tuple[int, int]] = set()
@@ -96,8 +121,7 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True
         seen.add(pair)
         if status == FlagStatus.SNOOZED and snoozed_until < wake_before:
             to_wake.append(pk)
-        else:
-            result.unchanged += 1
+    result.unchanged = len(seen) - len(to_wake)
 
     rule_names = dict(AlertRule.objects.filter(pk__in=rule_ids).values_list("pk", "name"))
     woken = _flags_wake(to_wake, by_pair=by_pair, now=now, wake_before=wake_before) if to_wake else []
@@ -166,6 +190,36 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True
             )
         )
     return result
+
+
+@transaction.atomic
+def flags_clear(
+    *, firings: Iterable[Firing], account_ids: Iterable[int], rule_ids: Iterable[int], today: dt.date
+) -> int:
+    """Clear the unresolved flags of these accounts whose rule was evaluated `today` and did not fire.
+
+    `rule_ids` are the rules evaluated (the active ones): a flag of a rule
+    switched off is left as it is, as nothing says its condition has gone.
+    One update, conditional on the flag still being unresolved, so a person
+    resolving it meanwhile keeps their resolution. Returns how many cleared.
+    """
+    fired = {(firing.rule_id, firing.account_id) for firing in firings}
+    candidates = RedFlag.objects.filter(
+        status__in=UNRESOLVED,
+        account_id__in=list(account_ids),
+        rule_id__in=list(rule_ids),
+        raised_at__lt=clearable_before(today),
+    ).values_list("pk", "rule_id", "account_id")
+    pks = [pk for pk, rule_id, account_id in candidates if (rule_id, account_id) not in fired]
+    if not pks:
+        return 0
+    rule_name = AlertRule.objects.filter(pk=OuterRef("rule_id")).values("name")
+    return RedFlag.objects.filter(pk__in=pks, status__in=UNRESOLVED).update(
+        status=FlagStatus.CLEARED,
+        cleared_at=run_stamp(today),
+        cleared_reason=Concat(Value(cleared_reason_prefix(today)), Subquery(rule_name), output_field=TextField()),
+        snoozed_until=None,
+    )
 
 
 def _flags_wake(

@@ -232,7 +232,8 @@ def _facts_sql() -> str:
             -- Open at the start of the day: raised before it, and unresolved or resolved after the day ended.
             SELECT COUNT(*) AS n FROM {_table(RedFlag)} AS f
             WHERE f.account_id = p.account_id
-              AND (f.status = ANY(%(unresolved)s) OR (f.status = %(resolved)s AND f.resolved_at >= p.resolved_after))
+              AND (f.status = ANY(%(unresolved)s) OR (f.status = %(resolved)s AND f.resolved_at >= p.resolved_after)
+                   OR (f.status = %(cleared)s AND f.cleared_at >= p.flags_from))
               AND COALESCE(f.first_raised_at, f.raised_at) < p.flags_from
         ) AS fl
         ORDER BY p.account_id, p.day
@@ -258,6 +259,7 @@ def _in_database(pairs: list[Pair]) -> dict[Pair, AccountFacts]:
         "decider": DealRole.DECISION_MAKER,
         "unresolved": list(UNRESOLVED),
         "resolved": FlagStatus.RESOLVED,
+        "cleared": FlagStatus.CLEARED,
         **{f"severity_{severity}": severity for severity in TICKET_WEIGHTS},
     }
     bound_columns = ", ".join(f"{name} timestamptz NOT NULL" for name in _BOUNDS)

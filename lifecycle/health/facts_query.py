@@ -390,9 +390,12 @@ def _add_spend(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
 def open_flag_query(scope: AccountScope, day_start: dt.datetime):
     # Flags raised during the day being scored don't feed back into that day's
     # score, so scoring the same day twice gives the same result. A flag resolved
-    # after the day ended was still open that day (a back-fill of a past day).
-    still_open = Q(status__in=UNRESOLVED) | Q(
-        status=FlagStatus.RESOLVED, resolved_at__gte=day_start + dt.timedelta(days=1)
+    # after the day ended was still open that day (a back-fill of a past day); one
+    # the recompute cleared on or after the day (after scoring it) was open as it began.
+    still_open = (
+        Q(status__in=UNRESOLVED)
+        | Q(status=FlagStatus.RESOLVED, resolved_at__gte=day_start + dt.timedelta(days=1))
+        | Q(status=FlagStatus.CLEARED, cleared_at__gte=day_start)
     )
     return (
         RedFlag.objects.filter(scope.q())

@@ -67,12 +67,19 @@ def previous_scores(scope: AccountScope, day: dt.date) -> dict[tuple[int, dt.dat
 
 
 def _raise_flags(facts: Iterable[AccountFacts], *, day: dt.date, notify: bool = True) -> list[int]:
-    """Evaluate the admin's red-flag rules on today's facts and open flags for new firings."""
+    """Evaluate the admin's red-flag rules on today's facts: clear flags that no longer fire, raise new ones."""
     from lifecycle.flags.rules import evaluate_rules, load_rule_context
-    from lifecycle.flags.services import flags_sync
+    from lifecycle.flags.services import flags_clear, flags_sync
 
+    facts = list(facts)
     context = load_rule_context()
     firings = evaluate_rules(context.rules, facts, today=day, cadences=context.cadences)
+    flags_clear(
+        firings=firings,
+        account_ids=[item.account_id for item in facts],
+        rule_ids=[rule.pk for rule in context.rules],
+        today=day,
+    )
     return flags_sync(firings=firings, today=day, notify=notify).raised_ids
 
 
@@ -123,12 +130,16 @@ def _recompute_scope_in_database(
 
 
 def _raise_new_flags_in_database(*, day: dt.date, scope: AccountScope, notify: bool) -> list[int]:
-    """Only the pairs that fire without an unresolved flag come back to Python for their reasons."""
+    """Clear the flags that no longer fire in one statement, then raise flags for new firings.
+
+    Only the pairs that fire without an unresolved flag come back to Python for their reasons.
+    """
     from lifecycle.flags.rules import evaluate_rules, load_rule_context
     from lifecycle.flags.services import flags_sync
     from lifecycle.health import recompute_sql
 
     context = load_rule_context()
+    recompute_sql.clear_flags_not_firing(day=day, scope=scope, rules=context.rules, cadences=context.cadences)
     facts, pairs = recompute_sql.new_firing_facts(day=day, scope=scope, rules=context.rules, cadences=context.cadences)
     if not pairs:
         return []

@@ -52,6 +52,7 @@ from lifecycle.health.scoring import MISSING, NOT_APPLICABLE, OK, STALE, Scoreca
 from lifecycle.models import (
     UNRESOLVED,
     AccountHealth,
+    AlertRule,
     CheckInCadence,
     FlagStatus,
     HealthScore,
@@ -503,6 +504,48 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
 
 
 # --- 4. red flags --------------------------------------------------------------
+
+
+def clear_flags_not_firing(*, day: dt.date, scope: AccountScope, rules: list, cadences: dict[str, int]) -> int:
+    """Clear the chunk's unresolved flags whose rule (one of `rules`) no longer fires for their account.
+
+    lifecycle.flags.services.flags_clear in one statement: each account's facts row says which rules
+    fire for it, and the flags whose rule is not among them are updated where they are; nothing
+    comes back. Returns how many cleared.
+    """
+    from lifecycle.flags.rules_sql import firing_rules_sql
+    from lifecycle.flags.services import clearable_before, cleared_reason_prefix, run_stamp
+
+    rule_ids = [rule.pk for rule in rules if rule.active]
+    if not rule_ids:
+        return 0
+    fired_sql, fired_params = firing_rules_sql(rules, today=day, cadences=cadences, facts_from=SCORED_FACTS)
+    # Said on the flags too, so only this chunk's flags are read.
+    in_scope, scope_params = _scope_sql(scope, "flag.account_id")
+    with connection.cursor() as cursor:
+        _execute(
+            cursor,
+            "red flags",
+            f"""
+            UPDATE {_table(RedFlag)} AS flag
+            SET status = %s, cleared_at = %s, cleared_reason = %s || rule.name, snoozed_until = NULL
+            FROM ({fired_sql}) AS fired, {_table(AlertRule)} AS rule
+            WHERE fired.account_id = flag.account_id AND rule.id = flag.rule_id AND {in_scope}
+              AND flag.status = ANY(%s) AND flag.rule_id = ANY(%s) AND flag.raised_at < %s
+              AND array_position(fired.rule_ids, flag.rule_id) IS NULL
+            """,
+            [
+                FlagStatus.CLEARED,
+                run_stamp(day),
+                cleared_reason_prefix(day),
+                *fired_params,
+                *scope_params,
+                list(UNRESOLVED),
+                rule_ids,
+                clearable_before(day),
+            ],
+        )
+        return cursor.rowcount
 
 
 def new_firing_facts(

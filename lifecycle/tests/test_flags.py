@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Coverage, TimelineEntry
@@ -30,6 +31,7 @@ from lifecycle.flags.services import (
     flag_acknowledge,
     flag_resolve,
     flag_snooze,
+    flags_clear,
     flags_reassign,
     flags_sync,
 )
@@ -250,3 +252,113 @@ def test_moving_a_book_into_a_pool_leaves_its_flags_to_the_team(csm, team, own_a
     own_account.save()
     assert flags_reassign(account=own_account, to_user=None, created_by_system_only=False) == 1
     assert RedFlag.objects.get().owner is None
+
+
+# --- cleared: the rule no longer fires -----------------------------------------------------------
+
+
+def clear_on(day: dt.datetime, accounts, *firings: Firing, kinds=("band_red", "usage_drop")) -> int:
+    """The recompute's clearing step for `accounts` with these rules evaluated and these firings."""
+    with time_machine.travel(day, tick=False):
+        return flags_clear(
+            firings=list(firings),
+            account_ids=[account.pk for account in accounts],
+            rule_ids=[default_rule(kind).pk for kind in kinds],
+            today=timezone.localdate(),
+        )
+
+
+def test_a_flag_whose_rule_no_longer_fires_is_cleared_with_when_and_why(csm, own_account):
+    sync_on(MONDAY, firing(own_account))
+    tuesday = MONDAY + dt.timedelta(days=1)
+    assert clear_on(tuesday, [own_account]) == 1
+    flag = RedFlag.objects.get()
+    assert (flag.status, flag.cleared_at, flag.cleared_reason) == (
+        "cleared",
+        tuesday,
+        "Condition no longer holds on 3 Jun 2025: Health band turned red",
+    )
+    assert not RedFlag.objects.unresolved().exists()
+    # The flag row says it; the timeline is left to what people and new flags do.
+    assert not TimelineEntry.objects.filter(event__icontains="clear").exists()
+
+
+def test_open_acknowledged_and_snoozed_flags_clear_a_resolved_one_stays_resolved(csm, own_account):
+    sync_on(MONDAY, firing(own_account), firing(own_account, "usage_drop"))
+    band_red, usage_drop = RedFlag.objects.order_by("pk")
+    with time_machine.travel(MONDAY, tick=False):
+        flag_snooze(actor=csm, flag=band_red, until=dt.date(2025, 6, 10))
+        flag_resolve(actor=csm, flag=usage_drop, note="Rolled out to the new team.")
+    clear_on(MONDAY + dt.timedelta(days=1), [own_account])
+    band_red.refresh_from_db()
+    usage_drop.refresh_from_db()
+    assert (band_red.status, band_red.snoozed_until) == ("cleared", None)
+    assert (usage_drop.status, usage_drop.cleared_at, usage_drop.cleared_reason) == ("resolved", None, "")
+
+    other = AccountFactory(owner=csm)
+    sync_on(MONDAY, firing(other))
+    flag_acknowledge(actor=csm, flag=RedFlag.objects.get(account=other))
+    clear_on(MONDAY + dt.timedelta(days=1), [other])
+    assert RedFlag.objects.get(account=other).status == "cleared"
+
+
+def test_a_flag_still_firing_an_account_out_of_scope_and_a_rule_not_evaluated_are_left_alone(csm, own_account):
+    elsewhere = AccountFactory(owner=csm)
+    sync_on(MONDAY, firing(own_account), firing(own_account, "usage_drop"), firing(elsewhere))
+    # band_red still fires; usage_drop was not evaluated (switched off); `elsewhere` is not in this run.
+    clear_on(MONDAY + dt.timedelta(days=1), [own_account], firing(own_account), kinds=("band_red",))
+    assert set(RedFlag.objects.values_list("status", flat=True)) == {"open"}
+
+
+def test_a_back_fill_of_an_earlier_day_leaves_flags_raised_after_it_alone(csm, own_account):
+    sync_on(MONDAY, firing(own_account))
+    assert clear_on(MONDAY + dt.timedelta(days=3), [own_account]) == 1
+    sync_on(MONDAY + dt.timedelta(days=4), firing(own_account))
+    # Back-filling the Saturday before: the new flag (raised Friday) says nothing about that day.
+    with time_machine.travel(MONDAY + dt.timedelta(days=5), tick=False):
+        flags_clear(
+            firings=[],
+            account_ids=[own_account.pk],
+            rule_ids=[default_rule("band_red").pk],
+            today=dt.date(2025, 5, 31),
+        )
+    assert list(RedFlag.objects.order_by("pk").values_list("status", flat=True)) == ["cleared", "open"]
+
+
+def test_a_cleared_flag_leaves_room_for_a_new_flag_when_the_rule_fires_again(
+    csm, own_account, django_capture_on_commit_callbacks
+):
+    sync_on(MONDAY, firing(own_account), capture=django_capture_on_commit_callbacks)
+    clear_on(MONDAY + dt.timedelta(days=1), [own_account])
+    again = sync_on(
+        MONDAY + dt.timedelta(days=2),
+        firing(own_account, reason="Red again."),
+        capture=django_capture_on_commit_callbacks,
+    )
+    first, second = RedFlag.objects.order_by("pk")
+    assert again.raised_ids == [second.pk]
+    assert (first.status, second.status, second.reason) == ("cleared", "open", "Red again.")
+    # News again: the owner hears about the new flag.
+    assert Notification.objects.count() == 2
+
+
+def test_a_cleared_flag_cannot_be_worked(csm, own_account):
+    sync_on(MONDAY, firing(own_account))
+    clear_on(MONDAY + dt.timedelta(days=1), [own_account])
+    flag = RedFlag.objects.get()
+    for act in (
+        lambda: flag_acknowledge(actor=csm, flag=flag),
+        lambda: flag_resolve(actor=csm, flag=flag, note="Done"),
+        lambda: flag_snooze(actor=csm, flag=flag, until=timezone.localdate() + dt.timedelta(days=3)),
+    ):
+        with pytest.raises(ValidationError, match="This flag is cleared"):
+            act()
+    flag.refresh_from_db()
+    assert flag.status == "cleared"
+
+
+def test_the_database_requires_a_time_exactly_when_a_flag_is_cleared(own_account):
+    rule = default_rule("band_red")
+    for fields in ({"status": "cleared"}, {"status": "open", "cleared_at": timezone.now()}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            RedFlag.objects.create(rule=rule, account=own_account, severity="high", reason="x", **fields)

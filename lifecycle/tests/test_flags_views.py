@@ -169,6 +169,8 @@ class TestAccount360Selectors:
             flags = open_flags_for_account(own_account)
             kinds = [(f.rule.kind, f.owner.username) for f in flags]
         assert kinds == [("usage_drop", "alex"), ("spend_rising", "alex")]
+        RedFlagFactory(account=own_account, rule=default_rule("band_red"), status="cleared", cleared_at=timezone.now())
+        assert len(open_flags_for_account(own_account)) == 2
 
     def test_open_flag_counts_in_one_query_leave_quiet_snoozes_out(
         self, django_assert_num_queries, own_account, teammate_account
@@ -224,6 +226,25 @@ class TestApi:
         body = client.get(reverse("api:red-flag-list"), {"status": "action"}).json()
         assert [r["account_name"] for r in body["results"]] == ["Acme Robotics"]
         assert client.get(reverse("api:red-flag-list"), {"account": teammate_account.pk}).json()["count"] == 1
+
+    def test_cleared_flags_say_when_and_why_and_filter_apart(self, api, csm, own_account):
+        RedFlagFactory(account=own_account)
+        cleared_at = timezone.now()
+        RedFlagFactory(
+            account=own_account,
+            rule=default_rule("usage_drop"),
+            status="cleared",
+            cleared_at=cleared_at,
+            cleared_reason="Condition no longer holds on 3 Jun 2025: Usage down 30% vs previous 4 weeks",
+        )
+        client = api(csm, auth="token")
+        body = client.get(reverse("api:red-flag-list"), {"status": "cleared"}).json()
+        assert [(r["status"], r["cleared_reason"]) for r in body["results"]] == [
+            ("cleared", "Condition no longer holds on 3 Jun 2025: Usage down 30% vs previous 4 weeks")
+        ]
+        assert body["results"][0]["cleared_at"] == cleared_at.isoformat().replace("+00:00", "Z")
+        for status in ("action", "unresolved"):
+            assert client.get(reverse("api:red-flag-list"), {"status": status}).json()["count"] == 1
 
     def test_acknowledge_snooze_resolve_through_the_api(self, api, csm, own_account):
         flag = RedFlagFactory(account=own_account)

@@ -60,7 +60,17 @@ DATABASE: Path = _recompute_scope_in_database
 # A Monday afternoon. The clock keeps ticking, so each run stamps its own `now` as real runs do.
 NOW = dt.datetime(2025, 6, 30, 14, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()
-FLAG_FIELDS = ("rule_id", "account_id", "owner_id", "severity", "status", "reason", "values", "snoozed_until")
+FLAG_FIELDS = (
+    "rule_id",
+    "account_id",
+    "owner_id",
+    "severity",
+    "status",
+    "reason",
+    "values",
+    "snoozed_until",
+    "cleared_reason",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -88,7 +98,7 @@ def _run(path: Path, *, day: dt.date, scope: AccountScope, notify: bool = False)
     """Run `path` over `scope` for `day`; every row it wrote or changed, in a form two runs can compare.
 
     Ids and timestamps differ between runs by nature, so rows are keyed by what they are about (rule,
-    account) and a flag only says whether this run raised (or re-opened) it.
+    account) and a flag only says whether this run raised (or re-opened) it, and whether it cleared it.
     """
     started = timezone.now()
     last_entry, last_transition = _last_pk(TimelineEntry), _last_pk(Transition)
@@ -97,7 +107,7 @@ def _run(path: Path, *, day: dt.date, scope: AccountScope, notify: bool = False)
     flags = (
         RedFlag.objects.filter(scope.q())
         .order_by("rule_id", "account_id", "status", "reason")
-        .values(*FLAG_FIELDS, "raised_at")
+        .values(*FLAG_FIELDS, "raised_at", "cleared_at")
     )
     return {
         "outcome": {
@@ -112,7 +122,11 @@ def _run(path: Path, *, day: dt.date, scope: AccountScope, notify: bool = False)
         ),
         "health": list(AccountHealth.objects.filter(scope.q()).order_by("account_id").values()),
         "flags": [
-            {**{name: flag[name] for name in FLAG_FIELDS}, "raised_by_this_run": flag["raised_at"] >= started}
+            {
+                **{name: flag[name] for name in FLAG_FIELDS},
+                "raised_by_this_run": flag["raised_at"] >= started,
+                "cleared_by_this_run": flag["cleared_at"] is not None and flag["cleared_at"] >= started,
+            }
             for flag in flags
         ],
         "timeline": list(
@@ -403,6 +417,21 @@ def edge_cases(clock) -> dict[str, Account]:
     )
     _flag(account("open since yesterday"), not_engaged, raised_at=_at(1))
 
+    # Conditions gone: rules that no longer fire clear the open, acknowledged and snoozed flags they
+    # raised (counted by the High-touch card's open red flags until today); a resolved flag stays resolved.
+    gone = account("conditions gone", tier="high", stage="success", renewal_date=TODAY + dt.timedelta(days=300))
+    _usage(gone, recent=30, previous=30, used=9, owned=10)
+    TimelineEntryFactory(account=gone, kind=TimelineKind.TOUCHPOINT, channel="call", occurred_at=_at(2))
+    _flag(gone, _rule("NPS detractor"))
+    _flag(gone, _rule("Champion departed"), status=FlagStatus.ACKNOWLEDGED, acknowledged_at=_at(2), acknowledged_by=csm)
+    _flag(
+        gone,
+        _rule("Usage down 30% vs previous 4 weeks"),
+        status=FlagStatus.SNOOZED,
+        snoozed_until=_start_of(TODAY + dt.timedelta(days=1)),
+    )
+    _flag(gone, _rule("Spend rising 25%+"), status=FlagStatus.RESOLVED, resolved_at=_at(1), resolution_note="Fine.")
+
     # Who owns the new flags: nobody for a pooled account; churned accounts raise none and sink.
     account("pooled", coverage=Coverage.POOLED, owner=None, pool=pool, tier="high")
     churned = account("churned", stage="churned", renewal_date=TODAY + dt.timedelta(days=20))
@@ -550,6 +579,26 @@ def test_overrides_flag_states_scorecards_and_stale_data_come_out_the_same_on_bo
     assert {"missed_checkin", "usage_drop", "renewal_not_green"} <= fired
     assert "Health turned red today" in next(f["reason"] for f in flags["falling"] if f["values"].get("band"))
 
+    # Rules that no longer fire cleared the flags they raised, saying so; a person's resolution stands.
+    # The day's score still counts them (open as the day began); current health no longer does.
+    on_the_day = f"Condition no longer holds on {TODAY.day} {TODAY:%b %Y}: "
+    gone = {
+        AlertRule.objects.get(pk=flag["rule_id"]).name: (
+            flag["status"],
+            flag["cleared_by_this_run"],
+            flag["cleared_reason"],
+        )
+        for flag in flags["conditions gone"]
+    }
+    assert gone == {
+        "NPS detractor": ("cleared", True, on_the_day + "NPS detractor"),
+        "Champion departed": ("cleared", True, on_the_day + "Champion departed"),
+        "Usage down 30% vs previous 4 weeks": ("cleared", True, on_the_day + "Usage down 30% vs previous 4 weeks"),
+        "Spend rising 25%+": ("resolved", False, ""),
+    }
+    assert snapshots["conditions gone"]["measures"]["open_red_flags"]["raw"] == 3
+    assert health["conditions gone"]["open_flags"] == 0
+
 
 def _assert_second_run_changes_nothing(first: Path, second: Path, *, scope: AccountScope) -> None:
     before = _run(first, day=TODAY, scope=scope)
@@ -585,6 +634,40 @@ def test_a_second_run_the_same_day_changes_nothing(edge_cases, first, second):
 @RUN_ORDERS
 def test_a_second_run_the_same_day_after_a_snoozed_flag_woke_changes_nothing(edge_cases, first, second):
     _assert_second_run_changes_nothing(first, second, scope=AccountScope.of([edge_cases["snoozed until today"].pk]))
+
+
+@pytest.mark.parametrize("path", [PYTHON, DATABASE], ids=["python", "database"])
+def test_cleared_flags_leave_the_next_days_score_and_a_rule_firing_again_raises_a_new_flag(edge_cases, path):
+    gone = edge_cases["conditions gone"]
+    scope = AccountScope.of([gone.pk])
+    path(day=TODAY, scope=scope, scorecards=load_scorecards(), notify=False, raise_flags=True)
+    # A detractor answers the next morning: the NPS rule fires again.
+    tomorrow = TODAY + dt.timedelta(days=1)
+    SurveyResponse.objects.create(
+        account=gone,
+        external_id="N-back",
+        kind="nps",
+        score=3,
+        responded_at=_start_of(tomorrow) + dt.timedelta(hours=9),
+    )
+    outcome = path(day=tomorrow, scope=scope, scorecards=load_scorecards(), notify=False, raise_flags=True)
+    nps = RedFlag.objects.filter(account=gone, rule=_rule("NPS detractor")).order_by("pk")
+    assert [(flag.status, flag.pk in outcome.flags_raised) for flag in nps] == [("cleared", False), ("open", True)]
+    measures = HealthScore.objects.get(account=gone, day=tomorrow).measures
+    # Cleared yesterday, and the new flag was raised during the day scored: neither counts.
+    assert measures["open_red_flags"]["raw"] == 0
+    assert AccountHealth.objects.get(account=gone).open_flags == 1
+
+
+def test_a_back_fill_of_an_earlier_day_clears_only_flags_raised_by_then_on_both_paths(edge_cases):
+    gone = edge_cases["conditions gone"]
+    # The champion flag is raised (for the first time) after the day back-filled.
+    RedFlag.objects.filter(account=gone, rule=_rule("Champion departed")).update(raised_at=_at(1))
+    scope = AccountScope.of([gone.pk])
+    results = assert_paths_agree(day=TODAY - dt.timedelta(days=2), scope=scope)
+    statuses = {AlertRule.objects.get(pk=f["rule_id"]).name: f["status"] for f in results["flags"]}
+    assert statuses["Champion departed"] == "acknowledged"
+    assert statuses["NPS detractor"] == "cleared"
 
 
 # --- west of UTC ------------------------------------------------------------------------------------------
