@@ -26,4 +26,14 @@ DEFAULT_MEASURES = {
     "checkin_concerns": (1, 3, 0, 30),
 }
 
+# Where the editor starts a measure the shipped scorecard does not use, when someone ticks it. Not part of
+# the default scorecard (DEFAULT_MEASURES is what migration 0004 installs, and stays as it shipped).
+# kind: (weight, zero_at, full_at, validity_days)
+SUGGESTED_MEASURES = {
+    "usage_level": (1.5, 0, 40, 28),  # none of the licences in daily use scores 0; 40% of them daily, 100
+    "survey_sentiment": (1, 30, 90, 180),  # on the 0-100 scale both surveys are read in
+    "support_load": (1, 30, 0, 90),  # weighted tickets opened in 90 days: 30 points (10 high ones) scores 0
+    "tenure": (1, 0, 365, 3650),  # a first-year customer climbs from 0; a year or more scores 100
+}
+
 DEFAULT_CADENCES = {"high": 14, "low": 14, "tech": 30}

@@ -28,6 +28,11 @@ class AccountFacts:
     active_users_prev28: float | None = None
     licences_used: int | None = None
     licences_owned: int | None = None
+    # usage level: the last 28 days' totals (0 without rows) and the licences on the latest usage row of the
+    # last year (None when there is none)
+    active_user_days_28d: int = 0
+    key_events_28d: int = 0
+    usage_licences_owned: int | None = None
     # engagement
     last_touchpoint_at: dt.datetime | None = None
     touchpoints_since_onboarding: int = 0
@@ -40,10 +45,13 @@ class AccountFacts:
     open_ticket_weight: int = 0
     tickets_opened_7d: int = 0
     tickets_opened_prev28: int = 0
+    ticket_weight_90d: int = 0  # tickets opened in the last 90 days, closed or not, weighted by severity
     # voice of the customer
     last_nps: int | None = None
     last_nps_at: dt.datetime | None = None
     last_nps_comment: str = ""
+    last_csat: int | None = None
+    last_csat_at: dt.datetime | None = None
     champion_known: bool = False
     decision_maker_known: bool = False
     champion_departed_on: dt.date | None = None
@@ -54,6 +62,8 @@ class AccountFacts:
     spend_recent_90d: Decimal = Decimal("0")
     spend_previous_90d: Decimal = Decimal("0")
     last_invoice_on: dt.date | None = None
+    # tenure: the earliest contract start on the account's terms known by the day, else its own contract start
+    customer_since: dt.date | None = None
     # health (filled in by the recompute before rules run)
     open_flags: int = 0
     score: float | None = None

@@ -25,18 +25,21 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from accounts.models import Account, Contact, DealRole, TimelineEntry, TimelineKind
+from accounts.models import Account, AccountTerms, Contact, DealRole, TimelineEntry, TimelineKind
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.facts_query import (
     CHECKIN_WINDOW_DAYS,
+    LICENCE_HORIZON_DAYS,
     NPS_HORIZON_DAYS,
     PULSE_HORIZON_DAYS,
     RECENT_USAGE_DAYS,
     SPEND_PERIOD_DAYS,
+    SUPPORT_LOAD_DAYS,
     TICKET_HISTORY_DAYS,
     TICKET_RECENT_DAYS,
     TICKET_WEIGHTS,
     TOUCHPOINT_HORIZON_DAYS,
+    USAGE_LEVEL_DAYS,
     USAGE_WINDOW_DAYS,
     AccountScope,
     _accounts,
@@ -71,6 +74,7 @@ _BOUNDS = (
     "checkin_from",
     "ticket_week",
     "ticket_window",
+    "ticket_load",  # the support load's window starts here
     "nps_from",
     "pulse_from",
     "flags_from",  # the start of the day: flags open before it count
@@ -87,6 +91,7 @@ def _bounds(day: dt.date) -> tuple[dt.datetime, ...]:
         day_end - dt.timedelta(days=CHECKIN_WINDOW_DAYS),
         day_end - dt.timedelta(days=TICKET_RECENT_DAYS),
         day_end - dt.timedelta(days=TICKET_HISTORY_DAYS),
+        day_end - dt.timedelta(days=SUPPORT_LOAD_DAYS),
         day_end - dt.timedelta(days=NPS_HORIZON_DAYS),
         day_end - dt.timedelta(days=PULSE_HORIZON_DAYS),
         day_start,
@@ -144,18 +149,20 @@ def _facts_sql() -> str:
     weight = " ".join(f"WHEN %(severity_{severity})s THEN {points}" for severity, points in TICKET_WEIGHTS.items())
     return f"""
         SELECT p.account_id, p.day,
-               u.last_day, u.recent, u.previous, u.used, u.owned,
+               u.last_day, u.recent, u.previous, u.used, u.owned, u.user_days, u.events, lic.licences_owned,
                t.last, t.since_stage,
                c.last, c.held,
                CASE WHEN lc.id IS NOT NULL THEN (
                    SELECT COUNT(*) FROM {_table(CheckInAnswer)} AS answer
                    WHERE answer.check_in_id = lc.id AND answer.concern
                ) END,
-               k.open_weight, k.opened_7d, k.opened_prev, k.last,
+               k.open_weight, k.opened_7d, k.opened_prev, k.last, k.load,
                n.score, n.responded_at, n.comment,
+               cs.score, cs.responded_at,
                s.champions, s.deciders, s.champion_left,
                r.rating, r.rated_at, r.expires_at,
                sp.recent, sp.previous, sp.last,
+               ts.first,
                fl.n
         FROM {PAIRS_TABLE} AS p
         JOIN {_table(Account)} AS a ON a.id = p.account_id
@@ -164,10 +171,18 @@ def _facts_sql() -> str:
                    AVG(u.active_users) FILTER (WHERE u.day >= p.day - {recent_usage}) AS recent,
                    AVG(u.active_users) FILTER (WHERE u.day < p.day - {recent_usage}) AS previous,
                    AVG(u.licences_used) FILTER (WHERE u.day >= p.day - {recent_usage}) AS used,
-                   AVG(u.licences_owned) FILTER (WHERE u.day >= p.day - {recent_usage}) AS owned
+                   AVG(u.licences_owned) FILTER (WHERE u.day >= p.day - {recent_usage}) AS owned,
+                   SUM(u.active_users) FILTER (WHERE u.day > p.day - {USAGE_LEVEL_DAYS}) AS user_days,
+                   SUM(u.key_events) FILTER (WHERE u.day > p.day - {USAGE_LEVEL_DAYS}) AS events
             FROM {_table(UsageDaily)} AS u
             WHERE u.account_id = p.account_id AND u.day > p.day - {USAGE_WINDOW_DAYS} AND u.day <= p.day
         ) AS u
+        LEFT JOIN LATERAL (
+            -- The licences owned on the latest usage row of the year.
+            SELECT lu.licences_owned FROM {_table(UsageDaily)} AS lu
+            WHERE lu.account_id = p.account_id AND lu.day <= p.day AND lu.day > p.day - {LICENCE_HORIZON_DAYS}
+            ORDER BY lu.day DESC LIMIT 1
+        ) AS lic ON TRUE
         CROSS JOIN LATERAL (
             SELECT MAX(e.occurred_at) AS last,
                    COUNT(e.occurred_at) FILTER (WHERE e.occurred_at >= a.stage_entered_at) AS since_stage
@@ -192,10 +207,14 @@ def _facts_sql() -> str:
                    COUNT(*) FILTER (WHERE tk.opened_at >= p.ticket_week) AS opened_7d,
                    COUNT(*) FILTER (WHERE tk.opened_at >= p.ticket_window AND tk.opened_at < p.ticket_week)
                        AS opened_prev,
-                   MAX(tk.opened_at) AS last
+                   MAX(tk.opened_at) FILTER (
+                       WHERE tk.closed_at IS NULL OR tk.closed_at >= p.day_end OR tk.opened_at >= p.ticket_window
+                   ) AS last,
+                   SUM(CASE tk.severity {weight} ELSE 1 END) FILTER (WHERE tk.opened_at >= p.ticket_load) AS load
             FROM {_table(SupportTicket)} AS tk
             WHERE tk.account_id = p.account_id AND tk.opened_at < p.day_end
-              AND (tk.closed_at IS NULL OR tk.closed_at >= p.day_end OR tk.opened_at >= p.ticket_window)
+              AND (tk.closed_at IS NULL OR tk.closed_at >= p.day_end
+                   OR tk.opened_at >= LEAST(p.ticket_window, p.ticket_load))
         ) AS k
         LEFT JOIN LATERAL (
             -- Newest first; of two answers at the same instant, the later recorded.
@@ -204,6 +223,12 @@ def _facts_sql() -> str:
               AND nps.responded_at < p.day_end AND nps.responded_at >= p.nps_from
             ORDER BY nps.responded_at DESC, nps.id DESC LIMIT 1
         ) AS n ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT csat.score, csat.responded_at FROM {_table(SurveyResponse)} AS csat
+            WHERE csat.account_id = p.account_id AND csat.kind = %(csat)s
+              AND csat.responded_at < p.day_end AND csat.responded_at >= p.nps_from
+            ORDER BY csat.responded_at DESC, csat.id DESC LIMIT 1
+        ) AS cs ON TRUE
         CROSS JOIN LATERAL (
             -- As the day ended: someone who left later was still there; a departure without a date
             -- counts from whenever it was recorded.
@@ -228,6 +253,11 @@ def _facts_sql() -> str:
             WHERE i.account_id = p.account_id AND i.issued_on > p.day - {2 * SPEND_PERIOD_DAYS}
               AND i.issued_on <= p.day
         ) AS sp
+        CROSS JOIN LATERAL (
+            -- The earliest contract start on the terms recorded before the day ended.
+            SELECT MIN(tr.contract_start) AS first FROM {_table(AccountTerms)} AS tr
+            WHERE tr.account_id = p.account_id AND tr.effective_at < p.day_end
+        ) AS ts
         CROSS JOIN LATERAL (
             -- Open at the start of the day: raised before it, and unresolved or resolved after the day ended.
             SELECT COUNT(*) AS n FROM {_table(RedFlag)} AS f
@@ -255,6 +285,7 @@ def _in_database(pairs: list[Pair]) -> dict[Pair, AccountFacts]:
     params: dict[str, Any] = {
         "touchpoint": TimelineKind.TOUCHPOINT,
         "nps": SurveyKind.NPS,
+        "csat": SurveyKind.CSAT,
         "champion": DealRole.CHAMPION,
         "decider": DealRole.DECISION_MAKER,
         "unresolved": list(UNRESOLVED),
@@ -312,6 +343,9 @@ def _fill(item: AccountFacts, row: tuple, day_end: dt.datetime) -> None:
         previous,
         used,
         owned,
+        user_days,
+        events,
+        licences_owned,
         last_touchpoint,
         since_stage,
         last_checkin,
@@ -321,9 +355,12 @@ def _fill(item: AccountFacts, row: tuple, day_end: dt.datetime) -> None:
         opened_7d,
         opened_prev,
         last_ticket,
+        ticket_load,
         nps_score,
         nps_at,
         nps_comment,
+        csat_score,
+        csat_at,
         champions,
         deciders,
         champion_left,
@@ -333,6 +370,7 @@ def _fill(item: AccountFacts, row: tuple, day_end: dt.datetime) -> None:
         spend_recent,
         spend_previous,
         last_invoice,
+        first_contract_start,
         open_flags,
     ) = row
     # The ORM reads an average of integers as a float: the same conversion here, then the same rounding.
@@ -341,6 +379,9 @@ def _fill(item: AccountFacts, row: tuple, day_end: dt.datetime) -> None:
     item.active_users_prev28 = float(previous) if previous is not None else None
     item.licences_used = int(round_half_up(float(used), 0)) if used is not None else None
     item.licences_owned = int(round_half_up(float(owned), 0)) if owned is not None else None
+    item.active_user_days_28d = user_days or 0
+    item.key_events_28d = events or 0
+    item.usage_licences_owned = licences_owned
     item.last_touchpoint_at = last_touchpoint
     item.touchpoints_since_onboarding = since_stage
     item.last_checkin_at, item.checkins_90d = last_checkin, held
@@ -349,8 +390,11 @@ def _fill(item: AccountFacts, row: tuple, day_end: dt.datetime) -> None:
     item.tickets_opened_7d = opened_7d
     item.tickets_opened_prev28 = opened_prev
     item.last_ticket_at = last_ticket
+    item.ticket_weight_90d = ticket_load or 0
     if nps_at is not None:
         item.last_nps, item.last_nps_at, item.last_nps_comment = nps_score, nps_at, nps_comment
+    if csat_at is not None:
+        item.last_csat, item.last_csat_at = csat_score, csat_at
     item.champion_known = champions > 0
     item.decision_maker_known = deciders > 0
     item.champion_departed_on = champion_left
@@ -360,4 +404,5 @@ def _fill(item: AccountFacts, row: tuple, day_end: dt.datetime) -> None:
     item.spend_recent_90d = spend_recent or Decimal("0")
     item.spend_previous_90d = spend_previous or Decimal("0")
     item.last_invoice_on = last_invoice
+    item.customer_since = first_contract_start or item.contract_start
     item.open_flags = open_flags

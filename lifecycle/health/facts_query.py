@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Avg, Case, Count, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Avg, Case, Count, F, IntegerField, Max, Min, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Account, Contact, DealRole, TimelineKind
+from accounts.models import Account, AccountTerms, Contact, DealRole, TimelineKind
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.numbers import round_half_up
 from lifecycle.models import (
@@ -38,6 +38,8 @@ from lifecycle.models import (
 
 USAGE_WINDOW_DAYS = 35  # the last week and the four weeks before it
 RECENT_USAGE_DAYS = 7
+USAGE_LEVEL_DAYS = 28  # the usage level's window: the last four weeks
+LICENCE_HORIZON_DAYS = 365  # how far back the usage level looks for the licences an account owns
 TOUCHPOINT_HORIZON_DAYS = 365
 CHECKIN_WINDOW_DAYS = 90
 NPS_HORIZON_DAYS = 365
@@ -46,6 +48,7 @@ SPEND_PERIOD_DAYS = 90
 # Support tickets: the last week (the spike rule's window) against the four weeks before it.
 TICKET_RECENT_DAYS = 7
 TICKET_HISTORY_DAYS = TICKET_RECENT_DAYS + 28
+SUPPORT_LOAD_DAYS = 90  # the support load's window: every ticket opened in it, closed or not
 TICKET_WEIGHTS = {
     TicketSeverity.LOW: 1,
     TicketSeverity.MEDIUM: 2,
@@ -91,9 +94,11 @@ def facts_for(*, day: dt.date, scope: AccountScope) -> dict[int, AccountFacts]:
     _add_checkins(facts, scope, day_end)
     _add_tickets(facts, scope, day_end)
     _add_nps(facts, scope, day_end)
+    _add_csat(facts, scope, day_end)
     _add_stakeholders(facts, scope, day)
     _add_pulse(facts, scope, day_end)
     _add_spend(facts, scope, day)
+    _add_customer_since(facts, scope, day_end)
     _add_open_flags(facts, scope, day_end - dt.timedelta(days=1))
     return facts
 
@@ -131,14 +136,33 @@ def usage_query(scope: AccountScope, day: dt.date):
             previous=Avg("active_users", filter=Q(day__lt=recent_start)),
             used=Avg("licences_used", filter=Q(day__gte=recent_start)),
             owned=Avg("licences_owned", filter=Q(day__gte=recent_start)),
+            user_days=Sum("active_users", filter=Q(day__gt=day - dt.timedelta(days=USAGE_LEVEL_DAYS))),
+            events=Sum("key_events", filter=Q(day__gt=day - dt.timedelta(days=USAGE_LEVEL_DAYS))),
         )
-        .values_list("account_id", "last_day", "recent", "previous", "used", "owned")
+        .values_list("account_id", "last_day", "recent", "previous", "used", "owned", "user_days", "events")
     )
+
+
+def licence_query(scope: AccountScope, day: dt.date):
+    """The licences owned on each account's latest usage row of the year up to `day`: one index probe per account.
+
+    The usage level's denominator, read apart from the usage window so that an account
+    that stopped sending usage weeks ago still has the licences it bought.
+    """
+    latest = (
+        UsageDaily.objects.filter(
+            account_id=OuterRef("pk"), day__lte=day, day__gt=day - dt.timedelta(days=LICENCE_HORIZON_DAYS)
+        )
+        .order_by("-day")
+        .values("licences_owned")[:1]
+    )
+    # Every account of the scope, owned None where it has no row: filtering on the subquery would run it twice.
+    return Account.objects.filter(scope.q("id")).order_by().annotate(owned=Subquery(latest)).values_list("id", "owned")
 
 
 def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date) -> None:
     rows = usage_query(scope, day)
-    for account_id, last_day, recent, previous, used, owned in rows.iterator(chunk_size=5000):
+    for account_id, last_day, recent, previous, used, owned, user_days, events in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is None:
             continue
@@ -147,6 +171,12 @@ def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
         item.active_users_prev28 = float(previous) if previous is not None else None
         item.licences_used = int(round_half_up(used, 0)) if used is not None else None
         item.licences_owned = int(round_half_up(owned, 0)) if owned is not None else None
+        item.active_user_days_28d = user_days or 0
+        item.key_events_28d = events or 0
+    for account_id, owned in licence_query(scope, day).iterator(chunk_size=5000):
+        item = facts.get(account_id)
+        if item is not None:
+            item.usage_licences_owned = owned
 
 
 def touchpoint_query(scope: AccountScope, day_end: dt.datetime):
@@ -260,6 +290,8 @@ def _add_checkins(facts: dict[int, AccountFacts], scope: AccountScope, day_end: 
 def ticket_query(scope: AccountScope, day_end: dt.datetime):
     week_start = day_end - dt.timedelta(days=TICKET_RECENT_DAYS)
     window_start = day_end - dt.timedelta(days=TICKET_HISTORY_DAYS)
+    load_start = day_end - dt.timedelta(days=SUPPORT_LOAD_DAYS)
+    read_from = min(window_start, load_start)
     is_open = Q(closed_at__isnull=True) | Q(closed_at__gte=day_end)
     weight = Case(
         *(When(severity=severity, then=Value(points)) for severity, points in TICKET_WEIGHTS.items()),
@@ -268,34 +300,38 @@ def ticket_query(scope: AccountScope, day_end: dt.datetime):
     )
     return (
         SupportTicket.objects.filter(scope.q(), opened_at__lt=day_end)
-        .filter(is_open | Q(opened_at__gte=window_start))
+        .filter(is_open | Q(opened_at__gte=read_from))
         .values("account_id")
         .annotate(
             open_weight=Sum(weight, filter=is_open),
             opened_7d=Count("id", filter=Q(opened_at__gte=week_start)),
             opened_prev=Count("id", filter=Q(opened_at__gte=window_start, opened_at__lt=week_start)),
-            last=Max("opened_at"),
+            # The latest of the open tickets and those of the spike rule's window, as before the load's longer window.
+            last=Max("opened_at", filter=is_open | Q(opened_at__gte=window_start)),
+            load=Sum(weight, filter=Q(opened_at__gte=load_start)),
         )
-        .values_list("account_id", "open_weight", "opened_7d", "opened_prev", "last")
+        .values_list("account_id", "open_weight", "opened_7d", "opened_prev", "last", "load")
     )
 
 
 def _add_tickets(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
     rows = ticket_query(scope, day_end)
-    for account_id, open_weight, opened_7d, opened_prev, last in rows.iterator(chunk_size=5000):
+    for account_id, open_weight, opened_7d, opened_prev, last, load in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
             item.open_ticket_weight = open_weight or 0
             item.tickets_opened_7d = opened_7d
             item.tickets_opened_prev28 = opened_prev
             item.last_ticket_at = last
+            item.ticket_weight_90d = load or 0
 
 
-def nps_query(scope: AccountScope, day_end: dt.datetime):
+def nps_query(scope: AccountScope, day_end: dt.datetime, kind: str = SurveyKind.NPS):
+    """The answers of one survey kind (NPS unless told) in the horizon, each account's newest first."""
     return (
         SurveyResponse.objects.filter(
             scope.q(),
-            kind=SurveyKind.NPS,
+            kind=kind,
             responded_at__lt=day_end,
             responded_at__gte=day_end - dt.timedelta(days=NPS_HORIZON_DAYS),
         )
@@ -311,6 +347,17 @@ def _add_nps(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.da
         item = facts.get(account_id)
         if item is not None and item.last_nps_at is None:
             item.last_nps, item.last_nps_at, item.last_nps_comment = score, responded_at, comment
+
+
+def csat_query(scope: AccountScope, day_end: dt.datetime):
+    return nps_query(scope, day_end, kind=SurveyKind.CSAT)
+
+
+def _add_csat(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
+    for account_id, score, responded_at, _, _ in csat_query(scope, day_end).iterator(chunk_size=5000):
+        item = facts.get(account_id)
+        if item is not None and item.last_csat_at is None:
+            item.last_csat, item.last_csat_at = score, responded_at
 
 
 def stakeholder_query(scope: AccountScope, day: dt.date):
@@ -387,6 +434,27 @@ def _add_spend(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
             item.last_invoice_on = last
 
 
+def customer_since_query(scope: AccountScope, day_end: dt.datetime):
+    """The earliest contract start on each account's terms recorded before the day ended.
+
+    Account.contract_start is the current term's start, moved on at each renewal; the
+    terms history keeps every earlier one.
+    """
+    return (
+        AccountTerms.objects.filter(scope.q(), effective_at__lt=day_end, contract_start__isnull=False)
+        .values("account_id")
+        .annotate(first=Min("contract_start"))
+        .values_list("account_id", "first")
+    )
+
+
+def _add_customer_since(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
+    first_starts = dict(customer_since_query(scope, day_end).iterator(chunk_size=5000))
+    for account_id, item in facts.items():
+        # No terms recorded by then (an account from before the history): its own contract start.
+        item.customer_since = first_starts.get(account_id) or item.contract_start
+
+
 def open_flag_query(scope: AccountScope, day_start: dt.datetime):
     # Flags raised during the day being scored don't feed back into that day's
     # score, so scoring the same day twice gives the same result. A flag resolved
@@ -429,6 +497,10 @@ def signal_queries(*, day: dt.date, scope: AccountScope) -> list[tuple[str, list
         pulse_query(scope, day_end),
         spend_query(scope, day),
         open_flag_query(scope, day_end - dt.timedelta(days=1)),
+        # The reads of the usage level, survey sentiment and tenure, last so earlier positions keep their meaning.
+        licence_query(scope, day),
+        csat_query(scope, day_end),
+        customer_since_query(scope, day_end),
     ]
     statements = [as_statement(queryset) for queryset in querysets]
     return [*statements[:3], checkin_concerns_sql(scope, day_end), *statements[3:]]

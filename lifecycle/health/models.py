@@ -33,6 +33,10 @@ class MeasureKind(models.TextChoices):
     STAKEHOLDER_COVERAGE = "stakeholder_coverage", "Stakeholder coverage"
     CSM_PULSE = "csm_pulse", "CSM pulse"
     CHECKIN_CONCERNS = "checkin_concerns", "Check-in concerns"
+    USAGE_LEVEL = "usage_level", "Usage level"
+    SURVEY_SENTIMENT = "survey_sentiment", "Survey sentiment"
+    SUPPORT_LOAD = "support_load", "Support load"
+    TENURE = "tenure", "Tenure"
 
 
 class ScorecardStatus(models.TextChoices):

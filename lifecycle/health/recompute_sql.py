@@ -34,10 +34,14 @@ from django.utils import timezone
 from accounts.models import Account
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.facts_query import (
+    USAGE_LEVEL_DAYS,
     AccountScope,
     checkin_concerns_sql,
     checkin_query,
+    csat_query,
+    customer_since_query,
     end_of,
+    licence_query,
     nps_query,
     open_flag_query,
     pulse_query,
@@ -142,14 +146,17 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
         join_params.extend(query_params)
 
     join("u", usage_query(scope, day))
+    join("lic", licence_query(scope, day), key="id")
     join("t", touchpoint_query(scope, day_end), key="id")
     join("c", checkin_query(scope, day_end))
     join("cc", checkin_concerns_sql(scope, day_end), key="id")
     join("k", ticket_query(scope, day_end))
     join("n", nps_query(scope, day_end), latest_by="responded_at")
+    join("cs", csat_query(scope, day_end), latest_by="responded_at")
     join("s", stakeholder_query(scope, day))
     join("p", pulse_query(scope, day_end), latest_by="rated_at")
     join("sp", spend_query(scope, day))
+    join("ts", customer_since_query(scope, day_end))
     join("fl", open_flag_query(scope, day_end - dt.timedelta(days=1)))
 
     yesterday, week_ago, month_ago = (day - dt.timedelta(days=n) for n in (1, 7, 30))
@@ -180,6 +187,9 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
                u.previous::double precision AS active_users_prev28,
                ROUND(u.used)::integer AS licences_used,
                ROUND(u.owned)::integer AS licences_owned,
+               COALESCE(u.user_days, 0)::bigint AS active_user_days_28d,
+               COALESCE(u.events, 0)::bigint AS key_events_28d,
+               lic.owned::integer AS usage_licences_owned,
                t.last AS last_touchpoint_at,
                COALESCE(t.since_stage, 0)::integer AS touchpoints_since_onboarding,
                c.last AS last_checkin_at,
@@ -190,9 +200,12 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
                COALESCE(k.open_weight, 0)::integer AS open_ticket_weight,
                COALESCE(k.opened_7d, 0)::integer AS tickets_opened_7d,
                COALESCE(k.opened_prev, 0)::integer AS tickets_opened_prev28,
+               COALESCE(k.load, 0)::integer AS ticket_weight_90d,
                n.score::integer AS last_nps,
                n.responded_at AS last_nps_at,
                COALESCE(n.comment, '') AS last_nps_comment,
+               cs.score::integer AS last_csat,
+               cs.responded_at AS last_csat_at,
                COALESCE(s.champions, 0) > 0 AS champion_known,
                COALESCE(s.deciders, 0) > 0 AS decision_maker_known,
                s.champion_left AS champion_departed_on,
@@ -202,6 +215,7 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
                COALESCE(sp.recent, 0)::numeric AS spend_recent_90d,
                COALESCE(sp.previous, 0)::numeric AS spend_previous_90d,
                sp.last AS last_invoice_on,
+               COALESCE(ts.first, a.contract_start) AS customer_since,
                COALESCE(fl.n, 0)::integer AS open_flags,
                h.score_7d_ago::numeric(5, 1) AS score_7d_ago,
                h.score_30d_ago::numeric(5, 1) AS score_30d_ago,
@@ -232,6 +246,7 @@ _AGE = {
     MeasureKind.NPS: f"(%(day)s::date - {_local_date('f.last_nps_at', '%(tz)s')})",
     MeasureKind.CSM_PULSE: f"(%(day)s::date - {_local_date('f.pulse_rated_at', '%(tz)s')})",
 }
+_CSAT_AGE = f"(%(day)s::date - {_local_date('f.last_csat_at', '%(tz)s')})"
 _TOUCHPOINT_AGE = f"(%(day)s::date - {_local_date('f.last_touchpoint_at', '%(tz)s')})"
 
 
@@ -255,6 +270,26 @@ def _measure_sql(kind: str, validity: str) -> tuple[str, str]:
             f"WHEN {usable} THEN {ok} ELSE {missing} END"
         )
         return value, status
+    if kind == MeasureKind.USAGE_LEVEL:
+        used = "CASE WHEN f.active_user_days_28d <> 0 THEN f.active_user_days_28d ELSE f.key_events_28d END"
+        value = _round1(f"({used})::double precision / {USAGE_LEVEL_DAYS} / f.usage_licences_owned * 100")
+        return value, f"CASE WHEN COALESCE(f.usage_licences_owned, 0) <> 0 THEN {ok} ELSE {missing} END"
+    if kind == MeasureKind.SURVEY_SENTIMENT:
+        nps_fresh = f"(f.last_nps_at IS NOT NULL AND {_AGE[MeasureKind.NPS]} < {validity})"
+        csat_fresh = f"(f.last_csat_at IS NOT NULL AND {_CSAT_AGE} < {validity})"
+        nps = f"CASE WHEN {nps_fresh} THEN f.last_nps * 10.0::double precision ELSE 0.0::double precision END"
+        csat = f"CASE WHEN {csat_fresh} THEN (f.last_csat - 1) * 25.0::double precision ELSE 0.0::double precision END"
+        value = _round1(f"({nps} + {csat}) / ({nps_fresh}::integer + {csat_fresh}::integer)")
+        status = (
+            f"CASE WHEN f.last_nps_at IS NULL AND f.last_csat_at IS NULL THEN {missing} "
+            f"WHEN {nps_fresh} OR {csat_fresh} THEN {ok} ELSE {stale} END"
+        )
+        return value, status
+    if kind == MeasureKind.SUPPORT_LOAD:
+        return "f.ticket_weight_90d::double precision", ok
+    if kind == MeasureKind.TENURE:
+        value = "GREATEST(0, %(day)s::date - f.customer_since)::double precision"
+        return value, f"CASE WHEN f.customer_since IS NULL THEN {missing} ELSE {ok} END"
     if kind == MeasureKind.ENGAGEMENT_RECENCY:
         value = (
             f"CASE WHEN f.last_touchpoint_at IS NULL THEN {validity} "

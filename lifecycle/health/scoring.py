@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from lifecycle.health.facts import AccountFacts
+from lifecycle.health.facts_query import USAGE_LEVEL_DAYS
 from lifecycle.health.models import MISSING_POINTS
 from lifecycle.health.numbers import round_half_up
 from lifecycle.models import MeasureKind, Scorecard
@@ -132,6 +133,16 @@ def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: 
         if not facts.licences_owned or facts.licences_used is None:
             return None, MISSING
         return round_half_up(facts.licences_used / facts.licences_owned * 100), OK
+    if kind == MeasureKind.USAGE_LEVEL:
+        return usage_level(facts)
+    if kind == MeasureKind.SURVEY_SENTIMENT:
+        return survey_sentiment(facts, day=day, validity_days=validity_days)
+    if kind == MeasureKind.SUPPORT_LOAD:
+        return float(facts.ticket_weight_90d), OK
+    if kind == MeasureKind.TENURE:
+        if facts.customer_since is None:
+            return None, MISSING
+        return float(max(0, (day - facts.customer_since).days)), OK
     if kind == MeasureKind.ENGAGEMENT_RECENCY:
         # The age is the measure: no touchpoint within the horizon is the worst case, not missing data.
         age = _age_days(day, facts.last_touchpoint_at)
@@ -169,6 +180,50 @@ def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: 
             return None, STALE
         return float(facts.pulse_rating), OK
     raise ValueError(f"Unknown measure kind {kind!r}")
+
+
+def usage_level(facts: AccountFacts) -> tuple[float | None, str]:
+    """How much the account used the product over the last 28 days, per licence it owns (%).
+
+    Mean daily active users per owned licence × 100: the active users of every
+    usage row in the 28 days up to the day, summed, over 28 (a day without a row
+    counts as no use), over the licences owned on the latest usage row of the
+    last year. An account whose rows in the window all report 0 active users but
+    some key events (its analytics counts events, not users) is measured by mean
+    daily key events per owned licence × 100 instead. Licences known and no usage
+    in the window (no rows, or rows of zeros) is a dormant account: 0, not missing.
+    Missing only without licence information: no usage row in the last year, or
+    one owning 0 licences. The validity window plays no part.
+    """
+    licences = facts.usage_licences_owned
+    if not licences:
+        return None, MISSING
+    used = facts.active_user_days_28d or facts.key_events_28d
+    return round_half_up(used / USAGE_LEVEL_DAYS / licences * 100), OK
+
+
+def survey_sentiment(facts: AccountFacts, *, day: dt.date, validity_days: int) -> tuple[float | None, str]:
+    """The latest NPS and CSAT answers, each on its full scale as 0–100, averaged.
+
+    NPS 0–10 scores its answer × 10 (9 is 90, 10 is 100); CSAT 1–5 scores
+    (answer − 1) × 25. An answer counts while younger than the validity window;
+    with one kind in it, that answer alone is the value. The latest answer
+    rather than a mean, as the NPS measure reads it: how the customer feels
+    now, and an old answer goes stale after the window the scorecard sets.
+    Missing with no answer of either kind in the last year; stale when every
+    answer is as old as the window or older.
+    """
+    answers = [
+        (facts.last_nps * 10.0, _age_days(day, facts.last_nps_at)) if facts.last_nps is not None else None,
+        ((facts.last_csat - 1) * 25.0, _age_days(day, facts.last_csat_at)) if facts.last_csat is not None else None,
+    ]
+    known = [answer for answer in answers if answer is not None]
+    if not known:
+        return None, MISSING
+    fresh = [value for value, age in known if age is not None and age < validity_days]
+    if not fresh:
+        return None, STALE
+    return round_half_up(sum(fresh) / len(fresh)), OK
 
 
 def score_account(card: ScorecardConfig, facts: AccountFacts, *, day: dt.date) -> ScoreResult:

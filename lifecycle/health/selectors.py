@@ -23,6 +23,10 @@ MEASURE_UNITS = {
     MeasureKind.CHECKIN_CONCERNS: " concerns",
     MeasureKind.OPEN_RED_FLAGS: " open",
     MeasureKind.SUPPORT_BURDEN: " pts",
+    MeasureKind.USAGE_LEVEL: "%",
+    MeasureKind.SURVEY_SENTIMENT: " / 100",
+    MeasureKind.SUPPORT_LOAD: " pts",
+    MeasureKind.TENURE: " days",
 }
 
 

@@ -32,7 +32,7 @@ class UsageDaily(models.Model):
             # (Other databases build it as a plain index; see SILENCED_SYSTEM_CHECKS.)
             models.Index(
                 fields=["account", "day"],
-                include=["active_users", "licences_used", "licences_owned"],
+                include=["active_users", "key_events", "licences_used", "licences_owned"],
                 name="usage_recent_covering",
             ),
         ]

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.forms.models import model_to_dict
 
+from lifecycle.health.defaults import SUGGESTED_MEASURES
 from lifecycle.health.scorecards.services import MAX_WEIGHT, MIN_WEIGHT, MeasureSpec
 from lifecycle.models import MeasureKind, Scorecard, WhenMissing
 
@@ -22,6 +23,13 @@ MEASURE_UNITS: dict[str, str] = {
     MeasureKind.STAKEHOLDER_COVERAGE: "% of champion and decision maker known (50 each)",
     MeasureKind.CSM_PULSE: "the CSM's gut-feel rating, 1–6",
     MeasureKind.CHECKIN_CONCERNS: "concerns raised at the last check-in",
+    MeasureKind.USAGE_LEVEL: (
+        "% mean daily active users per owned licence over the last 28 days (where none are reported, mean daily"
+        " key events per 100 licences); 0 when dormant"
+    ),
+    MeasureKind.SURVEY_SENTIMENT: "latest NPS (×10) and CSAT ((answer − 1) × 25) within the validity window, 0–100",
+    MeasureKind.SUPPORT_LOAD: "tickets opened in the last 90 days, closed or not, weighted by severity (low 1 … urgent 4)",
+    MeasureKind.TENURE: "days since the first contract started",
 }
 
 
@@ -124,7 +132,8 @@ MeasureRows = forms.formset_factory(
 )
 
 
-# Where a measure not yet in a scorecard starts when someone ticks it: the shipped scorecard's settings.
+# Where a measure not yet in a scorecard starts when someone ticks it: the shipped scorecard's settings,
+# or for a measure it does not use, the suggested ones.
 def measure_rows_initial(card: Scorecard | None, defaults: dict[str, tuple]) -> list[dict]:
     used = {measure.kind: measure for measure in card.measures.all()} if card else {}
     rows = []
@@ -143,7 +152,7 @@ def measure_rows_initial(card: Scorecard | None, defaults: dict[str, tuple]) -> 
                 }
             )
         else:
-            weight, zero_at, full_at, validity = defaults.get(kind, (1, 0, 100, 30))
+            weight, zero_at, full_at, validity = defaults.get(kind) or SUGGESTED_MEASURES.get(kind, (1, 0, 100, 30))
             rows.append(
                 {
                     "kind": kind,
