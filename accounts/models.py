@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
 from users.permissions import editable_accounts_q, sees_whole_book_on_desk
@@ -245,6 +246,61 @@ class AccountTerms(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} from {self.effective_at:%Y-%m-%d %H:%M}: {self.currency} {self.arr}, {self.tier}"
+
+
+class Product(models.Model):
+    """A product or module a customer can buy, named by the key the product's analytics sends with usage."""
+
+    key = models.CharField(
+        max_length=100,
+        unique=True,
+        help_text="As usage rows name it (e.g. reports); matched without regard to case.",
+    )
+    name = models.CharField(max_length=150)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Keys are matched case-insensitively on ingest, so they are stored lower-case and trimmed.
+            models.CheckConstraint(condition=Q(key=Lower(Trim("key"))) & ~Q(key=""), name="product_key_normalised"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Entitlement(models.Model):
+    """A product an account bought, with its seats, from `starts_on` until `ends_on` (open-ended when blank).
+
+    Adoption breadth compares the products an account holds on a day with those it used.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="entitlements", db_index=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="entitlements")
+    seats = models.PositiveIntegerField(null=True, blank=True, help_text="Blank where the product is not sold by seat.")
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True, help_text="Blank: until further notice.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "product__name", "-starts_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "product", "starts_on"], name="entitlement_unique_start"),
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=F("starts_on")), name="entitlement_ends_after_start"
+            ),
+        ]
+        # The recompute reads each account's entitlements in force on a day: one index range per account.
+        indexes = [models.Index(fields=["account", "starts_on"], name="entitlement_account_start")]
+
+    def __str__(self) -> str:
+        until = f" until {self.ends_on}" if self.ends_on else ""
+        return f"{self.account_id}: product {self.product_id} from {self.starts_on}{until}"
+
+    def in_force_on(self, day: dt.date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or self.ends_on >= day)
 
 
 class DealRole(models.TextChoices):

@@ -34,6 +34,7 @@ SUGGESTED_MEASURES = {
     "survey_sentiment": (1, 30, 90, 180),  # on the 0-100 scale both surveys are read in
     "support_load": (1, 30, 0, 90),  # weighted tickets opened in 90 days: 30 points (10 high ones) scores 0
     "tenure": (1, 0, 365, 3650),  # a first-year customer climbs from 0; a year or more scores 100
+    "adoption_breadth": (1.5, 0, 100, 28),  # none of the products held in use scores 0; every one, 100
 }
 
 DEFAULT_CADENCES = {"high": 14, "low": 14, "tech": 30}

@@ -28,11 +28,26 @@ class AccountFacts:
     active_users_prev28: float | None = None
     licences_used: int | None = None
     licences_owned: int | None = None
-    # usage level: the last 28 days' totals (0 without rows) and the licences on the latest usage row of the
-    # last year (None when there is none)
+    # The usage feed: the latest day any account has usage for, up to the day (None: Baton has no usage at
+    # all). The usage level and trend windows end on it, so a feed a day behind is not a fall in use, and a
+    # day without a row for the account inside them counts as no use.
+    usage_feed_day: dt.date | None = None
+    # usage level: the 28 days' totals up to the feed's day (0 without rows) and the licences on the latest
+    # usage row of the last year (None when there is none: the account sent no usage in a year)
     active_user_days_28d: int = 0
     key_events_28d: int = 0
     usage_licences_owned: int | None = None
+    # usage trend: totals of the last 7 days up to the feed's day, and of the 28 days before them
+    active_user_days_7d: int = 0
+    active_user_days_prev28: int = 0
+    key_events_7d: int = 0
+    key_events_prev28: int = 0
+    # products: seats and products of the entitlements in force on the day, and how many of those products
+    # had activity in the 28 days up to the product feed's latest day
+    entitled_seats: int | None = None
+    products_entitled: int = 0
+    products_used: int = 0
+    product_feed_day: dt.date | None = None
     # engagement
     last_touchpoint_at: dt.datetime | None = None
     touchpoints_since_onboarding: int = 0
@@ -45,13 +60,16 @@ class AccountFacts:
     open_ticket_weight: int = 0
     tickets_opened_7d: int = 0
     tickets_opened_prev28: int = 0
-    ticket_weight_90d: int = 0  # tickets opened in the last 90 days, closed or not, weighted by severity
+    # Tickets opened in the last 90 days, closed or not, weighted by severity, plus an hour of support time a point.
+    ticket_weight_90d: int = 0
+    tickets_known: bool = False  # a ticket opened in the last year, or one still open: the account uses support
     # voice of the customer
     last_nps: int | None = None
     last_nps_at: dt.datetime | None = None
     last_nps_comment: str = ""
     last_csat: int | None = None
     last_csat_at: dt.datetime | None = None
+    stakeholders_recorded: bool = False  # anyone ever recorded as champion or decision maker
     champion_known: bool = False
     decision_maker_known: bool = False
     champion_departed_on: dt.date | None = None

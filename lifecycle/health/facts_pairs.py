@@ -25,9 +25,10 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from accounts.models import Account, AccountTerms, Contact, DealRole, TimelineEntry, TimelineKind
+from accounts.models import Account, AccountTerms, Contact, DealRole, Entitlement, TimelineEntry, TimelineKind
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.facts_query import (
+    ADOPTION_DAYS,
     CHECKIN_WINDOW_DAYS,
     LICENCE_HORIZON_DAYS,
     NPS_HORIZON_DAYS,
@@ -36,15 +37,18 @@ from lifecycle.health.facts_query import (
     SPEND_PERIOD_DAYS,
     SUPPORT_LOAD_DAYS,
     TICKET_HISTORY_DAYS,
+    TICKET_HORIZON_DAYS,
     TICKET_RECENT_DAYS,
     TICKET_WEIGHTS,
     TOUCHPOINT_HORIZON_DAYS,
     USAGE_LEVEL_DAYS,
+    USAGE_TREND_BASELINE_DAYS,
     USAGE_WINDOW_DAYS,
     AccountScope,
     _accounts,
     end_of,
     facts_for,
+    support_load_points,
 )
 from lifecycle.health.numbers import round_half_up
 from lifecycle.models import (
@@ -53,6 +57,7 @@ from lifecycle.models import (
     CheckInAnswer,
     FlagStatus,
     Invoice,
+    ProductUsageDaily,
     PulseRating,
     RedFlag,
     SupportTicket,
@@ -75,6 +80,7 @@ _BOUNDS = (
     "ticket_week",
     "ticket_window",
     "ticket_load",  # the support load's window starts here
+    "ticket_known_from",  # a ticket opened since then gives the account a support record
     "nps_from",
     "pulse_from",
     "flags_from",  # the start of the day: flags open before it count
@@ -92,6 +98,7 @@ def _bounds(day: dt.date) -> tuple[dt.datetime, ...]:
         day_end - dt.timedelta(days=TICKET_RECENT_DAYS),
         day_end - dt.timedelta(days=TICKET_HISTORY_DAYS),
         day_end - dt.timedelta(days=SUPPORT_LOAD_DAYS),
+        day_end - dt.timedelta(days=TICKET_HORIZON_DAYS),
         day_end - dt.timedelta(days=NPS_HORIZON_DAYS),
         day_end - dt.timedelta(days=PULSE_HORIZON_DAYS),
         day_start,
@@ -112,7 +119,7 @@ def facts_for_pairs(pairs: Sequence[Pair]) -> dict[Pair, AccountFacts]:
     `band_yesterday`) and `score`/`band` stay empty, as `facts_for` leaves them:
     a replay of the past reads no snapshots. Pairs of accounts that no longer
     exist are left out; a pair given twice is read once; each pair gets its own
-    AccountFacts. On PostgreSQL that is nine statements, however many pairs and
+    AccountFacts. On PostgreSQL that is ten statements, however many pairs and
     days; elsewhere one `facts_for` per distinct day.
     """
     wanted = sorted({(int(account_id), day) for account_id, day in pairs})
@@ -145,21 +152,30 @@ def _table(model) -> str:
 def _facts_sql() -> str:
     """One row per pair whose account exists: (account_id, day, the signal columns read by _fill)."""
     recent_usage = RECENT_USAGE_DAYS - 1
+    trend_recent, trend_window = RECENT_USAGE_DAYS, RECENT_USAGE_DAYS + USAGE_TREND_BASELINE_DAYS
+    product_active = "(pu.active_users > 0 OR pu.key_events > 0 OR pu.minutes > 0)"
     left_by_then = "(ct.departed AND (ct.departed_at IS NULL OR ct.departed_at <= p.day))"
     weight = " ".join(f"WHEN %(severity_{severity})s THEN {points}" for severity, points in TICKET_WEIGHTS.items())
     return f"""
         SELECT p.account_id, p.day,
                u.last_day, u.recent, u.previous, u.used, u.owned, u.user_days, u.events, lic.licences_owned,
+               u.users_7d, u.users_prev, u.events_7d, u.events_prev, p.usage_feed,
+               ent.seats, ent.products, ent.used, p.product_feed,
                t.last, t.since_stage,
                c.last, c.held,
                CASE WHEN lc.id IS NOT NULL THEN (
                    SELECT COUNT(*) FROM {_table(CheckInAnswer)} AS answer
                    WHERE answer.check_in_id = lc.id AND answer.concern
                ) END,
-               k.open_weight, k.opened_7d, k.opened_prev, k.last, k.load,
+               k.open_weight, k.opened_7d, k.opened_prev, k.last, k.load, k.load_minutes,
+               EXISTS (
+                   SELECT 1 FROM {_table(SupportTicket)} AS kt
+                   WHERE kt.account_id = p.account_id AND kt.opened_at < p.day_end
+                     AND kt.opened_at >= p.ticket_known_from
+               ),
                n.score, n.responded_at, n.comment,
                cs.score, cs.responded_at,
-               s.champions, s.deciders, s.champion_left,
+               s.recorded, s.champions, s.deciders, s.champion_left,
                r.rating, r.rated_at, r.expires_at,
                sp.recent, sp.previous, sp.last,
                ts.first,
@@ -167,16 +183,40 @@ def _facts_sql() -> str:
         FROM {PAIRS_TABLE} AS p
         JOIN {_table(Account)} AS a ON a.id = p.account_id
         CROSS JOIN LATERAL (
-            SELECT MAX(u.day) AS last_day,
+            -- Averages over the rows of the 35 days up to the day; totals over windows ending on the feed's day.
+            SELECT MAX(u.day) FILTER (WHERE u.day > p.day - {USAGE_WINDOW_DAYS}) AS last_day,
                    AVG(u.active_users) FILTER (WHERE u.day >= p.day - {recent_usage}) AS recent,
-                   AVG(u.active_users) FILTER (WHERE u.day < p.day - {recent_usage}) AS previous,
+                   AVG(u.active_users) FILTER (
+                       WHERE u.day > p.day - {USAGE_WINDOW_DAYS} AND u.day < p.day - {recent_usage}
+                   ) AS previous,
                    AVG(u.licences_used) FILTER (WHERE u.day >= p.day - {recent_usage}) AS used,
                    AVG(u.licences_owned) FILTER (WHERE u.day >= p.day - {recent_usage}) AS owned,
-                   SUM(u.active_users) FILTER (WHERE u.day > p.day - {USAGE_LEVEL_DAYS}) AS user_days,
-                   SUM(u.key_events) FILTER (WHERE u.day > p.day - {USAGE_LEVEL_DAYS}) AS events
+                   SUM(u.active_users) FILTER (WHERE u.day > p.usage_anchor - {USAGE_LEVEL_DAYS}) AS user_days,
+                   SUM(u.key_events) FILTER (WHERE u.day > p.usage_anchor - {USAGE_LEVEL_DAYS}) AS events,
+                   SUM(u.active_users) FILTER (WHERE u.day > p.usage_anchor - {trend_recent}) AS users_7d,
+                   SUM(u.active_users) FILTER (
+                       WHERE u.day > p.usage_anchor - {trend_window} AND u.day <= p.usage_anchor - {trend_recent}
+                   ) AS users_prev,
+                   SUM(u.key_events) FILTER (WHERE u.day > p.usage_anchor - {trend_recent}) AS events_7d,
+                   SUM(u.key_events) FILTER (
+                       WHERE u.day > p.usage_anchor - {trend_window} AND u.day <= p.usage_anchor - {trend_recent}
+                   ) AS events_prev
             FROM {_table(UsageDaily)} AS u
-            WHERE u.account_id = p.account_id AND u.day > p.day - {USAGE_WINDOW_DAYS} AND u.day <= p.day
+            WHERE u.account_id = p.account_id AND u.day <= p.day
+              AND u.day > LEAST(p.day, p.usage_anchor) - {max(USAGE_WINDOW_DAYS, trend_window)}
         ) AS u
+        CROSS JOIN LATERAL (
+            -- The entitlements in force on the day, and how many of their products had activity.
+            SELECT SUM(e.seats) AS seats, COUNT(DISTINCT e.product_id) AS products,
+                   COUNT(DISTINCT e.product_id) FILTER (WHERE EXISTS (
+                       SELECT 1 FROM {_table(ProductUsageDaily)} AS pu
+                       WHERE pu.account_id = e.account_id AND pu.product_id = e.product_id
+                         AND pu.day > p.product_anchor - {ADOPTION_DAYS} AND pu.day <= p.product_anchor
+                         AND {product_active}
+                   )) AS used
+            FROM {_table(Entitlement)} AS e
+            WHERE e.account_id = p.account_id AND e.starts_on <= p.day AND (e.ends_on IS NULL OR e.ends_on >= p.day)
+        ) AS ent
         LEFT JOIN LATERAL (
             -- The licences owned on the latest usage row of the year.
             SELECT lu.licences_owned FROM {_table(UsageDaily)} AS lu
@@ -210,7 +250,8 @@ def _facts_sql() -> str:
                    MAX(tk.opened_at) FILTER (
                        WHERE tk.closed_at IS NULL OR tk.closed_at >= p.day_end OR tk.opened_at >= p.ticket_window
                    ) AS last,
-                   SUM(CASE tk.severity {weight} ELSE 1 END) FILTER (WHERE tk.opened_at >= p.ticket_load) AS load
+                   SUM(CASE tk.severity {weight} ELSE 1 END) FILTER (WHERE tk.opened_at >= p.ticket_load) AS load,
+                   SUM(tk.time_spent_minutes) FILTER (WHERE tk.opened_at >= p.ticket_load) AS load_minutes
             FROM {_table(SupportTicket)} AS tk
             WHERE tk.account_id = p.account_id AND tk.opened_at < p.day_end
               AND (tk.closed_at IS NULL OR tk.closed_at >= p.day_end
@@ -232,7 +273,8 @@ def _facts_sql() -> str:
         CROSS JOIN LATERAL (
             -- As the day ended: someone who left later was still there; a departure without a date
             -- counts from whenever it was recorded.
-            SELECT COUNT(*) FILTER (WHERE ct.deal_role = %(champion)s AND NOT {left_by_then}) AS champions,
+            SELECT COUNT(*) AS recorded,
+                   COUNT(*) FILTER (WHERE ct.deal_role = %(champion)s AND NOT {left_by_then}) AS champions,
                    COUNT(*) FILTER (WHERE ct.deal_role = %(decider)s AND NOT {left_by_then}) AS deciders,
                    MAX(ct.departed_at) FILTER (
                        WHERE ct.deal_role = %(champion)s AND ct.departed AND ct.departed_at <= p.day
@@ -272,7 +314,28 @@ def _facts_sql() -> str:
 
 def _array(values) -> str:
     """An array literal: one parameter the server parses at once, where a list is sent as ARRAY[one cast per value]."""
-    return "{" + ",".join(value.isoformat() if hasattr(value, "isoformat") else str(value) for value in values) + "}"
+    return (
+        "{"
+        + ",".join(
+            "NULL" if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
+            for value in values
+        )
+        + "}"
+    )
+
+
+def _feed_days(cursor, days: list[dt.date]) -> list[tuple[dt.date | None, dt.date | None]]:
+    """`facts_query.feed_days` of every day, in one statement: two walks down the day indexes per day."""
+    cursor.execute(
+        f"""
+        SELECT (SELECT MAX(u.day) FROM {_table(UsageDaily)} AS u WHERE u.day <= d.day),
+               (SELECT MAX(pu.day) FROM {_table(ProductUsageDaily)} AS pu WHERE pu.day <= d.day)
+        FROM unnest(%s::date[]) WITH ORDINALITY AS d (day, position)
+        ORDER BY d.position
+        """,
+        [_array(days)],
+    )
+    return [(usage, product) for usage, product in cursor.fetchall()]
 
 
 def _in_database(pairs: list[Pair]) -> dict[Pair, AccountFacts]:
@@ -302,16 +365,24 @@ def _in_database(pairs: list[Pair]) -> dict[Pair, AccountFacts]:
         cursor.execute("SET LOCAL enable_memoize = off")
         # Gone with the transaction; dropped first in case an enclosing one already made it.
         cursor.execute(f"DROP TABLE IF EXISTS {PAIRS_TABLE}")
+        feeds = _feed_days(cursor, days)
         cursor.execute(
             f"CREATE TEMPORARY TABLE {PAIRS_TABLE} "
-            f"(account_id bigint NOT NULL, day date NOT NULL, {bound_columns}) ON COMMIT DROP"
+            f"(account_id bigint NOT NULL, day date NOT NULL, {bound_columns}, "
+            f"usage_feed date, product_feed date, usage_anchor date NOT NULL, product_anchor date NOT NULL) "
+            f"ON COMMIT DROP"
         )
+        # The windows of use end on the feed's latest day (the day itself when there is no feed).
         cursor.execute(
             f"""
             INSERT INTO {PAIRS_TABLE}
-            SELECT pair.account_id, pair.day, {", ".join(f"bounds.{name}" for name in _BOUNDS)}
+            SELECT pair.account_id, pair.day, {", ".join(f"bounds.{name}" for name in _BOUNDS)},
+                   bounds.usage_feed, bounds.product_feed,
+                   LEAST(COALESCE(bounds.usage_feed, pair.day), pair.day),
+                   LEAST(COALESCE(bounds.product_feed, pair.day), pair.day)
             FROM unnest(%s::bigint[], %s::date[]) AS pair (account_id, day)
-            JOIN unnest(%s::date[], {bound_arrays}) AS bounds (day, {", ".join(_BOUNDS)}) USING (day)
+            JOIN unnest(%s::date[], {bound_arrays}, %s::date[], %s::date[])
+                AS bounds (day, {", ".join(_BOUNDS)}, usage_feed, product_feed) USING (day)
             ORDER BY pair.account_id, pair.day
             """,
             [
@@ -319,6 +390,8 @@ def _in_database(pairs: list[Pair]) -> dict[Pair, AccountFacts]:
                 _array([day for _, day in pairs]),
                 _array(days),
                 *(_array(column) for column in zip(*bounds, strict=True)),
+                _array([usage for usage, _ in feeds]),
+                _array([product for _, product in feeds]),
             ],
         )
         cursor.execute(f"ANALYZE {PAIRS_TABLE}")
@@ -346,6 +419,15 @@ def _fill(item: AccountFacts, row: tuple, day_end: dt.datetime) -> None:
         user_days,
         events,
         licences_owned,
+        users_7d,
+        users_prev,
+        events_7d,
+        events_prev,
+        usage_feed_day,
+        entitled_seats,
+        products_entitled,
+        products_used,
+        product_feed_day,
         last_touchpoint,
         since_stage,
         last_checkin,
@@ -356,11 +438,14 @@ def _fill(item: AccountFacts, row: tuple, day_end: dt.datetime) -> None:
         opened_prev,
         last_ticket,
         ticket_load,
+        ticket_minutes,
+        ticket_in_year,
         nps_score,
         nps_at,
         nps_comment,
         csat_score,
         csat_at,
+        stakeholders_recorded,
         champions,
         deciders,
         champion_left,
@@ -382,6 +467,12 @@ def _fill(item: AccountFacts, row: tuple, day_end: dt.datetime) -> None:
     item.active_user_days_28d = user_days or 0
     item.key_events_28d = events or 0
     item.usage_licences_owned = licences_owned
+    item.usage_feed_day = usage_feed_day
+    item.active_user_days_7d, item.active_user_days_prev28 = users_7d or 0, users_prev or 0
+    item.key_events_7d, item.key_events_prev28 = events_7d or 0, events_prev or 0
+    item.entitled_seats = entitled_seats
+    item.products_entitled, item.products_used = products_entitled, products_used
+    item.product_feed_day = product_feed_day
     item.last_touchpoint_at = last_touchpoint
     item.touchpoints_since_onboarding = since_stage
     item.last_checkin_at, item.checkins_90d = last_checkin, held
@@ -390,11 +481,13 @@ def _fill(item: AccountFacts, row: tuple, day_end: dt.datetime) -> None:
     item.tickets_opened_7d = opened_7d
     item.tickets_opened_prev28 = opened_prev
     item.last_ticket_at = last_ticket
-    item.ticket_weight_90d = ticket_load or 0
+    item.ticket_weight_90d = support_load_points(ticket_load, ticket_minutes)
+    item.tickets_known = bool(ticket_in_year) or item.open_ticket_weight > 0
     if nps_at is not None:
         item.last_nps, item.last_nps_at, item.last_nps_comment = nps_score, nps_at, nps_comment
     if csat_at is not None:
         item.last_csat, item.last_csat_at = csat_score, csat_at
+    item.stakeholders_recorded = stakeholders_recorded > 0
     item.champion_known = champions > 0
     item.decision_maker_known = deciders > 0
     item.champion_departed_on = champion_left

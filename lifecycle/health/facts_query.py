@@ -13,11 +13,26 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Avg, Case, Count, F, IntegerField, Max, Min, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Account, AccountTerms, Contact, DealRole, TimelineKind
+from accounts.models import Account, AccountTerms, Contact, DealRole, Entitlement, TimelineKind
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.numbers import round_half_up
 from lifecycle.models import (
@@ -27,6 +42,7 @@ from lifecycle.models import (
     CheckInCadence,
     FlagStatus,
     Invoice,
+    ProductUsageDaily,
     PulseRating,
     RedFlag,
     SupportTicket,
@@ -39,6 +55,9 @@ from lifecycle.models import (
 USAGE_WINDOW_DAYS = 35  # the last week and the four weeks before it
 RECENT_USAGE_DAYS = 7
 USAGE_LEVEL_DAYS = 28  # the usage level's window: the last four weeks
+USAGE_TREND_BASELINE_DAYS = 28  # the usage trend compares the last week with the four weeks before it
+ADOPTION_DAYS = 28  # a bought product counts as adopted with activity in this many days
+TICKET_HORIZON_DAYS = 365  # an account with no ticket in a year (and none open) has no support record
 LICENCE_HORIZON_DAYS = 365  # how far back the usage level looks for the licences an account owns
 TOUCHPOINT_HORIZON_DAYS = 365
 CHECKIN_WINDOW_DAYS = 90
@@ -84,12 +103,27 @@ def end_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
 
 
+def feed_days(day: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The latest day, up to `day`, the usage feed and the per-product usage feed delivered for any account.
+
+    Windows of use end on these days rather than on `day`: a feed that runs a day
+    behind is not a fall in use, and one that stopped makes its measures stale
+    rather than zero. Each is one walk down the day index.
+    """
+    return (
+        UsageDaily.objects.filter(day__lte=day).aggregate(last=Max("day"))["last"],
+        ProductUsageDaily.objects.filter(day__lte=day).aggregate(last=Max("day"))["last"],
+    )
+
+
 def facts_for(*, day: dt.date, scope: AccountScope) -> dict[int, AccountFacts]:
     facts = _accounts(scope)
     if not facts:
         return facts
     day_end = end_of(day)
-    _add_usage(facts, scope, day)
+    usage_feed_day, product_feed_day = feed_days(day)
+    _add_usage(facts, scope, day, usage_feed_day)
+    _add_entitlements(facts, scope, day, product_feed_day)
     _add_touchpoints(facts, scope, day_end)
     _add_checkins(facts, scope, day_end)
     _add_tickets(facts, scope, day_end)
@@ -125,29 +159,60 @@ def _accounts(scope: AccountScope) -> dict[int, AccountFacts]:
     }
 
 
-def usage_query(scope: AccountScope, day: dt.date):
+def usage_query(scope: AccountScope, day: dt.date, feed_day: dt.date | None = None):
+    """Each account's usage figures: averages over its rows of the 35 days up to `day` (licence utilisation and
+    the rules read them), and totals over the windows ending on the feed's latest day (usage level and trend)."""
+    anchor = min(feed_day or day, day)
     recent_start = day - dt.timedelta(days=RECENT_USAGE_DAYS - 1)
+    in_window = Q(day__gt=day - dt.timedelta(days=USAGE_WINDOW_DAYS))
+    level = Q(day__gt=anchor - dt.timedelta(days=USAGE_LEVEL_DAYS))
+    trend_recent = Q(day__gt=anchor - dt.timedelta(days=RECENT_USAGE_DAYS))
+    trend_baseline = Q(
+        day__gt=anchor - dt.timedelta(days=RECENT_USAGE_DAYS + USAGE_TREND_BASELINE_DAYS),
+        day__lte=anchor - dt.timedelta(days=RECENT_USAGE_DAYS),
+    )
+    first_day = min(day - dt.timedelta(days=USAGE_WINDOW_DAYS), anchor - dt.timedelta(days=USAGE_WINDOW_DAYS))
     return (
-        UsageDaily.objects.filter(scope.q(), day__gt=day - dt.timedelta(days=USAGE_WINDOW_DAYS), day__lte=day)
+        UsageDaily.objects.filter(scope.q(), day__gt=first_day, day__lte=day)
         .values("account_id")
         .annotate(
-            last_day=Max("day"),
+            last_day=Max("day", filter=in_window),
             recent=Avg("active_users", filter=Q(day__gte=recent_start)),
-            previous=Avg("active_users", filter=Q(day__lt=recent_start)),
+            previous=Avg("active_users", filter=in_window & Q(day__lt=recent_start)),
             used=Avg("licences_used", filter=Q(day__gte=recent_start)),
             owned=Avg("licences_owned", filter=Q(day__gte=recent_start)),
-            user_days=Sum("active_users", filter=Q(day__gt=day - dt.timedelta(days=USAGE_LEVEL_DAYS))),
-            events=Sum("key_events", filter=Q(day__gt=day - dt.timedelta(days=USAGE_LEVEL_DAYS))),
+            user_days=Sum("active_users", filter=level),
+            events=Sum("key_events", filter=level),
+            users_7d=Sum("active_users", filter=trend_recent),
+            users_prev=Sum("active_users", filter=trend_baseline),
+            events_7d=Sum("key_events", filter=trend_recent),
+            events_prev=Sum("key_events", filter=trend_baseline),
         )
-        .values_list("account_id", "last_day", "recent", "previous", "used", "owned", "user_days", "events")
+        .values_list(
+            "account_id",
+            "last_day",
+            "recent",
+            "previous",
+            "used",
+            "owned",
+            "user_days",
+            "events",
+            "users_7d",
+            "users_prev",
+            "events_7d",
+            "events_prev",
+        )
     )
 
 
 def licence_query(scope: AccountScope, day: dt.date):
-    """The licences owned on each account's latest usage row of the year up to `day`: one index probe per account.
+    """Per account, two index probes: the licences owned on its latest usage row of the year up to `day`,
+    and whether it opened a support ticket in the year.
 
-    The usage level's denominator, read apart from the usage window so that an account
-    that stopped sending usage weeks ago still has the licences it bought.
+    The licences are the usage level's denominator, read apart from the usage window so that an
+    account that stopped sending usage weeks ago still has the licences it bought; None means the
+    account sent no usage in a year. An account without a ticket in a year has no support record:
+    its support measures are missing, not perfect.
     """
     latest = (
         UsageDaily.objects.filter(
@@ -156,13 +221,64 @@ def licence_query(scope: AccountScope, day: dt.date):
         .order_by("-day")
         .values("licences_owned")[:1]
     )
+    day_end = end_of(day)
+    tickets = SupportTicket.objects.filter(
+        account_id=OuterRef("pk"),
+        opened_at__lt=day_end,
+        opened_at__gte=day_end - dt.timedelta(days=TICKET_HORIZON_DAYS),
+    )
     # Every account of the scope, owned None where it has no row: filtering on the subquery would run it twice.
-    return Account.objects.filter(scope.q("id")).order_by().annotate(owned=Subquery(latest)).values_list("id", "owned")
+    return (
+        Account.objects.filter(scope.q("id"))
+        .order_by()
+        .annotate(owned=Subquery(latest), tickets_known=Exists(tickets))
+        .values_list("id", "owned", "tickets_known")
+    )
 
 
-def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date) -> None:
-    rows = usage_query(scope, day)
-    for account_id, last_day, recent, previous, used, owned, user_days, events in rows.iterator(chunk_size=5000):
+def entitlement_query(scope: AccountScope, day: dt.date, product_feed_day: dt.date | None = None):
+    """Per account with entitlements in force on `day`: their seats, their products, and how many of those
+    products had activity (a row with some users, events or minutes) in the 28 days up to the product feed's day.
+
+    One index range per account over its entitlements, and per entitlement one probe of the product usage index.
+    """
+    anchor = min(product_feed_day or day, day)
+    active = ProductUsageDaily.objects.filter(
+        account_id=OuterRef("account_id"),
+        product_id=OuterRef("product_id"),
+        day__gt=anchor - dt.timedelta(days=ADOPTION_DAYS),
+        day__lte=anchor,
+    ).filter(Q(active_users__gt=0) | Q(key_events__gt=0) | Q(minutes__gt=0))
+    return (
+        Entitlement.objects.filter(scope.q(), starts_on__lte=day)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+        .values("account_id")
+        .annotate(
+            seats=Sum("seats"),
+            products=Count("product_id", distinct=True),
+            used=Count("product_id", distinct=True, filter=Exists(active)),
+        )
+        .values_list("account_id", "seats", "products", "used")
+    )
+
+
+def _add_entitlements(
+    facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date, product_feed_day: dt.date | None
+) -> None:
+    for item in facts.values():
+        item.product_feed_day = product_feed_day
+    for account_id, seats, products, used in entitlement_query(scope, day, product_feed_day).iterator(chunk_size=5000):
+        item = facts.get(account_id)
+        if item is not None:
+            item.entitled_seats, item.products_entitled, item.products_used = seats, products, used
+
+
+def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date, feed_day: dt.date | None) -> None:
+    for item in facts.values():
+        item.usage_feed_day = feed_day
+    rows = usage_query(scope, day, feed_day)
+    for row in rows.iterator(chunk_size=5000):
+        account_id, last_day, recent, previous, used, owned, user_days, events, *trend = row
         item = facts.get(account_id)
         if item is None:
             continue
@@ -173,10 +289,14 @@ def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date
         item.licences_owned = int(round_half_up(owned, 0)) if owned is not None else None
         item.active_user_days_28d = user_days or 0
         item.key_events_28d = events or 0
-    for account_id, owned in licence_query(scope, day).iterator(chunk_size=5000):
+        users_7d, users_prev, events_7d, events_prev = (value or 0 for value in trend)
+        item.active_user_days_7d, item.active_user_days_prev28 = users_7d, users_prev
+        item.key_events_7d, item.key_events_prev28 = events_7d, events_prev
+    for account_id, owned, tickets_known in licence_query(scope, day).iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
             item.usage_licences_owned = owned
+            item.tickets_known = bool(tickets_known)
 
 
 def touchpoint_query(scope: AccountScope, day_end: dt.datetime):
@@ -309,21 +429,29 @@ def ticket_query(scope: AccountScope, day_end: dt.datetime):
             # The latest of the open tickets and those of the spike rule's window, as before the load's longer window.
             last=Max("opened_at", filter=is_open | Q(opened_at__gte=window_start)),
             load=Sum(weight, filter=Q(opened_at__gte=load_start)),
+            load_minutes=Sum("time_spent_minutes", filter=Q(opened_at__gte=load_start)),
         )
-        .values_list("account_id", "open_weight", "opened_7d", "opened_prev", "last", "load")
+        .values_list("account_id", "open_weight", "opened_7d", "opened_prev", "last", "load", "load_minutes")
     )
 
 
 def _add_tickets(facts: dict[int, AccountFacts], scope: AccountScope, day_end: dt.datetime) -> None:
     rows = ticket_query(scope, day_end)
-    for account_id, open_weight, opened_7d, opened_prev, last, load in rows.iterator(chunk_size=5000):
+    for account_id, open_weight, opened_7d, opened_prev, last, load, load_minutes in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
             item.open_ticket_weight = open_weight or 0
             item.tickets_opened_7d = opened_7d
             item.tickets_opened_prev28 = opened_prev
             item.last_ticket_at = last
-            item.ticket_weight_90d = load or 0
+            item.ticket_weight_90d = support_load_points(load, load_minutes)
+            # A ticket still open from longer ago is a support record too.
+            item.tickets_known = item.tickets_known or item.open_ticket_weight > 0
+
+
+def support_load_points(weight: int | None, minutes: int | None) -> int:
+    """Severity points of the tickets opened in the window, and a point for each full hour support spent on them."""
+    return (weight or 0) + (minutes or 0) // 60
 
 
 def nps_query(scope: AccountScope, day_end: dt.datetime, kind: str = SurveyKind.NPS):
@@ -385,6 +513,7 @@ def _add_stakeholders(facts: dict[int, AccountFacts], scope: AccountScope, day: 
     for account_id, champions, deciders, champion_left in rows.iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
+            item.stakeholders_recorded = True
             item.champion_known = champions > 0
             item.decision_maker_known = deciders > 0
             item.champion_departed_on = champion_left
@@ -501,6 +630,7 @@ def signal_queries(*, day: dt.date, scope: AccountScope) -> list[tuple[str, list
         licence_query(scope, day),
         csat_query(scope, day_end),
         customer_since_query(scope, day_end),
+        entitlement_query(scope, day),
     ]
     statements = [as_statement(queryset) for queryset in querysets]
     return [*statements[:3], checkin_concerns_sql(scope, day_end), *statements[3:]]

@@ -37,6 +37,7 @@ class MeasureKind(models.TextChoices):
     SURVEY_SENTIMENT = "survey_sentiment", "Survey sentiment"
     SUPPORT_LOAD = "support_load", "Support load"
     TENURE = "tenure", "Tenure"
+    ADOPTION_BREADTH = "adoption_breadth", "Adoption breadth"
 
 
 class ScorecardStatus(models.TextChoices):

@@ -34,13 +34,17 @@ from django.utils import timezone
 from accounts.models import Account
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.facts_query import (
+    RECENT_USAGE_DAYS,
     USAGE_LEVEL_DAYS,
+    USAGE_TREND_BASELINE_DAYS,
     AccountScope,
     checkin_concerns_sql,
     checkin_query,
     csat_query,
     customer_since_query,
     end_of,
+    entitlement_query,
+    feed_days,
     licence_query,
     nps_query,
     open_flag_query,
@@ -130,6 +134,7 @@ def _local_date(column: str, zone: str = "%s") -> str:
 def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
     """Fill the facts table for `scope` on `day`; returns the number of accounts."""
     day_end = end_of(day)
+    usage_feed_day, product_feed_day = feed_days(day)
     joins: list[str] = []
     join_params: list = []
 
@@ -145,8 +150,9 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
         joins.append(f"LEFT JOIN ({sql}) AS {alias} ON {alias}.{key} = a.id")
         join_params.extend(query_params)
 
-    join("u", usage_query(scope, day))
+    join("u", usage_query(scope, day, usage_feed_day))
     join("lic", licence_query(scope, day), key="id")
+    join("ent", entitlement_query(scope, day, product_feed_day))
     join("t", touchpoint_query(scope, day_end), key="id")
     join("c", checkin_query(scope, day_end))
     join("cc", checkin_concerns_sql(scope, day_end), key="id")
@@ -176,7 +182,7 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
     joins.append(f"LEFT JOIN {_table(CheckInCadence)} AS cad ON cad.tier = a.tier")
 
     account_scope, account_params = _scope_sql(scope, "a.id")
-    select_params = [settings.TIME_ZONE, day_end]
+    select_params = [settings.TIME_ZONE, usage_feed_day, product_feed_day, day_end]
     statement = f"""
         CREATE TEMPORARY TABLE {FACTS_TABLE} ON COMMIT DROP AS
         SELECT a.id AS account_id, a.tier, a.stage, a.owner_id, a.pool_id,
@@ -187,9 +193,18 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
                u.previous::double precision AS active_users_prev28,
                ROUND(u.used)::integer AS licences_used,
                ROUND(u.owned)::integer AS licences_owned,
+               %s::date AS usage_feed_day,
                COALESCE(u.user_days, 0)::bigint AS active_user_days_28d,
                COALESCE(u.events, 0)::bigint AS key_events_28d,
                lic.owned::integer AS usage_licences_owned,
+               COALESCE(u.users_7d, 0)::bigint AS active_user_days_7d,
+               COALESCE(u.users_prev, 0)::bigint AS active_user_days_prev28,
+               COALESCE(u.events_7d, 0)::bigint AS key_events_7d,
+               COALESCE(u.events_prev, 0)::bigint AS key_events_prev28,
+               ent.seats::bigint AS entitled_seats,
+               COALESCE(ent.products, 0)::integer AS products_entitled,
+               COALESCE(ent.used, 0)::integer AS products_used,
+               %s::date AS product_feed_day,
                t.last AS last_touchpoint_at,
                COALESCE(t.since_stage, 0)::integer AS touchpoints_since_onboarding,
                c.last AS last_checkin_at,
@@ -200,12 +215,14 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
                COALESCE(k.open_weight, 0)::integer AS open_ticket_weight,
                COALESCE(k.opened_7d, 0)::integer AS tickets_opened_7d,
                COALESCE(k.opened_prev, 0)::integer AS tickets_opened_prev28,
-               COALESCE(k.load, 0)::integer AS ticket_weight_90d,
+               (COALESCE(k.load, 0) + COALESCE(k.load_minutes, 0) / 60)::integer AS ticket_weight_90d,
+               (COALESCE(lic.tickets_known, FALSE) OR COALESCE(k.open_weight, 0) > 0) AS tickets_known,
                n.score::integer AS last_nps,
                n.responded_at AS last_nps_at,
                COALESCE(n.comment, '') AS last_nps_comment,
                cs.score::integer AS last_csat,
                cs.responded_at AS last_csat_at,
+               s.account_id IS NOT NULL AS stakeholders_recorded,
                COALESCE(s.champions, 0) > 0 AS champion_known,
                COALESCE(s.deciders, 0) > 0 AS decision_maker_known,
                s.champion_left AS champion_departed_on,
@@ -257,23 +274,43 @@ def _round1(expression: str) -> str:
 def _measure_sql(kind: str, validity: str) -> tuple[str, str]:
     """(raw value, status) of one measure as SQL, mirroring scoring.raw_measure."""
     ok, missing, stale, not_applicable = (f"'{s}'" for s in (OK, MISSING, STALE, NOT_APPLICABLE))
-    if kind in (MeasureKind.USAGE_TREND, MeasureKind.LICENCE_UTILISATION):
+    if kind == MeasureKind.LICENCE_UTILISATION:
         age = _AGE[kind]
-        if kind == MeasureKind.USAGE_TREND:
-            usable = "COALESCE(f.active_users_prev28, 0) <> 0 AND f.active_users_7d IS NOT NULL"
-            value = _round1("(f.active_users_7d - f.active_users_prev28) / f.active_users_prev28 * 100")
-        else:
-            usable = "COALESCE(f.licences_owned, 0) <> 0 AND f.licences_used IS NOT NULL"
-            value = _round1("f.licences_used::double precision / f.licences_owned * 100")
+        usable = "COALESCE(f.licences_owned, 0) <> 0 AND f.licences_used IS NOT NULL"
+        value = _round1("f.licences_used::double precision / f.licences_owned * 100")
         status = (
             f"CASE WHEN f.usage_last_day IS NULL THEN {missing} WHEN {age} >= {validity} THEN {stale} "
             f"WHEN {usable} THEN {ok} ELSE {missing} END"
         )
         return value, status
+    feed_age = "(%(day)s::date - f.usage_feed_day)"
+    feed_status = f"WHEN f.usage_feed_day IS NULL THEN {missing} WHEN {feed_age} >= {validity} THEN {stale}"
     if kind == MeasureKind.USAGE_LEVEL:
         used = "CASE WHEN f.active_user_days_28d <> 0 THEN f.active_user_days_28d ELSE f.key_events_28d END"
-        value = _round1(f"({used})::double precision / {USAGE_LEVEL_DAYS} / f.usage_licences_owned * 100")
-        return value, f"CASE WHEN COALESCE(f.usage_licences_owned, 0) <> 0 THEN {ok} ELSE {missing} END"
+        licences = "COALESCE(NULLIF(f.usage_licences_owned, 0), f.entitled_seats)"
+        value = _round1(f"({used})::double precision / {USAGE_LEVEL_DAYS} / {licences} * 100")
+        status = f"CASE {feed_status} WHEN COALESCE({licences}, 0) <> 0 THEN {ok} ELSE {missing} END"
+        return value, status
+    if kind == MeasureKind.USAGE_TREND:
+        by_users = "(f.active_user_days_7d <> 0 OR f.active_user_days_prev28 <> 0)"
+        recent = f"CASE WHEN {by_users} THEN f.active_user_days_7d ELSE f.key_events_7d END"
+        baseline = f"CASE WHEN {by_users} THEN f.active_user_days_prev28 ELSE f.key_events_prev28 END"
+        daily_recent = f"(({recent})::double precision / {RECENT_USAGE_DAYS})"
+        daily_baseline = f"(({baseline})::double precision / {USAGE_TREND_BASELINE_DAYS})"
+        value = _round1(f"({daily_recent} - {daily_baseline}) / NULLIF({daily_baseline}, 0) * 100")
+        status = (
+            f"CASE {feed_status} WHEN f.usage_licences_owned IS NULL THEN {missing} "
+            f"WHEN ({baseline}) <> 0 THEN {ok} ELSE {missing} END"
+        )
+        return value, status
+    if kind == MeasureKind.ADOPTION_BREADTH:
+        product_age = "(%(day)s::date - f.product_feed_day)"
+        value = _round1("f.products_used::double precision / NULLIF(f.products_entitled, 0) * 100")
+        status = (
+            f"CASE WHEN f.product_feed_day IS NULL THEN {missing} WHEN {product_age} >= {validity} THEN {stale} "
+            f"WHEN f.products_entitled <> 0 THEN {ok} ELSE {missing} END"
+        )
+        return value, status
     if kind == MeasureKind.SURVEY_SENTIMENT:
         nps_fresh = f"(f.last_nps_at IS NOT NULL AND {_AGE[MeasureKind.NPS]} < {validity})"
         csat_fresh = f"(f.last_csat_at IS NOT NULL AND {_CSAT_AGE} < {validity})"
@@ -286,33 +323,31 @@ def _measure_sql(kind: str, validity: str) -> tuple[str, str]:
         )
         return value, status
     if kind == MeasureKind.SUPPORT_LOAD:
-        return "f.ticket_weight_90d::double precision", ok
+        return "f.ticket_weight_90d::double precision", f"CASE WHEN f.tickets_known THEN {ok} ELSE {missing} END"
     if kind == MeasureKind.TENURE:
         value = "GREATEST(0, %(day)s::date - f.customer_since)::double precision"
         return value, f"CASE WHEN f.customer_since IS NULL THEN {missing} ELSE {ok} END"
     if kind == MeasureKind.ENGAGEMENT_RECENCY:
-        value = (
-            f"CASE WHEN f.last_touchpoint_at IS NULL THEN {validity} "
-            f"ELSE LEAST({_TOUCHPOINT_AGE}, {validity}) END::double precision"
-        )
-        return value, ok
+        value = f"LEAST({_TOUCHPOINT_AGE}, {validity})::double precision"
+        return value, f"CASE WHEN f.last_touchpoint_at IS NULL THEN {missing} ELSE {ok} END"
     if kind == MeasureKind.CHECKIN_CADENCE:
         applies = "f.stage = 'adoption' AND COALESCE(f.cadence_days, 0) <> 0"
         expected = f"GREATEST(1.0::double precision, {validity}::double precision / f.cadence_days)"
         value = _round1(f"LEAST(100.0::double precision, f.checkins_90d / {expected} * 100)")
-        return value, f"CASE WHEN {applies} THEN {ok} ELSE {not_applicable} END"
+        status = f"CASE WHEN NOT ({applies}) THEN {not_applicable} WHEN f.last_checkin_at IS NULL THEN {missing} ELSE {ok} END"
+        return value, status
     if kind in (MeasureKind.CHECKIN_CONCERNS, MeasureKind.NPS):
         age = _AGE[kind]
         value = "COALESCE(f.last_checkin_concerns, 0)" if kind == MeasureKind.CHECKIN_CONCERNS else "f.last_nps"
         status = f"CASE WHEN {age} IS NULL THEN {missing} WHEN {age} >= {validity} THEN {stale} ELSE {ok} END"
         return f"{value}::double precision", status
     if kind == MeasureKind.SUPPORT_BURDEN:
-        return "f.open_ticket_weight::double precision", ok
+        return "f.open_ticket_weight::double precision", f"CASE WHEN f.tickets_known THEN {ok} ELSE {missing} END"
     if kind == MeasureKind.OPEN_RED_FLAGS:
         return "f.open_flags::double precision", ok
     if kind == MeasureKind.STAKEHOLDER_COVERAGE:
         value = "(50.0 * f.champion_known::integer + 50.0 * f.decision_maker_known::integer)::double precision"
-        return value, ok
+        return value, f"CASE WHEN f.stakeholders_recorded THEN {ok} ELSE {missing} END"
     if kind == MeasureKind.CSM_PULSE:
         age = _AGE[kind]
         status = (

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from lifecycle.health.facts import AccountFacts
-from lifecycle.health.facts_query import USAGE_LEVEL_DAYS
+from lifecycle.health.facts_query import RECENT_USAGE_DAYS, USAGE_LEVEL_DAYS, USAGE_TREND_BASELINE_DAYS
 from lifecycle.health.models import MISSING_POINTS
 from lifecycle.health.numbers import round_half_up
 from lifecycle.models import MeasureKind, Scorecard
@@ -117,39 +117,54 @@ def _age_days(day: dt.date, when: dt.date | dt.datetime | None) -> int | None:
 
 
 def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: int) -> tuple[float | None, str]:
-    """The raw value of one measure for one account, and whether it can be used."""
-    if kind == MeasureKind.USAGE_TREND or kind == MeasureKind.LICENCE_UTILISATION:
+    """The raw value of one measure for one account, and whether it can be used.
+
+    One missing-data policy for every measure (README, "Missing data"): a measure
+    is *missing* when Baton has no record of its kind for the account (no usage in
+    a year, no ticket in a year, no touchpoint in a year, nobody recorded as
+    champion or decision maker, no survey answer, no rating), and *stale* when its
+    source has gone quiet for longer than the validity window: a feed (usage,
+    product usage) when it delivered nothing for any account, an answer (survey,
+    pulse, check-in) when the latest one is that old. Both leave the measure out
+    of the score, shown as such, unless the scorecard gives it fixed points.
+    Inside a window, a day without a row counts as nothing happening that day.
+    """
+    if kind == MeasureKind.LICENCE_UTILISATION:
         age = _age_days(day, facts.usage_last_day)
         if age is None:
             return None, MISSING
         if age >= validity_days:
             return None, STALE
-        if kind == MeasureKind.USAGE_TREND:
-            if not facts.active_users_prev28 or facts.active_users_7d is None:
-                return None, MISSING
-            return round_half_up(
-                (facts.active_users_7d - facts.active_users_prev28) / facts.active_users_prev28 * 100
-            ), OK
         if not facts.licences_owned or facts.licences_used is None:
             return None, MISSING
         return round_half_up(facts.licences_used / facts.licences_owned * 100), OK
+    if kind == MeasureKind.USAGE_TREND:
+        return usage_trend(facts, day=day, validity_days=validity_days)
     if kind == MeasureKind.USAGE_LEVEL:
-        return usage_level(facts)
+        return usage_level(facts, day=day, validity_days=validity_days)
+    if kind == MeasureKind.ADOPTION_BREADTH:
+        return adoption_breadth(facts, day=day, validity_days=validity_days)
     if kind == MeasureKind.SURVEY_SENTIMENT:
         return survey_sentiment(facts, day=day, validity_days=validity_days)
     if kind == MeasureKind.SUPPORT_LOAD:
+        if not facts.tickets_known:
+            return None, MISSING
         return float(facts.ticket_weight_90d), OK
     if kind == MeasureKind.TENURE:
         if facts.customer_since is None:
             return None, MISSING
         return float(max(0, (day - facts.customer_since).days)), OK
     if kind == MeasureKind.ENGAGEMENT_RECENCY:
-        # The age is the measure: no touchpoint within the horizon is the worst case, not missing data.
+        # Days since the latest touchpoint of the year, capped at the window; none in a year is missing.
         age = _age_days(day, facts.last_touchpoint_at)
-        return float(min(age, validity_days) if age is not None else validity_days), OK
+        if age is None:
+            return None, MISSING
+        return float(min(age, validity_days)), OK
     if kind == MeasureKind.CHECKIN_CADENCE:
         if facts.stage != "adoption" or not facts.cadence_days:
             return None, NOT_APPLICABLE
+        if facts.last_checkin_at is None:
+            return None, MISSING
         expected = max(1.0, validity_days / facts.cadence_days)
         return round_half_up(min(100.0, facts.checkins_90d / expected * 100)), OK
     if kind == MeasureKind.CHECKIN_CONCERNS:
@@ -160,6 +175,8 @@ def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: 
             return None, STALE
         return float(facts.last_checkin_concerns or 0), OK
     if kind == MeasureKind.SUPPORT_BURDEN:
+        if not facts.tickets_known:
+            return None, MISSING
         return float(facts.open_ticket_weight), OK
     if kind == MeasureKind.NPS:
         age = _age_days(day, facts.last_nps_at)
@@ -169,8 +186,11 @@ def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: 
             return None, STALE
         return float(facts.last_nps), OK
     if kind == MeasureKind.OPEN_RED_FLAGS:
+        # Baton's own output, never missing: every account has a count of open flags, 0 included.
         return float(facts.open_flags), OK
     if kind == MeasureKind.STAKEHOLDER_COVERAGE:
+        if not facts.stakeholders_recorded:
+            return None, MISSING
         return 50.0 * facts.champion_known + 50.0 * facts.decision_maker_known, OK
     if kind == MeasureKind.CSM_PULSE:
         if facts.pulse_rating is None:
@@ -182,24 +202,83 @@ def raw_measure(kind: str, facts: AccountFacts, *, day: dt.date, validity_days: 
     raise ValueError(f"Unknown measure kind {kind!r}")
 
 
-def usage_level(facts: AccountFacts) -> tuple[float | None, str]:
+def _usage_feed_status(facts: AccountFacts, *, day: dt.date, validity_days: int) -> str | None:
+    """MISSING or STALE when the usage feed cannot speak for the day; None when it can."""
+    age = _age_days(day, facts.usage_feed_day)
+    if age is None:
+        return MISSING
+    if age >= validity_days:
+        return STALE
+    return None
+
+
+def usage_level(facts: AccountFacts, *, day: dt.date, validity_days: int) -> tuple[float | None, str]:
     """How much the account used the product over the last 28 days, per licence it owns (%).
 
     Mean daily active users per owned licence × 100: the active users of every
-    usage row in the 28 days up to the day, summed, over 28 (a day without a row
-    counts as no use), over the licences owned on the latest usage row of the
-    last year. An account whose rows in the window all report 0 active users but
-    some key events (its analytics counts events, not users) is measured by mean
-    daily key events per owned licence × 100 instead. Licences known and no usage
-    in the window (no rows, or rows of zeros) is a dormant account: 0, not missing.
-    Missing only without licence information: no usage row in the last year, or
-    one owning 0 licences. The validity window plays no part.
+    usage row in the 28 days up to the feed's latest day, summed, over 28 (a day
+    without a row counts as no use), over the licences owned on the latest usage
+    row of the last year, or else the seats of the entitlements in force. An
+    account whose rows in the window report no active users but some key events
+    (its analytics counts events, not users) is measured by mean daily key events
+    per licence × 100 instead. Licences known and no usage in the window (no
+    rows, or rows of zeros) is a dormant account: 0, not missing. Missing without
+    a usage feed or without licence information; stale when the feed has
+    delivered nothing for the validity window.
     """
-    licences = facts.usage_licences_owned
+    status = _usage_feed_status(facts, day=day, validity_days=validity_days)
+    if status:
+        return None, status
+    licences = facts.usage_licences_owned or facts.entitled_seats
     if not licences:
         return None, MISSING
     used = facts.active_user_days_28d or facts.key_events_28d
     return round_half_up(used / USAGE_LEVEL_DAYS / licences * 100), OK
+
+
+def usage_trend(facts: AccountFacts, *, day: dt.date, validity_days: int) -> tuple[float | None, str]:
+    """The last week's daily use against the four weeks before it (% change), both ending on the feed's day.
+
+    Totals over the days, so a day without a row counts as no use: a feed that
+    sends only active days shows a fall when the active days thin out, instead
+    of averaging the days that remain. Counted in active users when the five
+    weeks report any, else in key events. Missing without usage in a year or
+    without use in the four weeks before the last (no baseline to compare with:
+    the usage level speaks for a dormant account); stale when the feed has
+    delivered nothing for the validity window.
+    """
+    status = _usage_feed_status(facts, day=day, validity_days=validity_days)
+    if status:
+        return None, status
+    if facts.usage_licences_owned is None:
+        return None, MISSING
+    if facts.active_user_days_7d or facts.active_user_days_prev28:
+        recent, baseline = facts.active_user_days_7d, facts.active_user_days_prev28
+    else:
+        recent, baseline = facts.key_events_7d, facts.key_events_prev28
+    if not baseline:
+        return None, MISSING
+    daily_recent = recent / RECENT_USAGE_DAYS
+    daily_baseline = baseline / USAGE_TREND_BASELINE_DAYS
+    return round_half_up((daily_recent - daily_baseline) / daily_baseline * 100), OK
+
+
+def adoption_breadth(facts: AccountFacts, *, day: dt.date, validity_days: int) -> tuple[float | None, str]:
+    """Share of the products the account holds on the day that it used in the last 28 days (%).
+
+    A product counts as used with any activity (users, events or minutes) in the
+    28 days up to the product feed's latest day. Missing without a per-product
+    usage feed or without entitlements in force; stale when the product feed has
+    delivered nothing for the validity window.
+    """
+    age = _age_days(day, facts.product_feed_day)
+    if age is None:
+        return None, MISSING
+    if age >= validity_days:
+        return None, STALE
+    if not facts.products_entitled:
+        return None, MISSING
+    return round_half_up(facts.products_used / facts.products_entitled * 100), OK
 
 
 def survey_sentiment(facts: AccountFacts, *, day: dt.date, validity_days: int) -> tuple[float | None, str]:

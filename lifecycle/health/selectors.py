@@ -27,6 +27,7 @@ MEASURE_UNITS = {
     MeasureKind.SURVEY_SENTIMENT: " / 100",
     MeasureKind.SUPPORT_LOAD: " pts",
     MeasureKind.TENURE: " days",
+    MeasureKind.ADOPTION_BREADTH: "%",
 }
 
 

@@ -41,9 +41,20 @@ ACCOUNT_HELP = "The account's id, or its domain (e.g. acme.example)."
 
 class UsageRowSerializer(serializers.Serializer):
     account = serializers.CharField(help_text=ACCOUNT_HELP)
-    day = serializers.DateField(help_text="Not in the future. One row per account and day.")
-    active_users = serializers.IntegerField(min_value=0)
+    day = serializers.DateField(
+        help_text="Not in the future. One row per account, product and day; a day without a row means no use."
+    )
+    product = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="A product's key: the row is that product's (or module's) use. Blank: the whole account's use.",
+    )
+    active_users = serializers.IntegerField(
+        min_value=0, required=False, allow_null=True, help_text="Optional, like key_events and minutes; send one."
+    )
     key_events = serializers.IntegerField(min_value=0, required=False, default=0)
+    minutes = serializers.IntegerField(min_value=0, required=False, allow_null=True, help_text="Time in the product.")
     licences_used = serializers.IntegerField(min_value=0, required=False, default=0)
     licences_owned = serializers.IntegerField(min_value=0, required=False, default=0)
 
@@ -55,6 +66,9 @@ class TicketRowSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=TicketSeverity.choices, required=False, default=TicketSeverity.MEDIUM)
     opened_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Blank while the ticket is open.")
+    time_spent_minutes = serializers.IntegerField(
+        min_value=0, required=False, allow_null=True, help_text="Support's working time on the ticket."
+    )
 
 
 class SurveyRowSerializer(serializers.Serializer):
@@ -112,13 +126,23 @@ class IngestErrorSerializer(serializers.Serializer):
 class UsageDailySerializer(serializers.ModelSerializer):
     class Meta:
         model = UsageDaily
-        fields = ["id", "account", "day", "active_users", "key_events", "licences_used", "licences_owned"]
+        fields = [
+            "id",
+            "account",
+            "day",
+            "active_users",
+            "key_events",
+            "minutes",
+            "licences_used",
+            "licences_owned",
+            "from_products",
+        ]
 
 
 class SupportTicketSerializer(serializers.ModelSerializer):
     class Meta:
         model = SupportTicket
-        fields = ["id", "account", "external_id", "subject", "severity", "opened_at", "closed_at"]
+        fields = ["id", "account", "external_id", "subject", "severity", "opened_at", "closed_at", "time_spent_minutes"]
 
 
 class SurveyResponseSerializer(serializers.ModelSerializer):

@@ -13,7 +13,15 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from lifecycle.models import Invoice, SupportTicket, SurveyKind, SurveyResponse, TicketSeverity, UsageDaily
+from lifecycle.models import (
+    Invoice,
+    ProductUsageDaily,
+    SupportTicket,
+    SurveyKind,
+    SurveyResponse,
+    TicketSeverity,
+    UsageDaily,
+)
 
 
 class _SignalFilter(django_filters.FilterSet):
@@ -44,6 +52,16 @@ class UsageDailyFilter(_SignalFilter):
 
     class Meta:
         model = UsageDaily
+        fields = ["account", "since", "until"]
+
+
+class ProductUsageDailyFilter(_SignalFilter):
+    """The per-product rows of a usage export, under the same filter as the whole-account rows."""
+
+    date_field = "day"
+
+    class Meta:
+        model = ProductUsageDaily
         fields = ["account", "since", "until"]
 
 

@@ -15,8 +15,13 @@ class UsageDaily(models.Model):
     # No index of its own: the unique (account, day) index serves lookups by account.
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="usage_days", db_index=False)
     day = models.DateField()
-    active_users = models.PositiveIntegerField(default=0)
+    # Blank where the customer's analytics counts events but not people.
+    active_users = models.PositiveIntegerField(null=True, blank=True)
     key_events = models.PositiveIntegerField(default=0)
+    minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Time in the product, where measured.")
+    # True when Baton added this row up from the day's per-product rows (no account-wide row was sent):
+    # an account-wide row sent later replaces it, and later product rows refresh it.
+    from_products = models.BooleanField(default=False, db_default=False)
     licences_used = models.PositiveIntegerField(default=0)
     licences_owned = models.PositiveIntegerField(default=0)
 
@@ -41,6 +46,43 @@ class UsageDaily(models.Model):
         return f"{self.account_id} {self.day}: {self.active_users} active"
 
 
+class ProductUsageDaily(models.Model):
+    """One account's use of one product (module) on one day, as a per-product usage feed sends it.
+
+    No row for a day means the product was not used that day. Adoption breadth
+    counts the bought products with activity in a window.
+    """
+
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="product_usage_days", db_index=False
+    )
+    product = models.ForeignKey("accounts.Product", on_delete=models.PROTECT, related_name="usage_days")
+    day = models.DateField()
+    active_users = models.PositiveIntegerField(null=True, blank=True)
+    key_events = models.PositiveIntegerField(default=0)
+    minutes = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "daily product usage"
+        constraints = [
+            # Leading with the account: adoption breadth probes (account, product, day range) per entitlement.
+            # With the activity columns in it, PostgreSQL answers the probe from the index alone.
+            models.UniqueConstraint(
+                fields=["account", "product", "day"],
+                include=["active_users", "key_events", "minutes"],
+                name="product_usage_one_row_per_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="product_usage_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.product_id} {self.day}"
+
+    @property
+    def active(self) -> bool:
+        return bool(self.active_users or self.key_events or self.minutes)
+
+
 class TicketSeverity(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
@@ -55,6 +97,9 @@ class SupportTicket(models.Model):
     severity = models.CharField(max_length=8, choices=TicketSeverity.choices, default=TicketSeverity.MEDIUM)
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    time_spent_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Support's working time on the ticket, where the help desk records it."
+    )
 
     class Meta:
         constraints = [

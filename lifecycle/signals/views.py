@@ -12,16 +12,16 @@ from collections.abc import Iterator
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import IntegerField, Model, QuerySet, Value
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.access import account_for_edit
 from core.forms import INVALID, add_service_errors, form_status
-from lifecycle.models import PulseRating
+from lifecycle.models import ProductUsageDaily, PulseRating, UsageDaily
 from lifecycle.signals import services as ingest
-from lifecycle.signals.filters import FILTERS
+from lifecycle.signals.filters import FILTERS, ProductUsageDailyFilter
 from lifecycle.signals.forms import CheckInForm, PulseForm, SignalImportConfirmForm, SignalImportForm
 from lifecycle.signals.selectors import CHECKIN_PREFIX, PULSE_PREFIX, active_questions, last_checkin
 
@@ -152,17 +152,36 @@ class _Echo:
         return value
 
 
-def _export_columns(kind: str) -> list[str]:
-    """Model columns for the import's columns: the account as its id, a survey's contact as their email."""
+def _export_columns(kind: str, model: type[Model]) -> list[str]:
+    """Model columns for the import's columns: the account as its id, a survey's contact as their email,
+    a usage row's product as its key (blank on a row for the whole account)."""
     replace = {"account": "account_id", "contact_email": "contact__email"}
+    if model is ProductUsageDaily:
+        replace["product"] = "product__key"
+    elif model is UsageDaily:
+        replace["product"] = "no_product"
     return [replace.get(column, column) for column in ingest.SPECS[kind].columns]
 
 
-def _csv_lines(kind: str, queryset: QuerySet) -> Iterator[str]:
+def _csv_lines(kind: str, querysets: list[QuerySet]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(ingest.SPECS[kind].columns)
-    for row in queryset.values_list(*_export_columns(kind)).iterator(chunk_size=2000):
-        yield writer.writerow(["" if value is None else value for value in row])
+    for queryset in querysets:
+        for row in queryset.values_list(*_export_columns(kind, queryset.model)).iterator(chunk_size=2000):
+            yield writer.writerow(["" if value is None else value for value in row])
+
+
+def _usage_exports(request: HttpRequest, usage: QuerySet) -> list[QuerySet]:
+    """The usage rows a feed sent, as the import reads them: whole-account rows, then per-product rows.
+
+    Rows Baton added up from the product rows are left out: importing the file adds them up again.
+    """
+    account_rows = usage.filter(from_products=False).annotate(no_product=Value("")).order_by("account_id", "day")
+    products = ProductUsageDailyFilter(request.GET, queryset=ProductUsageDaily.objects.all()).qs
+    product_rows = products.annotate(
+        licences_used=Value(None, IntegerField()), licences_owned=Value(None, IntegerField())
+    ).order_by("account_id", "product__key", "day")
+    return [account_rows, product_rows]
 
 
 def signal_export(request: HttpRequest) -> HttpResponse:
@@ -172,7 +191,8 @@ def signal_export(request: HttpRequest) -> HttpResponse:
     if kind not in ingest.SignalKind.values:
         raise Http404("Say which signals to export: ?kind=usage, tickets, surveys or invoices.")
     spec = ingest.SPECS[kind]
-    signal_filter = FILTERS[kind](request.GET, queryset=spec.model.objects.order_by("account_id", *spec.key))
+    key = ("day",) if spec.model is UsageDaily else spec.key
+    signal_filter = FILTERS[kind](request.GET, queryset=spec.model.objects.order_by("account_id", *key))
     if not signal_filter.is_valid():
         return HttpResponse(
             "; ".join(f"{field}: {' '.join(errors)}" for field, errors in signal_filter.errors.items()),
@@ -181,7 +201,8 @@ def signal_export(request: HttpRequest) -> HttpResponse:
         )
     account = signal_filter.form.cleaned_data.get("account")
     scope = f"account-{account.pk}" if account else "all"
-    response = StreamingHttpResponse(_csv_lines(kind, signal_filter.qs), content_type="text/csv")
+    querysets = _usage_exports(request, signal_filter.qs) if spec.model is UsageDaily else [signal_filter.qs]
+    response = StreamingHttpResponse(_csv_lines(kind, querysets), content_type="text/csv")
     filename = f"baton-{kind}-{scope}-{timezone.localdate().isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -145,7 +145,7 @@ def test_five_thousand_usage_rows_in_one_request_with_queries_that_do_not_grow_p
     assert response.json()["created"] == 5000
     assert UsageDaily.objects.count() == 5000
     statements = [q["sql"] for q in queries.captured_queries]
-    batch = min(ingest.bulk.WRITE_BATCH, connection.ops.bulk_batch_size(["a"] * 6, rows))
+    batch = min(ingest.bulk.WRITE_BATCH, connection.ops.bulk_batch_size(["a"] * 8, rows))  # account, day and six values
     usage_inserts = [sql for sql in statements if sql.startswith('INSERT INTO "lifecycle_usagedaily"')]
     assert len(usage_inserts) == -(-5000 // batch)
     # Token lookup, the accounts, the existing rows; then the inserts, the recompute request and savepoints.

@@ -119,8 +119,8 @@ def test_export_writes_the_import_columns_for_one_account_and_can_be_imported_ag
     assert response["Content-Disposition"].startswith(f'attachment; filename="baton-usage-account-{own_account.pk}-')
     text = b"".join(response.streaming_content).decode()
     assert list(csv.reader(io.StringIO(text))) == [
-        ["account", "day", "active_users", "key_events", "licences_used", "licences_owned"],
-        [str(own_account.pk), "2025-05-02", "13", "0", "0", "20"],
+        ["account", "day", "product", "active_users", "key_events", "minutes", "licences_used", "licences_owned"],
+        [str(own_account.pk), "2025-05-02", "", "13", "0", "", "0", "20"],
     ]
     again = ingest.csv_import(kind="usage", text=text, actor=admin, dry_run=True)
     assert (again.ok, again.unchanged) == (True, 1)

@@ -49,33 +49,92 @@ def at(days_back: int) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(TODAY - dt.timedelta(days=days_back), dt.time(10)))
 
 
+FEED = {"usage_feed_day": TODAY}  # the usage feed delivered today, for some account
+
+
 class TestUsageLevel:
     def test_mean_daily_active_users_per_owned_licence(self):
         # 280 user-days over 28 days is 10 a day, on 40 licences: 25%.
-        assert raw("usage_level", active_user_days_28d=280, key_events_28d=9999, usage_licences_owned=40) == (25.0, OK)
+        usage = dict(active_user_days_28d=280, key_events_28d=9999, usage_licences_owned=40)
+        assert raw("usage_level", **FEED, **usage) == (25.0, OK)
 
     def test_every_licence_used_every_day_is_100_and_more_users_than_licences_goes_above(self):
-        assert raw("usage_level", active_user_days_28d=28 * 40, usage_licences_owned=40) == (100.0, OK)
-        assert raw("usage_level", active_user_days_28d=28 * 60, usage_licences_owned=40) == (150.0, OK)
+        assert raw("usage_level", **FEED, active_user_days_28d=28 * 40, usage_licences_owned=40) == (100.0, OK)
+        assert raw("usage_level", **FEED, active_user_days_28d=28 * 60, usage_licences_owned=40) == (150.0, OK)
 
     def test_a_dormant_account_with_licences_scores_zero_not_missing(self):
-        assert raw("usage_level", active_user_days_28d=0, key_events_28d=0, usage_licences_owned=25) == (0.0, OK)
+        usage = dict(active_user_days_28d=0, key_events_28d=0, usage_licences_owned=25)
+        assert raw("usage_level", **FEED, **usage) == (0.0, OK)
 
     def test_key_events_stand_in_where_no_active_users_are_reported(self):
         # 1,400 events over 28 days is 50 a day, on 20 licences: 2.5 per licence, 250 per 100 licences.
-        assert raw("usage_level", active_user_days_28d=0, key_events_28d=1400, usage_licences_owned=20) == (250.0, OK)
+        usage = dict(active_user_days_28d=0, key_events_28d=1400, usage_licences_owned=20)
+        assert raw("usage_level", **FEED, **usage) == (250.0, OK)
 
     def test_without_licence_information_it_is_missing(self):
-        assert raw("usage_level", active_user_days_28d=280, usage_licences_owned=None) == (None, MISSING)
-        assert raw("usage_level", active_user_days_28d=280, usage_licences_owned=0) == (None, MISSING)
+        assert raw("usage_level", **FEED, active_user_days_28d=280, usage_licences_owned=None) == (None, MISSING)
+        assert raw("usage_level", **FEED, active_user_days_28d=280, usage_licences_owned=0) == (None, MISSING)
+
+    def test_the_seats_bought_stand_in_where_usage_rows_carry_no_licences(self):
+        # 280 user-days on 20 seats of the entitlements in force: 50%.
+        usage = dict(active_user_days_28d=280, usage_licences_owned=0, entitled_seats=20)
+        assert raw("usage_level", **FEED, **usage) == (50.0, OK)
 
     def test_rounds_half_up_to_one_decimal(self):
         # 1 user-day over 28 days on 3 licences: 1.19047...%
-        assert raw("usage_level", active_user_days_28d=1, usage_licences_owned=3) == (1.2, OK)
+        assert raw("usage_level", **FEED, active_user_days_28d=1, usage_licences_owned=3) == (1.2, OK)
 
-    def test_the_validity_window_plays_no_part(self):
-        values = {raw("usage_level", validity=v, active_user_days_28d=56, usage_licences_owned=4) for v in (1, 365)}
-        assert values == {(50.0, OK)}
+    def test_without_a_usage_feed_it_is_missing_and_with_a_silent_feed_stale(self):
+        usage = dict(active_user_days_28d=56, usage_licences_owned=4)
+        assert raw("usage_level", validity=28, **usage) == (None, MISSING)
+        quiet = {"usage_feed_day": TODAY - dt.timedelta(days=28)}
+        assert raw("usage_level", validity=28, **quiet, **usage) == (None, STALE)
+        lagging = {"usage_feed_day": TODAY - dt.timedelta(days=27)}
+        assert raw("usage_level", validity=28, **lagging, **usage) == (50.0, OK)
+
+
+class TestUsageTrend:
+    def test_days_without_a_row_count_as_no_use(self):
+        # A feed that sends only active days: 4 active days of 10 users in the last week (40 user-days, 5.7 a
+        # day) against 20 active days of 10 users in the four weeks before (200, 7.1 a day): −20 %.
+        usage = dict(usage_licences_owned=10, active_user_days_7d=40, active_user_days_prev28=200)
+        assert raw("usage_trend", validity=7, **FEED, **usage) == (-20.0, OK)
+
+    def test_key_events_stand_in_where_no_active_users_are_reported(self):
+        usage = dict(usage_licences_owned=0, key_events_7d=70, key_events_prev28=140)  # 10 a day against 5
+        assert raw("usage_trend", validity=7, **FEED, **usage) == (100.0, OK)
+
+    def test_without_use_before_the_last_week_there_is_no_baseline(self):
+        usage = dict(usage_licences_owned=10, active_user_days_7d=40)
+        assert raw("usage_trend", validity=7, **FEED, **usage) == (None, MISSING)
+
+    def test_an_account_without_usage_in_a_year_is_missing_and_a_silent_feed_stale(self):
+        assert raw("usage_trend", validity=7, **FEED, usage_licences_owned=None) == (None, MISSING)
+        usage = dict(usage_licences_owned=10, active_user_days_7d=40, active_user_days_prev28=200)
+        quiet = {"usage_feed_day": TODAY - dt.timedelta(days=7)}
+        assert raw("usage_trend", validity=7, **quiet, **usage) == (None, STALE)
+
+
+class TestAdoptionBreadth:
+    PRODUCT_FEED = {"product_feed_day": TODAY - dt.timedelta(days=1)}
+
+    def test_share_of_the_products_held_that_were_used(self):
+        assert raw("adoption_breadth", validity=28, **self.PRODUCT_FEED, products_entitled=4, products_used=3) == (
+            75.0,
+            OK,
+        )
+        assert raw("adoption_breadth", validity=28, **self.PRODUCT_FEED, products_entitled=3, products_used=0) == (
+            0.0,
+            OK,
+        )
+
+    def test_without_products_held_or_without_a_product_feed_it_is_missing(self):
+        assert raw("adoption_breadth", validity=28, **self.PRODUCT_FEED, products_entitled=0) == (None, MISSING)
+        assert raw("adoption_breadth", validity=28, products_entitled=3, products_used=3) == (None, MISSING)
+
+    def test_a_product_feed_silent_for_the_window_is_stale(self):
+        quiet = {"product_feed_day": TODAY - dt.timedelta(days=28)}
+        assert raw("adoption_breadth", validity=28, **quiet, products_entitled=3, products_used=3) == (None, STALE)
 
 
 class TestSurveySentiment:
@@ -108,10 +167,14 @@ class TestSurveySentiment:
 
 class TestSupportLoad:
     def test_the_weighted_tickets_of_the_window(self):
-        assert raw("support_load", ticket_weight_90d=11) == (11.0, OK)
+        assert raw("support_load", tickets_known=True, ticket_weight_90d=11) == (11.0, OK)
 
-    def test_no_tickets_is_zero_never_missing(self):
-        assert raw("support_load") == (0.0, OK)
+    def test_no_ticket_in_the_window_is_zero_for_an_account_that_uses_support(self):
+        assert raw("support_load", tickets_known=True) == (0.0, OK)
+
+    def test_an_account_without_a_ticket_in_a_year_has_no_support_record(self):
+        assert raw("support_load", tickets_known=False) == (None, MISSING)
+        assert raw("support_burden", tickets_known=False) == (None, MISSING)
 
 
 class TestTenure:
@@ -140,7 +203,11 @@ def test_a_missing_new_measure_follows_its_policy_like_any_other():
             MeasureConfig(kind="support_load", weight=2, zero_at=30, full_at=0, validity_days=90),
         ),
     )
-    result = score_account(card, facts(customer_since=None, usage_licences_owned=None, ticket_weight_90d=6), day=TODAY)
+    result = score_account(
+        card,
+        facts(customer_since=None, usage_licences_owned=None, tickets_known=True, ticket_weight_90d=6),
+        day=TODAY,
+    )
     # Tenure counts as 50, usage level drops out, support load 6 of 30 scores 80: (50 + 2 × 80) / 3 = 70.
     assert result.score == 70.0
     assert result.measures["usage_level"] == {"raw": None, "score": None, "weight": 1, "status": MISSING}
@@ -186,6 +253,7 @@ class TestFactsRead:
 
     def test_an_account_silent_for_weeks_keeps_the_licences_it_bought(self):
         account = AccountFactory()
+        self.usage(AccountFactory(), 0, users=1)  # the feed itself delivered today
         self.usage(account, 60, 200, users=9, owned=30)
         self.usage(account, 366, owned=99)  # beyond the year it looks back
         item = self.read(account)

@@ -57,7 +57,7 @@ def test_facts_are_read_set_based_for_a_range_of_accounts(now, django_assert_max
         channel="call",
         occurred_at=timezone.now() - dt.timedelta(days=3),
     )
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(18):
         facts = facts_for(day=TODAY, scope=AccountScope.between(accounts[0].pk, accounts[-1].pk))
     first = facts[accounts[0].pk]
     assert first.active_users_7d == 30 and first.active_users_prev28 == 60

@@ -539,18 +539,20 @@ def test_overrides_flag_states_scorecards_and_stale_data_come_out_the_same_on_bo
     assert (snapshots["on the green line"]["score"], snapshots["on the green line"]["band"]) == (80, "green")
     assert snapshots["no signals at all"]["scorecard_id"] == cards["Standard health"]  # the tech card is retired
     stale = snapshots["stale signals"]["measures"]
-    # Usage ended 10 days ago: the trend (valid 7 days) is stale, and last week's licence counts are missing.
+    # Its usage ended 10 days ago while the feed went on for other accounts: a week without rows is a week
+    # without use (the trend falls all the way), and last week's licence counts are missing.
     assert [stale[kind]["status"] for kind in ("usage_trend", "licence_utilisation", "csm_pulse", "nps")] == [
-        "stale",
+        "ok",
         "missing",
         "stale",
         "stale",
     ]
+    assert stale["usage_trend"]["raw"] == -100.0
     assert snapshots["pulse in force"]["measures"]["csm_pulse"]["status"] == "ok"
     assert snapshots["two calls at one instant"]["measures"]["checkin_concerns"]["raw"] == 0
     assert snapshots["override in force"]["measures"]["checkin_concerns"]["raw"] == 2
     assert snapshots["no signals at all"]["measures"]["usage_trend"]["status"] == "missing"
-    assert (health["falling"]["delta_7d"], health["falling"]["delta_30d"]) == (Decimal("-72.5"), Decimal("-68.2"))
+    assert (health["falling"]["delta_7d"], health["falling"]["delta_30d"]) == (Decimal("-74.3"), Decimal("-70.0"))
     assert health["churned"]["priority"] < 0 and flags["churned"] == []
     assert (health["unscored"]["score"], health["unscored"]["band"], snapshots["unscored"]["measures"]) == (
         None,

@@ -92,7 +92,9 @@ class TestWeightsAndMissingMeasures:
     def test_stale_data_is_shown_as_stale_and_left_out(self):
         scorecard = card(measure("nps", 1, 3, 9, 180), measure("stakeholder_coverage", 1, 0, 100, 3650))
         old = dt.datetime(2026, 1, 1)  # 326 days ago, validity 180
-        result = score_account(scorecard, facts(last_nps=0, last_nps_at=old, champion_known=True), day=TODAY)
+        result = score_account(
+            scorecard, facts(last_nps=0, last_nps_at=old, stakeholders_recorded=True, champion_known=True), day=TODAY
+        )
         assert result.measures["nps"]["status"] == STALE
         assert result.score == 50.0  # champion known, no decision maker
 
@@ -116,17 +118,17 @@ class TestWeightsAndMissingMeasures:
             == NOT_APPLICABLE
         )
         # 90 days / 14 = 6.43 expected; 3 held → 46.7 %
-        raw, status = raw_measure(
-            "checkin_cadence", facts(stage="adoption", cadence_days=14, checkins_90d=3), day=TODAY, validity_days=90
-        )
-        assert (raw, status) == (46.7, OK)
+        held = facts(stage="adoption", cadence_days=14, checkins_90d=3, last_checkin_at=dt.datetime(2026, 11, 20))
+        assert raw_measure("checkin_cadence", held, day=TODAY, validity_days=90) == (46.7, OK)
+        # No check-in in the window is no record of check-ins: missing, not a free 0.
+        never = facts(stage="adoption", cadence_days=14)
+        assert raw_measure("checkin_cadence", never, day=TODAY, validity_days=90) == (None, MISSING)
 
     def test_usage_trend_compares_the_last_week_with_the_four_before(self):
+        # 245 user-days in 7 days is 35 a day; 1,400 in the 28 before is 50 a day: −30 %.
+        usage = dict(usage_feed_day=TODAY, usage_licences_owned=60, active_user_days_7d=245)
         raw, status = raw_measure(
-            "usage_trend",
-            facts(usage_last_day=TODAY, active_users_7d=35.0, active_users_prev28=50.0),
-            day=TODAY,
-            validity_days=7,
+            "usage_trend", facts(**usage, active_user_days_prev28=1400), day=TODAY, validity_days=7
         )
         assert (raw, status) == (-30.0, OK)
 
@@ -139,8 +141,13 @@ class TestWeightsAndMissingMeasures:
         )
         assert status == STALE
 
-    def test_no_touchpoint_in_the_horizon_scores_as_the_worst_recency(self):
-        assert raw_measure("engagement_recency", facts(), day=TODAY, validity_days=365) == (365.0, OK)
+    def test_no_touchpoint_in_the_horizon_is_missing_not_the_worst_recency(self):
+        assert raw_measure("engagement_recency", facts(), day=TODAY, validity_days=365) == (None, MISSING)
+
+    def test_recency_is_capped_at_the_window(self):
+        long_ago = dt.datetime(2025, 12, 1, 12, 0)
+        raw = raw_measure("engagement_recency", facts(last_touchpoint_at=long_ago), day=TODAY, validity_days=60)
+        assert raw == (60.0, OK)
 
 
 class TestBands:

@@ -13,9 +13,12 @@ from lifecycle.models import MeasureKind, Scorecard, WhenMissing
 
 # What each measure's raw value is, in the unit its thresholds are written in.
 MEASURE_UNITS: dict[str, str] = {
-    MeasureKind.USAGE_TREND: "% change in active users, last 7 days against the 28 before",
+    MeasureKind.USAGE_TREND: (
+        "% change in daily active users (or key events), last 7 days against the 28 before; a day without a row"
+        " counts as no use"
+    ),
     MeasureKind.LICENCE_UTILISATION: "% of owned licences in use",
-    MeasureKind.ENGAGEMENT_RECENCY: "days since the last touchpoint (capped at the validity window)",
+    MeasureKind.ENGAGEMENT_RECENCY: "days since the last touchpoint (capped at the validity window; none in a year: missing)",
     MeasureKind.CHECKIN_CADENCE: "% of the expected check-in calls held (adoption stage only)",
     MeasureKind.SUPPORT_BURDEN: "open tickets weighted by severity (low 1 … urgent 4)",
     MeasureKind.NPS: "the latest NPS answer, 0–10",
@@ -24,12 +27,16 @@ MEASURE_UNITS: dict[str, str] = {
     MeasureKind.CSM_PULSE: "the CSM's gut-feel rating, 1–6",
     MeasureKind.CHECKIN_CONCERNS: "concerns raised at the last check-in",
     MeasureKind.USAGE_LEVEL: (
-        "% mean daily active users per owned licence over the last 28 days (where none are reported, mean daily"
-        " key events per 100 licences); 0 when dormant"
+        "% mean daily active users per owned licence (or seat bought) over the last 28 days (where none are"
+        " reported, mean daily key events per 100 licences); 0 when dormant"
     ),
     MeasureKind.SURVEY_SENTIMENT: "latest NPS (×10) and CSAT ((answer − 1) × 25) within the validity window, 0–100",
-    MeasureKind.SUPPORT_LOAD: "tickets opened in the last 90 days, closed or not, weighted by severity (low 1 … urgent 4)",
+    MeasureKind.SUPPORT_LOAD: (
+        "tickets opened in the last 90 days, closed or not, weighted by severity (low 1 … urgent 4), plus a point"
+        " per hour of support time"
+    ),
     MeasureKind.TENURE: "days since the first contract started",
+    MeasureKind.ADOPTION_BREADTH: "% of the products held that were used in the last 28 days",
 }
 
 

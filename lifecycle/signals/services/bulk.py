@@ -14,6 +14,7 @@ batches of `WRITE_BATCH`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,14 +22,22 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Max, Q, Sum, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from accounts.models import Account, Contact
+from accounts.models import Account, Contact, Product
 from core import events
-from lifecycle.models import Invoice, SupportTicket, SurveyKind, SurveyResponse, TicketSeverity, UsageDaily
+from lifecycle.models import (
+    Invoice,
+    ProductUsageDaily,
+    SupportTicket,
+    SurveyKind,
+    SurveyResponse,
+    TicketSeverity,
+    UsageDaily,
+)
 from lifecycle.signals.events import SignalsIngested
 from users.models import User
 from users.permissions import can_write_signals_for_any_account, editable_accounts_q
@@ -135,10 +144,18 @@ class _RowReader:
             self.error(name, f"At most {max_length} characters (got {len(value)}).")
         return value
 
-    def count(self, name: str, *, default: int | None = None, minimum: int = 0, maximum: int = MAX_COUNT) -> int | None:
+    def count(
+        self,
+        name: str,
+        *,
+        default: int | None = None,
+        required: bool = True,
+        minimum: int = 0,
+        maximum: int = MAX_COUNT,
+    ) -> int | None:
         value = self.raw(name)
         if value is None:
-            if default is None:
+            if default is None and required:
                 self.error(name, "This field is required.")
             return default
         if isinstance(value, bool):
@@ -275,13 +292,27 @@ class _Spec:
         return ["account", *self.key]
 
 
+USE_MEASURES = ("active_users", "key_events", "minutes")
+
+
 def _read_usage(row: _RowReader, now: dt.datetime) -> dict[str, Any]:
+    """One day of one account's use, of the whole product or (with `product`) of one product or module.
+
+    Analytics tools count different things, so active users, key events and
+    minutes are each optional, but a row must say something about use.
+    A day without a row means no use that day.
+    """
+    if all(row.raw(name) is None for name in USE_MEASURES):
+        row.error("active_users", "A usage row needs at least one of active_users, key_events or minutes.")
     return {
         "day": row.date("day", not_after=timezone.localdate(now)),
-        "active_users": row.count("active_users"),
+        "product": row.text("product", max_length=100).strip().lower(),
+        "active_users": row.count("active_users", required=False),
         "key_events": row.count("key_events", default=0),
+        "minutes": row.count("minutes", required=False),
         "licences_used": row.count("licences_used", default=0),
         "licences_owned": row.count("licences_owned", default=0),
+        "from_products": False,
     }
 
 
@@ -292,6 +323,7 @@ def _read_ticket(row: _RowReader, now: dt.datetime) -> dict[str, Any]:
         "severity": row.choice("severity", TicketSeverity, default=TicketSeverity.MEDIUM),
         "opened_at": row.datetime("opened_at", not_after=now + CLOCK_SKEW),
         "closed_at": row.datetime("closed_at", required=False, not_after=now + CLOCK_SKEW),
+        "time_spent_minutes": row.count("time_spent_minutes", required=False),
     }
     if values["opened_at"] and values["closed_at"] and values["closed_at"] < values["opened_at"]:
         row.error("closed_at", "A ticket cannot close before it opened.")
@@ -326,17 +358,28 @@ SPECS: dict[str, _Spec] = {
     SignalKind.USAGE: _Spec(
         kind=SignalKind.USAGE,
         model=UsageDaily,
-        columns=("account", "day", "active_users", "key_events", "licences_used", "licences_owned"),
-        key=("day",),
-        values=("active_users", "key_events", "licences_used", "licences_owned"),
+        columns=(
+            "account",
+            "day",
+            "product",
+            "active_users",
+            "key_events",
+            "minutes",
+            "licences_used",
+            "licences_owned",
+        ),
+        # Rows with a product are one product's day: checked for duplicates on (product, day) and written
+        # to ProductUsageDaily by _split_product_rows.
+        key=("product", "day"),
+        values=("active_users", "key_events", "minutes", "licences_used", "licences_owned", "from_products"),
         read=_read_usage,
     ),
     SignalKind.TICKETS: _Spec(
         kind=SignalKind.TICKETS,
         model=SupportTicket,
-        columns=("account", "external_id", "subject", "severity", "opened_at", "closed_at"),
+        columns=("account", "external_id", "subject", "severity", "opened_at", "closed_at", "time_spent_minutes"),
         key=("external_id",),
-        values=("subject", "severity", "opened_at", "closed_at"),
+        values=("subject", "severity", "opened_at", "closed_at", "time_spent_minutes"),
         read=_read_ticket,
     ),
     SignalKind.SURVEYS: _Spec(
@@ -356,8 +399,16 @@ SPECS: dict[str, _Spec] = {
         read=_read_invoice,
     ),
 }
+# How the two halves of a usage batch are written: rows naming a product, and rows for the whole account.
+_ACCOUNT_USAGE = dataclasses.replace(SPECS[SignalKind.USAGE], key=("day",))
+_PRODUCT_USAGE = dataclasses.replace(
+    SPECS[SignalKind.USAGE],
+    model=ProductUsageDaily,
+    key=("product", "day"),
+    values=("active_users", "key_events", "minutes"),
+)
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    SignalKind.USAGE: ("account", "day", "active_users"),
+    SignalKind.USAGE: ("account", "day"),
     SignalKind.TICKETS: ("account", "external_id", "opened_at"),
     SignalKind.SURVEYS: ("account", "external_id", "kind", "score", "responded_at"),
     SignalKind.INVOICES: ("account", "external_id", "issued_on", "amount"),
@@ -469,8 +520,8 @@ def _validate(
             continue
         values["account_id"] = ref.pk
         natural_key = (ref.pk, *(values.get(name) for name in spec.key))
-        if None in natural_key or "" in natural_key:
-            continue  # already reported as a field error
+        if None in natural_key or ("" in natural_key and spec.model is not UsageDaily):
+            continue  # already reported as a field error (a usage row's blank product is the whole account)
         if natural_key in seen:
             errors.append(
                 RowError(
@@ -489,7 +540,7 @@ def _existing(spec: _Spec, rows: list[dict[str, Any]]) -> dict[tuple, tuple]:
     """The stored values of rows sharing a natural key with the batch, in one query."""
     account_ids = {row["account_id"] for row in rows}
     queryset = spec.model.objects.filter(account_id__in=account_ids)
-    if spec.model is UsageDaily:
+    if spec.model in (UsageDaily, ProductUsageDaily):
         days = [row["day"] for row in rows]
         queryset = queryset.filter(day__range=(min(days), max(days)))
     else:
@@ -527,6 +578,8 @@ def signals_ingest(*, kind: str, rows: Sequence[Any], actor: User | None = None,
     spec = SPECS[kind]
     result = IngestResult(kind=kind, dry_run=dry_run)
     parsed, errors, accounts = _validate(spec, rows, actor)
+    if spec.model is UsageDaily and not errors:
+        errors = _attach_products(parsed)
     if errors:
         result.errors = errors
         return result
@@ -538,10 +591,33 @@ def signals_ingest(*, kind: str, rows: Sequence[Any], actor: User | None = None,
     if spec.model is Invoice:
         for row in parsed:
             row["currency"] = row["currency"] or accounts[row["account_id"]].currency
-    stored = _existing(spec, parsed)
-    to_write = []
     changed_accounts: set[int] = set()
-    for row in parsed:
+    if spec.model is UsageDaily:
+        account_rows = [row for row in parsed if row["product"] is None]
+        product_rows = [row for row in parsed if row["product"] is not None]
+        written = _upsert(_ACCOUNT_USAGE, account_rows, result, changed_accounts, dry_run=dry_run)
+        written += _upsert(_PRODUCT_USAGE, product_rows, result, changed_accounts, dry_run=dry_run)
+        if written and product_rows:
+            _add_up_product_days(product_rows)
+    else:
+        written = _upsert(spec, parsed, result, changed_accounts, dry_run=dry_run)
+    result.account_ids = sorted(changed_accounts)
+    if not written:
+        return result
+    queue_account_recompute(result.account_ids)
+    events.announce(SignalsIngested(account_ids=tuple(result.account_ids)))
+    return result
+
+
+def _upsert(
+    spec: _Spec, rows: list[dict[str, Any]], result: IngestResult, changed_accounts: set[int], *, dry_run: bool
+) -> int:
+    """Count what `rows` would create, update or leave unchanged, and (unless a dry run) write the changes."""
+    if not rows:
+        return 0
+    stored = _existing(spec, rows)
+    to_write = []
+    for row in rows:
         natural_key = (row["account_id"], *(row[name] for name in spec.key))
         incoming = tuple(row[name] for name in spec.values)
         previous = stored.get(natural_key)
@@ -554,9 +630,8 @@ def signals_ingest(*, kind: str, rows: Sequence[Any], actor: User | None = None,
             result.updated += 1
         changed_accounts.add(row["account_id"])
         to_write.append(row)
-    result.account_ids = sorted(changed_accounts)
     if dry_run or not to_write:
-        return result
+        return 0
     attnames = {name: spec.model._meta.get_field(name).attname for name in (*spec.key, *spec.values)}
     spec.model.objects.bulk_create(
         [
@@ -568,9 +643,69 @@ def signals_ingest(*, kind: str, rows: Sequence[Any], actor: User | None = None,
         unique_fields=spec.unique_fields,
         update_fields=list(spec.values),
     )
-    queue_account_recompute(result.account_ids)
-    events.announce(SignalsIngested(account_ids=tuple(result.account_ids)))
-    return result
+    return len(to_write)
+
+
+def _attach_products(rows: list[dict[str, Any]]) -> list[RowError]:
+    """Each usage row's product key as the product's id (None for the whole account), in one query."""
+    keys = {row["product"] for row in rows if row.get("product")}
+    known = dict(Product.objects.filter(key__in=keys).values_list("key", "pk")) if keys else {}
+    errors = []
+    for index, row in enumerate(rows):
+        key = row.get("product")
+        if not key:
+            row["product"] = None
+        elif key in known:
+            row["product"] = known[key]
+        else:
+            errors.append(RowError(index, "product", f"No product has key {key!r}; add it to the products first."))
+    return errors
+
+
+def _add_up_product_days(product_rows: list[dict[str, Any]]) -> None:
+    """Give each (account, day) of the product rows an account-wide row added up from all its products' rows.
+
+    Only where the account's own row for the day is missing or was itself added up: a row the
+    feed sent for the whole account is the truth. People use several modules in a day, so the
+    day's active users are the busiest product's (a floor on the distinct people); key events and
+    minutes add up. Licences stay 0: the usage level then counts the entitlements' seats. Set-based:
+    one read of the product rows, one of the account rows, one upsert.
+    """
+    account_ids = {row["account_id"] for row in product_rows}
+    days = [row["day"] for row in product_rows]
+    touched = {(row["account_id"], row["day"]) for row in product_rows}
+    sent = set(
+        UsageDaily.objects.filter(
+            account_id__in=account_ids, day__range=(min(days), max(days)), from_products=False
+        ).values_list("account_id", "day")
+    )
+    wanted = touched - sent
+    if not wanted:
+        return
+    totals = (
+        ProductUsageDaily.objects.filter(account_id__in={a for a, _ in wanted}, day__range=(min(days), max(days)))
+        .values("account_id", "day")
+        .annotate(users=Max("active_users"), events=Sum("key_events"), minutes=Sum("minutes"))
+        .values_list("account_id", "day", "users", "events", "minutes")
+    )
+    UsageDaily.objects.bulk_create(
+        [
+            UsageDaily(
+                account_id=account_id,
+                day=day,
+                active_users=users,
+                key_events=events or 0,
+                minutes=minutes,
+                from_products=True,
+            )
+            for account_id, day, users, events, minutes in totals
+            if (account_id, day) in wanted
+        ],
+        batch_size=WRITE_BATCH,
+        update_conflicts=True,
+        unique_fields=["account", "day"],
+        update_fields=["active_users", "key_events", "minutes", "from_products"],
+    )
 
 
 def usage_ingest(*, rows: Sequence[Any], actor: User | None = None, dry_run: bool = False) -> IngestResult:
