@@ -88,13 +88,16 @@ class Migration(migrations.Migration):
             ],
             options={
                 "verbose_name_plural": "daily product usage",
-                "indexes": [models.Index(fields=["day"], name="product_usage_day")],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("account", "product", "day"),
+                "indexes": [
+                    models.Index(fields=["day"], name="product_usage_day"),
+                    models.Index(
+                        fields=["account", "product", "day"],
                         include=("active_users", "key_events", "minutes"),
-                        name="product_usage_one_row_per_day",
-                    )
+                        name="product_usage_covering",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("account", "product", "day"), name="product_usage_one_row_per_day")
                 ],
             },
         ),

@@ -66,14 +66,19 @@ class ProductUsageDaily(models.Model):
         verbose_name_plural = "daily product usage"
         constraints = [
             # Leading with the account: adoption breadth probes (account, product, day range) per entitlement.
-            # With the activity columns in it, PostgreSQL answers the probe from the index alone.
-            models.UniqueConstraint(
+            models.UniqueConstraint(fields=["account", "product", "day"], name="product_usage_one_row_per_day"),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="product_usage_day"),
+            # With the activity columns in it, PostgreSQL answers adoption breadth's probe from the index alone.
+            # A separate index, not the unique constraint's: SQLite cannot build a covering unique index, and
+            # Django would then leave the uniqueness out there (other databases build this one plain).
+            models.Index(
                 fields=["account", "product", "day"],
                 include=["active_users", "key_events", "minutes"],
-                name="product_usage_one_row_per_day",
+                name="product_usage_covering",
             ),
         ]
-        indexes = [models.Index(fields=["day"], name="product_usage_day")]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.product_id} {self.day}"

@@ -12,7 +12,7 @@ import datetime as dt
 import io
 
 import pytest
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -36,19 +36,6 @@ pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
 USAGE_URL = "/api/signals/usage/"
 TICKETS_URL = "/api/signals/tickets/"
-
-
-# Known bug, pinned here until it is fixed: product usage cannot be written on SQLite. One row per account,
-# product and day is a UniqueConstraint with INCLUDE columns (for PostgreSQL's index-only probe), which SQLite
-# cannot build, so Django leaves the constraint out there (models.W040 is silenced) and the ingest's upsert
-# (ON CONFLICT (account, product, day)) has no unique index to match. On PostgreSQL these tests pass.
-PRODUCT_UPSERT_BROKEN = (
-    "SQLite has no unique index on (account, product, day): the constraint's INCLUDE columns make Django skip it, "
-    "so the product rows' ON CONFLICT upsert fails"
-)
-writes_product_rows = pytest.mark.xfail(
-    connection.vendor == "sqlite", reason=PRODUCT_UPSERT_BROKEN, raises=OperationalError, strict=True
-)
 
 
 @pytest.fixture
@@ -151,7 +138,6 @@ def test_a_row_that_says_nothing_about_use_is_an_error_naming_active_users_and_n
 # --- Rows naming a product ------------------------------------------------------------------------------
 
 
-@writes_product_rows
 def test_a_row_naming_a_product_writes_that_products_day_matched_by_key_in_any_case(admin, own_account, products):
     result = ingest.usage_ingest(
         actor=admin,
@@ -199,7 +185,6 @@ def test_a_csm_cannot_send_product_usage_for_someone_elses_account(csm, own_acco
     assert ProductUsageDaily.objects.count() == UsageDaily.objects.count() == 0
 
 
-@pytest.mark.xfail(connection.vendor == "sqlite", reason=PRODUCT_UPSERT_BROKEN, strict=True)
 def test_one_row_per_account_product_and_day_is_a_database_constraint(own_account, products):
     ProductUsageDaily.objects.create(account=own_account, product=products["reports"], day=day(1), active_users=1)
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -209,7 +194,6 @@ def test_one_row_per_account_product_and_day_is_a_database_constraint(own_accoun
 # --- The account-wide day added up from the product rows ---------------------------------------------------
 
 
-@writes_product_rows
 def test_product_rows_add_up_into_an_account_wide_day_where_the_feed_sent_none(admin, own_account, products):
     ingest.usage_ingest(
         actor=admin,
@@ -228,7 +212,6 @@ def test_product_rows_add_up_into_an_account_wide_day_where_the_feed_sent_none(a
     assert set(UsageDaily.objects.values_list("licences_used", "licences_owned")) == {(0, 0)}
 
 
-@writes_product_rows
 def test_later_product_rows_refresh_an_added_up_day(admin, own_account, products):
     ingest.usage_ingest(actor=admin, rows=[use(own_account, 1, product="reports", active_users=5, key_events=10)])
     assert account_days(own_account) == {day(1): (5, 10, None, True)}
@@ -240,7 +223,6 @@ def test_later_product_rows_refresh_an_added_up_day(admin, own_account, products
     assert account_days(own_account) == {day(1): (9, 1, 20, True)}
 
 
-@writes_product_rows
 def test_an_account_wide_row_sent_earlier_wins_over_later_product_rows(admin, own_account, products):
     ingest.usage_ingest(actor=admin, rows=[use(own_account, 1, active_users=20, key_events=500, licences_owned=30)])
     later = ingest.usage_ingest(
@@ -252,7 +234,6 @@ def test_an_account_wide_row_sent_earlier_wins_over_later_product_rows(admin, ow
     assert product_days(own_account) == {("reports", day(1)): [50, 900, 60]}
 
 
-@writes_product_rows
 def test_an_account_wide_row_in_the_same_batch_wins_wherever_it_stands(admin, own_account, products):
     result = ingest.usage_ingest(
         actor=admin,
@@ -266,7 +247,6 @@ def test_an_account_wide_row_in_the_same_batch_wins_wherever_it_stands(admin, ow
     assert account_days(own_account) == {day(1): (20, 500, None, False), day(2): (4, 0, None, True)}
 
 
-@writes_product_rows
 def test_an_account_wide_row_sent_later_replaces_an_added_up_one_and_stays(admin, own_account, products):
     ingest.usage_ingest(actor=admin, rows=[use(own_account, 1, product="reports", active_users=5, key_events=10)])
     assert account_days(own_account) == {day(1): (5, 10, None, True)}
@@ -298,7 +278,6 @@ def test_the_same_product_and_day_twice_in_one_batch_is_an_error_whatever_the_ca
     assert ProductUsageDaily.objects.count() == UsageDaily.objects.count() == 0
 
 
-@writes_product_rows
 def test_the_same_day_once_for_the_whole_account_and_once_for_a_product_is_fine(
     admin, own_account, teammate_account, products
 ):
@@ -334,7 +313,6 @@ def test_a_dry_run_of_product_rows_writes_neither_them_nor_the_added_up_day(admi
     assert pending_recomputes() == set()
 
 
-@writes_product_rows
 def test_a_dry_run_counts_created_updated_and_unchanged_across_both_kinds_of_row(admin, own_account, products):
     ingest.usage_ingest(
         actor=admin,
@@ -363,7 +341,6 @@ def test_a_dry_run_counts_created_updated_and_unchanged_across_both_kinds_of_row
     assert (account_days(own_account), product_days(own_account)) == before
 
 
-@writes_product_rows
 def test_resending_unchanged_product_rows_is_unchanged_and_queues_no_recompute(
     admin, own_account, products, django_capture_on_commit_callbacks
 ):
@@ -397,7 +374,6 @@ def _statements(captured: CaptureQueriesContext) -> list[str]:
     ]
 
 
-@writes_product_rows
 def test_the_queries_of_a_product_batch_do_not_grow_with_its_rows(admin, csm, products):
     accounts = [AccountFactory(owner=csm) for _ in range(5)]
     rows = [
@@ -472,7 +448,6 @@ def test_time_spent_that_is_negative_or_not_a_whole_number_is_a_row_error(admin,
 # --- The API -------------------------------------------------------------------------------------------
 
 
-@writes_product_rows
 def test_the_api_takes_product_rows_and_lists_the_added_up_day(api, admin, own_account, products):
     client = api(admin, auth="token")
     rows = [
@@ -539,7 +514,6 @@ def test_the_api_takes_and_lists_a_tickets_time_spent_and_refuses_a_negative_one
 # --- CSV: import and the export that reads back in --------------------------------------------------------
 
 
-@writes_product_rows
 def test_a_csv_of_product_usage_is_imported_with_the_same_checks(admin, own_account, products):
     header = "account,day,product,active_users,key_events,minutes\n"
     good = header + f"{own_account.pk},{day(1)},reports,3,,15\n{own_account.pk},{day(1)},,,40,\n"
@@ -559,7 +533,6 @@ def test_a_csv_of_product_usage_is_imported_with_the_same_checks(admin, own_acco
     assert product_days(own_account) == {("reports", day(1)): [3, 0, 15]}
 
 
-@writes_product_rows
 def test_the_usage_export_writes_the_rows_sent_then_the_product_rows_and_imports_again_unchanged(
     client, admin, own_account, teammate_account, products
 ):
