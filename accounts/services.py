@@ -27,6 +27,7 @@ from .models import (
     AuditEvent,
     Contact,
     Coverage,
+    Stage,
     TermsSource,
     TimelineEntry,
     TimelineKind,
@@ -171,6 +172,19 @@ def _validate_coverage(*, coverage: str, owner: User | None, pool: Team | None) 
         raise ValidationError({"owner": f"{owner} is no longer active."})
 
 
+# A moment a client sends as "now" may run slightly ahead of the server's clock.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def _validate_starting_stage(stage: str, entered_at: dt.datetime | None) -> None:
+    if stage not in Stage.values:
+        raise ValidationError({"stage": f"Unknown stage {stage!r}."})
+    if stage == Stage.CHURNED:
+        raise ValidationError({"stage": "An account cannot start churned: create it, then record the churn."})
+    if entered_at is not None and entered_at > timezone.now() + CLOCK_SKEW:
+        raise ValidationError({"stage_entered_at": "An account cannot enter a stage in the future."})
+
+
 @transaction.atomic
 def account_create(
     *,
@@ -180,17 +194,41 @@ def account_create(
     owner: User | None = None,
     pool: Team | None = None,
     tags: Iterable[Any] = (),
+    stage: str | None = None,
+    stage_entered_at: dt.datetime | None = None,
 ) -> Account:
+    """A new account; `stage` and `stage_entered_at` say where an imported customer already is and since when.
+
+    Without them it starts in onboarding now. The rules count a stage from `stage_entered_at`, so a
+    long-standing customer imported into success is not judged as onboarding since its first contract.
+    """
     _validate_coverage(coverage=coverage, owner=owner, pool=pool)
-    account = Account(coverage=coverage, owner=owner, pool=pool)
+    starting: dict[str, Any] = {}
+    if stage is not None or stage_entered_at is not None:
+        _validate_starting_stage(stage or Stage.ONBOARDING, stage_entered_at)
+        starting["stage"] = stage or Stage.ONBOARDING
+        if stage_entered_at is not None:
+            starting["stage_entered_at"] = min(stage_entered_at, timezone.now())
+    account = Account(coverage=coverage, owner=owner, pool=pool, **starting)
     _apply_changes(account, fields, ACCOUNT_EDITABLE_FIELDS)
     account.full_clean()
     account.save()
     account.tags.set(tags)
     account_terms_record([account], actor=actor, source=TermsSource.CREATED, effective_at=account.created_at)
-    audit_record(actor=actor, action=AuditAction.ACCOUNT_CREATED, subject=account, account=account)
-    timeline_system_event(account=account, event="account_created", summary=f"Account created by {actor}", actor=actor)
-    events.announce(AccountChanged(account_id=account.pk, fields=frozenset(fields), created=True))
+    audit_record(
+        actor=actor,
+        action=AuditAction.ACCOUNT_CREATED,
+        subject=account,
+        account=account,
+        changes={name: (None, value) for name, value in starting.items()},
+    )
+    body = ""
+    if starting:
+        body = f"In {account.get_stage_display()} since {timezone.localtime(account.stage_entered_at):%d %b %Y}."
+    timeline_system_event(
+        account=account, event="account_created", summary=f"Account created by {actor}", actor=actor, body=body
+    )
+    events.announce(AccountChanged(account_id=account.pk, fields=frozenset([*fields, *starting]), created=True))
     return account
 
 

@@ -1,9 +1,10 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import ContactViewSet, TimelineEntryViewSet
 from accounts.outcomes.api import OutcomeViewSet
 from desk.api import AccountDeskViewSet
-from lifecycle.flags.api import AlertRuleViewSet, RedFlagViewSet
+from lifecycle.flags.api import AlertRuleViewSet, AlertSettingsView, FloodWarningViewSet, RedFlagViewSet
 from lifecycle.health.api_backfill import HealthBackfillViewSet
 from lifecycle.health.backtest.api import BacktestViewSet
 from lifecycle.health.scorecards.api import ScorecardViewSet
@@ -34,10 +35,15 @@ router.register("objectives", ObjectiveViewSet, basename="objective")
 router.register("achievements", AchievementViewSet, basename="achievement")
 router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
 router.register("red-flags", RedFlagViewSet, basename="red-flag")
+router.register("flood-warnings", FloodWarningViewSet, basename="flood-warning")
 router.register("health/recompute", HealthBackfillViewSet, basename="health-recompute")
 router.register("health/backtests", BacktestViewSet, basename="health-backtest")
 router.register("health/scorecards", ScorecardViewSet, basename="health-scorecard")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 
-urlpatterns = router.urls
+urlpatterns = [
+    # One row for the whole install, so no list and no id.
+    path("alert-settings/", AlertSettingsView.as_view(), name="alert-settings"),
+    *router.urls,
+]

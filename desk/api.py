@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +28,7 @@ from core.api import as_drf_error
 from lifecycle.health.api import AccountHealthSerializer, HealthScoreSerializer
 from lifecycle.health.filters import AccountHealthFilter, HealthScoreFilter
 from lifecycle.health.models import HealthScore
-from lifecycle.stages.services import account_stage_change
+from lifecycle.stages.services import account_stage_change, account_stage_set
 from users.models import User
 
 
@@ -55,6 +56,26 @@ class AccountDeskViewSet(AccountViewSet):
     def get_queryset(self) -> QuerySet[Account]:
         # The list columns already join the health row; its scorecard's name comes in the same query.
         return super().get_queryset().select_related("health__scorecard")
+
+    def perform_update(self, serializer) -> None:
+        """Accounts' own fields through accounts, `stage` and `stage_entered_at` through the stage service: one transaction."""
+        stage = serializer.validated_data.pop("stage", None)
+        entered_at = serializer.validated_data.pop("stage_entered_at", None)
+        with transaction.atomic():
+            super().perform_update(serializer)
+            if stage is None and entered_at is None:
+                return
+            account = serializer.instance
+            try:
+                account_stage_set(
+                    actor=cast(User, self.request.user),
+                    account=account,
+                    stage=stage or account.stage,
+                    entered_at=entered_at,
+                )
+            except DjangoValidationError as error:
+                raise as_drf_error(error) from error
+            serializer.instance = self.get_queryset().get(pk=account.pk)
 
     @extend_schema(
         summary="An account's daily health snapshots, newest first",

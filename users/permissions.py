@@ -86,6 +86,11 @@ def can_configure(user: User) -> bool:
     return user.is_authenticated and user.is_admin
 
 
+def oversees_alerts(user: User) -> bool:
+    """Admins and managers answer for what the rules do to the whole book: they see and acknowledge flood warnings."""
+    return user.is_authenticated and user.is_active and (user.is_admin or user.is_manager)
+
+
 def can_manage_transition(user: User, account: Account) -> bool:
     """Starting, re-dating, reassigning and cancelling a handover is the team manager's or an admin's call."""
     return can_reassign_account(user, account)

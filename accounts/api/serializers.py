@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.models import Account, ChurnReason, Contact, Tag, TimelineEntry
+from accounts.models import Account, ChurnReason, Contact, Stage, Tag, TimelineEntry
 from accounts.services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
 from users.models import Team, User
 
@@ -13,6 +13,18 @@ class AccountSerializer(serializers.ModelSerializer):
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
     pool = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    stage = serializers.ChoiceField(
+        choices=Stage.choices,
+        required=False,
+        help_text="Where the customer is in its lifecycle: onboarding when left out. An integration importing a "
+        "long-standing customer sends its stage and `stage_entered_at`, so the rules count from then.",
+    )
+    stage_entered_at = serializers.DateTimeField(
+        required=False,
+        help_text="When the account entered `stage` (a date or a moment), not in the future; now when left out. "
+        "On an update, a later moment in another stage is a stage change; an earlier one corrects the stage "
+        "the account was created or imported in, while no stage change is recorded for it.",
+    )
 
     class Meta:
         model = Account
@@ -28,7 +40,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["stage", "stage_entered_at", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
 
     def validate_arr(self, value):
         # The database refuses it too, but only with the constraint's name; say it in words.

@@ -70,11 +70,12 @@ class AccountViewSet(viewsets.ModelViewSet):
         tags = data.pop("tags", [])
         coverage = {key: data.pop(key, None) for key in ("owner", "pool")}
         coverage["coverage"] = data.pop("coverage", Coverage.ASSIGNED)
+        starting = {key: data.pop(key) for key in ("stage", "stage_entered_at") if key in data}
         # With nobody covering it the service answers 400; otherwise it must land in a book `user` may change.
         if (coverage["owner"] or coverage["pool"]) and not can_edit_account(user, Account(**coverage)):
             raise PermissionDenied("You can only add accounts to your own team's book.")
         try:
-            serializer.instance = services.account_create(actor=user, fields=data, tags=tags, **coverage)
+            serializer.instance = services.account_create(actor=user, fields=data, tags=tags, **coverage, **starting)
         except DjangoValidationError as error:
             raise as_drf_error(error) from error
 

@@ -138,10 +138,14 @@ def test_a_bad_new_account_is_a_400_with_field_errors_and_nothing_written(
     assert field in response.json()
 
 
-def test_stage_is_read_only_on_create(api, manager, csm):
-    response = api(manager).post(reverse("api:account-list"), new_account(csm, stage="churned"), format="json")
+def test_a_new_account_starts_in_onboarding_now_unless_told_and_never_churned(api, manager, csm, nothing_written):
+    with nothing_written():
+        churned = api(manager).post(reverse("api:account-list"), new_account(csm, stage="churned"), format="json")
+    assert churned.status_code == 400 and "cannot start churned" in churned.json()["stage"][0]
+    response = api(manager).post(reverse("api:account-list"), new_account(csm), format="json")
     assert response.status_code == 201
-    assert Account.objects.get().stage == "onboarding"
+    account = Account.objects.get()
+    assert account.stage == "onboarding" and account.stage_entered_at >= account.created_at - dt.timedelta(seconds=1)
 
 
 def test_a_csm_cannot_create_accounts_and_a_manager_not_for_another_team(api, csm, manager, other_csm, nothing_written):

@@ -1,19 +1,33 @@
-"""The alerts inbox: scope tabs with counts, filters, most severe first, and a query count that does not grow."""
+"""The alerts inbox: scope tabs with counts, filters, most severe first, a query count that does not grow, and the
+flood guard's warnings above it for admins and managers."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
+from lifecycle.flags.models import FloodWarning
+from lifecycle.health.recompute import health_recompute_all_inline
 from lifecycle.models import RedFlag
+from lifecycle.tests.test_flood_guard import silent_book
 from notifications.tests.factories import RedFlagFactory, default_rule
 from users.tests.factories import CSMFactory
 
 pytestmark = pytest.mark.django_db
 
 KINDS = ["band_red", "usage_drop", "no_touchpoint", "nps_detractor", "ticket_spike"]
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def now():
+    with time_machine.travel(dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC), tick=False):
+        yield
 
 
 class TestInbox:
@@ -107,3 +121,70 @@ class TestInbox:
         with django_assert_num_queries(8):
             response = client.get(reverse("alerts"), {"scope": "team"})
         assert len(response.context["rows"]) == min(n, 50)
+
+
+class TestFloodWarnings:
+    """A rule that flagged more than the flood share of the book in a night heads the inbox for admins and managers."""
+
+    @pytest.fixture
+    def flooded(self, now):
+        rule = silent_book(accounts=10, silent=5)
+        health_recompute_all_inline(day=TODAY)
+        return FloodWarning.objects.get(rule=rule)
+
+    def test_a_rule_that_flagged_half_the_book_heads_the_inbox_for_managers_and_admins(
+        self, client, flooded, manager, admin
+    ):
+        for user in (manager, admin):
+            client.force_login(user)
+            response = client.get(reverse("alerts"))
+            assert response.context["flood_banner"].warnings == [flooded]
+            page = " ".join(response.content.decode().split())
+            assert "Flood guard: a rule flagged much of the book in one night" in page
+            assert (
+                "<strong>No touchpoint in 30 days</strong> raised <strong>5 new flags</strong> on the night of "
+                "23 Nov 2026: <strong>50% of the book</strong> (10 accounts), above the 20% limit." in page
+            )
+            assert "Every flag was raised: none was held back." in page
+            assert f"?scope=all&amp;rule={flooded.rule_id}" in page
+        # Only an admin may change the share.
+        assert reverse("flood-guard") in page
+        client.force_login(manager)
+        assert reverse("flood-guard") not in client.get(reverse("alerts")).content.decode()
+
+    def test_csms_do_not_see_it(self, client, flooded, csm):
+        client.force_login(csm)
+        response = client.get(reverse("alerts"))
+        assert not response.context["flood_banner"]
+        assert "Flood guard" not in response.content.decode()
+
+    def test_acknowledging_it_in_place_takes_it_off_the_inbox(self, client, flooded, manager):
+        client.force_login(manager)
+        url = reverse("flood-warning-acknowledge", args=[flooded.pk])
+        response = client.post(url, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        assert 'id="flood-warnings"' in response.content.decode() and "Acknowledge" not in response.content.decode()
+        flooded.refresh_from_db()
+        assert flooded.acknowledged_by == manager
+        assert not client.get(reverse("alerts")).context["flood_banner"]
+
+    def test_a_plain_post_goes_back_to_the_inbox(self, client, flooded, admin):
+        client.force_login(admin)
+        response = client.post(reverse("flood-warning-acknowledge", args=[flooded.pk]), follow=True)
+        assert response.redirect_chain[-1][0] == reverse("alerts")
+        assert "acknowledged" in response.content.decode()
+
+    def test_a_csm_cannot_acknowledge_it_and_an_unknown_one_is_a_404(self, client, flooded, csm, manager):
+        client.force_login(csm)
+        assert client.post(reverse("flood-warning-acknowledge", args=[flooded.pk])).status_code == 403
+        flooded.refresh_from_db()
+        assert flooded.acknowledged_at is None
+        client.force_login(manager)
+        assert client.post(reverse("flood-warning-acknowledge", args=[flooded.pk + 99])).status_code == 404
+
+    def test_the_banner_costs_a_manager_one_query(self, client, flooded, manager, django_assert_num_queries):
+        client.force_login(manager)
+        # session, user, team (nav), bell, tab counts, rule choices, page count (none on the team's tab, so no
+        # page of flags to read), and the flood warnings: one more than a CSM's inbox
+        with django_assert_num_queries(8):
+            client.get(reverse("alerts"))

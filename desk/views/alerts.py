@@ -1,4 +1,5 @@
-"""The alerts inbox: red flags with their accounts, owners and pools, in scope tabs with counts.
+"""The alerts inbox: red flags with their accounts, owners and pools, in scope tabs with counts; above them,
+for admins and managers, the flood guard's warnings.
 
 The flag actions on each row (acknowledge, snooze, resolve) stay with the flags,
 in lifecycle.flags.views.
@@ -12,6 +13,7 @@ from django.shortcuts import render
 
 from lifecycle.flags import selectors as flag_selectors
 from lifecycle.flags.forms import SnoozeForm
+from users.permissions import can_configure
 
 from ..http import DeskRequest
 
@@ -29,5 +31,8 @@ def alerts(request: DeskRequest) -> HttpResponse:
         "rows": flag_selectors.flag_rows(request.user, list(page.object_list)),
         "query_string": params.urlencode(),
         "snooze_default": SnoozeForm.initial_until(),
+        # Admins and managers first see any rule that flagged more than its share of the book last night.
+        "flood_banner": flag_selectors.flood_banner(request.user),
+        "can_configure": can_configure(request.user),
     }
     return render(request, "desk/alerts.html", context)

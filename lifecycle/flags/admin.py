@@ -1,4 +1,4 @@
-"""Admin for alert rules (configuration, with params checked) and red flags (read-mostly history)."""
+"""Admin for alert rules (configuration, with params checked), red flags (read-mostly history) and flood warnings."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from lifecycle.flags.models import FloodWarning
 from lifecycle.flags.rules import DEFAULT_PARAMS, validate_params
 from lifecycle.models import AlertRule, RedFlag
 
@@ -62,6 +63,23 @@ class RedFlagAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in RedFlag._meta.fields]
 
     # Flags change only through the workflow (inbox, API), which records who did what on the timeline.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FloodWarning)
+class FloodWarningAdmin(admin.ModelAdmin):
+    """Read-only: written by the nightly run, acknowledged on the alerts inbox; the flood share is set on its page."""
+
+    list_display = ["day", "rule", "fired", "book_size", "share", "limit", "acknowledged_at", "acknowledged_by"]
+    list_filter = ["rule"]
+    list_select_related = ["rule", "acknowledged_by"]
+    date_hierarchy = "day"
+    readonly_fields = [f.name for f in FloodWarning._meta.fields]
+
     def has_add_permission(self, request) -> bool:
         return False
 

@@ -1,20 +1,27 @@
-"""Alert rules (everyone reads, admins write) and red flags (read all; act with the account's edit right)."""
+"""Alert rules (everyone reads, admins write), red flags (read all; act with the account's edit right), the alert
+settings (everyone reads, admins write) and the flood guard's warnings (admins and managers read and acknowledge).
+"""
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import generics, mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import as_drf_error
 from lifecycle.flags import services as flag_services
-from lifecycle.flags.filters import RedFlagFilter
+from lifecycle.flags.filters import FloodWarningFilter, RedFlagFilter
+from lifecycle.flags.models import AlertSettings, FloodWarning
 from lifecycle.models import AlertRule, RedFlag
-from users.permissions import can_configure
+from users.models import User
+from users.permissions import can_configure, oversees_alerts
 
 
 class AlertRuleSerializer(serializers.ModelSerializer):
@@ -139,3 +146,89 @@ class RedFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         data = ResolveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._act(lambda: flag_services.flag_resolve(actor=request.user, flag=flag, **data.validated_data))
+
+
+# --- the flood guard ---------------------------------------------------------------
+
+
+class AlertSettingsSerializer(serializers.ModelSerializer):
+    flood_share = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        max_value=Decimal("1"),
+        help_text="Warn admins and managers when one rule raises new flags on more than this share of the book "
+        "(0.2 = 20%) in one night. Above 0, at most 1. The flags are raised all the same: it is never a cap.",
+    )
+
+    class Meta:
+        model = AlertSettings
+        fields = ["flood_share", "updated_at", "updated_by"]
+        read_only_fields = ["updated_at", "updated_by"]
+
+
+class AlertSettingsView(generics.RetrieveUpdateAPIView):
+    """Options for every alert rule: everyone signed in reads them, admins change them."""
+
+    serializer_class = AlertSettingsSerializer
+    permission_classes = [AdminWritesOrReadOnly]
+    http_method_names = ["get", "patch", "put", "head", "options"]
+
+    def get_object(self) -> AlertSettings:
+        return AlertSettings.objects.current()
+
+    def perform_update(self, serializer) -> None:
+        try:
+            serializer.instance = flag_services.alert_settings_update(
+                actor=cast(User, self.request.user), flood_share=serializer.validated_data["flood_share"]
+            )
+        except DjangoValidationError as error:
+            raise as_drf_error(error) from error
+
+
+class FloodWarningSerializer(serializers.ModelSerializer):
+    rule_name = serializers.CharField(source="rule.name", read_only=True)
+
+    class Meta:
+        model = FloodWarning
+        fields = [
+            "id",
+            "rule",
+            "rule_name",
+            "day",
+            "fired",
+            "book_size",
+            "share",
+            "limit",
+            "created_at",
+            "acknowledged_at",
+            "acknowledged_by",
+        ]
+        read_only_fields = fields
+
+
+class OverseesAlerts(permissions.IsAuthenticated):
+    message = "Only admins and managers see flood warnings."
+
+    def has_permission(self, request: Request, view) -> bool:
+        return super().has_permission(request, view) and oversees_alerts(cast(User, request.user))
+
+
+class FloodWarningViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Rules that raised new flags on more than the flood share of the book in one night, newest first."""
+
+    serializer_class = FloodWarningSerializer
+    permission_classes = [OverseesAlerts]
+    filterset_class = FloodWarningFilter
+    ordering_fields = ["day", "share"]
+    ordering = ["-day", "-share", "pk"]
+
+    def get_queryset(self) -> QuerySet[FloodWarning]:
+        return FloodWarning.objects.select_related("rule")
+
+    @extend_schema(request=None, responses=FloodWarningSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: int) -> Response:
+        actor = cast(User, request.user)
+        warning = flag_services.flood_warning_acknowledge(actor=actor, warning=self.get_object())
+        return Response(FloodWarningSerializer(warning).data)

@@ -42,3 +42,17 @@ class FlagResolved(Event):
     flag_id: int
     account_id: int
     actor_id: int
+
+
+@dataclass(frozen=True)
+class FloodWarningsRaised(Event):
+    """A nightly run's rules raised new flags on more than the flood share of the book (lifecycle.flags.models.FloodWarning).
+
+    Every flag was raised all the same; admins should hear that one rule fired on much of the book
+    (a threshold set too low, a broken feed) before the flags bury their teams. `warning_ids` are the
+    warnings written or re-opened for `day`; `notify` is False for runs nobody should be woken for.
+    """
+
+    warning_ids: tuple[int, ...]
+    day: dt.date
+    notify: bool = True

@@ -1,4 +1,4 @@
-"""The red-flag FilterSet, shared by the alerts inbox and the API."""
+"""The red-flag FilterSet, shared by the alerts inbox and the API; the flood warnings' for the API."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Tier
+from lifecycle.flags.models import FloodWarning
 from lifecycle.models import UNRESOLVED, AlertRule, FlagStatus, RedFlag, Severity
 
 NEEDING_ACTION = "action"
@@ -46,3 +47,13 @@ class RedFlagFilter(django_filters.FilterSet):
         if value == "any":
             return queryset
         return queryset.filter(status=value)
+
+
+class FloodWarningFilter(django_filters.FilterSet):
+    acknowledged = django_filters.BooleanFilter(
+        field_name="acknowledged_at", lookup_expr="isnull", exclude=True, label="Acknowledged"
+    )
+
+    class Meta:
+        model = FloodWarning
+        fields = ["rule", "day", "acknowledged"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
@@ -22,4 +23,16 @@ class ResolveForm(forms.Form):
         label="What was done",
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}),
+    )
+
+
+class FloodGuardForm(forms.Form):
+    flood_share = forms.DecimalField(
+        label="Flood share",
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        max_value=Decimal("1"),
+        help_text="A share of the book, above 0 and at most 1: 0.2 warns when one rule raises new flags on more "
+        "than 20% of the accounts in one night.",
     )

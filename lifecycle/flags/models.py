@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Stage, Tier
@@ -176,3 +178,117 @@ class RedFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} on {self.account_id} ({self.status})"
+
+
+# --- the flood guard ------------------------------------------------------------------
+
+DEFAULT_FLOOD_SHARE = Decimal("0.20")
+
+
+def as_percent(share: Decimal) -> str:
+    """0.2 as "20%", 0.2004 as "20.04%": as many places as it takes, up to two."""
+    return f"{share * 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+class AlertSettingsQuerySet(models.QuerySet["AlertSettings"]):
+    def current(self) -> AlertSettings:
+        """The settings in force (1 query): the saved row, or the defaults until an admin saves any."""
+        return self.filter(pk=AlertSettings.SINGLETON_PK).first() or AlertSettings(pk=AlertSettings.SINGLETON_PK)
+
+
+class AlertSettings(models.Model):
+    """Options for all alert rules, set by admins: one row (pk 1), read with `lifecycle.flags.selectors.alert_settings`.
+
+    The flood guard never holds a flag back (a silent cap would hide exactly the night something went
+    wrong); it tells admins when one rule raised flags on more than `flood_share` of the book in a night.
+    """
+
+    SINGLETON_PK = 1
+
+    flood_share = models.DecimalField(
+        "flood share",
+        max_digits=4,
+        decimal_places=3,
+        default=DEFAULT_FLOOD_SHARE,
+        help_text="Warn admins when one rule raises new flags on more than this share of the book (0.2 = 20%) "
+        "in one nightly run; the flags are raised all the same.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = AlertSettingsQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "alert settings"
+        verbose_name_plural = "alert settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="alertsettings_single_row"),
+            models.CheckConstraint(
+                condition=Q(flood_share__gt=0, flood_share__lte=1),
+                name="alertsettings_flood_share_is_a_share",
+                violation_error_message="The flood share is a share of the book: above 0 and at most 1.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Alert settings (flood share {self.flood_percent})"
+
+    @property
+    def flood_percent(self) -> str:
+        return as_percent(self.flood_share)
+
+
+class FloodWarningQuerySet(models.QuerySet):
+    def unacknowledged(self) -> FloodWarningQuerySet:
+        return self.filter(acknowledged_at__isnull=True)
+
+
+class FloodWarning(models.Model):
+    """One rule raised new flags on more than the flood share of the book in one night: every flag stands.
+
+    Written by `lifecycle.flags.services.flood_guard_check` when a nightly run finishes; shown on the
+    alerts inbox to admins and managers until one of them acknowledges it.
+    """
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="flood_warnings")
+    day = models.DateField(help_text="The day the nightly run was for.")
+    fired = models.PositiveIntegerField(help_text="New flags the rule raised that night.")
+    book_size = models.PositiveIntegerField(help_text="Accounts in the book (all but churned) at the time.")
+    share = models.DecimalField(max_digits=7, decimal_places=4, help_text="fired / book size.")
+    limit = models.DecimalField(max_digits=4, decimal_places=3, help_text="The flood share in force then.")
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = FloodWarningQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day", "-share", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "day"], name="floodwarning_one_per_rule_day"),
+            models.CheckConstraint(condition=Q(book_size__gt=0, fired__gt=0), name="floodwarning_counts_positive"),
+            models.CheckConstraint(condition=Q(share__gt=F("limit")), name="floodwarning_share_above_limit"),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=False) | Q(acknowledged_by__isnull=True),
+                name="floodwarning_acknowledged_by_has_time",
+            ),
+        ]
+        indexes = [
+            # The inbox's banner: the unacknowledged warnings, newest first.
+            models.Index(fields=["-day"], condition=Q(acknowledged_at__isnull=True), name="floodwarning_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.day}: {self.fired} of {self.book_size}"
+
+    @property
+    def share_percent(self) -> str:
+        return as_percent(self.share)
+
+    @property
+    def limit_percent(self) -> str:
+        return as_percent(self.limit)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.models import Stage
 from lifecycle.health.defaults import DEFAULT_CADENCES
 from lifecycle.health.facts import AccountFacts
-from lifecycle.health.facts_query import TICKET_RECENT_DAYS
+from lifecycle.health.facts_query import SPEND_PERIOD_DAYS, TICKET_RECENT_DAYS, TOUCHPOINT_HORIZON_DAYS
 from lifecycle.models import AlertRule, Band, CheckInCadence, RuleKind
 
 # Merged under each rule's own params; an admin only writes what differs.
@@ -53,6 +53,10 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
 
 NPS_DETRACTOR_MAX = 6  # NPS scores 0–6 are detractors by definition.
 FALLBACK_CADENCE_DAYS = 14
+# Spend rising compares the last 90 days with the 90 before: only a customer through both has a full
+# previous period of invoices to compare with. A younger one's first period holds part of a period's
+# invoices, so against a full one its spend "rose" every time.
+SPEND_HISTORY_DAYS = 2 * SPEND_PERIOD_DAYS
 
 
 @dataclass(frozen=True)
@@ -191,23 +195,48 @@ def _score_drop(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str,
     }
 
 
+def stage_started_on(f: AccountFacts) -> dt.date:
+    """When the account's current stage began for the rules: the day it entered it, or its contract start if later.
+
+    Never a contract start before the stage: an imported long-standing customer entered its stage
+    (as the import says) years after its first contract, and its onboarding clock starts then.
+    """
+    if f.contract_start is not None and f.contract_start > f.stage_entered_on:
+        return f.contract_start
+    return f.stage_entered_on
+
+
 def _no_touchpoint(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     if f.last_touchpoint_at is not None:
-        since, what = _day(f.last_touchpoint_at), "last touchpoint"
-    else:
-        since, what = f.onboarding_started_on, "no touchpoint since onboarding started"
+        since = _day(f.last_touchpoint_at)
+        days = (today - since).days
+        if days < p["days"]:
+            return None
+        reason = f"No touchpoint for {days} days (last on {since:%d %b %Y}; limit {p['days']})."
+        return reason, {
+            "days_since": days,
+            "since": since.isoformat(),
+            "counted_from": "last touchpoint",
+            "limit": p["days"],
+        }
+    # None on record (the facts look back TOUCHPOINT_HORIZON_DAYS): counted from when the account entered
+    # its stage, not from a contract start years before, and at most from the start of the look-back.
+    entered = f.stage_entered_on
+    since = max(entered, today - dt.timedelta(days=TOUCHPOINT_HORIZON_DAYS))
     days = (today - since).days
     if days < p["days"]:
         return None
-    reason = (
-        f"No touchpoint for {days} days (last on {since:%d %b %Y}; limit {p['days']})."
-        if f.last_touchpoint_at is not None
-        else f"No touchpoint ever: {days} days since onboarding started on {since:%d %b %Y} (limit {p['days']})."
-    )
+    stage = Stage(f.stage).label if f.stage in Stage.values else f.stage
+    if since == entered:
+        reason = (
+            f"No touchpoint since the account entered {stage} on {since:%d %b %Y}: {days} days (limit {p['days']})."
+        )
+    else:
+        reason = f"No touchpoint in the last {days} days, as far back as Baton looks (limit {p['days']})."
     return reason, {
         "days_since": days,
         "since": since.isoformat(),
-        "counted_from": what,
+        "counted_from": "stage start" if since == entered else "look-back start",
         "limit": p["days"],
     }
 
@@ -239,7 +268,8 @@ def _missed_checkin(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[
 def _onboarding_not_engaged(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     if f.stage != Stage.ONBOARDING:
         return None
-    day_n = (today - f.onboarding_started_on).days
+    started = stage_started_on(f)
+    day_n = (today - started).days
     reached = [c for c in sorted(p["checkpoints"]) if day_n >= c]
     if not reached:
         return None
@@ -257,6 +287,7 @@ def _onboarding_not_engaged(p: dict, f: AccountFacts, today: dt.date, cadences: 
     return reason, {
         "checkpoint": checkpoint,
         "day": day_n,
+        "onboarding_started_on": started.isoformat(),
         "touchpoints": f.touchpoints_since_onboarding,
         "active_users_7d": f.active_users_7d,
         "min_touchpoints": p["min_touchpoints"],
@@ -360,19 +391,28 @@ def _renewal_not_green(p: dict, f: AccountFacts, today: dt.date, cadences: Mappi
 
 def _spend_rising(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, int]) -> Outcome:
     previous, recent = Decimal(f.spend_previous_90d), Decimal(f.spend_recent_90d)
+    # Against the account's own spend in the 90 days before: none there (no invoice before the
+    # recent period) is no level to rise from.
     if previous <= 0:
+        return None
+    # A customer for less than both periods has only part of a period behind it (see SPEND_HISTORY_DAYS);
+    # without any contract start its age is unknown, so it is not judged either.
+    since = f.customer_since or f.contract_start
+    if since is None or (today - since).days < SPEND_HISTORY_DAYS:
         return None
     if recent < previous * (1 + Decimal(str(p["percent"])) / 100):
         return None
     rise = (recent - previous) / previous * 100
     reason = (
         f"Spend up {rise:.0f}% over the last 90 days ({recent:,.2f} vs {previous:,.2f} in the 90 days before; "
-        f"limit {_fmt(p['percent'])}%). Is it getting more expensive for the customer?"
+        f"limit {_fmt(p['percent'])}%), a customer since {since:%d %b %Y}. "
+        "Is it getting more expensive for the customer?"
     )
     return reason, {
         "spend_recent_90d": str(recent),
         "spend_previous_90d": str(previous),
         "rise_percent": float(rise),
+        "customer_since": since.isoformat(),
     }
 
 

@@ -23,7 +23,8 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import Stage
-from lifecycle.flags.rules import FALLBACK_CADENCE_DAYS, NPS_DETRACTOR_MAX, params_for
+from lifecycle.flags.rules import FALLBACK_CADENCE_DAYS, NPS_DETRACTOR_MAX, SPEND_HISTORY_DAYS, params_for
+from lifecycle.health.facts_query import TOUCHPOINT_HORIZON_DAYS
 from lifecycle.models import AlertRule, Band, RuleKind
 
 Fragment = tuple[str, list[Any]]
@@ -65,10 +66,16 @@ def _score_drop(p: dict, day: _Day) -> Fragment:
     )
 
 
+# rules.stage_started_on: the day the account entered its stage, or its contract start if later
+# (GREATEST skips a NULL contract start).
+_STAGE_STARTED_ON = "GREATEST(stage_entered_on, contract_start)"
+
+
 def _no_touchpoint(p: dict, day: _Day) -> Fragment:
-    # Never touched: counted from onboarding_started_on (contract_start, else stage_entered_on).
-    since = f"coalesce({_local_date('last_touchpoint_at')}, contract_start, stage_entered_on)"
-    return f"{_days_since(since)} >= %s", [day.today, day.time_zone, p["days"]]
+    # None on record: counted from entering the stage, at most from the start of the facts' look-back.
+    horizon_start = day.today - dt.timedelta(days=TOUCHPOINT_HORIZON_DAYS)
+    since = f"coalesce({_local_date('last_touchpoint_at')}, GREATEST(stage_entered_on, %s::date))"
+    return f"{_days_since(since)} >= %s", [day.today, day.time_zone, horizon_start, p["days"]]
 
 
 def _missed_checkin(p: dict, day: _Day) -> Fragment:
@@ -96,7 +103,7 @@ def _onboarding_not_engaged(p: dict, day: _Day) -> Fragment:
     if not checkpoints:
         return "FALSE", []
     return (
-        f"stage = %s AND {_days_since('coalesce(contract_start, stage_entered_on)')} >= %s"
+        f"stage = %s AND {_days_since(_STAGE_STARTED_ON)} >= %s"
         " AND (touchpoints_since_onboarding < %s"
         " OR active_users_7d IS NULL OR active_users_7d < %s::double precision)",
         [Stage.ONBOARDING.value, day.today, min(checkpoints), p["min_touchpoints"], p["min_active_users"]],
@@ -175,10 +182,12 @@ def _renewal_not_green(p: dict, day: _Day) -> Fragment:
 
 def _spend_rising(p: dict, day: _Day) -> Fragment:
     # The factor is the Decimal rules.py multiplies by; numeric then compares exactly, as Decimal does.
+    # A customer for less than SPEND_HISTORY_DAYS, or of unknown age (NULL), is not judged.
     factor = 1 + Decimal(str(p["percent"])) / 100
     return (
-        "spend_previous_90d > 0 AND spend_recent_90d >= spend_previous_90d * %s::numeric",
-        [factor],
+        "spend_previous_90d > 0 AND coalesce(customer_since, contract_start) <= %s::date"
+        " AND spend_recent_90d >= spend_previous_90d * %s::numeric",
+        [day.today - dt.timedelta(days=SPEND_HISTORY_DAYS), factor],
     )
 
 

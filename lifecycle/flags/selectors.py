@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from accounts.models import Account
 from lifecycle.flags.filters import NEEDING_ACTION, RedFlagFilter
-from lifecycle.flags.models import ACTIVE
+from lifecycle.flags.models import ACTIVE, AlertSettings, FloodWarning
 from lifecycle.flags.services import can_act_on_flag
 from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag
 from users.models import User
-from users.permissions import oversight
+from users.permissions import oversees_alerts, oversight
 
 SCOPES = ("mine", "team", "all")
 
@@ -138,3 +138,41 @@ def flags_for_cockpit(user: User) -> list[RedFlag]:
         others = _with_columns(active.filter(owner__isnull=True, account__pool_id=user.team_id))[:limit]
     flags = sorted([*mine, *others], key=lambda flag: (flag.severity_rank, flag.raised_at, flag.pk), reverse=True)
     return flags[:limit]
+
+
+# --- the flood guard ---------------------------------------------------------------
+
+FLOOD_BANNER_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class FloodBanner:
+    """The unacknowledged flood warnings the inbox shows an admin or a manager, newest first."""
+
+    warnings: list[FloodWarning]
+    more: bool  # older ones wait behind these
+
+    def __bool__(self) -> bool:
+        return bool(self.warnings)
+
+
+def flood_banner(user: User) -> FloodBanner:
+    """For admins and managers: 1 query (one extra row tells there are more). Nothing, and no query, for a CSM."""
+    if not oversees_alerts(user):
+        return FloodBanner(warnings=[], more=False)
+    rows = list(
+        FloodWarning.objects.unacknowledged()
+        .select_related("rule")
+        .order_by("-day", "-share", "pk")[: FLOOD_BANNER_LIMIT + 1]
+    )
+    return FloodBanner(warnings=rows[:FLOOD_BANNER_LIMIT], more=len(rows) > FLOOD_BANNER_LIMIT)
+
+
+def alert_settings() -> AlertSettings:
+    """The settings in force, defaults included (1 query)."""
+    return AlertSettings.objects.current()
+
+
+def recent_flood_warnings(limit: int = 30) -> list[FloodWarning]:
+    """The latest warnings, acknowledged or not, with who acknowledged them (1 query)."""
+    return list(FloodWarning.objects.select_related("rule", "acknowledged_by").order_by("-day", "-share", "pk")[:limit])

@@ -18,6 +18,11 @@ Every other change leaves a system event on the account's timeline (who, when,
 what), and raising or re-opening flags announces FlagsRaised, which the apps above
 handle after the transaction commits (notifications, risk playbooks).
 
+No rule's flags are ever held back. When a nightly run finishes, `flood_guard_check` counts
+each rule's new flags of that night, and a rule that flagged more than the admins' flood share
+of the book gets a FloodWarning, shown on the alerts inbox until acknowledged, and announced
+(FloodWarningsRaised) so admins hear of it.
+
 Who owns a flag: the account's owner. A pooled account has no owner, so its
 flags have none either: the pool's team shares them (they show under "mine"
 for every member and notify each of them), rather than being parked on the
@@ -29,10 +34,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import ROUND_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery, TextField, Value
+from django.db.models import Count, OuterRef, Q, Subquery, TextField, Value
 from django.db.models.functions import Concat
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -40,11 +46,12 @@ from django.utils import timezone
 from accounts.models import Account, TimelineEntry, TimelineKind
 from accounts.services import timeline_system_event
 from core import events
-from lifecycle.flags.events import FlagAcknowledged, FlagResolved, FlagSnoozed, FlagsRaised
+from lifecycle.flags.events import FlagAcknowledged, FlagResolved, FlagSnoozed, FlagsRaised, FloodWarningsRaised
+from lifecycle.flags.models import AlertSettings, FloodWarning
 from lifecycle.flags.rules import Firing, validate_params
 from lifecycle.models import UNRESOLVED, AlertRule, FlagStatus, RedFlag
 from users.models import User
-from users.permissions import can_configure, can_edit_account
+from users.permissions import can_configure, can_edit_account, oversees_alerts
 
 MAX_SNOOZE_DAYS = 365
 
@@ -398,3 +405,97 @@ def alert_rule_update(*, actor: User, rule: AlertRule, fields: dict) -> AlertRul
     rule.full_clean()
     rule.save()
     return rule
+
+
+# --- the flood guard ---------------------------------------------------------------
+
+
+@transaction.atomic
+def flood_guard_check(*, day: dt.date, run_started_at: dt.datetime, notify: bool = True) -> list[int]:
+    """When the nightly run for `day` finishes: a warning for each rule that flagged more than the flood share of the book.
+
+    Never a cap: the run has raised every flag, this only counts them. A rule's new flags of that
+    night are those raised on `day` or since the run began (a run may cross midnight), not the
+    snoozed ones it woke (first_raised_at set). The book is every account not churned. Run again
+    the same day, it updates the counts, and a warning whose count grew comes back even if it was
+    acknowledged. Announces FloodWarningsRaised for the warnings written or re-opened, whose ids
+    it returns. Three queries, and a few more only when a rule floods.
+    """
+    limit = AlertSettings.objects.current().flood_share
+    book = Account.objects.active().count()
+    if not book:
+        return []
+    that_night = Q(raised_at__gte=_start_of(day), raised_at__lt=_start_of(day + dt.timedelta(days=1))) | Q(
+        raised_at__gte=run_started_at
+    )
+    counts = (
+        RedFlag.objects.filter(that_night, first_raised_at__isnull=True)
+        .values("rule_id")
+        .annotate(n=Count("pk"))
+        .values_list("rule_id", "n")
+    )
+    flooded = {rule_id: n for rule_id, n in counts if n > limit * book}
+    if not flooded:
+        return []
+    known = {
+        warning.rule_id: warning
+        for warning in FloodWarning.objects.select_for_update().filter(day=day, rule_id__in=flooded).order_by("pk")
+    }
+    now = timezone.now()
+    news: list[int] = []
+    for rule_id, fired in sorted(flooded.items()):
+        # Rounded up, so a share just above the limit never shows as the limit itself.
+        share = (Decimal(fired) / book).quantize(Decimal("0.0001"), rounding=ROUND_UP)
+        warning = known.get(rule_id)
+        if warning is None:
+            warning = FloodWarning.objects.create(
+                rule_id=rule_id, day=day, fired=fired, book_size=book, share=share, limit=limit, created_at=now
+            )
+        elif fired > warning.fired:
+            FloodWarning.objects.filter(pk=warning.pk).update(
+                fired=fired, book_size=book, share=share, limit=limit, acknowledged_at=None, acknowledged_by=None
+            )
+        else:
+            continue
+        news.append(warning.pk)
+    if news:
+        events.announce(FloodWarningsRaised(warning_ids=tuple(news), day=day, notify=notify))
+    return news
+
+
+def flood_warning_for_action(user: User, pk: int) -> FloodWarning:
+    """The warning, if it exists (else 404) and `user` oversees alerts (else 403)."""
+    if not oversees_alerts(user):
+        raise PermissionDenied("Only admins and managers acknowledge flood warnings.")
+    return get_object_or_404(FloodWarning.objects.select_related("rule"), pk=pk)
+
+
+@transaction.atomic
+def flood_warning_acknowledge(*, actor: User, warning: FloodWarning) -> FloodWarning:
+    """Seen by an admin or a manager: it leaves the inbox's banner. Acknowledging twice keeps the first."""
+    if not oversees_alerts(actor):
+        raise PermissionDenied("Only admins and managers acknowledge flood warnings.")
+    FloodWarning.objects.filter(pk=warning.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=actor
+    )
+    return FloodWarning.objects.select_related("rule", "acknowledged_by").get(pk=warning.pk)
+
+
+@transaction.atomic
+def alert_settings_update(*, actor: User, flood_share: Decimal | float | str) -> AlertSettings:
+    """Set the flood share: above 0 and at most 1, to three places. The row says who set it and when."""
+    if not can_configure(actor):
+        raise PermissionDenied("Only admins configure alert rules.")
+    try:
+        share = Decimal(str(flood_share))
+    except InvalidOperation:
+        raise ValidationError({"flood_share": f"{flood_share!r} is not a number."}) from None
+    if not share.is_finite() or not 0 < share <= 1:
+        raise ValidationError({"flood_share": "The flood share is a share of the book: above 0 and at most 1."})
+    current = AlertSettings.objects.select_for_update().filter(pk=AlertSettings.SINGLETON_PK).first()
+    current = current or AlertSettings(pk=AlertSettings.SINGLETON_PK)
+    current.flood_share = share
+    current.updated_by = actor
+    current.full_clean()
+    current.save()
+    return current

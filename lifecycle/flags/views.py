@@ -1,4 +1,5 @@
-"""The in-place flag actions (acknowledge, snooze, resolve), from the alerts inbox, the cockpit or the Account 360.
+"""The in-place flag actions (acknowledge, snooze, resolve), from the alerts inbox, the cockpit or the Account 360;
+the flood guard's page (admins set the flood share) and the acknowledging of its warnings.
 
 The inbox page itself is composed in desk (it shows flags with their accounts
 and people); an action taken in it answers with the inbox's fresh counts.
@@ -10,19 +11,21 @@ from typing import cast
 from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
 
-from core.forms import INVALID
+from core.forms import INVALID, add_service_errors, form_status
 from lifecycle.flags import selectors as selectors_flags
 from lifecycle.flags import services as flag_services
-from lifecycle.flags.forms import ResolveForm, SnoozeForm
+from lifecycle.flags.forms import FloodGuardForm, ResolveForm, SnoozeForm
 from lifecycle.models import RedFlag
 from users.models import User
+from users.permissions import can_configure
 
 # What an in-place action sends back: the flag's card (Account 360, cockpit) or its inbox row.
 CARD = "lifecycle/flags/partials/flag_card.html"
@@ -114,3 +117,51 @@ def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         return _respond(request, flag, error=_messages(error))
     return _respond(request, flag, done="Resolved.")
+
+
+# --- the flood guard ---------------------------------------------------------------
+
+FLOOD_BANNER = "lifecycle/flags/partials/flood_warnings.html"
+
+
+class FlagsRequest(HttpRequest):
+    """For type checking only: a request behind HtmxMiddleware has `htmx` (lifecycle sits below desk's DeskRequest)."""
+
+    htmx: HtmxDetails
+
+
+@require_POST
+def flood_warning_acknowledge(request: FlagsRequest, pk: int) -> HttpResponse:
+    """An admin or a manager has seen it: htmx gets the banner back without it, a plain POST goes back."""
+    user = cast(User, request.user)
+    warning = flag_services.flood_warning_for_action(user, pk)
+    flag_services.flood_warning_acknowledge(actor=user, warning=warning)
+    if request.htmx:
+        context = {
+            "flood_banner": selectors_flags.flood_banner(user),
+            "can_configure": can_configure(user),
+            # The remaining warnings' forms go on returning to the page they are on.
+            "next_url": _safe_next(request),
+        }
+        return render(request, FLOOD_BANNER, context)
+    messages.success(request, f"Flood warning for {warning.rule} on {warning.day:%d %b %Y} acknowledged.")
+    return redirect(_safe_next(request) or "alerts")
+
+
+def flood_guard(request: HttpRequest) -> HttpResponse:
+    """The flood share (admins set it) and the latest warnings; a bad share answers 422 with the form's errors."""
+    user = cast(User, request.user)
+    if not can_configure(user):
+        raise PermissionDenied("Only admins configure alert rules.")
+    current = selectors_flags.alert_settings()
+    form = FloodGuardForm(request.POST or None, initial={"flood_share": current.flood_share})
+    if request.method == "POST" and form.is_valid():
+        try:
+            flag_services.alert_settings_update(actor=user, flood_share=form.cleaned_data["flood_share"])
+        except ValidationError as error:
+            add_service_errors(error, form)
+        else:
+            messages.success(request, f"Flood share set to {form.cleaned_data['flood_share']:g}.")
+            return redirect("flood-guard")
+    context = {"form": form, "settings": current, "warnings": selectors_flags.recent_flood_warnings()}
+    return render(request, "lifecycle/flags/flood_guard.html", context, status=form_status(form))

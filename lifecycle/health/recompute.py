@@ -331,6 +331,10 @@ def health_recompute_chunk(
         if run.finished_at is None and not run.chunks.filter(done_at__isnull=True).exists():
             run.finished_at = now
             run.save(update_fields=["finished_at"])
+            # Every flag of the night is raised; admins are told of a rule that flagged much of the book.
+            from lifecycle.flags.services import flood_guard_check
+
+            flood_guard_check(day=run.day, run_started_at=run.started_at, notify=notify)
     return True
 
 

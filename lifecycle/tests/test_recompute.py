@@ -215,7 +215,8 @@ def test_a_flag_woken_from_its_snooze_counts_as_open_all_day_so_a_second_run_sco
     rule = AlertRule.objects.create(
         name="Quiet for 30 days", kind="no_touchpoint", severity="medium", params={"days": 30}
     )
-    account = AccountFactory(tier="high", stage="success")
+    # In success for 100 days without a touchpoint: the rule counts from the stage's start.
+    account = AccountFactory(tier="high", stage="success", stage_entered_at=timezone.now() - dt.timedelta(days=100))
     earlier = timezone.now() - dt.timedelta(days=3)
     flag = RedFlag.objects.create(
         rule=rule,

@@ -348,6 +348,9 @@ def edge_cases(clock) -> dict[str, Account]:
     cases: dict[str, Account] = {}
 
     def account(case: str, **fields) -> Account:
+        # In its stage since its contract began (the factory's, 200 days ago), unless the case says otherwise:
+        # the stage rules count from the stage's start.
+        fields.setdefault("stage_entered_at", NOW - dt.timedelta(days=200))
         cases[case] = AccountFactory(name=case, owner=fields.pop("owner", csm), **fields)
         return cases[case]
 

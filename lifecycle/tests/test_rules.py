@@ -105,14 +105,29 @@ class TestNoTouchpoint:
     def test_quiet_a_day_before(self) -> None:
         assert fire(RuleKind.NO_TOUCHPOINT, facts(last_touchpoint_at=at(29)), days=30) is None
 
-    def test_an_account_never_touched_counts_from_onboarding_start(self) -> None:
-        never = facts(last_touchpoint_at=None, contract_start=TODAY - dt.timedelta(days=30))
-        assert (
-            "No touchpoint ever: 30 days since onboarding started on 31 May 2025"
-            in fire(RuleKind.NO_TOUCHPOINT, never, days=30).reason
+    def test_an_account_without_a_touchpoint_counts_from_entering_its_stage_not_its_contract_start(self) -> None:
+        # An imported customer of four years, in Baton and in success for 30 days: 30 days, not four years.
+        never = facts(
+            last_touchpoint_at=None,
+            contract_start=TODAY - dt.timedelta(days=4 * 365),
+            stage_entered_on=TODAY - dt.timedelta(days=30),
         )
-        just_started = facts(last_touchpoint_at=None, contract_start=TODAY - dt.timedelta(days=29))
-        assert fire(RuleKind.NO_TOUCHPOINT, just_started, days=30) is None
+        firing = fire(RuleKind.NO_TOUCHPOINT, never, days=30)
+        assert firing.reason == "No touchpoint since the account entered Success on 31 May 2025: 30 days (limit 30)."
+        assert firing.values == {"days_since": 30, "since": "2025-05-31", "counted_from": "stage start", "limit": 30}
+        just_entered = facts(last_touchpoint_at=None, stage_entered_on=TODAY - dt.timedelta(days=29))
+        assert fire(RuleKind.NO_TOUCHPOINT, just_entered, days=30) is None
+
+    def test_without_a_touchpoint_on_record_a_stage_older_than_the_look_back_counts_a_year(self) -> None:
+        # The facts look back a year for touchpoints: older silence is not claimed.
+        long_ago = facts(last_touchpoint_at=None, stage_entered_on=TODAY - dt.timedelta(days=1000))
+        firing = fire(RuleKind.NO_TOUCHPOINT, long_ago, days=30)
+        assert firing.reason == "No touchpoint in the last 365 days, as far back as Baton looks (limit 30)."
+        assert firing.values["days_since"] == 365
+
+    def test_a_stage_change_does_not_excuse_an_old_last_touchpoint(self) -> None:
+        moved_yesterday = facts(last_touchpoint_at=at(45), stage_entered_on=TODAY - dt.timedelta(days=1))
+        assert fire(RuleKind.NO_TOUCHPOINT, moved_yesterday, days=30).values["days_since"] == 45
 
 
 class TestMissedCheckin:
@@ -202,6 +217,36 @@ class TestOnboardingNotEngaged:
     def test_accounts_past_onboarding_are_not_judged(self) -> None:
         item = self.onboarding(120, touchpoints=0, stage="adoption")
         assert fire(RuleKind.ONBOARDING_NOT_ENGAGED, item, **self.PARAMS) is None
+
+    def test_counts_from_entering_onboarding_not_from_a_contract_start_years_before(self) -> None:
+        # An imported long-standing customer set to onboarding 10 days ago is on day 10, not day 1,460.
+        imported = facts(
+            stage="onboarding",
+            contract_start=TODAY - dt.timedelta(days=4 * 365),
+            stage_entered_on=TODAY - dt.timedelta(days=10),
+            touchpoints_since_onboarding=0,
+            active_users_7d=None,
+        )
+        assert fire(RuleKind.ONBOARDING_NOT_ENGAGED, imported, **self.PARAMS) is None
+        thirty_days_in = facts(
+            stage="onboarding",
+            contract_start=TODAY - dt.timedelta(days=4 * 365),
+            stage_entered_on=TODAY - dt.timedelta(days=30),
+            touchpoints_since_onboarding=0,
+            active_users_7d=None,
+        )
+        firing = fire(RuleKind.ONBOARDING_NOT_ENGAGED, thirty_days_in, **self.PARAMS)
+        assert firing.reason.startswith("Not engaged by day 30 of onboarding (now day 30)")
+        assert firing.values["onboarding_started_on"] == "2025-05-31"
+
+    def test_a_contract_starting_after_the_account_entered_onboarding_starts_the_clock(self) -> None:
+        early = facts(
+            stage="onboarding",
+            stage_entered_on=TODAY - dt.timedelta(days=40),
+            contract_start=TODAY - dt.timedelta(days=20),
+            touchpoints_since_onboarding=0,
+        )
+        assert fire(RuleKind.ONBOARDING_NOT_ENGAGED, early, **self.PARAMS) is None
 
 
 class TestUsageDrop:
@@ -366,6 +411,7 @@ class TestSpendRising:
         item = facts(spend_recent_90d=Decimal("12500"), spend_previous_90d=Decimal("10000"))
         firing = fire(RuleKind.SPEND_RISING, item, percent=25)
         assert firing.reason.startswith("Spend up 25% over the last 90 days (12,500.00 vs 10,000.00")
+        assert "a customer since 26 May 2024" in firing.reason
 
     def test_quiet_just_below_it(self) -> None:
         item = facts(spend_recent_90d=Decimal("12499.99"), spend_previous_90d=Decimal("10000"))
@@ -374,6 +420,35 @@ class TestSpendRising:
     def test_needs_previous_spend(self) -> None:
         item = facts(spend_recent_90d=Decimal("5000"), spend_previous_90d=Decimal("0"))
         assert fire(RuleKind.SPEND_RISING, item, percent=25) is None
+
+    def test_a_young_account_is_not_judged_until_it_has_a_full_previous_period(self) -> None:
+        # A customer of 120 days: its previous 90 days hold one month's invoice against three now.
+        young = {"spend_recent_90d": Decimal("3000"), "spend_previous_90d": Decimal("1000")}
+        for days in (120, 179):
+            start = TODAY - dt.timedelta(days=days)
+            assert fire(RuleKind.SPEND_RISING, facts(contract_start=start, customer_since=start, **young)) is None
+        start = TODAY - dt.timedelta(days=180)
+        firing = fire(RuleKind.SPEND_RISING, facts(contract_start=start, customer_since=start, **young))
+        assert firing.values["customer_since"] == start.isoformat()
+
+    def test_its_age_is_from_its_first_contract_not_the_current_term(self) -> None:
+        # Renewed 30 days ago (the current term's start), a customer for two years: judged.
+        renewed = facts(
+            contract_start=TODAY - dt.timedelta(days=30),
+            customer_since=TODAY - dt.timedelta(days=730),
+            spend_recent_90d=Decimal("15000"),
+            spend_previous_90d=Decimal("10000"),
+        )
+        assert fire(RuleKind.SPEND_RISING, renewed) is not None
+
+    def test_an_account_of_unknown_age_is_not_judged(self) -> None:
+        unknown = facts(
+            contract_start=None,
+            customer_since=None,
+            spend_recent_90d=Decimal("15000"),
+            spend_previous_90d=Decimal("10000"),
+        )
+        assert fire(RuleKind.SPEND_RISING, unknown) is None
 
 
 class TestScope:

@@ -51,9 +51,18 @@ COLUMNS = {
     "active_users_prev28": "double precision",
     "licences_used": "int",
     "licences_owned": "int",
+    "usage_feed_day": "date",
     "active_user_days_28d": "bigint",
     "key_events_28d": "bigint",
     "usage_licences_owned": "int",
+    "active_user_days_7d": "bigint",
+    "active_user_days_prev28": "bigint",
+    "key_events_7d": "bigint",
+    "key_events_prev28": "bigint",
+    "entitled_seats": "bigint",
+    "products_entitled": "int",
+    "products_used": "int",
+    "product_feed_day": "date",
     "last_touchpoint_at": "timestamptz",
     "touchpoints_since_onboarding": "int",
     "last_checkin_at": "timestamptz",
@@ -65,11 +74,13 @@ COLUMNS = {
     "tickets_opened_7d": "int",
     "tickets_opened_prev28": "int",
     "ticket_weight_90d": "int",
+    "tickets_known": "boolean",
     "last_nps": "int",
     "last_nps_at": "timestamptz",
     "last_nps_comment": "text",
     "last_csat": "int",
     "last_csat_at": "timestamptz",
+    "stakeholders_recorded": "boolean",
     "champion_known": "boolean",
     "decision_maker_known": "boolean",
     "champion_departed_on": "date",
@@ -231,11 +242,13 @@ THRESHOLDS = [
             quiet(last_touchpoint_at=at(29)),
             fires(last_touchpoint_at=at(31)),
             quiet(last_touchpoint_at=at(-2)),
-            # Never touched: counted from the contract start, else from entering the stage.
-            fires(last_touchpoint_at=None, contract_start=day(-30)),
-            quiet(last_touchpoint_at=None, contract_start=day(-29)),
+            # None on record: counted from entering the stage, never from a contract start years before.
+            fires(last_touchpoint_at=None, contract_start=day(-1000), stage_entered_on=day(-30)),
+            quiet(last_touchpoint_at=None, contract_start=day(-1000), stage_entered_on=day(-29)),
             fires(last_touchpoint_at=None, contract_start=None, stage_entered_on=day(-30)),
             quiet(last_touchpoint_at=None, contract_start=None, stage_entered_on=day(-29)),
+            # A stage change does not excuse an old last touchpoint.
+            fires(last_touchpoint_at=at(45), stage_entered_on=day(-1)),
         ],
         id="no touchpoint: from the limit",
     ),
@@ -270,6 +283,12 @@ THRESHOLDS = [
             fires(**onboarding(0, contract_start=None, stage_entered_on=day(-30), touchpoints_since_onboarding=0)),
             quiet(**onboarding(0, contract_start=None, stage_entered_on=day(-29), touchpoints_since_onboarding=0)),
             quiet(stage=Stage.ADOPTION, contract_start=day(-120), touchpoints_since_onboarding=0),
+            # Counted from entering onboarding, not from a contract start years before (an import) ...
+            fires(stage=Stage.ONBOARDING, contract_start=day(-1000), stage_entered_on=day(-30)),
+            quiet(stage=Stage.ONBOARDING, contract_start=day(-1000), stage_entered_on=day(-29)),
+            # ... and from a contract that started after the account entered onboarding.
+            quiet(stage=Stage.ONBOARDING, stage_entered_on=day(-40), contract_start=day(-29)),
+            fires(stage=Stage.ONBOARDING, stage_entered_on=day(-40), contract_start=day(-30)),
         ],
         id="onboarding not engaged: from the first checkpoint",
     ),
@@ -362,8 +381,24 @@ THRESHOLDS = [
             fires(spend_recent_90d=Decimal("12500.01"), spend_previous_90d=Decimal("10000.00")),
             quiet(spend_recent_90d=Decimal("5000"), spend_previous_90d=Decimal("0")),
             quiet(spend_recent_90d=Decimal("0"), spend_previous_90d=Decimal("0")),
+            # Only a customer through both periods (180 days, from its first contract) is judged.
+            quiet(spend_recent_90d=Decimal("3000"), spend_previous_90d=Decimal("1000"), contract_start=day(-179)),
+            fires(spend_recent_90d=Decimal("3000"), spend_previous_90d=Decimal("1000"), contract_start=day(-180)),
+            fires(
+                spend_recent_90d=Decimal("3000"),
+                spend_previous_90d=Decimal("1000"),
+                contract_start=day(-30),
+                customer_since=day(-180),
+            ),
+            quiet(
+                spend_recent_90d=Decimal("3000"),
+                spend_previous_90d=Decimal("1000"),
+                contract_start=day(-400),
+                customer_since=day(-179),
+            ),
+            quiet(spend_recent_90d=Decimal("3000"), spend_previous_90d=Decimal("1000"), contract_start=None),
         ],
-        id="spend rising: from the percentage",
+        id="spend rising: from the percentage, on a customer of 180 days",
     ),
 ]
 
@@ -389,6 +424,22 @@ CUSTOM_THRESHOLDS = [
         {"days": 10},
         [fires(last_touchpoint_at=at(10)), quiet(last_touchpoint_at=at(9))],
         id="no touchpoint in 10 days",
+    ),
+    pytest.param(
+        RuleKind.NO_TOUCHPOINT,
+        {"days": 365},
+        [
+            # None on record in the year the facts look back: a year, however long ago the stage began.
+            fires(last_touchpoint_at=None, stage_entered_on=day(-1000)),
+            quiet(last_touchpoint_at=None, stage_entered_on=day(-364)),
+        ],
+        id="no touchpoint in a year",
+    ),
+    pytest.param(
+        RuleKind.NO_TOUCHPOINT,
+        {"days": 366},
+        [quiet(last_touchpoint_at=None, stage_entered_on=day(-1000)), fires(last_touchpoint_at=at(366))],
+        id="no touchpoint in more than the look-back",
     ),
     pytest.param(
         RuleKind.MISSED_CHECKIN,
@@ -644,6 +695,8 @@ def random_facts(rng: random.Random, account_id: int) -> AccountFacts:
         band=rng.choice(["", "green", "yellow", "red"]),
         score_7d_ago=maybe(round((score if score is not None else 50.0) + drop, 1)),
         band_yesterday=rng.choice(["", "green", "yellow", "red"]),
+        # Around spend rising's 180 days; without one, the contract start counts.
+        customer_since=maybe(day(-rng.choice([30, 179, 180, 181, 400])), 0.4),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -185,3 +186,62 @@ def test_a_csm_acknowledges_snoozes_and_resolves_red_flags_in_place(page, live_s
         ("Northwind Traders", "flag_resolved", "casey", "Red flag resolved: Health band turned red", RESOLUTION_NOTE),
     ]
     assert failed_requests == []
+
+
+def test_a_manager_reads_and_acknowledges_a_flood_warning_and_an_admin_sets_the_share(page, live_server):
+    """A night when one rule flagged half the book: every flag is there, and the inbox says so first."""
+    from lifecycle.flags.models import AlertSettings, FloodWarning
+    from lifecycle.health.recompute import health_recompute_all_inline
+    from lifecycle.tests.test_flood_guard import silent_book
+    from users.tests.factories import AdminFactory, ManagerFactory
+
+    team = TeamFactory(name="Enterprise")
+    ManagerFactory(username="maria", first_name="Maria", last_name="Berg", team=team)
+    AdminFactory(username="ada", first_name="Ada", last_name="Admin")
+    rule = silent_book(accounts=10, silent=5)
+    health_recompute_all_inline(day=timezone.localdate(), notify=False)
+    warning = FloodWarning.objects.get(rule=rule)
+    failed_requests = failures_of(page)
+
+    login(page, live_server, "maria")
+    page.goto(f"{live_server.url}/alerts/?scope=all")
+    banner = page.locator("#flood-warnings")
+    expect(banner).to_be_visible()
+    expect(banner.get_by_role("heading")).to_have_text("Flood guard: a rule flagged much of the book in one night")
+    expect(banner).to_contain_text("No touchpoint in 30 days raised 5 new flags")
+    expect(banner).to_contain_text("50% of the book (10 accounts), above the 20% limit.")
+    expect(banner).to_contain_text("Every flag was raised: none was held back.")
+    # The banner comes before the inbox and its flags, which are all there.
+    assert banner.bounding_box()["y"] < page.locator("#alert-scopes").bounding_box()["y"]
+    _result_count(page, 5)
+    screenshot(page, "alerts-5-flood-warning")
+
+    banner.get_by_role("link", name="See its flags").click()
+    expect(page).to_have_url(re.compile(rf"[?&]rule={rule.pk}\b"))
+    _result_count(page, 5)
+
+    # Acknowledged in place, the banner goes and the flags stay.
+    page.locator(f"#flood-warning-{warning.pk}").get_by_role("button", name="Acknowledge").click()
+    expect(page.locator(f"#flood-warning-{warning.pk}")).to_have_count(0)
+    expect(page.locator("#flood-warnings")).to_be_empty()
+    _result_count(page, 5)
+    screenshot(page, "alerts-6-flood-warning-acknowledged")
+
+    # An admin sets the share on its page: nonsense is refused with the reason, a share is kept.
+    page.get_by_role("button", name="Log out").click()
+    login(page, live_server, "ada")
+    page.goto(f"{live_server.url}/alerts/")
+    page.get_by_role("link", name="Flood guard").click()
+    expect(page.get_by_role("heading", name="Flood guard", exact=True)).to_be_visible()
+    expect(page.locator("#flood-warning-history")).to_contain_text("by Maria Berg")
+    share = page.get_by_label("Flood share")
+    share.fill("1.5")
+    page.locator("#flood-guard-form").get_by_role("button", name="Save").click()
+    expect(page.locator("#flood-guard-form .invalid-feedback")).to_contain_text("less than or equal to 1")
+    screenshot(page, "alerts-7-flood-share-refused")
+    page.get_by_label("Flood share").fill("0.3")
+    page.locator("#flood-guard-form").get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Flood share set to 0.3.")
+    assert AlertSettings.objects.current().flood_share == Decimal("0.3")
+    # The refused form answered 422; nothing else failed.
+    assert [url for url in failed_requests if not url.endswith("/alerts/flood-guard/")] == []
