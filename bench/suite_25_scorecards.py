@@ -48,10 +48,34 @@ def _a_draft(admin: User) -> Scorecard:
     """The shipped scorecard's next version with usage weighed twice as much and green set higher."""
     live = Scorecard.objects.active().get(tier="", stage="")
     draft = scorecard_new_version(
-        actor=admin, source=live, measure_weights={"usage_trend": Decimal("4"), "licence_utilisation": Decimal("3")}
+        actor=admin, source=live, measure_weights={"usage_trend": Decimal("4"), "usage_level": Decimal("5")}
     )
     Scorecard.objects.filter(pk=draft.pk).update(green_min=75, yellow_min=45)
     return draft
+
+
+def _demo_backtest() -> Result:
+    """The live default's AUC 30 days ahead on the demo company's outcomes (bench/demo_backtest.py): no goal."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.demo_backtest"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ.copy(),
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.demo_backtest failed:\n{done.stderr[-3000:]}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    low, high = figures["auc_ci"]
+    baseline = f"; the version it replaced: {figures['baseline_auc']}" if figures["baseline_auc"] is not None else ""
+    return Result(
+        f"scorecards: default's backtest AUC 30 days ahead on the demo's outcomes ({figures['outcomes']} outcomes, "
+        f"{figures['churned']} churned; 95% interval {low}-{high}{baseline})",
+        figures["auc"],
+        "",
+        "printed, no goal: the demo is ours",
+        True,
+    )
 
 
 def run() -> list[Result]:
@@ -102,4 +126,5 @@ def run() -> list[Result]:
             replay.get("error") or f"report for {len(scored)} horizon(s)",
             not replay.get("error"),
         ),
+        _demo_backtest(),
     ]

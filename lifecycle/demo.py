@@ -13,7 +13,9 @@ finds the evidence in the signals stored by then. A churned account's signals st
 on the day it left. Benchmark-sized companies keep 90 days and no history.
 
 At demo sizes the build ends with a backtest of the default scorecard over those two
-years (30, 60 and 90 days), so its page shows figures from the first `make run`.
+years (30, 60 and 90 days), beside the version it replaced, so its page shows figures from
+the first `make run`. Each module an account holds gets per-product usage on one day a week
+of its active days once the account adopted it (`seed_product_usage`).
 """
 
 from __future__ import annotations
@@ -101,6 +103,62 @@ def seed_signals(company: DemoCompany, batch: DemoBatch) -> None:
     company.rows.update(counts)
 
 
+# Per-product usage: each module an account holds is used on one day a week of the days the account
+# was active, if the account adopted it. Core is always adopted; another module is adopted while the
+# day's share of licences in use (the usage driver's and the story's mark) is above the module's draw
+# for that account, so accounts that use little of what they bought use few of its modules, and a
+# declining account drops modules as it declines. No driver of its own: breadth observes `usage`.
+PRODUCT_USAGE_SQL = """
+    INSERT INTO {product_usage} (account_id, product_id, day, active_users, key_events, minutes)
+    SELECT u.account_id, e.product_id, u.day, MAX({at_least_one}), MAX(u.key_events * {share} / 100), NULL
+    FROM {usage} AS u
+    JOIN {entitlement} AS e ON e.account_id = u.account_id AND e.starts_on <= u.day
+         AND (e.ends_on IS NULL OR e.ends_on >= u.day)
+    JOIN {product} AS p ON p.id = e.product_id
+    WHERE u.account_id BETWEEN %s AND %s AND u.day >= %s AND u.active_users > 0 AND u.licences_owned > 0
+      AND {weekday} = (u.account_id + e.product_id) %% 7
+      AND (p.key = 'core'
+           OR (u.account_id * 7919 + e.product_id * 104729) %% 100 < 100 * u.licences_used / u.licences_owned)
+    GROUP BY u.account_id, e.product_id, u.day
+    ON CONFLICT DO NOTHING
+"""
+# The share of the account's active users that use a module (30-89%), fixed per account and module.
+_MODULE_SHARE = "(30 + (u.account_id * 13 + e.product_id * 29) %% 60)"
+# Benchmark-sized companies get the weeks adoption breadth reads, not the whole story.
+PRODUCT_USAGE_BENCH_DAYS = 35
+
+
+@demo_seeder("product usage", order=45)
+def seed_product_usage(company: DemoCompany, batch: DemoBatch) -> None:
+    """The batch's per-product usage, from its usage rows and entitlements, in one INSERT ... SELECT."""
+    from django.db import connection
+
+    from accounts.models import Entitlement, Product
+    from lifecycle.models import ProductUsageDaily
+
+    if not batch.accounts:
+        return
+    ids = [account.pk for account in batch.accounts]
+    users = f"u.active_users * {_MODULE_SHARE} / 100"
+    if connection.vendor == "postgresql":
+        weekday, at_least_one = "EXTRACT(DOW FROM u.day)::integer", f"GREATEST(1, {users})"
+    else:
+        weekday, at_least_one = "CAST(strftime('%%w', u.day) AS integer)", f"MAX(1, {users})"
+    sql = PRODUCT_USAGE_SQL.format(
+        product_usage=connection.ops.quote_name(ProductUsageDaily._meta.db_table),
+        usage=connection.ops.quote_name(UsageDaily._meta.db_table),
+        entitlement=connection.ops.quote_name(Entitlement._meta.db_table),
+        product=connection.ops.quote_name(Product._meta.db_table),
+        weekday=weekday,
+        at_least_one=at_least_one,
+        share=_MODULE_SHARE,
+    )
+    first_day = dt.date.min if company.signal_history else company.today - dt.timedelta(days=PRODUCT_USAGE_BENCH_DAYS)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [min(ids), max(ids), first_day])
+        company.rows[ProductUsageDaily._meta.label] += cursor.rowcount
+
+
 demo_seeder("health history", order=60)(_score_history)
 
 
@@ -116,9 +174,14 @@ def _backtest_default_scorecard(company: DemoCompany) -> None:
     scorecard = Scorecard.objects.active().filter(tier="", stage="").order_by("pk").first()
     if scorecard is None:
         return
+    # Beside the version it replaced, when there is one: the page then shows what the change did.
+    previous = (
+        Scorecard.objects.filter(lineage=scorecard.lineage, version__lt=scorecard.version).order_by("-version").first()
+    )
     backtest = backtest_request(
         requested_by=company.users.get("admin"),
         scorecard_id=scorecard.pk,
+        baseline_id=previous.pk if previous else None,
         first_day=company.today - dt.timedelta(days=demo_outcomes.MODELLED_DAYS),
         last_day=company.today,
         queue=False,

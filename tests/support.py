@@ -288,3 +288,4 @@ def restore_day_one_configuration() -> None:
 
     importlib.import_module("lifecycle.migrations.0004_default_health_configuration").create_defaults(apps, None)
     importlib.import_module("lifecycle.migrations.0016_scorecard_versions").versions_from_active_flag(apps, None)
+    importlib.import_module("lifecycle.migrations.0021_default_scorecard_v2").install_default_v2(apps, None)

@@ -29,9 +29,23 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from lifecycle.models import Invoice, SupportTicket, SurveyKind, SurveyResponse, TicketSeverity, UsageDaily
+from lifecycle.models import (
+    Invoice,
+    ProductUsageDaily,
+    SupportTicket,
+    SurveyKind,
+    SurveyResponse,
+    TicketSeverity,
+    UsageDaily,
+)
 from lifecycle.signals import services as ingest
-from lifecycle.signals.filters import InvoiceFilter, SupportTicketFilter, SurveyResponseFilter, UsageDailyFilter
+from lifecycle.signals.filters import (
+    InvoiceFilter,
+    ProductUsageDailyFilter,
+    SupportTicketFilter,
+    SurveyResponseFilter,
+    UsageDailyFilter,
+)
 
 ACCOUNT_HELP = "The account's id, or its domain (e.g. acme.example)."
 
@@ -137,6 +151,14 @@ class UsageDailySerializer(serializers.ModelSerializer):
             "licences_owned",
             "from_products",
         ]
+
+
+class ProductUsageDailySerializer(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="key", read_only=True, help_text="The product's key.")
+
+    class Meta:
+        model = ProductUsageDaily
+        fields = ["id", "account", "product", "day", "active_users", "key_events", "minutes"]
 
 
 class SupportTicketSerializer(serializers.ModelSerializer):
@@ -246,6 +268,22 @@ class UsageDailyViewSet(_SignalViewSet):
     filterset_class = UsageDailyFilter
     ordering_fields = ["day", "active_users"]
     ordering = ["-day", "account_id"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List daily per-product usage",
+        description="Written through the usage endpoint: a usage row that names a `product` is that product's day.",
+    )
+)
+class ProductUsageDailyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = ProductUsageDailySerializer
+    filterset_class = ProductUsageDailyFilter
+    ordering_fields = ["day", "active_users"]
+    ordering = ["-day", "account_id", "product_id"]
+
+    def get_queryset(self) -> QuerySet:
+        return ProductUsageDaily.objects.select_related("product")
 
 
 @_documented(TicketRowSerializer, "support tickets")

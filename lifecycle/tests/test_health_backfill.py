@@ -102,7 +102,7 @@ def test_a_past_day_is_scored_from_the_signals_as_they_were_that_day(dropping_ac
 
     measures = snapshot(dropping_account, PAST).measures
     assert measures["usage_trend"]["raw"] == -75.0  # the recovery after PAST is not used
-    assert measures["nps"]["status"] == "missing"  # the answer came later
+    assert measures["survey_sentiment"]["status"] == "missing"  # the answer came later
     assert f"{PAST}: 1 of 1 accounts scored in " in output
     assert "1 day(s), 1 account-days scored." in output
 

@@ -75,7 +75,7 @@ def test_a_recompute_writes_one_snapshot_and_the_current_health(now):
     snapshot = HealthScore.objects.get(account=account, day=TODAY)
     assert snapshot.measures["usage_trend"]["raw"] == -50.0
     assert snapshot.measures["usage_trend"]["score"] == 0.0
-    assert snapshot.measures["nps"]["status"] == "missing"
+    assert snapshot.measures["survey_sentiment"]["status"] == "missing"
     health = AccountHealth.objects.get(account=account)
     assert health.score == snapshot.score and health.band == snapshot.band
     # usage halved: the usage-drop rule fired and the flag count is on the current health
@@ -210,11 +210,14 @@ def test_the_health_panel_explains_trend_and_what_moved_the_score(now):
 
 
 def test_a_flag_woken_from_its_snooze_counts_as_open_all_day_so_a_second_run_scores_the_same(now):
-    from lifecycle.models import AlertRule, FlagStatus
+    from lifecycle.models import AlertRule, FlagStatus, Measure, Scorecard
 
     rule = AlertRule.objects.create(
         name="Quiet for 30 days", kind="no_touchpoint", severity="medium", params={"days": 30}
     )
+    # The shipped default no longer counts open flags (the rules read the same signals): a card that does.
+    flags_card = Scorecard.objects.create(name="Flags", tier="high", status="active", activated_at=timezone.now())
+    Measure.objects.create(scorecard=flags_card, kind="open_red_flags", weight=1, zero_at=4, full_at=0, validity_days=1)
     # In success for 100 days without a touchpoint: the rule counts from the stage's start.
     account = AccountFactory(tier="high", stage="success", stage_entered_at=timezone.now() - dt.timedelta(days=100))
     earlier = timezone.now() - dt.timedelta(days=3)

@@ -92,7 +92,7 @@ def test_bad_settings_come_back_with_422_and_what_was_typed(client, admin, stand
     assert refused.status_code == 422
     assert "already called" in refused.text and "below green" in refused.text and "must differ" in refused.text
     assert 'value="60"' in refused.text
-    assert Scorecard.objects.filter(name="Standard health").count() == 1
+    assert Scorecard.objects.filter(name="Standard health").count() == 2  # the first default and the live one
 
     data.update(measure_rows({"usage_trend": {"weight": ""}}))
     incomplete = client.post("/scorecards/new/", data)
@@ -135,7 +135,7 @@ def test_clone_then_activate_needs_a_reason_and_a_free_scope(
 
     same_scope = client.post(f"/scorecards/{clone.pk}/activate/", {"note": "Better"})
     assert same_scope.status_code == 422
-    assert "Standard health v1 is already active for All accounts" in same_scope.text
+    assert "Standard health v2 is already active for All accounts" in same_scope.text
     clone.refresh_from_db()
     assert clone.status == "draft"
 

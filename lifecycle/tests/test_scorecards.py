@@ -214,13 +214,12 @@ def test_the_preview_compares_the_draft_with_what_is_live_on_the_same_facts(admi
 
     assert preview.accounts == 2
     assert preview.after == {"green": 1, "red": 1}
-    # Live, the missing measures drop out: licence use and no open flags leave Busy green (100) and Quiet
-    # yellow (licence use 0 and flags 100: 40); the draft keeps licence use alone.
-    assert preview.moves == {("green", "green"): 1, ("yellow", "red"): 1}
+    # Live (the default), one day of 5 users on 10 licences is a low usage level: both red. The draft
+    # reads licence use alone: 90% and 10%.
+    assert preview.moves == {("red", "green"): 1, ("red", "red"): 1}
     [mover] = preview.movers  # only a change of band makes a mover
-    assert (mover.name, mover.before_band, mover.after_band) == ("Quiet plc", "yellow", "red")
-    # What moved it most: the open-flags points it had live, which the draft does not count.
-    assert mover.reasons[0] == ("Open red flags", 40.0, 0.0)
+    assert (mover.name, mover.before_band, mover.after_band) == ("Busy Ltd", "red", "green")
+    assert mover.reasons[0] == ("Licence utilisation", 0.0, 90.0)
     # Nothing was written: the book still carries the live version's scores.
     assert not HealthScore.objects.filter(scorecard=draft).exists()
     assert Measure.objects.filter(scorecard=draft).count() == 1

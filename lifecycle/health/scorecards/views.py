@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.forms import INVALID, add_service_errors, form_status
-from lifecycle.health.defaults import DEFAULT_MEASURES
+from lifecycle.health.defaults import DEFAULT_MEASURES, DEFAULT_MEASURES_V2
 from lifecycle.health.scorecards import services
 from lifecycle.health.scorecards.forms import (
     MEASURE_UNITS,
@@ -128,7 +128,7 @@ def scorecard_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _edit_page(request: HttpRequest, card: Scorecard | None, *, actor: User) -> HttpResponse:
-    initial_rows = measure_rows_initial(card, DEFAULT_MEASURES)
+    initial_rows = measure_rows_initial(card, {**DEFAULT_MEASURES, **DEFAULT_MEASURES_V2})
     form = ScorecardForm(request.POST or None, instance=card)
     rows = cast(BaseMeasureRows, MeasureRows(request.POST or None, initial=initial_rows, prefix="measures"))
     if request.method == "POST" and form.is_valid() and rows.is_valid():
