@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/<int:pk>/contacts/<int:contact_pk>/verify/", views.contact_verify, name="contact-verify"),
     path("accounts/<int:pk>/timeline/", views.timeline_page, name="timeline-page"),
     path("", include("accounts.outcomes.urls")),
+    path("", include("accounts.products.urls")),
 ]

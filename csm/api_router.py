@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import ContactViewSet, TimelineEntryViewSet
 from accounts.outcomes.api import OutcomeViewSet
+from accounts.products.api import EntitlementViewSet, ProductViewSet
 from desk.api import AccountDeskViewSet
 from lifecycle.flags.api import AlertRuleViewSet, AlertSettingsView, FloodWarningViewSet, RedFlagViewSet
 from lifecycle.health.api_backfill import HealthBackfillViewSet
@@ -20,6 +21,8 @@ router.register("accounts", AccountDeskViewSet, basename="account")
 router.register("contacts", ContactViewSet, basename="contact")
 router.register("timeline", TimelineEntryViewSet, basename="timeline")
 router.register("outcomes", OutcomeViewSet, basename="outcome")
+router.register("products", ProductViewSet, basename="product")
+router.register("entitlements", EntitlementViewSet, basename="entitlement")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
 router.register("signals/usage", UsageDailyViewSet, basename="signal-usage")

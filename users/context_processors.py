@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from .permissions import can_open_django_admin
+from .permissions import can_configure, can_open_django_admin
 
 
 def navigation(request: HttpRequest) -> dict[str, bool]:
-    return {"can_open_django_admin": can_open_django_admin(request.user)}
+    return {
+        "can_open_django_admin": can_open_django_admin(request.user),
+        # Admins keep the configuration pages (the product catalogue) and reach them from the menu.
+        "can_configure": can_configure(request.user),  # type: ignore[arg-type]
+    }

@@ -214,6 +214,7 @@ BULK_LOADED_MODELS = (
     "accounts.Account",
     "accounts.Contact",
     "accounts.TimelineEntry",
+    "accounts.Entitlement",
     "lifecycle.StageChange",
     "lifecycle.UsageDaily",
     "lifecycle.SupportTicket",

@@ -8,10 +8,12 @@ from accounts.models import (
     Account,
     Contact,
     Coverage,
+    Entitlement,
     Industry,
     Outcome,
     OutcomeKind,
     OutcomeSource,
+    Product,
     Region,
     Tier,
     TimelineEntry,
@@ -72,3 +74,24 @@ class OutcomeFactory(factory.django.DjangoModelFactory):
     arr_after = Decimal("50000")
     currency = "USD"
     source = OutcomeSource.PAGE
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    key = factory.Sequence(lambda n: f"module-{n}")
+    name = factory.Sequence(lambda n: f"Module {n}")
+
+
+class EntitlementFactory(factory.django.DjangoModelFactory):
+    """Held since the start of the year, for 50 seats, until further notice."""
+
+    class Meta:
+        model = Entitlement
+
+    account = factory.SubFactory(AccountFactory)
+    product = factory.SubFactory(ProductFactory)
+    seats = 50
+    starts_on = factory.LazyFunction(lambda: timezone.localdate().replace(month=1, day=1))
+    ends_on = None

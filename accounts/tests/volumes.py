@@ -8,8 +8,26 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from accounts.models import Account, Contact, Coverage, Outcome, OutcomeKind, Tag, TimelineEntry, TimelineKind
-from accounts.tests.factories import AccountFactory, ContactFactory, OutcomeFactory, TimelineEntryFactory
+from accounts.models import (
+    Account,
+    Contact,
+    Coverage,
+    Entitlement,
+    Outcome,
+    OutcomeKind,
+    Product,
+    Tag,
+    TimelineEntry,
+    TimelineKind,
+)
+from accounts.tests.factories import (
+    AccountFactory,
+    ContactFactory,
+    EntitlementFactory,
+    OutcomeFactory,
+    ProductFactory,
+    TimelineEntryFactory,
+)
 from lifecycle.models import StageChange
 from users.models import Team, User
 from users.tests.factories import CSMFactory
@@ -109,3 +127,20 @@ def build_outcomes(n: int, account: Account, author: User) -> list[Outcome]:
         ]
     )
     return outcomes + corrections
+
+
+def build_entitlements(n: int, account: Account) -> list[Entitlement]:
+    """`n` products, and `account` holding each of them: every other one ended last year."""
+    products = Product.objects.bulk_create(ProductFactory.build_batch(n))
+    year_start = timezone.localdate().replace(month=1, day=1)
+    return Entitlement.objects.bulk_create(
+        [
+            EntitlementFactory.build(
+                account=account,
+                product=product,
+                starts_on=year_start.replace(year=year_start.year - 2),
+                ends_on=year_start - dt.timedelta(days=1) if index % 2 else None,
+            )
+            for index, product in enumerate(products)
+        ]
+    )

@@ -7,7 +7,7 @@ shows up as a failure on the 200-row run. The API's budgets are accounts' (accou
 import pytest
 from django.urls import reverse
 
-from accounts.tests.volumes import SIZES, build_book, build_history, build_outcomes
+from accounts.tests.volumes import SIZES, build_book, build_entitlements, build_history, build_outcomes
 
 pytestmark = pytest.mark.django_db
 
@@ -61,14 +61,17 @@ def test_the_csv_export_budget(client, django_assert_num_queries, csm, team, n):
 def test_the_account_360_budget(client, django_assert_num_queries, csm, own_account, n):
     build_history(n, own_account, csm)
     outcomes = build_outcomes(n, own_account, csm)
+    build_entitlements(n, own_account)
     client.force_login(csm)
     # 10 for the page itself, the bell's unread count in the nav bar, and the
     # health panel's 90-day snapshots and override in force, the open red flags,
     # the check-in questions, last check-in and current pulse, the success plans (3),
-    # the handover under way (1), the readiness checklist (2) and the renewals and outcomes (1).
-    with django_assert_num_queries(22):
+    # the handover under way (1), the readiness checklist (2), the renewals and outcomes (1)
+    # and the products the account holds (1).
+    with django_assert_num_queries(23):
         response = client.get(reverse("account-detail", args=[own_account.pk]))
     assert len(response.context["org_chart"]) == n
     assert len(response.context["timeline"]) == min(n, 30)
     assert len(response.context["outcomes"]) == len(outcomes)
     assert len(response.context["outcome_form"].fields["corrects"].choices) == n + 1
+    assert len(response.context["entitlements"]) == n

@@ -28,6 +28,7 @@ from accounts.models import Account, OutcomeSource
 from accounts.outcomes.forms import OutcomeForm
 from accounts.outcomes.selectors import account_outcomes
 from accounts.outcomes.services import outcome_record
+from accounts.products.selectors import account_entitlements
 from core.forms import INVALID, add_service_errors, form_status
 from lifecycle.flags.selectors import open_flags_for_account
 from lifecycle.health.forms import ScoreOverrideForm
@@ -81,6 +82,7 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
         "outcomes": outcomes,
         "outcome_form": OutcomeForm(account=account, outcomes=outcomes, prefix=OUTCOME_PREFIX) if can_edit else None,
         "can_import_outcomes": can_import_outcomes(user),
+        "entitlements": account_entitlements(account),
     }
     context.update(signals_context(user, account))
     context.update(forms)
