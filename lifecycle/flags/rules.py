@@ -220,9 +220,11 @@ def _no_touchpoint(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[s
             "limit": p["days"],
         }
     # None on record (the facts look back TOUCHPOINT_HORIZON_DAYS): counted from when the account entered
-    # its stage, not from a contract start years before, and at most from the start of the look-back.
+    # its stage, not from a contract start years before, never from before it came into Baton (an imported
+    # customer's silence before then is not on record), and at most from the start of the look-back.
     entered = f.stage_entered_on
-    since = max(entered, today - dt.timedelta(days=TOUCHPOINT_HORIZON_DAYS))
+    arrived = f.in_baton_since or entered
+    since = max(entered, arrived, today - dt.timedelta(days=TOUCHPOINT_HORIZON_DAYS))
     days = (today - since).days
     if days < p["days"]:
         return None
@@ -231,12 +233,20 @@ def _no_touchpoint(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[s
         reason = (
             f"No touchpoint since the account entered {stage} on {since:%d %b %Y}: {days} days (limit {p['days']})."
         )
+    elif since == arrived:
+        reason = (
+            f"No touchpoint since the account came into Baton on {since:%d %b %Y}: {days} days (limit {p['days']})."
+        )
     else:
         reason = f"No touchpoint in the last {days} days, as far back as Baton looks (limit {p['days']})."
     return reason, {
         "days_since": days,
         "since": since.isoformat(),
-        "counted_from": "stage start" if since == entered else "look-back start",
+        "counted_from": "stage start"
+        if since == entered
+        else "in Baton since"
+        if since == arrived
+        else "look-back start",
         "limit": p["days"],
     }
 
@@ -250,9 +260,12 @@ def _missed_checkin(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[
         since = _day(f.last_checkin_at)
         described = f"last check-in on {since:%d %b %Y}"
     else:
-        # No check-in yet: the clock starts when the account entered adoption.
-        since = f.stage_entered_on
-        described = f"no check-in since adoption started on {since:%d %b %Y}"
+        # No check-in yet: the clock starts when the account entered adoption, or came into Baton if later.
+        since = max(f.stage_entered_on, f.in_baton_since or f.stage_entered_on)
+        if since == f.stage_entered_on:
+            described = f"no check-in since adoption started on {since:%d %b %Y}"
+        else:
+            described = f"no check-in since the account came into Baton on {since:%d %b %Y}"
     days = (today - since).days
     if days <= allowed:
         return None

@@ -74,7 +74,7 @@ _STAGE_STARTED_ON = "GREATEST(stage_entered_on, contract_start)"
 def _no_touchpoint(p: dict, day: _Day) -> Fragment:
     # None on record: counted from entering the stage, at most from the start of the facts' look-back.
     horizon_start = day.today - dt.timedelta(days=TOUCHPOINT_HORIZON_DAYS)
-    since = f"coalesce({_local_date('last_touchpoint_at')}, GREATEST(stage_entered_on, %s::date))"
+    since = f"coalesce({_local_date('last_touchpoint_at')}, GREATEST(stage_entered_on, in_baton_since, %s::date))"
     return f"{_days_since(since)} >= %s", [day.today, day.time_zone, horizon_start, p["days"]]
 
 
@@ -89,8 +89,8 @@ def _missed_checkin(p: dict, day: _Day) -> Fragment:
             *(value for tier, cadence in day.cadences.items() for value in (tier, cadence + grace)),
             FALLBACK_CADENCE_DAYS + grace,
         ]
-    # No check-in yet: the clock starts when the account entered adoption.
-    since = f"coalesce({_local_date('last_checkin_at')}, stage_entered_on)"
+    # No check-in yet: the clock starts when the account entered adoption, or came into Baton if later.
+    since = f"coalesce({_local_date('last_checkin_at')}, GREATEST(stage_entered_on, in_baton_since))"
     return (
         f"stage = %s AND {_days_since(since)} > {allowed}",
         [Stage.ADOPTION.value, day.today, day.time_zone, *allowed_params],

@@ -82,6 +82,8 @@ class AccountFacts:
     last_invoice_on: dt.date | None = None
     # tenure: the earliest contract start on the account's terms known by the day, else its own contract start
     customer_since: dt.date | None = None
+    # The day the account came into Baton (created or imported): no rule counts silence from before it.
+    in_baton_since: dt.date | None = None
     # health (filled in by the recompute before rules run)
     open_flags: int = 0
     score: float | None = None

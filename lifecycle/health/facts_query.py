@@ -140,7 +140,16 @@ def facts_for(*, day: dt.date, scope: AccountScope) -> dict[int, AccountFacts]:
 def _accounts(scope: AccountScope) -> dict[int, AccountFacts]:
     cadences = dict(CheckInCadence.objects.values_list("tier", "every_days"))
     rows = Account.objects.filter(scope.q("id")).values_list(
-        "id", "tier", "stage", "owner_id", "pool_id", "stage_entered_at", "contract_start", "renewal_date", "arr"
+        "id",
+        "tier",
+        "stage",
+        "owner_id",
+        "pool_id",
+        "stage_entered_at",
+        "contract_start",
+        "renewal_date",
+        "arr",
+        "created_at",
     )
     return {
         pk: AccountFacts(
@@ -154,8 +163,9 @@ def _accounts(scope: AccountScope) -> dict[int, AccountFacts]:
             renewal_date=renewal_date,
             cadence_days=cadences.get(tier),
             arr=float(arr),
+            in_baton_since=timezone.localdate(created_at),
         )
-        for pk, tier, stage, owner_id, pool_id, stage_entered_at, contract_start, renewal_date, arr in rows
+        for pk, tier, stage, owner_id, pool_id, stage_entered_at, contract_start, renewal_date, arr, created_at in rows
     }
 
 

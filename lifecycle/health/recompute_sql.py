@@ -182,11 +182,12 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
     joins.append(f"LEFT JOIN {_table(CheckInCadence)} AS cad ON cad.tier = a.tier")
 
     account_scope, account_params = _scope_sql(scope, "a.id")
-    select_params = [settings.TIME_ZONE, usage_feed_day, product_feed_day, day_end]
+    select_params = [settings.TIME_ZONE, settings.TIME_ZONE, usage_feed_day, product_feed_day, day_end]
     statement = f"""
         CREATE TEMPORARY TABLE {FACTS_TABLE} ON COMMIT DROP AS
         SELECT a.id AS account_id, a.tier, a.stage, a.owner_id, a.pool_id,
                {_local_date("a.stage_entered_at")} AS stage_entered_on,
+               {_local_date("a.created_at")} AS in_baton_since,
                a.contract_start, a.renewal_date, a.arr::double precision AS arr,
                u.last_day AS usage_last_day,
                u.recent::double precision AS active_users_7d,

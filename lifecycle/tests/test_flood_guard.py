@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Stage, TimelineKind
+from accounts.models import Account, Stage, TimelineKind
 from accounts.tests.conftest import *  # noqa: F403  (the people of the permission table, api)
 from accounts.tests.factories import AccountFactory, TimelineEntryFactory
 from core import events
@@ -54,7 +54,7 @@ def announced(monkeypatch) -> Announced:
 
 
 def silent_book(*, accounts: int, silent: int) -> AlertRule:
-    """A book of high-touch accounts in success for 100 days, `silent` of them without a touchpoint on record.
+    """A book of high-touch accounts in Baton and in success for 100 days, `silent` of them without a touchpoint.
 
     Only one rule is active, no touchpoint in 30 days: it fires on exactly the silent accounts.
     """
@@ -63,6 +63,7 @@ def silent_book(*, accounts: int, silent: int) -> AlertRule:
     entered = timezone.now() - dt.timedelta(days=100)
     for n in range(accounts):
         account = AccountFactory(tier="high", stage=Stage.SUCCESS, stage_entered_at=entered)
+        Account.objects.filter(pk=account.pk).update(created_at=entered)
         if n >= silent:
             TimelineEntryFactory(
                 account=account,

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.models import DealRole, TimelineKind
+from accounts.models import Account, DealRole, TimelineKind
 from accounts.tests.factories import AccountFactory, ContactFactory, TimelineEntryFactory
 from lifecycle.health.facts_query import AccountScope, facts_for
 from lifecycle.health.recompute import (
@@ -218,8 +218,10 @@ def test_a_flag_woken_from_its_snooze_counts_as_open_all_day_so_a_second_run_sco
     # The shipped default no longer counts open flags (the rules read the same signals): a card that does.
     flags_card = Scorecard.objects.create(name="Flags", tier="high", status="active", activated_at=timezone.now())
     Measure.objects.create(scorecard=flags_card, kind="open_red_flags", weight=1, zero_at=4, full_at=0, validity_days=1)
-    # In success for 100 days without a touchpoint: the rule counts from the stage's start.
-    account = AccountFactory(tier="high", stage="success", stage_entered_at=timezone.now() - dt.timedelta(days=100))
+    # In Baton and in success for 100 days without a touchpoint: the rule counts from the stage's start.
+    entered = timezone.now() - dt.timedelta(days=100)
+    account = AccountFactory(tier="high", stage="success", stage_entered_at=entered)
+    Account.objects.filter(pk=account.pk).update(created_at=entered)
     earlier = timezone.now() - dt.timedelta(days=3)
     flag = RedFlag.objects.create(
         rule=rule,

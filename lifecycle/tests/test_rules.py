@@ -125,6 +125,19 @@ class TestNoTouchpoint:
         assert firing.reason == "No touchpoint in the last 365 days, as far back as Baton looks (limit 30)."
         assert firing.values["days_since"] == 365
 
+    def test_an_imported_account_counts_from_the_day_it_came_into_baton(self) -> None:
+        # Imported today into a stage it entered three years ago: its silence before the import is not on record.
+        imported = facts(
+            last_touchpoint_at=None,
+            stage_entered_on=TODAY - dt.timedelta(days=3 * 365),
+            in_baton_since=TODAY - dt.timedelta(days=29),
+        )
+        assert fire(RuleKind.NO_TOUCHPOINT, imported, days=30) is None
+        imported.in_baton_since = TODAY - dt.timedelta(days=30)
+        firing = fire(RuleKind.NO_TOUCHPOINT, imported, days=30)
+        assert firing.reason == "No touchpoint since the account came into Baton on 31 May 2025: 30 days (limit 30)."
+        assert firing.values["counted_from"] == "in Baton since"
+
     def test_a_stage_change_does_not_excuse_an_old_last_touchpoint(self) -> None:
         moved_yesterday = facts(last_touchpoint_at=at(45), stage_entered_on=TODAY - dt.timedelta(days=1))
         assert fire(RuleKind.NO_TOUCHPOINT, moved_yesterday, days=30).values["days_since"] == 45
@@ -156,6 +169,20 @@ class TestMissedCheckin:
         )
         assert (
             "no check-in since adoption started on 15 Jun 2025"
+            in fire(RuleKind.MISSED_CHECKIN, item, cadences={"high": 14}).reason
+        )
+
+    def test_without_any_check_in_an_imported_account_counts_from_the_day_it_came_into_baton(self) -> None:
+        item = facts(
+            stage="adoption",
+            last_checkin_at=None,
+            stage_entered_on=TODAY - dt.timedelta(days=400),
+            in_baton_since=TODAY - dt.timedelta(days=14),
+        )
+        assert fire(RuleKind.MISSED_CHECKIN, item, cadences={"high": 14}) is None
+        item.in_baton_since = TODAY - dt.timedelta(days=15)
+        assert (
+            "no check-in since the account came into Baton on 15 Jun 2025"
             in fire(RuleKind.MISSED_CHECKIN, item, cadences={"high": 14}).reason
         )
 

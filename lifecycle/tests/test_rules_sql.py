@@ -43,6 +43,7 @@ COLUMNS = {
     "owner_id": "bigint",
     "pool_id": "bigint",
     "stage_entered_on": "date",
+    "in_baton_since": "date",
     "contract_start": "date",
     "renewal_date": "date",
     "arr": "double precision",
@@ -249,6 +250,9 @@ THRESHOLDS = [
             quiet(last_touchpoint_at=None, contract_start=None, stage_entered_on=day(-29)),
             # A stage change does not excuse an old last touchpoint.
             fires(last_touchpoint_at=at(45), stage_entered_on=day(-1)),
+            # Imported with a stage years old: counted from the day it came into Baton.
+            quiet(last_touchpoint_at=None, stage_entered_on=day(-1000), in_baton_since=day(-29)),
+            fires(last_touchpoint_at=None, stage_entered_on=day(-1000), in_baton_since=day(-30)),
         ],
         id="no touchpoint: from the limit",
     ),
@@ -258,6 +262,9 @@ THRESHOLDS = [
         [
             fires(**adoption(tier="tech", last_checkin_at=at(31))),
             quiet(**adoption(tier="tech", last_checkin_at=at(30))),
+            # No check-in yet, imported into adoption long ago: counted from the day it came into Baton.
+            quiet(**adoption(tier="tech", last_checkin_at=None, stage_entered_on=day(-300), in_baton_since=day(-30))),
+            fires(**adoption(tier="tech", last_checkin_at=None, stage_entered_on=day(-300), in_baton_since=day(-31))),
             fires(**adoption(tier="high", last_checkin_at=at(11))),
             quiet(**adoption(tier="high", last_checkin_at=at(10))),
             # A tier without a cadence of its own gets the fallback of 14 days.
