@@ -1,7 +1,11 @@
 """Changes on the accounts side that move an account's health: each queues the debounced recompute.
 
-Subscribed in lifecycle/apps.py. Lifecycle's own writes (signals, check-ins,
-pulse, stage changes) queue the recompute in their own transaction instead.
+Subscribed in lifecycle/apps.py; they run once the change has committed.
+Lifecycle's own writes (signals, check-ins, pulse, stage changes, score
+overrides) queue the recompute in their own transaction instead. A change
+heard both ways (a check-in is also a touchpoint) still makes one request:
+the handler finds the account's row already waiting, with its task on the
+way (lifecycle.health.recompute.enqueue_account_recompute).
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from accounts.events import AccountChanged, ContactChanged, TimelineEntryLogged
 from accounts.models import TimelineKind
 from lifecycle.health.recompute import enqueue_account_recompute
 
-# Account fields that scoring, the rules or the next-best rank read.
-HEALTH_INPUT_FIELDS = frozenset({"arr", "currency", "contract_start", "renewal_date", "tier", "stage"})
+# Account fields that scoring, the rules or the next-best rank read; "entitlements" is announced when the
+# products an account holds change (adoption breadth reads them).
+HEALTH_INPUT_FIELDS = frozenset({"arr", "currency", "contract_start", "renewal_date", "tier", "stage", "entitlements"})
 # Contact fields behind stakeholder coverage and the "champion departed" rule.
 STAKEHOLDER_FIELDS = frozenset({"deal_role", "departed", "departed_at"})
 

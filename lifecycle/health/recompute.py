@@ -427,17 +427,68 @@ def run_progress(run: RecomputeRun) -> tuple[int, int]:
     return run.chunks.filter(done_at__isnull=False).count(), run.chunks_total
 
 
-def enqueue_account_recompute(account_ids: Iterable[int]) -> None:
-    """Ask for a recompute of these accounts soon; bursts of signals coalesce into one run."""
-    from lifecycle.tasks import RECOMPUTE_DEBOUNCE_SECONDS, recompute_pending_accounts
+class _SendPendingRecompute:
+    """Sends the debounced task once its transaction commits; at most one waits on a transaction at a time."""
 
+    def __init__(self) -> None:
+        self.sent = False
+        # Django names a failing on-commit callback by its __qualname__ when it logs the error.
+        self.__qualname__ = "enqueue_account_recompute.send"
+
+    def __call__(self) -> None:
+        from lifecycle.tasks import RECOMPUTE_DEBOUNCE_SECONDS, recompute_pending_accounts
+
+        self.sent = True
+        recompute_pending_accounts.apply_async(countdown=RECOMPUTE_DEBOUNCE_SECONDS)
+
+
+def _sends_after_commit() -> bool:
+    """This transaction already sends the debounced task when it commits.
+
+    Read off the connection's on-commit list (as Django's captureOnCommitCallbacks does), so a
+    send queued in a savepoint that was rolled back no longer counts.
+    """
+    # Each entry is (savepoint ids, callback, robust).
+    callbacks = [entry[1] for entry in connection.run_on_commit]
+    return any(isinstance(callback, _SendPendingRecompute) and not callback.sent for callback in callbacks)
+
+
+def _pending_insert(ids: list[int]) -> list[int]:
+    """Insert a PendingRecompute row for each id without one; return the ids inserted."""
+    table = connection.ops.quote_name(PendingRecompute._meta.db_table)
+    requested_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    inserted: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), WRITE_BATCH_SIZE):
+            batch = ids[start : start + WRITE_BATCH_SIZE]
+            cursor.execute(
+                f"INSERT INTO {table} (account_id, requested_at) VALUES {', '.join(['(%s, %s)'] * len(batch))} "
+                "ON CONFLICT (account_id) DO NOTHING RETURNING account_id",
+                [value for pk in batch for value in (pk, requested_at)],
+            )
+            inserted += [pk for (pk,) in cursor.fetchall()]
+    return inserted
+
+
+def enqueue_account_recompute(account_ids: Iterable[int]) -> None:
+    """Ask for a recompute of these accounts soon: one PendingRecompute row each, one debounced task per commit.
+
+    Inside a transaction (lifecycle's own writes) the rows are part of the change and the
+    task is sent once it commits; a later call in the same transaction that adds no new
+    row sends nothing more. Outside one (a handler of an accounts event, after its change
+    committed) a task is sent only for a row this call inserted: a row already waiting
+    has its task on the way, and that task, not started yet, will read the change. A
+    task claims its rows before it reads any fact (health_recompute_pending), so a
+    request made while one runs waits for the claim, then inserts a row of its own.
+    """
     ids = sorted(set(account_ids))
     if not ids:
         return
-    PendingRecompute.objects.bulk_create(
-        [PendingRecompute(account_id=pk) for pk in ids], ignore_conflicts=True, batch_size=WRITE_BATCH_SIZE
-    )
-    transaction.on_commit(lambda: recompute_pending_accounts.apply_async(countdown=RECOMPUTE_DEBOUNCE_SECONDS))
+    inserted = _pending_insert(ids)
+    # A new row always gets a send: at worst a second task finds nothing left. Only a
+    # request that adds nothing is folded into the send this transaction has pending.
+    if inserted or (connection.in_atomic_block and not _sends_after_commit()):
+        transaction.on_commit(_SendPendingRecompute())
 
 
 def health_recompute_pending(*, day: dt.date | None = None, limit: int = 5000) -> int:
@@ -451,6 +502,8 @@ def health_recompute_pending(*, day: dt.date | None = None, limit: int = 5000) -
         )
         if not ids:
             return 0
-        health_recompute_scope(day=day, scope=AccountScope.of(ids))
+        # Claimed by deleting them before any fact is read: a request for one of these accounts
+        # made meanwhile waits for this transaction, then inserts a new row and sends its own task.
         PendingRecompute.objects.filter(account_id__in=ids).delete()
+        health_recompute_scope(day=day, scope=AccountScope.of(ids))
     return len(ids)

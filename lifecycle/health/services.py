@@ -12,7 +12,7 @@ from accounts.models import Account, AuditAction
 from accounts.services import audit_record, timeline_system_event
 from core import events
 from lifecycle.health.events import ScoreOverrideChanged
-from lifecycle.health.recompute import account_health_refresh_override
+from lifecycle.health.recompute import account_health_refresh_override, enqueue_account_recompute
 from lifecycle.models import ScoreOverride
 from users.models import User
 
@@ -60,6 +60,8 @@ def score_override_set(
         actor=actor,
     )
     account_health_refresh_override(account_id=account.pk)
+    # Shown at once where the account has current health; the recompute also covers one never scored.
+    enqueue_account_recompute([account.pk])
     events.announce(ScoreOverrideChanged(account_id=account.pk, in_force=True))
     return override
 
@@ -83,5 +85,6 @@ def score_override_clear(*, actor: User, account: Account, reason: str = "") -> 
         account=account, event="score_override_cleared", summary=f"Health override cleared by {actor}", actor=actor
     )
     account_health_refresh_override(account_id=account.pk)
+    enqueue_account_recompute([account.pk])
     events.announce(ScoreOverrideChanged(account_id=account.pk, in_force=False))
     return override
