@@ -151,6 +151,76 @@ def _webhook_text(flag: RedFlag, *, reopened: bool) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Audience:
+    """Who may hear about a set of flags, read once: the pools' active members and every active subscription."""
+
+    pool_members: dict[int, list[User]]
+    subscriptions: list[Subscription]
+    rule_filters: dict[int, set[int]]
+
+
+def _audience(flags: list[RedFlag]) -> _Audience:
+    pool_ids = {f.account.pool_id for f in flags if f.owner_id is None and f.account.pool_id}
+    pool_members: dict[int, list[User]] = {}
+    for member in User.objects.filter(team_id__in=pool_ids, is_active=True):
+        pool_members.setdefault(member.team_id, []).append(member)
+    subscriptions = list(
+        Subscription.objects.filter(user__is_active=True).select_related("user").prefetch_related("rules")
+    )
+    rule_filters = {s.pk: {r.pk for r in s.rules.all()} for s in subscriptions}
+    return _Audience(pool_members=pool_members, subscriptions=subscriptions, rule_filters=rule_filters)
+
+
+def _recipients(flag: RedFlag, audience: _Audience) -> dict[int, tuple[User, bool, str]]:
+    """recipient id -> (the person, send them an email?, why they hear about it)."""
+    scope = flag_scope(flag)
+    recipients: dict[int, tuple[User, bool, str]] = {}
+    if flag.owner_id and flag.owner.is_active:
+        recipients[flag.owner_id] = (flag.owner, True, "you own this account")
+    elif flag.owner_id is None:
+        for member in audience.pool_members.get(flag.account.pool_id, []):
+            recipients[member.pk] = (member, True, f"your team's pool ({flag.account.pool}) covers this account")
+    for subscription in audience.subscriptions:
+        if subscription.user_id in recipients and recipients[subscription.user_id][1]:
+            continue
+        if subscription_matches(subscription, scope, rule_ids=audience.rule_filters[subscription.pk]):
+            wants_email = subscription.email_each_flag or recipients.get(subscription.user_id, (None, False))[1]
+            recipients[subscription.user_id] = (
+                subscription.user,
+                wants_email,
+                f"of your subscription to {subscription.get_scope_display().lower()}",
+            )
+    return recipients
+
+
+def _open_flags(flag_ids: Iterable[int]) -> list[RedFlag]:
+    return list(
+        RedFlag.objects.filter(pk__in=list(flag_ids), status=FlagStatus.OPEN).select_related(
+            "rule", "owner", "account__owner__team", "account__pool"
+        )
+    )
+
+
+def _notified_before(flags: list[RedFlag]) -> tuple[set[tuple[int, str]], set[int]]:
+    """The (recipient, key) pairs already notified about these flags, and the flags notified at all."""
+    earlier = set(
+        Notification.objects.filter(flag_id__in=[f.pk for f in flags]).values_list("recipient_id", "key", "flag_id")
+    )
+    return {(recipient_id, key) for recipient_id, key, _ in earlier}, {flag_id for _, _, flag_id in earlier}
+
+
+def _flag_notifications(flag: RedFlag, recipients: list[User], *, reopened: bool) -> list[Notification]:
+    """One unsaved in-app notification of `flag` for each of `recipients`, in their order."""
+    kind = NotificationKind.FLAG_REOPENED if reopened else NotificationKind.FLAG_RAISED
+    title = f"{'Re-opened' if reopened else 'Red flag'}: {flag.rule.name} · {flag.account}"[:200]
+    url, key = reverse("account-detail", args=[flag.account_id]), _flag_key(flag)
+    return [
+        Notification(recipient=user, kind=kind, title=title, body=flag.reason, url=url, flag=flag, key=key)
+        for user in recipients
+    ]
+
+
 @transaction.atomic
 def flags_notify(*, flag_ids: Iterable[int]) -> list[int]:
     """Notify about newly raised or re-opened flags; returns the ids of the deliveries queued.
@@ -160,26 +230,11 @@ def flags_notify(*, flag_ids: Iterable[int]) -> list[int]:
     email if they asked to; the account team's chat webhook gets one post.
     Flags that are no longer open are skipped: someone already acted.
     """
-    flags = list(
-        RedFlag.objects.filter(pk__in=list(flag_ids), status=FlagStatus.OPEN).select_related(
-            "rule", "owner", "account__owner__team", "account__pool"
-        )
-    )
+    flags = _open_flags(flag_ids)
     if not flags:
         return []
-    pool_ids = {f.account.pool_id for f in flags if f.owner_id is None and f.account.pool_id}
-    pool_members: dict[int, list[User]] = {}
-    for member in User.objects.filter(team_id__in=pool_ids, is_active=True):
-        pool_members.setdefault(member.team_id, []).append(member)
-    subscriptions = list(
-        Subscription.objects.filter(user__is_active=True).select_related("user").prefetch_related("rules")
-    )
-    rule_filters = {s.pk: {r.pk for r in s.rules.all()} for s in subscriptions}
-    earlier = set(
-        Notification.objects.filter(flag_id__in=[f.pk for f in flags]).values_list("recipient_id", "key", "flag_id")
-    )
-    done_keys = {(recipient_id, key) for recipient_id, key, _ in earlier}
-    notified_before = {flag_id for _, _, flag_id in earlier}
+    audience = _audience(flags)
+    done_keys, notified_before = _notified_before(flags)
 
     notifications: list[Notification] = []
     emails: list[tuple[Notification, User, str, bool]] = []
@@ -187,41 +242,14 @@ def flags_notify(*, flag_ids: Iterable[int]) -> list[int]:
     for flag in flags:
         key = _flag_key(flag)
         reopened = flag.pk in notified_before
-        scope = flag_scope(flag)
-        # recipient -> (send an email?, why they hear about it)
-        recipients: dict[int, tuple[User, bool, str]] = {}
-        if flag.owner_id and flag.owner.is_active:
-            recipients[flag.owner_id] = (flag.owner, True, "you own this account")
-        elif flag.owner_id is None:
-            for member in pool_members.get(flag.account.pool_id, []):
-                recipients[member.pk] = (member, True, f"your team's pool ({flag.account.pool}) covers this account")
-        for subscription in subscriptions:
-            if subscription.user_id in recipients and recipients[subscription.user_id][1]:
-                continue
-            if subscription_matches(subscription, scope, rule_ids=rule_filters[subscription.pk]):
-                wants_email = subscription.email_each_flag or recipients.get(subscription.user_id, (None, False))[1]
-                recipients[subscription.user_id] = (
-                    subscription.user,
-                    wants_email,
-                    f"of your subscription to {subscription.get_scope_display().lower()}",
-                )
-        title = f"{'Re-opened' if reopened else 'Red flag'}: {flag.rule.name} · {flag.account}"[:200]
-        url = reverse("account-detail", args=[flag.account_id])
-        for user, wants_email, why in recipients.values():
-            if (user.pk, key) in done_keys:
-                continue
-            notification = Notification(
-                recipient=user,
-                kind=NotificationKind.FLAG_REOPENED if reopened else NotificationKind.FLAG_RAISED,
-                title=title,
-                body=flag.reason,
-                url=url,
-                flag=flag,
-                key=key,
-            )
-            notifications.append(notification)
-            if wants_email and user.email:
-                emails.append((notification, user, why, reopened))
+        new = [hears for hears in _recipients(flag, audience).values() if (hears[0].pk, key) not in done_keys]
+        made = _flag_notifications(flag, [user for user, _, _ in new], reopened=reopened)
+        notifications += made
+        emails += [
+            (notification, user, why, reopened)
+            for notification, (user, wants_email, why) in zip(made, new, strict=True)
+            if wants_email and user.email
+        ]
         team = flag.account.owner.team if flag.account.owner_id else flag.account.pool
         if team is not None and team.chat_webhook_url:
             webhooks.append(
@@ -246,6 +274,40 @@ def flags_notify(*, flag_ids: Iterable[int]) -> list[int]:
         for notification, user, why, reopened in emails
     ]
     return _deliveries_queue(deliveries)
+
+
+IN_APP_BATCH = 5000
+
+
+@transaction.atomic
+def flags_notify_in_app(*, flag_ids: Iterable[int]) -> int:
+    """In-app notifications alone for open flags raised without notice (the demo's); returns how many were made.
+
+    The same people hear as from flags_notify (owner or pool, matching
+    subscribers) under the same keys, so a later flags_notify of the same
+    raise adds nothing for them; nobody is emailed or posted to about flags
+    that were never news. Each one is dated when its flag was raised. A fixed
+    handful of queries per IN_APP_BATCH flags.
+    """
+    ids = sorted(set(flag_ids))
+    made = 0
+    for start in range(0, len(ids), IN_APP_BATCH):
+        flags = _open_flags(ids[start : start + IN_APP_BATCH])
+        if not flags:
+            continue
+        audience = _audience(flags)
+        done_keys, notified_before = _notified_before(flags)
+        notifications: list[Notification] = []
+        for flag in flags:
+            key = _flag_key(flag)
+            recipients = [
+                user for user, _, _ in _recipients(flag, audience).values() if (user.pk, key) not in done_keys
+            ]
+            for notification in _flag_notifications(flag, recipients, reopened=flag.pk in notified_before):
+                notification.created_at = flag.raised_at
+                notifications.append(notification)
+        made += len(Notification.objects.bulk_create(notifications, batch_size=IN_APP_BATCH))
+    return made
 
 
 def _deliveries_revive(deliveries: QuerySet[Delivery]) -> int:
