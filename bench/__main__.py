@@ -8,6 +8,10 @@ Environment (all optional):
   BENCH_SEED       demo seed (default 42)
   BENCH_SUITES     only these suites, by name prefix, e.g. "suite_10,suite_30"
                    (default: every bench/suite_*.py)
+  BENCH_RESULTS    where to write the figures (default bench/results.json); a
+                   run of a few suites on a small book, e.g.
+                   BENCH_ACCOUNTS=3000 BENCH_SUITES=suite_27 BENCH_RESULTS=latency.json,
+                   then leaves the full run's figures alone
 
 Exit code 0 when the run completed, even if goals were missed (the table
 says so); non-zero only when the harness itself could not run.
@@ -192,8 +196,9 @@ def main() -> int:
         return 1
     results.extend(run_suites())
     print(render_table(results))
-    RESULTS_FILE.write_text(json.dumps([result.as_json() for result in results], indent=2, ensure_ascii=False) + "\n")
-    print(f"\nWrote {RESULTS_FILE.relative_to(BENCH_DIR.parent)}")
+    results_file = Path(os.environ.get("BENCH_RESULTS", RESULTS_FILE))
+    results_file.write_text(json.dumps([result.as_json() for result in results], indent=2, ensure_ascii=False) + "\n")
+    print(f"\nWrote {results_file}")
     return 0
 
 

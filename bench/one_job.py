@@ -1,10 +1,12 @@
-"""Run one heavy job in a fresh process, as a worker would, and print its wall time and peak memory as JSON.
+"""Run one job in a fresh process, as a worker or a web process would, and print its wall time and peak memory as JSON.
 
     python -m bench.one_job preview <scorecard id> <workers>
     python -m bench.one_job backtest <backtest id>
+    python -m bench.one_job departures <seconds apart> <contact id>,<contact id>,...
 
 The suites start it with their own environment (the benchmark database), so the
-peak resident memory it reports is the job's alone, not the seeding's before it.
+peak resident memory it reports is the job's alone, not the seeding's before it,
+and its tasks go where that environment sends them (a real broker, for departures).
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def main() -> int:
 
         backtest = backtest_run_inline(backtest_id=int(args[0]))
         figures = {"error": backtest.error if backtest else "missing"}
+    elif job == "departures":
+        from bench.suite_27_event_latency import depart
+
+        figures = {"departed_at": depart(gap=float(args[0]), contact_ids=[int(pk) for pk in args[1].split(",")])}
     else:
         print(f"unknown job {job!r}", file=sys.stderr)
         return 2
