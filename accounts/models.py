@@ -474,6 +474,14 @@ class AuditAction(models.TextChoices):
     SCORECARD_ACTIVATED = "scorecard_activated", "Scorecard version activated"
     SCORECARD_RETIRED = "scorecard_retired", "Scorecard version retired"
     SCORECARD_DELETED = "scorecard_deleted", "Scorecard draft deleted"
+    PRODUCT_CREATED = "product_created", "Product created"
+    PRODUCT_UPDATED = "product_updated", "Product changed"
+    PRODUCT_DELETED = "product_deleted", "Product deleted"
+    ENTITLEMENT_CREATED = "entitlement_created", "Entitlement added"
+    ENTITLEMENT_UPDATED = "entitlement_updated", "Entitlement changed"
+    ENTITLEMENT_DELETED = "entitlement_deleted", "Entitlement deleted"
+    ALERT_SETTINGS_CHANGED = "alert_settings_changed", "Alert settings changed"
+    FLOOD_WARNING_ACKNOWLEDGED = "flood_warning_acknowledged", "Flood warning acknowledged"
 
 
 class AuditEvent(models.Model):

@@ -9,7 +9,13 @@ from lifecycle.flags.api import AlertRuleViewSet, AlertSettingsView, FloodWarnin
 from lifecycle.health.api_backfill import HealthBackfillViewSet
 from lifecycle.health.backtest.api import BacktestViewSet
 from lifecycle.health.scorecards.api import ScorecardViewSet
-from lifecycle.signals.api import InvoiceViewSet, SupportTicketViewSet, SurveyResponseViewSet, UsageDailyViewSet
+from lifecycle.signals.api import (
+    InvoiceViewSet,
+    ProductUsageDailyViewSet,
+    SupportTicketViewSet,
+    SurveyResponseViewSet,
+    UsageDailyViewSet,
+)
 from notifications.api import NotificationViewSet, SubscriptionViewSet
 from plans.api.views import AchievementViewSet, ObjectiveViewSet, SuccessPlanViewSet
 from transitions.api.views import OutboundEmailViewSet, PlaybookViewSet, TransitionTaskViewSet, TransitionViewSet
@@ -26,6 +32,7 @@ router.register("entitlements", EntitlementViewSet, basename="entitlement")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
 router.register("signals/usage", UsageDailyViewSet, basename="signal-usage")
+router.register("signals/product-usage", ProductUsageDailyViewSet, basename="signal-product-usage")
 router.register("signals/tickets", SupportTicketViewSet, basename="signal-tickets")
 router.register("signals/surveys", SurveyResponseViewSet, basename="signal-surveys")
 router.register("signals/invoices", InvoiceViewSet, basename="signal-invoices")

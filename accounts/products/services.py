@@ -35,11 +35,17 @@ from users.permissions import editable_accounts_q
 
 from .selectors import product_in_use
 
-# AuditAction has no values of its own for the catalogue or for entitlements yet: both are recorded as
-# account updates whose subject_type (product, entitlement) says what changed and whose `changes` say how
-# (a creation's old values and a deletion's new ones are null).
-PRODUCT_CREATED = PRODUCT_UPDATED = PRODUCT_DELETED = AuditAction.ACCOUNT_UPDATED
-ENTITLEMENT_CREATED = ENTITLEMENT_UPDATED = ENTITLEMENT_DELETED = AuditAction.ACCOUNT_UPDATED
+# Each write's `changes` say how (a creation's old values and a deletion's new ones are null).
+PRODUCT_CREATED, PRODUCT_UPDATED, PRODUCT_DELETED = (
+    AuditAction.PRODUCT_CREATED,
+    AuditAction.PRODUCT_UPDATED,
+    AuditAction.PRODUCT_DELETED,
+)
+ENTITLEMENT_CREATED, ENTITLEMENT_UPDATED, ENTITLEMENT_DELETED = (
+    AuditAction.ENTITLEMENT_CREATED,
+    AuditAction.ENTITLEMENT_UPDATED,
+    AuditAction.ENTITLEMENT_DELETED,
+)
 
 PRODUCT_FIELDS = ("key", "name", "description")
 ENTITLEMENT_FIELDS = ("product", "seats", "starts_on", "ends_on")

@@ -43,8 +43,8 @@ from django.db.models.functions import Concat
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import Account, TimelineEntry, TimelineKind
-from accounts.services import timeline_system_event
+from accounts.models import Account, AuditAction, TimelineEntry, TimelineKind
+from accounts.services import audit_record, timeline_system_event
 from core import events
 from lifecycle.flags.events import FlagAcknowledged, FlagResolved, FlagSnoozed, FlagsRaised, FloodWarningsRaised
 from lifecycle.flags.models import AlertSettings, FloodWarning
@@ -475,9 +475,16 @@ def flood_warning_acknowledge(*, actor: User, warning: FloodWarning) -> FloodWar
     """Seen by an admin or a manager: it leaves the inbox's banner. Acknowledging twice keeps the first."""
     if not oversees_alerts(actor):
         raise PermissionDenied("Only admins and managers acknowledge flood warnings.")
-    FloodWarning.objects.filter(pk=warning.pk, acknowledged_at__isnull=True).update(
+    acknowledged = FloodWarning.objects.filter(pk=warning.pk, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now(), acknowledged_by=actor
     )
+    if acknowledged:
+        audit_record(
+            actor=actor,
+            action=AuditAction.FLOOD_WARNING_ACKNOWLEDGED,
+            subject=warning,
+            reason=f"{warning.rule.name}: {warning.fired} new flags on {warning.day}",
+        )
     return FloodWarning.objects.select_related("rule", "acknowledged_by").get(pk=warning.pk)
 
 
@@ -494,8 +501,16 @@ def alert_settings_update(*, actor: User, flood_share: Decimal | float | str) ->
         raise ValidationError({"flood_share": "The flood share is a share of the book: above 0 and at most 1."})
     current = AlertSettings.objects.select_for_update().filter(pk=AlertSettings.SINGLETON_PK).first()
     current = current or AlertSettings(pk=AlertSettings.SINGLETON_PK)
+    before = current.flood_share
     current.flood_share = share
     current.updated_by = actor
     current.full_clean()
     current.save()
+    if before != share:
+        audit_record(
+            actor=actor,
+            action=AuditAction.ALERT_SETTINGS_CHANGED,
+            subject=current,
+            changes={"flood_share": (before, share)},
+        )
     return current

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Account, Stage, TimelineKind
+from accounts.models import Account, AuditAction, AuditEvent, Stage, TimelineKind
 from accounts.tests.conftest import *  # noqa: F403  (the people of the permission table, api)
 from accounts.tests.factories import AccountFactory, TimelineEntryFactory
 from core import events
@@ -129,6 +129,9 @@ class TestTheCheck:
         health_recompute_all_inline(day=TODAY)
         warning = flood_warning_acknowledge(actor=manager, warning=FloodWarning.objects.get())
         assert warning.acknowledged_by == manager
+        flood_warning_acknowledge(actor=manager, warning=warning)  # twice keeps the first, audited once
+        [entry] = AuditEvent.objects.filter(action=AuditAction.FLOOD_WARNING_ACKNOWLEDGED)
+        assert (entry.actor, entry.subject_id) == (manager, warning.pk)
         RedFlag.objects.create(
             rule=rule, account=AccountFactory(), severity="medium", reason="One more", raised_at=timezone.now()
         )
@@ -161,6 +164,12 @@ class TestTheSetting:
         saved = alert_settings_update(actor=admin, flood_share=Decimal("1"))
         assert (saved.flood_share, saved.updated_by) == (Decimal("1"), admin)
         assert AlertSettings.objects.current().flood_share == Decimal("1")
+
+    def test_a_change_of_share_is_in_the_audit_log_and_setting_the_same_share_again_is_not(self, admin):
+        alert_settings_update(actor=admin, flood_share="0.35")
+        alert_settings_update(actor=admin, flood_share="0.350")
+        [entry] = AuditEvent.objects.filter(action=AuditAction.ALERT_SETTINGS_CHANGED)
+        assert (entry.actor, entry.changes) == (admin, {"flood_share": ["0.20", "0.35"]})
 
     def test_only_admins_set_it(self, manager):
         with pytest.raises(PermissionDenied):

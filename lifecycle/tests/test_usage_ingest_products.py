@@ -564,3 +564,26 @@ def test_the_usage_export_writes_the_rows_sent_then_the_product_rows_and_imports
     again = ingest.csv_import(kind="usage", text=text, actor=admin, dry_run=True)
     assert again.ok, again.errors
     assert counts(again) == (4, 0, 0, 4)
+
+
+def test_product_usage_is_listed_with_the_product_key_filtered_by_account_in_a_fixed_number_of_queries(
+    api, admin, own_account, teammate_account, products, django_assert_num_queries
+):
+    result = ingest.usage_ingest(
+        actor=admin,
+        rows=[
+            {"account": account.pk, "day": day(back).isoformat(), "product": key, "active_users": 2}
+            for account in (own_account, teammate_account)
+            for key in ("reports", "dashboards")
+            for back in (1, 2, 3)
+        ],
+    )
+    assert result.ok and result.created == 12
+    client = api(admin)
+    with django_assert_num_queries(5):  # session, user, the account filtered on, count, page (product joined)
+        listing = client.get("/api/signals/product-usage/", {"account": own_account.pk, "since": day(2).isoformat()})
+    assert listing.status_code == 200
+    rows = listing.json()["results"]
+    assert len(rows) == 4 and {row["product"] for row in rows} == {"reports", "dashboards"}
+    assert {row["account"] for row in rows} == {own_account.pk}
+    assert client.get("/api/signals/product-usage/", {"since": "yesterday"}).status_code == 400
