@@ -275,8 +275,8 @@ def entitlement_query(scope: AccountScope, day: dt.date, product_feed_day: dt.da
 def _add_entitlements(
     facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date, product_feed_day: dt.date | None
 ) -> None:
-    for item in facts.values():
-        item.product_feed_day = product_feed_day
+    for account_facts in facts.values():
+        account_facts.product_feed_day = product_feed_day
     for account_id, seats, products, used in entitlement_query(scope, day, product_feed_day).iterator(chunk_size=5000):
         item = facts.get(account_id)
         if item is not None:
@@ -284,8 +284,8 @@ def _add_entitlements(
 
 
 def _add_usage(facts: dict[int, AccountFacts], scope: AccountScope, day: dt.date, feed_day: dt.date | None) -> None:
-    for item in facts.values():
-        item.usage_feed_day = feed_day
+    for account_facts in facts.values():
+        account_facts.usage_feed_day = feed_day
     rows = usage_query(scope, day, feed_day)
     for row in rows.iterator(chunk_size=5000):
         account_id, last_day, recent, previous, used, owned, user_days, events, *trend = row

@@ -154,7 +154,9 @@ class UsageDailySerializer(serializers.ModelSerializer):
 
 
 class ProductUsageDailySerializer(serializers.ModelSerializer):
-    product = serializers.SlugRelatedField(slug_field="key", read_only=True, help_text="The product's key.")
+    product: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="key", read_only=True, help_text="The product's key."
+    )
 
     class Meta:
         model = ProductUsageDaily

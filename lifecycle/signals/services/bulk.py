@@ -317,17 +317,18 @@ def _read_usage(row: _RowReader, now: dt.datetime) -> dict[str, Any]:
 
 
 def _read_ticket(row: _RowReader, now: dt.datetime) -> dict[str, Any]:
-    values = {
+    opened_at = row.datetime("opened_at", not_after=now + CLOCK_SKEW)
+    closed_at = row.datetime("closed_at", required=False, not_after=now + CLOCK_SKEW)
+    if opened_at and closed_at and closed_at < opened_at:
+        row.error("closed_at", "A ticket cannot close before it opened.")
+    return {
         "external_id": row.text("external_id", max_length=100, required=True),
         "subject": row.text("subject", max_length=300),
         "severity": row.choice("severity", TicketSeverity, default=TicketSeverity.MEDIUM),
-        "opened_at": row.datetime("opened_at", not_after=now + CLOCK_SKEW),
-        "closed_at": row.datetime("closed_at", required=False, not_after=now + CLOCK_SKEW),
+        "opened_at": opened_at,
+        "closed_at": closed_at,
         "time_spent_minutes": row.count("time_spent_minutes", required=False),
     }
-    if values["opened_at"] and values["closed_at"] and values["closed_at"] < values["opened_at"]:
-        row.error("closed_at", "A ticket cannot close before it opened.")
-    return values
 
 
 def _read_survey(row: _RowReader, now: dt.datetime) -> dict[str, Any]:
