@@ -37,7 +37,8 @@ import redis
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, DateTimeField, F
+from django.db.models.functions import Cast
 from django.test import override_settings
 from django.utils import timezone
 
@@ -112,7 +113,8 @@ def _at(days_back: int, hour: int = 10) -> dt.datetime:
 def build_book(accounts: int, *, seed: int = 7) -> None:
     """`accounts` customers across tiers and stages, with 35 days of signals, set-based.
 
-    Usage is steady, declining, collapsing, growing, stale or missing; touchpoints
+    Usage is steady, declining, collapsing, growing, stopped (a feed that goes on without the account) or
+    missing; some survey answers are older than their validity; touchpoints
     are recent, late or absent; some customers answered NPS as detractors, some
     champions left, some have a ticket spike or rising spend, and some have
     last week's and yesterday's snapshots so score drops and band changes show.
@@ -148,6 +150,10 @@ def build_book(accounts: int, *, seed: int = 7) -> None:
             )
         )
     accounts_made = Account.objects.bulk_create(rows, batch_size=1000)
+    # Customers in Baton since their contracts began: rules count silence from then, not from today's insert.
+    Account.objects.filter(pk__in=[account.pk for account in accounts_made]).update(
+        created_at=Cast(F("contract_start"), DateTimeField())
+    )
 
     usage, touchpoints, contacts, surveys, tickets, invoices, history = ([] for _ in range(7))
     for account in accounts_made:
@@ -228,7 +234,8 @@ def build_book(accounts: int, *, seed: int = 7) -> None:
                     kind=SurveyKind.NPS,
                     score=rng.randint(0, 6) if detractor else rng.randint(7, 10),
                     comment="Reports are slow every Monday" if detractor else "",
-                    responded_at=_at(rng.choice([3, 12, 28, 45, 150])),
+                    # An answer older than the survey measure's validity (180 days) is stale.
+                    responded_at=_at(rng.choice([3, 12, 28, 45, 150, 200])),
                 )
             )
         if rng.random() < 0.15:
