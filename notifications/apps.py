@@ -8,9 +8,10 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import events
-        from lifecycle.flags.events import FlagsRaised
+        from lifecycle.flags.events import FlagsRaised, FloodWarningsRaised
         from notifications import handlers
         from transitions.events import CustomerEmailsQueued
 
         events.subscribe(FlagsRaised, handlers.notify_flags_raised)
+        events.subscribe(FloodWarningsRaised, handlers.notify_flood_warnings)
         events.subscribe(CustomerEmailsQueued, handlers.send_customer_emails)

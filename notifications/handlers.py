@@ -6,10 +6,10 @@ Subscribed in notifications/apps.py.
 
 from __future__ import annotations
 
-from lifecycle.flags.events import FlagsRaised
+from lifecycle.flags.events import FlagsRaised, FloodWarningsRaised
 from transitions.events import CustomerEmailsQueued
 
-from .services import customer_emails_queue
+from .services import customer_emails_queue, flood_warnings_notify
 from .tasks import flags_notify
 
 
@@ -17,6 +17,12 @@ def notify_flags_raised(event: FlagsRaised) -> None:
     # Back-filled history (demo data, replays) raises flags that nobody should be woken for.
     if event.notify:
         flags_notify.delay([*event.raised_ids, *event.reopened_ids])
+
+
+def notify_flood_warnings(event: FloodWarningsRaised) -> None:
+    # Inline: a handful of rows for the admins and managers, once a night at most.
+    if event.notify:
+        flood_warnings_notify(warning_ids=event.warning_ids)
 
 
 def send_customer_emails(event: CustomerEmailsQueued) -> None:

@@ -24,6 +24,7 @@ from lifecycle.models import Severity
 class NotificationKind(models.TextChoices):
     FLAG_RAISED = "flag_raised", "Red flag raised"
     FLAG_REOPENED = "flag_reopened", "Red flag re-opened"
+    FLOOD_WARNING = "flood_warning", "A rule flagged much of the book"
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -28,7 +28,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from lifecycle.flags.models import SEVERITY_RANK
+from lifecycle.flags.models import SEVERITY_RANK, FloodWarning
 from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag
 from transitions.models import OutboundEmail, OutboundEmailStatus
 from transitions.services import outbound_email_mark_failed, outbound_email_mark_sent, outbound_email_retry
@@ -308,6 +308,35 @@ def flags_notify_in_app(*, flag_ids: Iterable[int]) -> int:
                 notifications.append(notification)
         made += len(Notification.objects.bulk_create(notifications, batch_size=IN_APP_BATCH))
     return made
+
+
+def flood_warnings_notify(*, warning_ids: Iterable[int]) -> int:
+    """Tell every active admin and manager, under the bell, that one rule flagged much of the book last night.
+
+    Once per warning and count of flags: a warning that grew after it was acknowledged tells them again.
+    Returns how many notifications were written (one query for the warnings, one for the people, one insert).
+    """
+    warnings = list(FloodWarning.objects.filter(pk__in=list(warning_ids)).select_related("rule"))
+    if not warnings:
+        return 0
+    people = list(User.objects.filter(is_active=True, role__in=[User.Role.ADMIN, User.Role.MANAGER]))
+    url = reverse("alerts")
+    notifications = [
+        Notification(
+            recipient=person,
+            kind=NotificationKind.FLOOD_WARNING,
+            title=f"“{warning.rule.name}” flagged {warning.share:.0%} of the book on {warning.day:%d %b}",
+            body=(
+                f"{warning.fired:,} new flags across {warning.book_size:,} accounts, above the {warning.limit:.0%} "
+                "limit. Every flag was raised; check whether the rule's threshold or a feed is at fault."
+            ),
+            url=url,
+            key=f"flood:{warning.pk}:{warning.fired}",
+        )
+        for warning in warnings
+        for person in people
+    ]
+    return len(Notification.objects.bulk_create(notifications, ignore_conflicts=True))
 
 
 def _deliveries_revive(deliveries: QuerySet[Delivery]) -> int:
