@@ -62,8 +62,9 @@ DEFAULT_MEASURES_V2 = {
     "tenure": (1, 0, 365, 3650),
 }
 DEFAULT_V2_NOTE = (
-    "The default since issue 15: usage level, trend and adoption breadth lead; every measure without data is "
-    "left out rather than scored 0 or 100; open red flags are no longer counted twice. See the README."
+    "Baton's new default: usage level, trend and adoption breadth lead; a measure without data is left out "
+    "rather than scored 0 or 100; open red flags are no longer counted twice. The reasoning for each measure "
+    "is in the README, under \"The default health score\"."
 )
 
 DEFAULT_CADENCES = {"high": 14, "low": 14, "tech": 30}
