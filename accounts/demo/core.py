@@ -217,6 +217,7 @@ BULK_LOADED_MODELS = (
     "accounts.Entitlement",
     "lifecycle.StageChange",
     "lifecycle.UsageDaily",
+    "lifecycle.ProductUsageDaily",
     "lifecycle.SupportTicket",
     "lifecycle.SurveyResponse",
     "lifecycle.Invoice",
