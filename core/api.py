@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 
@@ -18,3 +19,19 @@ def as_drf_error(error: DjangoValidationError) -> ValidationError:
             }
         )
     return ValidationError({"non_field_errors": error.messages})
+
+
+class RowErrorSerializer(serializers.Serializer):
+    """One problem of a batch (core.batches.RowError), as the API documents it."""
+
+    index = serializers.IntegerField(help_text="0-based position of the row; -1 for the batch as a whole.")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class BatchErrorSerializer(serializers.Serializer):
+    """A rejected batch: what went wrong overall and every row's problem; nothing was written."""
+
+    detail = serializers.CharField()
+    # Documents the response's "errors" list; the name shadows Serializer.errors, which this never validates.
+    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]

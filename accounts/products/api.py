@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Account, Entitlement, Product
-from core.api import as_drf_error
+from core.api import BatchErrorSerializer, as_drf_error
 from users.models import User
 from users.permissions import can_configure, can_edit_account
 
@@ -191,18 +191,6 @@ class EntitlementUpsertResultSerializer(serializers.Serializer):
     accounts = serializers.IntegerField(help_text="Accounts whose entitlements changed.")
 
 
-class EntitlementRowErrorSerializer(serializers.Serializer):
-    index = serializers.IntegerField(help_text="0-based position of the row; -1 for the batch as a whole.")
-    field = serializers.CharField()
-    message = serializers.CharField()
-
-
-class EntitlementUpsertErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    # Documents the response's "errors" list; the name shadows Serializer.errors, which this never validates.
-    errors = EntitlementRowErrorSerializer(many=True)  # type: ignore[assignment]
-
-
 DRY_RUN = OpenApiParameter(
     "dry_run", OpenApiTypes.BOOL, description="Check the batch and report counts; write nothing.", required=False
 )
@@ -266,9 +254,9 @@ class EntitlementViewSet(viewsets.ModelViewSet):
         parameters=[DRY_RUN],
         responses={
             200: EntitlementUpsertResultSerializer,
-            400: OpenApiResponse(EntitlementUpsertErrorSerializer, description="Row-level errors; nothing written."),
-            403: OpenApiResponse(EntitlementUpsertErrorSerializer, description="Rows for accounts you cannot change."),
-            413: OpenApiResponse(EntitlementUpsertErrorSerializer, description="More rows than one batch may hold."),
+            400: OpenApiResponse(BatchErrorSerializer, description="Row-level errors; nothing written."),
+            403: OpenApiResponse(BatchErrorSerializer, description="Rows for accounts you cannot change."),
+            413: OpenApiResponse(BatchErrorSerializer, description="More rows than one batch may hold."),
         },
     )
     @action(detail=False, methods=["post"], url_path="bulk", parser_classes=[JSONParser])

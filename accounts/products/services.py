@@ -30,6 +30,7 @@ from accounts.events import AccountChanged
 from accounts.models import Account, AuditAction, AuditEvent, Entitlement, Product
 from accounts.services import audit_event, audit_record
 from core import events
+from core.batches import RowError
 from users.models import User
 from users.permissions import editable_accounts_q
 
@@ -359,18 +360,6 @@ def entitlement_delete(*, actor: User | None, entitlement: Entitlement) -> None:
 
 
 # --- Many entitlements at once ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowError:
-    """What is wrong with one row: `index` is its 0-based position in the batch, -1 the batch as a whole."""
-
-    index: int
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "field": self.field, "message": self.message}
 
 
 @dataclass

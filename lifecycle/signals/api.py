@@ -29,6 +29,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import BatchErrorSerializer
 from lifecycle.models import (
     Invoice,
     ProductUsageDaily,
@@ -124,17 +125,6 @@ class IngestResultSerializer(serializers.Serializer):
     updated = serializers.IntegerField(help_text="Rows that existed and had different values.")
     unchanged = serializers.IntegerField(help_text="Rows that existed with the same values; not touched.")
     accounts = serializers.IntegerField(help_text="Accounts whose signals changed (queued for a health recompute).")
-
-
-class RowErrorSerializer(serializers.Serializer):
-    index = serializers.IntegerField(help_text="0-based position of the row; -1 for the batch as a whole.")
-    field = serializers.CharField()
-    message = serializers.CharField()
-
-
-class IngestErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = RowErrorSerializer(many=True)
 
 
 class UsageDailySerializer(serializers.ModelSerializer):
@@ -253,9 +243,9 @@ def _documented(row: type[serializers.Serializer], label: str):
             parameters=[DRY_RUN],
             responses={
                 200: IngestResultSerializer,
-                400: OpenApiResponse(IngestErrorSerializer, description="Row-level errors; nothing written."),
-                403: OpenApiResponse(IngestErrorSerializer, description="Rows for accounts you cannot change."),
-                413: OpenApiResponse(IngestErrorSerializer, description="More rows than one batch may hold."),
+                400: OpenApiResponse(BatchErrorSerializer, description="Row-level errors; nothing written."),
+                403: OpenApiResponse(BatchErrorSerializer, description="Rows for accounts you cannot change."),
+                413: OpenApiResponse(BatchErrorSerializer, description="More rows than one batch may hold."),
             },
         ),
         list=extend_schema(summary=f"List {label}"),

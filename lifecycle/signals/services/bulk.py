@@ -29,6 +29,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import Account, Contact, Product
 from core import events
+from core.batches import RowError
 from lifecycle.models import (
     Invoice,
     ProductUsageDaily,
@@ -55,21 +56,6 @@ class SignalKind(models.TextChoices):
     TICKETS = "tickets", "Support tickets"
     SURVEYS = "surveys", "Survey responses (NPS/CSAT)"
     INVOICES = "invoices", "Invoices"
-
-
-@dataclass(frozen=True)
-class RowError:
-    """What is wrong with one row: `index` is the row's 0-based position in the batch.
-
-    Index -1 is the batch as a whole (too many rows, a CSV header problem).
-    """
-
-    index: int
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "field": self.field, "message": self.message}
 
 
 @dataclass
