@@ -16,8 +16,7 @@ from typing import Any, cast
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -26,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Account, Entitlement, Product
-from core.api import BatchErrorSerializer, as_drf_error
+from core.api import DRY_RUN, BatchErrorSerializer, as_drf_error, batch_response, batch_rows, dry_run_asked
 from users.models import User
 from users.permissions import can_configure, can_edit_account
 
@@ -191,15 +190,6 @@ class EntitlementUpsertResultSerializer(serializers.Serializer):
     accounts = serializers.IntegerField(help_text="Accounts whose entitlements changed.")
 
 
-DRY_RUN = OpenApiParameter(
-    "dry_run", OpenApiTypes.BOOL, description="Check the batch and report counts; write nothing.", required=False
-)
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").lower() in {"1", "true", "yes", "on"}
-
-
 class EntitlementViewSet(viewsets.ModelViewSet):
     """Which products each account holds, with seats and dates. Everyone reads; changing one needs the right to change
     its account."""
@@ -261,33 +251,8 @@ class EntitlementViewSet(viewsets.ModelViewSet):
     )
     @action(detail=False, methods=["post"], url_path="bulk", parser_classes=[JSONParser])
     def bulk(self, request: Request) -> Response:
-        data = request.data
-        rows = data.get("rows") if isinstance(data, dict) else None
-        if not isinstance(rows, list):
-            return Response(
-                {"detail": 'Send {"rows": [...]}: a JSON object with a list of rows.', "errors": []},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        if len(rows) > services.MAX_ROWS:
-            return Response(
-                {
-                    "detail": f"At most {services.MAX_ROWS:,} rows per request (got {len(rows):,}); split the batch.",
-                    "errors": [],
-                },
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
-        result = services.entitlements_upsert(
-            actor=cast(User, request.user), rows=rows, dry_run=_truthy(request.query_params.get("dry_run"))
-        )
-        if result.ok:
-            return Response(result.as_dict())
-        errors = [error.as_dict() for error in result.errors]
-        if result.forbidden:
-            return Response(
-                {"detail": "Some rows name accounts you cannot change; nothing was written.", "errors": errors},
-                status=status.HTTP_403_FORBIDDEN,
-            )
-        return Response(
-            {"detail": f"{len(errors)} problem(s) found; nothing was written.", "errors": errors},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
+        rows = batch_rows(request, max_rows=services.MAX_ROWS)
+        if isinstance(rows, Response):
+            return rows
+        result = services.entitlements_upsert(actor=cast(User, request.user), rows=rows, dry_run=dry_run_asked(request))
+        return batch_response(result, forbidden="Some rows name accounts you cannot change")

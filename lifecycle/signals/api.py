@@ -17,19 +17,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import BatchErrorSerializer
+from core.api import DRY_RUN, BatchErrorSerializer, batch_response, batch_rows, dry_run_asked
 from lifecycle.models import (
     Invoice,
     ProductUsageDaily,
@@ -173,46 +171,13 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
 # --- Views --------------------------------------------------------------------------------------------
 
-DRY_RUN = OpenApiParameter(
-    "dry_run", OpenApiTypes.BOOL, description="Check the batch and report counts; write nothing.", required=False
-)
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").lower() in {"1", "true", "yes", "on"}
-
 
 def ingest_response(kind: str, request: Request) -> Response:
-    data = request.data
-    rows = data.get("rows") if isinstance(data, dict) else None
-    if not isinstance(rows, list):
-        return Response(
-            {"detail": 'Send {"rows": [...]}: a JSON object with a list of rows.', "errors": []},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    if len(rows) > ingest.MAX_ROWS:
-        return Response(
-            {
-                "detail": f"At most {ingest.MAX_ROWS:,} rows per request (got {len(rows):,}); split the batch.",
-                "errors": [],
-            },
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
-    result = ingest.signals_ingest(
-        kind=kind, rows=rows, actor=request.user, dry_run=_truthy(request.query_params.get("dry_run"))
-    )
-    if result.ok:
-        return Response(result.as_dict())
-    errors = [error.as_dict() for error in result.errors]
-    if result.forbidden:
-        return Response(
-            {"detail": "Some rows name accounts you cannot write signals for; nothing was written.", "errors": errors},
-            status=status.HTTP_403_FORBIDDEN,
-        )
-    return Response(
-        {"detail": f"{len(errors)} problem(s) found; nothing was written.", "errors": errors},
-        status=status.HTTP_400_BAD_REQUEST,
-    )
+    rows = batch_rows(request, max_rows=ingest.MAX_ROWS)
+    if isinstance(rows, Response):
+        return rows
+    result = ingest.signals_ingest(kind=kind, rows=rows, actor=request.user, dry_run=dry_run_asked(request))
+    return batch_response(result, forbidden="Some rows name accounts you cannot write signals for")
 
 
 class _SignalViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
