@@ -64,7 +64,7 @@ DEFAULT_MEASURES_V2 = {
 DEFAULT_V2_NOTE = (
     "Baton's new default: usage level, trend and adoption breadth lead; a measure without data is left out "
     "rather than scored 0 or 100; open red flags are no longer counted twice. The reasoning for each measure "
-    "is in the README, under \"The default health score\"."
+    'is in the README, under "The default health score".'
 )
 
 DEFAULT_CADENCES = {"high": 14, "low": 14, "tech": 30}
