@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import OutcomeKind, Tier
-from accounts.tests.factories import AccountFactory, OutcomeFactory
+from accounts.models import DealRole, OutcomeKind, Tier, TimelineKind
+from accounts.tests.factories import AccountFactory, ContactFactory, OutcomeFactory, TimelineEntryFactory
 from lifecycle.health.facts_query import AccountScope
 from lifecycle.health.recompute import health_recompute_scope
 from lifecycle.models import (
@@ -52,14 +52,38 @@ ACTIVATION_NOTE = "High-touch renewals hinge on what the sponsor says: NPS count
 @pytest.fixture
 def book() -> dict[str, int]:
     """Ten accounts with an NPS answer and tickets from months ago, each with a renewal or churn three weeks ago."""
-    standard = Scorecard.objects.get(name="Standard health")
-    assert standard.active, f"The shipped scorecard should be live for this journey; it is {standard.status}."
+    # This journey tunes the first default (v1: NPS and open tickets), as an install that kept it would: v1 is put
+    # back live in place of v2 before it starts. The shipped v2 has tests of its own (test_default_scorecard).
+    shipped = Scorecard.objects.active().get(tier="", stage="")
+    Scorecard.objects.filter(pk=shipped.pk).update(status="retired", retired_at=timezone.now())
+    Scorecard.objects.filter(lineage=shipped.lineage, version=1).update(status="active", retired_at=None)
+    standard = Scorecard.objects.get(name="Standard health", version=1)
+    assert standard.active, f"The first default should be live for this journey; it is {standard.status}."
     csm = CSMFactory(username="casey", first_name="Casey", last_name="Rivera", team=TeamFactory(name="Enterprise"))
     AdminFactory(username="ada", first_name="Ada", last_name="Okafor")
     now = timezone.now()
     accounts = {}
     for n, (name, tier, nps, urgent_tickets, outcome) in enumerate(BOOK):
         account = AccountFactory(name=name, tier=tier, owner=csm)
+        # On record and all alike: a call 70 days ago, a champion who left long ago, and a ticket closed months
+        # ago (the account uses support). Every account loses the same points for them.
+        TimelineEntryFactory(
+            account=account, kind=TimelineKind.TOUCHPOINT, channel="call", occurred_at=now - dt.timedelta(days=70)
+        )
+        ContactFactory(
+            account=account,
+            deal_role=DealRole.CHAMPION,
+            departed=True,
+            departed_at=timezone.localdate() - dt.timedelta(days=400),
+        )
+        SupportTicket.objects.create(
+            account=account,
+            external_id=f"ticket-{n}-closed",
+            subject="Password reset",
+            severity=TicketSeverity.LOW,
+            opened_at=now - dt.timedelta(days=200),
+            closed_at=now - dt.timedelta(days=199),
+        )
         SurveyResponse.objects.create(
             account=account,
             kind=SurveyKind.NPS,
