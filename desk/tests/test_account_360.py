@@ -1,6 +1,7 @@
 """The Account 360: the account's facts, people, timeline and stage history with every app's panel."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -99,3 +100,41 @@ def test_the_timeline_pages_in_thirties_and_loads_older_entries_in_place(client,
     assert len(third.context["timeline"]) == 5 and third.context["next_offset"] is None
     garbage = client.get(reverse("timeline-page", args=[own_account.pk]), {"offset": "lots"})
     assert garbage.status_code == 200 and garbage.context["next_offset"] == 60
+
+
+def test_the_people_map_draws_each_contact_as_a_box_that_opens_their_edit_form(client, csm, own_account):
+    ceo = ContactFactory(account=own_account, first_name="Ceo", last_name="Zed", deal_role="economic_buyer")
+    vp = ContactFactory(account=own_account, first_name="Vp", last_name="Young", reports_to=ceo, sentiment="negative")
+    gone = ContactFactory(account=own_account, first_name="Gone", last_name="Away", reports_to=ceo, departed=True)
+    client.force_login(csm)
+
+    response = client.get(detail(own_account))
+
+    page = response.content.decode()
+    layout = response.context["org_chart_layout"]
+    assert [box.contact for box in layout.boxes][0] == ceo
+    assert '<title id="people-chart-title">Org chart of Acme Robotics</title>' in page
+    for contact in (ceo, vp, gone):
+        assert f'href="{reverse("contact-edit", args=[own_account.pk, contact.pk])}" aria-label="Edit {contact}' in page
+    assert f'data-contact="{vp.pk}" data-manager="{ceo.pk}"' in page
+    assert f'data-manager="{ceo.pk}" data-report="{vp.pk}"' in page  # the connector
+    assert "sentiment-negative influence-medium" in page
+    assert re.search(rf'class="org-node [^"]* departed" transform="[^"]*" data-contact="{gone.pk}"', page)
+    assert ">Departed</text>" in page and ">Economic buyer</text>" in page
+    # The indented list stays, behind "List", as the fallback.
+    assert 'id="people-view-list"' in page and f'id="contact-{gone.pk}"' in page
+
+
+def test_someone_who_cannot_change_the_account_sees_the_chart_without_links(client, other_csm, own_account):
+    ContactFactory(account=own_account, first_name="Dana")
+    client.force_login(other_csm)
+    page = client.get(detail(own_account)).content.decode()
+    assert 'id="people-chart"' in page and ">Dana" in page
+    assert "/contacts/" not in page
+
+
+def test_an_account_without_contacts_has_no_chart_to_switch_to(client, csm, own_account):
+    client.force_login(csm)
+    page = client.get(detail(own_account)).content.decode()
+    assert 'id="people-chart"' not in page and 'id="people-view-list"' not in page
+    assert "No contacts yet" in page

@@ -25,6 +25,7 @@ from accounts import services as account_services
 from accounts.access import account_for_edit
 from accounts.forms import NoteForm, StageChangeForm, TouchpointForm
 from accounts.models import Account, OutcomeSource
+from accounts.org_chart import org_chart_layout
 from accounts.outcomes.forms import OutcomeForm
 from accounts.outcomes.selectors import account_outcomes
 from accounts.outcomes.services import outcome_record
@@ -55,6 +56,7 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
     """The Account 360 page; `forms` replaces a blank form with a bound one whose errors should show."""
     user = request.user
     contacts = list(account.contacts.all())
+    org_trees = account_selectors.account_org_chart(contacts)
     can_edit = can_edit_account(user, account)
     can_override = can_override_health(user, account)
     outcomes = account_outcomes(account)
@@ -63,7 +65,8 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
         "can_edit": can_edit,
         "can_reassign": can_reassign_account(user, account),
         "contacts": contacts,
-        "org_chart": account_selectors.org_chart_rows(account_selectors.account_org_chart(contacts)),
+        "org_chart": account_selectors.org_chart_rows(org_trees),
+        "org_chart_layout": org_chart_layout(org_trees),
         **account_selectors.timeline_window(account),
         "stage_history": stage_history_with_durations(account),
         "fiscal_year_start": calendar.month_name[account.fiscal_year_start_month],
