@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
+from accounts.money.models import DescNullsLastIndex
 from users.permissions import editable_accounts_q, sees_whole_book_on_desk
 
 
@@ -104,6 +105,11 @@ class Account(models.Model):
     employee_band = models.CharField(max_length=16, choices=EmployeeBand.choices, blank=True)
     arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0)
     currency = models.CharField(max_length=3, default="USD")
+    # ARR in the reporting currency at the rate in force, null while its currency has no rate
+    # (accounts/money/); written only by money.services.converted_arr_refresh.
+    arr_reporting = models.DecimalField(
+        "ARR (reporting currency)", max_digits=16, decimal_places=2, null=True, blank=True, editable=False
+    )
     contract_start = models.DateField(null=True, blank=True)
     renewal_date = models.DateField(null=True, blank=True)
     fiscal_year_start_month = models.PositiveSmallIntegerField(
@@ -173,6 +179,8 @@ class Account(models.Model):
             models.Index(fields=["renewal_date"], name="account_renewal"),
             models.Index(fields=["stage"], name="account_stage"),
             models.Index(fields=["-arr"], name="account_arr_desc"),
+            # Sorting by converted ARR (largest first, unconverted last, ties by id) walks this index.
+            DescNullsLastIndex(F("arr_reporting").desc(nulls_last=True), F("id"), name="account_arr_reporting_desc"),
         ]
 
     def __str__(self) -> str:
@@ -482,6 +490,9 @@ class AuditAction(models.TextChoices):
     ENTITLEMENT_DELETED = "entitlement_deleted", "Entitlement deleted"
     ALERT_SETTINGS_CHANGED = "alert_settings_changed", "Alert settings changed"
     FLOOD_WARNING_ACKNOWLEDGED = "flood_warning_acknowledged", "Flood warning acknowledged"
+    EXCHANGE_RATE_CREATED = "exchange_rate_created", "Exchange rate added"
+    EXCHANGE_RATE_UPDATED = "exchange_rate_updated", "Exchange rate changed"
+    EXCHANGE_RATE_DELETED = "exchange_rate_deleted", "Exchange rate deleted"
 
 
 class AuditEvent(models.Model):
@@ -510,5 +521,7 @@ class AuditEvent(models.Model):
         return f"{self.get_action_display()} {self.subject_type}#{self.subject_id}"
 
 
-# Outcomes are a concept of their own (accounts/outcomes/); Django finds an app's models in its models module.
+# Outcomes (accounts/outcomes/) and exchange rates (accounts/money/) are concepts of their own; Django finds an
+# app's models in its models module.
+from accounts.money.models import ExchangeRate  # noqa: E402, F401
 from accounts.outcomes.models import ChurnReason, Movement, Outcome, OutcomeKind, OutcomeSource  # noqa: E402, F401

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.events import AccountChanged, ContactChanged, TimelineEntryLogged
+from accounts.money.refresh import converted_arr_refresh
 from core import events
 from users.models import Team, User
 
@@ -215,6 +216,8 @@ def account_create(
     account.save()
     account.tags.set(tags)
     account_terms_record([account], actor=actor, source=TermsSource.CREATED, effective_at=account.created_at)
+    converted_arr_refresh(account_ids=[account.pk])
+    account.refresh_from_db(fields=["arr_reporting"])
     audit_record(
         actor=actor,
         action=AuditAction.ACCOUNT_CREATED,
@@ -242,6 +245,9 @@ def account_update(
         account.save(update_fields=[*changes, "updated_at"])
         if set(changes) & set(TERMS_FIELDS):
             account_terms_record([account], actor=actor, source=TermsSource.EDITED, effective_at=account.updated_at)
+        if {"arr", "currency"} & set(changes):
+            converted_arr_refresh(account_ids=[account.pk])
+            account.refresh_from_db(fields=["arr_reporting"])
         audit_record(actor=actor, action=AuditAction.ACCOUNT_UPDATED, subject=account, account=account, changes=changes)
         events.announce(AccountChanged(account_id=account.pk, fields=frozenset(changes)))
     if tags is not None:

@@ -14,4 +14,5 @@ urlpatterns = [
     path("accounts/<int:pk>/timeline/", views.timeline_page, name="timeline-page"),
     path("", include("accounts.outcomes.urls")),
     path("", include("accounts.products.urls")),
+    path("", include("accounts.money.urls")),
 ]

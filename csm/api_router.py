@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import ContactViewSet, TimelineEntryViewSet
+from accounts.money.api import ExchangeRateViewSet
 from accounts.outcomes.api import OutcomeViewSet
 from accounts.products.api import EntitlementViewSet, ProductViewSet
 from desk.api import AccountDeskViewSet
@@ -29,6 +30,7 @@ router.register("timeline", TimelineEntryViewSet, basename="timeline")
 router.register("outcomes", OutcomeViewSet, basename="outcome")
 router.register("products", ProductViewSet, basename="product")
 router.register("entitlements", EntitlementViewSet, basename="entitlement")
+router.register("exchange-rates", ExchangeRateViewSet, basename="exchange-rate")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
 router.register("signals/usage", UsageDailyViewSet, basename="signal-usage")

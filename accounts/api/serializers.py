@@ -39,8 +39,15 @@ class AccountSerializer(serializers.ModelSerializer):
             "tags",
             "created_at",
             "updated_at",
+            "arr_reporting",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at", "arr_reporting"]
+        extra_kwargs = {
+            "arr_reporting": {
+                "help_text": "ARR in the reporting currency at the exchange rate in force today; "
+                "null while no rate is known for `currency`."
+            }
+        }
 
     def validate_arr(self, value):
         # The database refuses it too, but only with the constraint's name; say it in words.

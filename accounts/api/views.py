@@ -55,7 +55,7 @@ class AccountViewSet(viewsets.ModelViewSet):
     serializer_class = AccountSerializer
     permission_classes = [CanEditAccountOrReadOnly]
     filterset_class = AccountFilter
-    ordering_fields = ["name", "arr", "renewal_date", "tier", "stage", "created_at"]
+    ordering_fields = ["name", "arr", "arr_reporting", "renewal_date", "tier", "stage", "created_at"]
     ordering = ["name"]
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 

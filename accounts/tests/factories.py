@@ -2,6 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import (
@@ -32,6 +33,10 @@ class AccountFactory(factory.django.DjangoModelFactory):
     industry = Industry.SOFTWARE
     region = Region.EMEA
     arr = Decimal("50000")
+    # What converted_arr_refresh writes while no exchange rate exists; a test with rates refreshes it.
+    arr_reporting = factory.LazyAttribute(
+        lambda a: a.arr if getattr(a, "currency", "USD") == settings.BATON_REPORTING_CURRENCY else None
+    )
     contract_start = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=200))
     renewal_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=165))
     tier = Tier.LOW_TOUCH

@@ -5,10 +5,12 @@ environment, read here in one place; `local`, `test` and `production` only
 choose defaults.
 """
 
+import re
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -223,3 +225,9 @@ BATON_PAGE_SIZE = 50
 # Links in emails and chat messages point here.
 BATON_BASE_URL = env("BATON_BASE_URL", default="http://127.0.0.1:8000")
 BATON_WEBHOOK_TIMEOUT = env.int("BATON_WEBHOOK_TIMEOUT", default=10)
+# Every sum and sort of ARR is in this currency, converted at the exchange rates admins keep.
+BATON_REPORTING_CURRENCY = env("BATON_REPORTING_CURRENCY", default="USD")
+if not re.fullmatch(r"[A-Z]{3}", BATON_REPORTING_CURRENCY):
+    raise ImproperlyConfigured(
+        f"BATON_REPORTING_CURRENCY must be three capital letters, not {BATON_REPORTING_CURRENCY!r}."
+    )
