@@ -20,7 +20,8 @@ from .models import Account, AccountTerms, Contact
 
 ACCOUNT_SORTS = {
     "name": ("name",),
-    "arr": ("arr",),
+    # ARR in the reporting currency (accounts/money/); a currency without a rate sorts last.
+    "arr": ("arr_reporting",),
     "renewal_date": ("renewal_date",),
     "tier": ("tier",),
     "stage": ("stage",),
@@ -137,6 +138,7 @@ CSV_COLUMNS = [
     ("stage", "Stage"),
     ("arr", "ARR"),
     ("currency", "Currency"),
+    ("arr_reporting", "ARR (reporting currency)"),
     ("renewal_date", "Renewal date"),
     ("owner__username", "Owner"),
     ("pool__name", "Pool"),

@@ -5,6 +5,7 @@ from .views import board, brief, bulk, handover, playbooks
 urlpatterns = [
     path("transitions/", board.board, name="transition-board"),
     path("transitions/my-tasks/", board.my_tasks, name="my-transition-tasks"),
+    path("transitions/my-tasks/complete/", board.my_tasks_complete, name="my-transition-tasks-complete"),
     path("transitions/<int:pk>/", handover.transition_view, name="transition-detail"),
     path(
         "transitions/<int:pk>/cancel/",

@@ -20,7 +20,7 @@ from .customer_emails import (
     task_email_send,
 )
 from .playbooks import default_handover_playbook, default_risk_playbook, playbook_create, playbook_update
-from .steps import task_complete
+from .steps import TasksCompleted, task_complete, tasks_complete
 from .transitions import (
     TransitionConflict,
     playbook_run_start,
@@ -33,6 +33,7 @@ from .transitions import (
 )
 
 __all__ = [
+    "TasksCompleted",
     "TransitionConflict",
     "bulk_handover_create",
     "bulk_handover_run",
@@ -48,6 +49,7 @@ __all__ = [
     "risk_playbooks_start_for_flags",
     "stage_playbooks_start",
     "task_complete",
+    "tasks_complete",
     "task_email_send",
     "transition_bulk_start",
     "transition_cancel",

@@ -6,14 +6,22 @@ open work the handover policy says follows the owner.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import Account, AuditAction, Coverage
-from accounts.services import account_reassign, audit_record, timeline_system_event
+from accounts.models import Account, AuditAction, AuditEvent, Coverage, TimelineEntry
+from accounts.services import (
+    account_reassign,
+    audit_event,
+    audit_record,
+    timeline_system_entry,
+    timeline_system_event,
+)
 from core import events
 from lifecycle.flags.services import flags_reassign
 from plans.services import objectives_reassign
@@ -22,6 +30,7 @@ from users.permissions import can_complete_transition_task
 
 from ..events import TransitionCompleted
 from ..models import (
+    ACTIVE_STATUSES,
     HandoverPolicy,
     PlaybookKind,
     TaskStatus,
@@ -168,3 +177,93 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
         body=body,
         actor=actor,
     )
+
+
+@dataclass(frozen=True)
+class TasksCompleted:
+    done: int
+    already_closed: int
+    runs_completed: int
+
+
+@transaction.atomic
+def tasks_complete(*, actor: User, task_ids: Sequence[int]) -> TasksCompleted:
+    """Mark many steps done at once (a CSM's task list): all or nothing.
+
+    Refused whole if any step is someone else's, or one that is done by sending
+    its customer email. Steps already closed, or whose run has ended, are left
+    as they are and counted. A fixed number of queries whatever the number of
+    steps, plus the completion of each run whose last required step this was.
+    """
+    ids = sorted(set(task_ids))
+    if not ids:
+        raise ValidationError("Select at least one step to complete.")
+    transition_ids = list(
+        TransitionTask.objects.filter(pk__in=ids)
+        .order_by("transition_id")
+        .values_list("transition_id", flat=True)
+        .distinct()
+    )
+    # Lock the runs in pk order, as a single completion does, so two people ticking steps cannot both finish a run.
+    list(
+        Transition.objects.select_for_update(of=("self",))
+        .filter(pk__in=transition_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
+    tasks = list(
+        TransitionTask.objects.filter(pk__in=ids).select_related("transition__account__owner", "transition__playbook")
+    )
+    if len(tasks) != len(ids):
+        raise ValidationError("Some of these steps no longer exist; reload the list.")
+    for task in tasks:
+        account = task.transition.account
+        if not can_complete_transition_task(actor, assignee_id=task.assignee_id, account=account):
+            raise PermissionDenied(f"“{task.title}” for {account.name} is assigned to someone else.")
+    emails = [task for task in tasks if task.has_email and task.status == TaskStatus.OPEN]
+    if emails:
+        raise ValidationError(f"“{emails[0].title}” is done by sending its email; open it to write and send.")
+    todo = [task for task in tasks if task.status == TaskStatus.OPEN and task.transition.is_active]
+    now = timezone.now()
+    TransitionTask.objects.filter(pk__in=[task.pk for task in todo], status=TaskStatus.OPEN).update(
+        status=TaskStatus.DONE, completed_at=now, completed_by=actor
+    )
+    Transition.objects.filter(pk__in={task.transition_id for task in todo}, status=TransitionStatus.PLANNED).update(
+        status=TransitionStatus.IN_PROGRESS
+    )
+    TimelineEntry.objects.bulk_create(
+        timeline_system_entry(
+            account=task.transition.account,
+            event="transition_step",
+            summary=f"{_run_label(task.transition)} step done: {task.title}",
+            actor=actor,
+        )
+        for task in todo
+    )
+    # No audit action of its own yet: recorded as a change to the run, one row per step, naming the step.
+    AuditEvent.objects.bulk_create(
+        audit_event(
+            actor=actor,
+            action=AuditAction.TRANSITION_CHANGED,
+            subject=task.transition,
+            account=task.transition.account,
+            changes={f"step {task.position} ({task.title})": (TaskStatus.OPEN, TaskStatus.DONE)},
+            reason=f"Completed with {len(todo)} step(s) at once from the task list.",
+        )
+        for task in todo
+    )
+    finished = list(
+        Transition.objects.filter(pk__in={task.transition_id for task in todo}, status__in=ACTIVE_STATUSES)
+        .exclude(
+            Exists(TransitionTask.objects.filter(transition=OuterRef("pk"), status=TaskStatus.OPEN, required=True))
+        )
+        .select_related("account", "playbook", "to_csm")
+        .order_by("pk")
+    )
+    for transition in finished:
+        _transition_complete(actor=actor, transition=transition)
+    return TasksCompleted(done=len(todo), already_closed=len(tasks) - len(todo), runs_completed=len(finished))
+
+
+def _run_label(transition: Transition) -> str:
+    return transition.playbook.name if transition.kind != PlaybookKind.HANDOVER else "Handover"

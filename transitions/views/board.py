@@ -1,20 +1,29 @@
 from __future__ import annotations
 
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils import timezone
+from typing import cast
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from users.models import User
 from users.permissions import can_start_bulk_handover
 
+from .. import services
 from ..filters import TransitionFilter
 from ..models import PlaybookKind, Transition
 from ..selectors import (
+    DueWindow,
     board_groups,
     board_ordering,
     board_status_counts,
     readiness_for_accounts,
-    tasks_for_cockpit,
+    task_list,
 )
 
 BOARD_PAGE_SIZE = 50
@@ -69,9 +78,51 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def my_tasks(request: HttpRequest) -> HttpResponse:
+GROUPINGS = ("transition", "account")
+
+
+def _task_list_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
+    due = request.GET.get("due", "")
+    group_by = request.GET.get("group", "transition")
+    if (due and due not in dict(DueWindow.CHOICES)) or group_by not in GROUPINGS:
+        return HttpResponseBadRequest("Filter by due=overdue, today, week or later; group=transition or account.")
+    listing = task_list(cast(User, request.user), due=due, group_by=group_by)
     return render(
         request,
         "transitions/my_tasks.html",
-        {"cockpit_tasks": tasks_for_cockpit(request.user, limit=200)},
+        {
+            "listing": listing,
+            "due": due,
+            "group_by": group_by,
+            "windows": [(key, label, listing.window_counts[key]) for key, label in DueWindow.CHOICES],
+            "query_string": request.GET.urlencode(),
+            "error": error,
+        },
+        status=status,
     )
+
+
+def my_tasks(request: HttpRequest) -> HttpResponse:
+    """A CSM's open steps grouped by handover or account, filtered by when they are due."""
+    return _task_list_page(request)
+
+
+@require_POST
+def my_tasks_complete(request: HttpRequest) -> HttpResponse:
+    """Complete the ticked steps, or every step of a group: all of them, or none if one is not the user's."""
+    field_name = "all_task" if request.POST.get("action") == "all" else "task"
+    try:
+        task_ids = [int(value) for value in request.POST.getlist(field_name)]
+        done = services.tasks_complete(actor=cast(User, request.user), task_ids=task_ids)
+    except ValueError:
+        return _task_list_page(request, error="Steps are picked by their number.", status=400)
+    except ValidationError as error:
+        return _task_list_page(request, error=" ".join(error.messages), status=400)
+    message = f"{done.done} step(s) done."
+    if done.runs_completed:
+        message += f" {done.runs_completed} run(s) complete."
+    if done.already_closed:
+        message += f" {done.already_closed} were already closed."
+    messages.success(request, message)
+    query = request.GET.urlencode()
+    return redirect(reverse("my-transition-tasks") + (f"?{query}" if query else ""))
