@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -11,13 +12,33 @@ from users.permissions import can_configure
 
 from .. import services
 from ..forms import PlaybookForm, PlaybookStepFormSet
-from ..models import EMAIL_PLACEHOLDERS, STEP_FIELDS_FOR_FORMS, Playbook
+from ..models import EMAIL_PLACEHOLDERS, STEP_FIELDS_FOR_FORMS, Playbook, PlaybookStep, Transition
 
 
 def playbook_list(request: HttpRequest) -> HttpResponse:
-    playbooks = Playbook.objects.annotate(step_count=Count("steps"), run_count=Count("transitions")).order_by(
-        "archived", "kind", "name"
-    )
+    # Counted in subqueries: counting both over joins multiplied the steps by the runs and the runs by the steps.
+    playbooks = Playbook.objects.annotate(
+        step_count=Coalesce(
+            Subquery(
+                PlaybookStep.objects.filter(playbook=OuterRef("pk"))
+                .order_by()
+                .values("playbook")
+                .annotate(n=Count("pk"))
+                .values("n")
+            ),
+            0,
+        ),
+        run_count=Coalesce(
+            Subquery(
+                Transition.objects.filter(playbook=OuterRef("pk"))
+                .order_by()
+                .values("playbook")
+                .annotate(n=Count("pk"))
+                .values("n")
+            ),
+            0,
+        ),
+    ).order_by("archived", "kind", "name")
     return render(
         request,
         "transitions/playbook_list.html",
