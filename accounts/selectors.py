@@ -16,7 +16,7 @@ from django.utils import timezone
 from users.models import User
 
 from .filters import AccountFilter
-from .models import Account, AccountTerms, Contact
+from .models import Account, AccountTerms, Contact, Stage
 
 ACCOUNT_SORTS = {
     "name": ("name",),
@@ -33,9 +33,12 @@ ACCOUNT_SORTS = {
     "priority": ("health__priority",),
 }
 DEFAULT_ACCOUNT_SORT = "renewal_date"
-# The cockpit opens on renewals (an index walk at any size); "next best first"
-# (health, renewal, ARR) is one click away and sorts on AccountHealth.priority.
-DEFAULT_COCKPIT_SORT = DEFAULT_ACCOUNT_SORT
+# The cockpit opens "next best first" (health, renewal, ARR): AccountHealth.priority,
+# walked through its index by NextBestAccounts. Sorted by renewal, accounts that
+# churned months ago came first.
+DEFAULT_COCKPIT_SORT = "-priority"
+# `?churned=1` on the cockpit brings back the churned accounts it leaves out.
+SHOW_CHURNED_PARAM = "churned"
 
 
 def account_ordering(sort: str | None, *, default: str = DEFAULT_ACCOUNT_SORT) -> tuple[str, list[OrderBy]]:
@@ -77,17 +80,27 @@ def account_list(
 ) -> tuple[AccountFilter, QuerySet[Account], str]:
     """Filtered, sorted accounts for a list page or export.
 
-    `scope="mine"` is the cockpit: the accounts on the user's desk. Apps above
-    accounts pass a subclass of AccountFilter that adds their own filters (the health band).
+    `scope="mine"` is the cockpit: the accounts on the user's desk, churned ones left
+    out unless `?churned=1` asks for them or the stage filter ticks Churned. "All
+    accounts", its CSV and the account API (which filters with the same FilterSet but
+    not through here) keep every stage unless filtered. Apps above accounts pass a
+    subclass of AccountFilter that adds their own filters (the health band).
     """
     base = Account.objects.with_list_columns()
     if scope == "mine":
         base = base.covered_by(user)
+        if not show_churned(params):
+            base = base.active()
     account_filter = filterset_class(params, queryset=base)
     default = DEFAULT_COCKPIT_SORT if scope == "mine" else DEFAULT_ACCOUNT_SORT
     sort, order_by = account_ordering(params.get("sort"), default=default)
     queryset = account_filter.qs.order_by(*order_by)
     return account_filter, queryset, sort
+
+
+def show_churned(params) -> bool:
+    """Whether the cockpit shows churned accounts: asked for with `?churned=1`, or Churned ticked among the stages."""
+    return params.get(SHOW_CHURNED_PARAM) == "1" or Stage.CHURNED in params.getlist("stage")
 
 
 class NextBestAccounts:
@@ -118,7 +131,9 @@ class NextBestAccounts:
         wanted = stop - start
         if len(rows) == wanted:
             return rows
-        scored_total = start + len(rows) if rows else self.scored.count()
+        # Short of a full window, the scored accounts ended inside it; only a window
+        # starting past them all (a later page) has to ask how many there were.
+        scored_total = start + len(rows) if rows or start == 0 else self.scored.count()
         unscored_start = max(0, start - scored_total)
         return rows + list(self.unscored[unscored_start : unscored_start + wanted - len(rows)])
 

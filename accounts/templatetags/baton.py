@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -82,3 +85,21 @@ def outcome_badge(kind: str) -> str:
 @register.filter
 def movement_badge(movement: str) -> str:
     return MOVEMENT_BADGES.get(movement, "text-bg-light border")
+
+
+@register.filter
+def trend(change: Decimal | float | str | None) -> SafeString:
+    """A change in points as the lists show it: "▲ 3", "▼ 2", "= 0" when steady, "—" when unknown.
+
+    The change is rounded to whole points first, halves away from zero (as floatformat
+    rounds): an arrow only when that is not zero, so -0.4 reads "= 0" and -0.5 "▼ 1",
+    never "▼ 0". An account never scored has no health row: its change resolves to "".
+    """
+    if change is None or change == "":
+        return mark_safe('<span class="text-muted">—</span>')
+    points = int(Decimal(str(change)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if points > 0:
+        return format_html('<span class="text-success">▲ {}</span>', points)
+    if points < 0:
+        return format_html('<span class="text-danger">▼ {}</span>', -points)
+    return mark_safe('<span class="text-muted">= 0</span>')

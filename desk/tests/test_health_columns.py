@@ -84,21 +84,65 @@ def test_the_health_filter_narrows_by_band(client, csm, scored, bands, expected)
     assert names(client.get(reverse("account-list"), {"band": bands, "sort": "name"})) == expected
 
 
-def test_the_cockpit_ranks_by_need_health_then_renewal_then_size(client, csm):
+@pytest.fixture
+def ranked_desk(csm):
     soon = TODAY + dt.timedelta(days=20)
     far = TODAY + dt.timedelta(days=300)
     big_fine = AccountFactory(name="Big and fine", owner=csm, arr=Decimal("400000"), renewal_date=far)
     renewing_yellow = AccountFactory(name="Renewing, yellow", owner=csm, arr=Decimal("30000"), renewal_date=soon)
     red_small = AccountFactory(name="Red and small", owner=csm, arr=Decimal("5000"), renewal_date=far)
-    churned = AccountFactory(name="Churned", owner=csm, stage="churned", arr=Decimal("90000"), renewal_date=soon)
+    # Churned long ago: its renewal date is past, so sorted by renewal it came first.
+    churned = AccountFactory(
+        name="Churned",
+        owner=csm,
+        stage="churned",
+        arr=Decimal("90000"),
+        contract_start=TODAY - dt.timedelta(days=565),
+        renewal_date=TODAY - dt.timedelta(days=200),
+    )
     healthy(big_fine, 90, "green")  # 10 + 0 + 20 = 30
     healthy(renewing_yellow, 60, "yellow")  # 40 + 40 + 6 = 86
     healthy(red_small, 15, "red")  # 85 + 0 + 0 = 85
     healthy(churned, 10, "red")  # sinks
+
+
+def test_the_cockpit_opens_next_best_first_without_churned_accounts(client, csm, ranked_desk):
     client.force_login(csm)
-    response = client.get(reverse("cockpit"), {"sort": "-priority"})
+    response = client.get(reverse("cockpit"))
+    assert response.context["sort"] == "-priority"
+    assert names(response) == ["Renewing, yellow", "Red and small", "Big and fine"]
+    page = response.content.decode()
+    assert 'id="next-best-note"' in page and ">Next best first</a>" not in page
+    assert 'name="churned" value="1" class="form-check-input">' in page
+
+
+@pytest.mark.parametrize("params", [{"churned": "1"}, {"churned": "1", "sort": "-priority"}])
+def test_show_churned_brings_them_back_at_the_bottom_of_next_best(client, csm, ranked_desk, params):
+    client.force_login(csm)
+    response = client.get(reverse("cockpit"), params)
     assert names(response) == ["Renewing, yellow", "Red and small", "Big and fine", "Churned"]
-    assert "Next best first" in client.get(reverse("cockpit")).content.decode()
+    assert 'name="churned" value="1" class="form-check-input" checked>' in response.content.decode()
+
+
+def test_ticking_churned_among_the_stages_shows_churned_accounts_on_the_cockpit(client, csm, ranked_desk):
+    client.force_login(csm)
+    assert names(client.get(reverse("cockpit"), {"stage": ["churned"]})) == ["Churned"]
+    assert names(client.get(reverse("cockpit"), {"stage": ["churned", "adoption"], "sort": "name"}))[0] == "Churned"
+
+
+def test_sorting_the_cockpit_by_a_column_keeps_churned_accounts_out(client, csm, ranked_desk):
+    client.force_login(csm)
+    response = client.get(reverse("cockpit"), {"sort": "renewal_date"})
+    assert names(response) == ["Renewing, yellow", "Big and fine", "Red and small"]
+    assert ">Next best first</a>" in response.content.decode()
+
+
+def test_all_accounts_still_lists_churned_accounts_by_renewal_date(client, csm, ranked_desk):
+    client.force_login(csm)
+    response = client.get(reverse("account-list"))
+    assert response.context["sort"] == "renewal_date"
+    assert names(response)[0] == "Churned"
+    assert 'name="churned"' not in response.content.decode()
 
 
 def test_the_cockpit_lists_my_and_my_pools_flags_most_severe_first(client, csm, team):

@@ -9,7 +9,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.selectors import account_csv_rows, accounts_for_paging
+from accounts.selectors import account_csv_rows, accounts_for_paging, show_churned
 from users.permissions import can_create_account, oversight
 
 from .. import selectors
@@ -42,6 +42,7 @@ def _account_list_page(
         "sort": sort,
         "query_string": params.urlencode(),
         "sort_query_string": sort_params.urlencode(),
+        "show_churned": show_churned(request.GET),
     }
     if request.htmx and request.htmx.target == "account-table":
         return render(request, "desk/partials/account_table.html", context)
