@@ -24,6 +24,7 @@ import datetime as dt
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 from django.db.models import Max, Q
 
@@ -174,14 +175,14 @@ def _bulk_handover_of_sams_book(company: DemoCompany, rng: random.Random) -> lis
         Account.objects.filter(owner=users[OUTGOING])
         .exclude(stage=Stage.CHURNED)
         .order_by("pk")
-        .values_list("pk", "arr")
+        .values_list("pk", "arr_reporting")
     )
     chosen = sorted(rng.sample(book, round(len(book) * HANDOVER_SHARE)))
     if not chosen:
         return []
     incoming = [users[name] for name in INCOMING]
     assignment = split(
-        [Item(account_id=pk, arr=arr) for pk, arr in chosen],
+        [Item(account_id=pk, arr=arr or Decimal(0)) for pk, arr in chosen],
         [Candidate(user_id=user.pk) for user in incoming],
         Strategy.ARR,
     )

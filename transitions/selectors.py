@@ -395,7 +395,7 @@ def csm_loads(user_ids: list[int]) -> dict[int, Load]:
     for row in (
         Account.objects.filter(owner_id__in=user_ids)
         .values("owner_id")
-        .annotate(n=Count("pk"), arr=Sum("arr"))
+        .annotate(n=Count("pk"), arr=Sum("arr_reporting"))  # in the reporting currency; no rate, not counted
         .order_by()
     ):
         loads[row["owner_id"]].accounts = row["n"]

@@ -6,15 +6,30 @@ from .services import MAX_ROWS
 
 
 class ExchangeRateForm(forms.Form):
-    currency = forms.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
-    rate_to_reporting = forms.DecimalField(
-        label="Rate", max_digits=18, decimal_places=8, min_value=0, help_text="One unit is worth this much."
+    currency = forms.CharField(
+        max_length=3, help_text="ISO 4217 code, e.g. EUR.", widget=forms.TextInput(attrs={"class": "form-control"})
     )
-    effective_on = forms.DateField(label="In force from", widget=forms.DateInput(attrs={"type": "date"}))
+    rate_to_reporting = forms.DecimalField(
+        label="Rate",
+        max_digits=18,
+        decimal_places=8,
+        min_value=0,
+        help_text="One unit is worth this much.",
+        widget=forms.NumberInput(attrs={"class": "form-control", "step": "any"}),
+    )
+    effective_on = forms.DateField(
+        label="In force from", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
 
 
 class ExchangeRateImportForm(forms.Form):
     file = forms.FileField(
-        help_text=f"CSV with the columns currency, rate, effective_on (YYYY-MM-DD); up to {MAX_ROWS:,} rows."
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,text/csv"}),
+        help_text=f"CSV with the columns currency, rate, effective_on (YYYY-MM-DD); up to {MAX_ROWS:,} rows.",
     )
-    dry_run = forms.BooleanField(required=False, initial=True, label="Check only (write nothing)")
+    dry_run = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Check only (write nothing)",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )

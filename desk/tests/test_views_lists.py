@@ -261,6 +261,7 @@ def test_csv_export_streams_a_header_and_one_row_per_filtered_account(client, cs
         "Stage",
         "ARR",
         "Currency",
+        "ARR (reporting currency)",
         "Renewal date",
         "Owner",
         "Pool",
@@ -269,7 +270,8 @@ def test_csv_export_streams_a_header_and_one_row_per_filtered_account(client, cs
     aurora = rows[1]
     assert aurora[0] == str(varied["Aurora"].pk)
     assert aurora[3:8] == ["healthcare", "na", "high", "adoption", "900000.00"]
-    assert aurora[10:] == ["alex", ""]
+    assert aurora[8:10] == ["USD", "900000.00"]  # the original amount and currency, then converted
+    assert aurora[11:] == ["alex", ""]
 
 
 def test_the_cockpit_export_holds_only_my_accounts(client, csm, book):
@@ -277,7 +279,7 @@ def test_the_cockpit_export_holds_only_my_accounts(client, csm, book):
     response = client.get(reverse("cockpit"), {"format": "csv"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert sorted(row[1] for row in rows[1:]) == ["Acme Robotics", "Cobalt Bank"]
-    assert rows[1:][[r[1] for r in rows[1:]].index("Cobalt Bank")][11] == "Enterprise"
+    assert rows[1:][[r[1] for r in rows[1:]].index("Cobalt Bank")][12] == "Enterprise"
     assert "baton-accounts-mine-" in response["Content-Disposition"]
 
 

@@ -148,7 +148,10 @@ def _accounts(scope: AccountScope) -> dict[int, AccountFacts]:
         "stage_entered_at",
         "contract_start",
         "renewal_date",
-        "arr",
+        # Size is read in the reporting currency (accounts/money/). While an account's currency has no
+        # rate it falls back to the amount as written, so a missing rate never makes it look small;
+        # recompute_sql.py and recompute.account_health_refresh_override read the same.
+        Coalesce("arr_reporting", "arr"),
         "created_at",
     )
     return {

@@ -271,7 +271,7 @@ def account_health_refresh_override(*, account_id: int) -> None:
     priority = account_priority(
         score=None if effective is None else float(effective),
         renewal_date=account.renewal_date,
-        arr=float(account.arr),
+        arr=float(account.arr if account.arr_reporting is None else account.arr_reporting),  # as facts_query
         stage=account.stage,
         today=timezone.localdate(),
     )

@@ -188,7 +188,8 @@ def create_facts_table(*, day: dt.date, scope: AccountScope) -> int:
         SELECT a.id AS account_id, a.tier, a.stage, a.owner_id, a.pool_id,
                {_local_date("a.stage_entered_at")} AS stage_entered_on,
                {_local_date("a.created_at")} AS in_baton_since,
-               a.contract_start, a.renewal_date, a.arr::double precision AS arr,
+               a.contract_start, a.renewal_date,
+               COALESCE(a.arr_reporting, a.arr)::double precision AS arr,  -- as facts_query._accounts
                u.last_day AS usage_last_day,
                u.recent::double precision AS active_users_7d,
                u.previous::double precision AS active_users_prev28,

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
+from accounts.money.selectors import reporting_currency
 from core.forms import INVALID, add_service_errors
 from lifecycle.health.filters import AccountHealthFilter
 from users.permissions import can_start_bulk_handover
@@ -78,13 +81,23 @@ def _step_one(
     )
 
 
+def _converted_total(accounts: list[Account]) -> Decimal:
+    """ARR in the reporting currency; accounts without a rate are left out (and named on the page)."""
+    return sum((a.arr_reporting for a in accounts if a.arr_reporting is not None), Decimal(0))
+
+
 def _preview_context(
     request: HttpRequest,
     form: BulkSettingsForm,
     account_ids: list[int],
     assignment: dict[int, int],
 ) -> dict:
-    accounts = list(Account.objects.with_list_columns().filter(pk__in=account_ids).order_by("-arr", "pk"))
+    # Largest first by ARR in the reporting currency; accounts in a currency without a rate last.
+    accounts = list(
+        Account.objects.with_list_columns()
+        .filter(pk__in=account_ids)
+        .order_by(F("arr_reporting").desc(nulls_last=True), "pk")
+    )
     incoming = list(form.cleaned_data["incoming"])
     loads = csm_loads([u.pk for u in incoming])
     bands = health_bands(account_ids)
@@ -118,9 +131,9 @@ def _preview_context(
             {
                 "user": user,
                 "accounts": len(mine),
-                "arr": sum((a.arr for a in mine), Decimal(0)),
+                "arr": _converted_total(mine),
                 "load_accounts": load.accounts + len(mine),
-                "load_arr": load.arr + sum((a.arr for a in mine), Decimal(0)),
+                "load_arr": load.arr + _converted_total(mine),
                 "open_tasks": load.open_tasks,
                 "current_accounts": load.accounts,
                 "current_arr": load.arr,
@@ -131,7 +144,10 @@ def _preview_context(
         "rows": rows,
         "incoming": incoming,
         "totals": totals,
-        "total_arr": sum((a.arr for a in accounts), Decimal(0)),
+        "total_arr": _converted_total(accounts),
+        # Accounts whose currency has no rate count as nothing in these totals: said, never silent.
+        "missing": sorted({a.currency for a in accounts if a.arr_reporting is None}),
+        "reporting_currency": reporting_currency(),
         "warnings_count": sum(1 for r in rows if r["warnings"]),
         "busy_count": len(busy),
         "inline_limit": INLINE_LIMIT,
@@ -151,7 +167,11 @@ def bulk_preview(request: HttpRequest) -> HttpResponse:
         return _step_one(request, selection, form, status=INVALID)
     incoming = list(form.cleaned_data["incoming"])
     loads = csm_loads([u.pk for u in incoming])
-    arrs = dict(Account.objects.filter(pk__in=account_ids).values_list("pk", "arr"))
+    # Balanced on ARR in the reporting currency; an account whose currency has no rate weighs nothing
+    # (the preview names its currency).
+    arrs = dict(
+        Account.objects.filter(pk__in=account_ids).values_list("pk", Coalesce("arr_reporting", Value(Decimal(0))))
+    )
     assignment = split(
         [Item(pk, arrs[pk]) for pk in account_ids],
         [Candidate(u.pk, loads[u.pk].accounts, loads[u.pk].arr, loads[u.pk].open_tasks) for u in incoming],

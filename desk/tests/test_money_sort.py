@@ -1,0 +1,31 @@
+"""The account list sorts "by ARR" on ARR converted to the reporting currency, unconverted accounts last."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import ExchangeRate
+from accounts.money.refresh import converted_arr_refresh
+from accounts.tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sorting_by_arr_puts_gbp_100k_above_usd_110k_when_the_rate_says_so(client, csm):
+    ExchangeRate.objects.create(
+        currency="GBP", rate_to_reporting=Decimal("1.27"), effective_on=timezone.localdate() - dt.timedelta(days=1)
+    )
+    AccountFactory(owner=csm, name="Dollars", arr=Decimal("110000"), currency="USD")
+    AccountFactory(owner=csm, name="Pounds", arr=Decimal("100000"), currency="GBP")
+    AccountFactory(owner=csm, name="Reais", arr=Decimal("900000"), currency="BRL")  # no rate
+    converted_arr_refresh()
+    client.force_login(csm)
+    largest_first = client.get(reverse("account-list"), {"sort": "-arr"})
+    assert [a.name for a in largest_first.context["page"].object_list] == ["Pounds", "Dollars", "Reais"]
+    smallest_first = client.get(reverse("account-list"), {"sort": "arr"})
+    assert [a.name for a in smallest_first.context["page"].object_list] == ["Dollars", "Pounds", "Reais"]
