@@ -226,3 +226,20 @@ def test_the_demo_seeds_rates_for_its_currencies_so_every_account_has_converted_
     with django_assert_num_queries(1):
         convert_arr(_Company(), DemoBatch(index=0, seed=1, accounts=accounts, plans={}))
     assert missing_rate_currencies() == []
+
+
+def test_a_rate_dated_ahead_takes_over_on_its_day_with_the_nightly_refresh() -> None:
+    import time_machine
+
+    from accounts.tasks import converted_arr_refresh_daily
+
+    rate("EUR", "1.10", days_ago=10)
+    rate("EUR", "1.30", days_ago=-1)  # in force from tomorrow
+    account = AccountFactory(arr=D("1000"), currency="EUR")
+    converted_arr_refresh_daily()
+    account.refresh_from_db()
+    assert account.arr_reporting == D("1100.00")
+    with time_machine.travel(timezone.now() + dt.timedelta(days=1)):
+        converted_arr_refresh_daily()
+    account.refresh_from_db()
+    assert account.arr_reporting == D("1300.00")

@@ -202,6 +202,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Chunks of a run that stalled (a worker died and a message was lost) are sent again; done ones are skipped.
     "health-recompute-resume-stalled": {"task": "lifecycle.tasks.recompute_resume_stalled", "schedule": 900.0},
 }
+# ARR in the reporting currency, reconverted just after midnight so a rate dated ahead takes over on its day
+# (before the nightly health recompute reads it).
+CELERY_BEAT_SCHEDULE["accounts-converted-arr-daily"] = {
+    "task": "accounts.tasks.converted_arr_refresh_daily",
+    "schedule": crontab(hour=0, minute=5),
+}
 # Notifications: pending emails and webhooks are retried every minute; digests go out each morning.
 CELERY_BEAT_SCHEDULE["notifications-retry-deliveries"] = {
     "task": "notifications.tasks.deliveries_retry_due",
