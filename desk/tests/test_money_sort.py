@@ -29,3 +29,19 @@ def test_sorting_by_arr_puts_gbp_100k_above_usd_110k_when_the_rate_says_so(clien
     assert [a.name for a in largest_first.context["page"].object_list] == ["Pounds", "Dollars", "Reais"]
     smallest_first = client.get(reverse("account-list"), {"sort": "arr"})
     assert [a.name for a in smallest_first.context["page"].object_list] == ["Dollars", "Pounds", "Reais"]
+
+
+def test_the_list_and_the_360_show_converted_arr_with_the_amount_as_written_beside_it(client, csm):
+    ExchangeRate.objects.create(
+        currency="GBP", rate_to_reporting=Decimal("1.27"), effective_on=timezone.localdate() - dt.timedelta(days=1)
+    )
+    pounds = AccountFactory(owner=csm, name="Pounds", arr=Decimal("100000"), currency="GBP")
+    reais = AccountFactory(owner=csm, name="Reais", arr=Decimal("900000"), currency="BRL")  # no rate
+    converted_arr_refresh()
+    client.force_login(csm)
+    listed = client.get(reverse("account-list")).content.decode()
+    assert "USD 127,000" in listed and "GBP 100,000" in listed
+    assert "BRL 900,000" in listed and "no BRL rate" in listed
+    detail = client.get(reverse("account-detail", args=[pounds.pk])).content.decode()
+    assert "USD 127,000" in detail and "GBP 100,000" in detail
+    assert "no BRL rate" in client.get(reverse("account-detail", args=[reais.pk])).content.decode()

@@ -33,4 +33,13 @@ def test_an_admin_adds_rates_and_the_missing_rate_warning_goes_away(page, live_s
     expect(page.locator("#missing-rates")).to_contain_text("No exchange rate for BRL.")
     assert Account.objects.get(pk=pounds.pk).arr_reporting == Decimal("127000.00")
     screenshot(page, "exchange-rates-1-one-missing")
+
+    # The account list sorts on converted ARR, the amount as written beside it, the unconverted last.
+    page.get_by_role("link", name="All accounts").click()
+    page.goto(f"{page.url.split('?')[0]}?sort=-arr")
+    rows = page.locator("tbody tr")
+    expect(rows.first).to_contain_text("USD 127,000")
+    expect(rows.first).to_contain_text("GBP 100,000")
+    expect(rows.last).to_contain_text("no BRL rate")
+    screenshot(page, "exchange-rates-2-account-list")
     assert failures == []
