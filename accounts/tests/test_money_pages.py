@@ -195,3 +195,28 @@ def test_a_csm_cannot_write_rates_by_api(api, csm):
     )
     assert response.status_code == 403
     assert not ExchangeRate.objects.exists()
+
+
+def test_an_admin_imports_rates_by_api_checking_first(api, admin):
+    client = api(admin, auth="token")
+    url = reverse("api:exchange-rate-import-csv")
+    checked = client.post(f"{url}?dry_run=1", {"file": SimpleUploadedFile("r.csv", CSV)}, format="multipart")
+    assert checked.status_code == 200, checked.content
+    assert checked.json() == {"created": 2, "updated": 0, "unchanged": 0, "dry_run": True}
+    assert not ExchangeRate.objects.exists()
+    written = client.post(url, {"file": SimpleUploadedFile("r.csv", CSV)}, format="multipart")
+    assert written.status_code == 200 and ExchangeRate.objects.count() == 2
+
+
+def test_a_bad_csv_by_api_is_a_400_naming_each_row_and_a_csm_cannot_import(api, admin, csm):
+    url = reverse("api:exchange-rate-import-csv")
+    bad = b"currency,rate,effective_on\nEUR,1.08,2026-01-01\nEURO,1,2026-01-01\n"
+    response = api(admin, auth="token").post(url, {"file": SimpleUploadedFile("r.csv", bad)}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 1, "field": "currency", "message": "A currency is three capital letters, e.g. EUR."}
+    ]
+    assert api(admin, auth="token").post(url, {}, format="multipart").status_code == 400
+    refused = api(csm, auth="token").post(url, {"file": SimpleUploadedFile("r.csv", CSV)}, format="multipart")
+    assert refused.status_code == 403
+    assert not ExchangeRate.objects.exists()
