@@ -18,6 +18,13 @@ class AccountChanged(Event):
 
 
 @dataclass(frozen=True)
+class ConvertedArrChanged(Event):
+    """The ARR in the reporting currency of the accounts in these currencies was reconverted at a new rate."""
+
+    currencies: frozenset[str]
+
+
+@dataclass(frozen=True)
 class ContactChanged(Event):
     """A contact was added or changed; `departed` is True when this change marked them as gone."""
 

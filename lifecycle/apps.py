@@ -5,10 +5,11 @@ class LifecycleConfig(AppConfig):
     name = "lifecycle"
 
     def ready(self) -> None:
-        from accounts.events import AccountChanged, ContactChanged, TimelineEntryLogged
+        from accounts.events import AccountChanged, ContactChanged, ConvertedArrChanged, TimelineEntryLogged
         from core import events
         from lifecycle.health import handlers
 
         events.subscribe(AccountChanged, handlers.recompute_after_account_change)
         events.subscribe(ContactChanged, handlers.recompute_after_contact_change)
         events.subscribe(TimelineEntryLogged, handlers.recompute_after_touchpoint)
+        events.subscribe(ConvertedArrChanged, handlers.recompute_after_reconversion)

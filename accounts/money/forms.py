@@ -22,6 +22,13 @@ class ExchangeRateForm(forms.Form):
     )
 
 
+class ExchangeRateEditForm(forms.Form):
+    """A rate's value and first day; its currency stays (a rate for another currency is a new rate)."""
+
+    rate_to_reporting = ExchangeRateForm.base_fields["rate_to_reporting"]
+    effective_on = ExchangeRateForm.base_fields["effective_on"]
+
+
 class ExchangeRateImportForm(forms.Form):
     file = forms.FileField(
         widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,text/csv"}),

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -17,14 +18,25 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.dateparse import parse_date
 
+from accounts.events import ConvertedArrChanged
 from accounts.models import AuditAction, AuditEvent
 from accounts.services import audit_event, audit_record
+from core import events
 from core.batches import RowError
 from users.models import User
 
 from .models import ExchangeRate
 from .refresh import converted_arr_refresh
 from .selectors import reporting_currency
+
+
+def _reconvert(currencies: Iterable[str]) -> int:
+    """Reconvert the ARR of these currencies' accounts and tell the apps above (the next-best rank reads it)."""
+    currencies = frozenset(currencies)
+    written = converted_arr_refresh(currencies=currencies)
+    events.announce(ConvertedArrChanged(currencies=currencies))
+    return written
+
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MAX_ROWS = 10_000
@@ -66,7 +78,7 @@ def exchange_rate_create(
         subject=rate,
         changes={name: (None, getattr(rate, name)) for name in RATE_FIELDS},
     )
-    converted_arr_refresh(currencies=[rate.currency])
+    _reconvert([rate.currency])
     return rate
 
 
@@ -84,7 +96,7 @@ def exchange_rate_update(
     rate.rate_to_reporting, rate.effective_on = rate_to_reporting, effective_on
     _validated(rate).save(update_fields=list(changes))
     audit_record(actor=actor, action=AuditAction.EXCHANGE_RATE_UPDATED, subject=rate, changes=changes)
-    converted_arr_refresh(currencies=[rate.currency])
+    _reconvert([rate.currency])
     return rate
 
 
@@ -98,7 +110,7 @@ def exchange_rate_delete(*, actor: User, rate: ExchangeRate) -> None:
     )
     currency = rate.currency
     rate.delete()
-    converted_arr_refresh(currencies=[currency])
+    _reconvert([currency])
 
 
 @dataclass
@@ -211,5 +223,5 @@ def exchange_rates_import(*, actor: User, text: str, dry_run: bool = False) -> R
         rate.rate_to_reporting = value
     ExchangeRate.objects.bulk_update([rate for rate, _ in changed], ["rate_to_reporting"])
     AuditEvent.objects.bulk_create(events)
-    converted_arr_refresh(currencies=currencies)
+    _reconvert(currencies)
     return result

@@ -16,7 +16,7 @@ from users.models import User
 from users.permissions import can_configure
 
 from . import services
-from .forms import ExchangeRateForm, ExchangeRateImportForm
+from .forms import ExchangeRateEditForm, ExchangeRateForm, ExchangeRateImportForm
 from .selectors import exchange_rates, missing_rate_currencies, reporting_currency
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -96,6 +96,33 @@ def rate_import(request: HttpRequest) -> HttpResponse:
         return _page(request, import_form=form, result=result)
     messages.success(request, f"{result.created} rates added, {result.updated} changed, {result.unchanged} unchanged.")
     return redirect("exchange-rate-list")
+
+
+def rate_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _admin(request)
+    rate = get_object_or_404(ExchangeRate, pk=pk)
+    form = ExchangeRateEditForm(
+        request.POST if request.method == "POST" else None,
+        initial={"rate_to_reporting": rate.rate_to_reporting.normalize(), "effective_on": rate.effective_on},
+    )
+    if form.is_valid():
+        try:
+            services.exchange_rate_update(actor=actor, rate=rate, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(error, form)
+        else:
+            messages.success(
+                request, f"{rate.currency} at {rate.rate_to_reporting} from {rate.effective_on:%d %b %Y} saved."
+            )
+            return redirect("exchange-rate-list")
+    # Failed saves leave the object as it was read: the heading names the rate being edited.
+    rate.refresh_from_db()
+    return render(
+        request,
+        "accounts/money/exchange_rate_edit.html",
+        {"rate": rate, "form": form, "reporting_currency": reporting_currency()},
+        status=form_status(form) if form.is_bound else 200,
+    )
 
 
 @require_POST

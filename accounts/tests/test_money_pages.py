@@ -104,6 +104,66 @@ def test_an_admin_deletes_a_rate_and_its_accounts_lose_their_conversion(client, 
     assert account.arr_reporting is None
 
 
+def test_an_admin_edits_a_rate_on_its_page_and_the_accounts_reconvert(client, admin):
+    existing = rate("EUR", "1.10", days_ago=5)
+    account = AccountFactory(currency="EUR", arr=Decimal("1000"), arr_reporting=Decimal("1100"))
+    client.force_login(admin)
+    edit = reverse("exchange-rate-edit", args=[existing.pk])
+    page = client.get(edit)
+    assert page.status_code == 200
+    assert page.context["form"].initial["rate_to_reporting"] == Decimal("1.1")
+    response = client.post(
+        edit, {"rate_to_reporting": "1.2", "effective_on": (TODAY - dt.timedelta(days=5)).isoformat()}
+    )
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.arr_reporting == Decimal("1200.00")
+    event = AuditEvent.objects.get(subject_type="exchangerate", action="exchange_rate_updated")
+    assert event.actor == admin
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"rate_to_reporting": "0", "effective_on": "2026-01-01"}, "rate_to_reporting"),
+        ({"rate_to_reporting": "abc", "effective_on": "2026-01-01"}, "rate_to_reporting"),
+        ({"rate_to_reporting": "1.2", "effective_on": "31/01/2026"}, "effective_on"),
+    ],
+)
+def test_a_bad_edit_is_a_422_and_the_rate_stays(client, admin, data, field):
+    existing = rate("EUR", "1.10")
+    client.force_login(admin)
+    response = client.post(reverse("exchange-rate-edit", args=[existing.pk]), data)
+    assert response.status_code == 422
+    assert response.context["form"].errors[field]
+    existing.refresh_from_db()
+    assert existing.rate_to_reporting == Decimal("1.10")
+
+
+def test_moving_a_rate_onto_a_day_that_has_one_is_a_422(client, admin):
+    rate("EUR", "1.10", days_ago=0)
+    older = rate("EUR", "1.05", days_ago=9)
+    client.force_login(admin)
+    response = client.post(
+        reverse("exchange-rate-edit", args=[older.pk]), {"rate_to_reporting": "1.05", "effective_on": TODAY.isoformat()}
+    )
+    assert response.status_code == 422
+    older.refresh_from_db()
+    assert older.effective_on == TODAY - dt.timedelta(days=9)
+
+
+def test_only_admins_edit_rates(client, csm, manager):
+    existing = rate("EUR", "1.10")
+    for user in (csm, manager):
+        client.force_login(user)
+        edit = reverse("exchange-rate-edit", args=[existing.pk])
+        assert client.get(edit).status_code == 403
+        assert client.post(edit, {"rate_to_reporting": "9", "effective_on": TODAY.isoformat()}).status_code == 403
+    existing.refresh_from_db()
+    assert existing.rate_to_reporting == Decimal("1.10")
+    assert client.get(reverse("exchange-rate-edit", args=[99999])).status_code == 403
+
+
 CSV = b"currency,rate,effective_on\nEUR,1.08,2026-01-01\nGBP,1.27,2026-01-01\n"
 
 

@@ -10,8 +10,8 @@ way (lifecycle.health.recompute.enqueue_account_recompute).
 
 from __future__ import annotations
 
-from accounts.events import AccountChanged, ContactChanged, TimelineEntryLogged
-from accounts.models import TimelineKind
+from accounts.events import AccountChanged, ContactChanged, ConvertedArrChanged, TimelineEntryLogged
+from accounts.models import Account, TimelineKind
 from lifecycle.health.recompute import enqueue_account_recompute
 
 # Account fields that scoring, the rules or the next-best rank read; "entitlements" is announced when the
@@ -35,3 +35,10 @@ def recompute_after_touchpoint(event: TimelineEntryLogged) -> None:
     # Engagement recency counts touchpoints; internal notes do not move health.
     if event.kind == TimelineKind.TOUCHPOINT:
         enqueue_account_recompute([event.account_id])
+
+
+def recompute_after_reconversion(event: ConvertedArrChanged) -> None:
+    # The next-best rank's size term and the rules read ARR in the reporting currency.
+    enqueue_account_recompute(
+        Account.objects.filter(currency__in=event.currencies).values_list("pk", flat=True).iterator(chunk_size=5000)
+    )

@@ -31,6 +31,7 @@ from accounts.models import (
     Channel,
     Coverage,
     DealRole,
+    ExchangeRate,
     Industry,
     OutcomeKind,
     OutcomeSource,
@@ -39,7 +40,9 @@ from accounts.models import (
     Stage,
     Tier,
 )
+from accounts.money.services import exchange_rate_create
 from accounts.outcomes.services import outcome_record
+from accounts.tasks import converted_arr_refresh_daily
 from accounts.tests.conftest import csm, manager, own_account, pool_account, team, teammate  # noqa: F401
 from accounts.tests.factories import AccountFactory, ContactFactory
 from core import events
@@ -131,6 +134,30 @@ def test_a_change_to_the_products_an_account_holds_queues_one_recompute(own_acco
     commit(lambda: events.announce(AccountChanged(account_id=own_account.pk, fields=frozenset({"entitlements"}))))
     assert pending() == [own_account.pk]
     assert sent == ONE_DEBOUNCED_TASK
+
+
+def test_a_new_exchange_rate_queues_one_recompute_for_every_account_in_its_currency(csm, commit, sent):
+    pounds = [AccountFactory(currency="GBP", arr=Decimal("100000")) for _ in range(3)]
+    AccountFactory(currency="USD")
+    commit(
+        lambda: exchange_rate_create(
+            actor=csm, currency="GBP", rate_to_reporting=Decimal("1.27"), effective_on=timezone.localdate()
+        )
+    )
+    # The next-best rank sizes accounts by converted ARR, so only the pounds accounts move.
+    assert pending() == sorted(account.pk for account in pounds)
+    assert sent == ONE_DEBOUNCED_TASK
+
+
+def test_a_rate_dated_ahead_queues_its_accounts_on_the_day_it_takes_over(commit, sent):
+    euros = AccountFactory(currency="EUR", arr=Decimal("1000"))
+    ExchangeRate.objects.create(currency="EUR", rate_to_reporting=Decimal("1.1"), effective_on=timezone.localdate())
+    ExchangeRate.objects.create(
+        currency="GBP", rate_to_reporting=Decimal("1.3"), effective_on=timezone.localdate() - dt.timedelta(days=4)
+    )
+    AccountFactory(currency="GBP")
+    commit(converted_arr_refresh_daily)
+    assert pending() == [euros.pk]
 
 
 def test_a_champion_marked_as_departed_queues_one_recompute(csm, own_account, commit, sent):
