@@ -9,6 +9,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.money.selectors import missing_rate_currencies, reporting_currency
 from accounts.selectors import account_csv_rows, accounts_for_paging, show_churned
 from users.permissions import can_create_account, oversight
 
@@ -44,6 +45,10 @@ def _account_list_page(
         "sort_query_string": sort_params.urlencode(),
         "show_churned": show_churned(request.GET),
     }
+    if sort.lstrip("-") == "arr":
+        # Sorted by money, accounts whose currency has no rate sort last: say why, in one more query.
+        context["missing"] = missing_rate_currencies(queryset)
+        context["reporting_currency"] = reporting_currency()
     if request.htmx and request.htmx.target == "account-table":
         return render(request, "desk/partials/account_table.html", context)
     context["can_create_account"] = can_create_account(request.user)
