@@ -25,6 +25,17 @@ class ConvertedArrChanged(Event):
 
 
 @dataclass(frozen=True)
+class AccountsChanged(Event):
+    """The same fields of many accounts changed in one bulk write (the tier rules applied to the book).
+
+    One event for all of them, so a subscriber reacts set-based instead of once per account.
+    """
+
+    account_ids: tuple[int, ...]
+    fields: frozenset[str]
+
+
+@dataclass(frozen=True)
 class ContactChanged(Event):
     """A contact was added or changed; `departed` is True when this change marked them as gone."""
 

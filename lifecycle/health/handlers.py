@@ -10,7 +10,7 @@ way (lifecycle.health.recompute.enqueue_account_recompute).
 
 from __future__ import annotations
 
-from accounts.events import AccountChanged, ContactChanged, ConvertedArrChanged, TimelineEntryLogged
+from accounts.events import AccountChanged, AccountsChanged, ContactChanged, ConvertedArrChanged, TimelineEntryLogged
 from accounts.models import Account, TimelineKind
 from lifecycle.health.recompute import enqueue_account_recompute
 
@@ -24,6 +24,11 @@ STAKEHOLDER_FIELDS = frozenset({"deal_role", "departed", "departed_at"})
 def recompute_after_account_change(event: AccountChanged) -> None:
     if event.created or event.fields & HEALTH_INPUT_FIELDS:
         enqueue_account_recompute([event.account_id])
+
+
+def recompute_after_accounts_change(event: AccountsChanged) -> None:
+    if event.fields & HEALTH_INPUT_FIELDS:
+        enqueue_account_recompute(event.account_ids)
 
 
 def recompute_after_contact_change(event: ContactChanged) -> None:
