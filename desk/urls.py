@@ -1,6 +1,6 @@
 """The desk's pages, at the URLs and names they had before they moved up from accounts and lifecycle."""
 
-from django.urls import path
+from django.urls import include, path
 
 from .views import account, alerts, lists
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/<int:pk>/touchpoints/", account.touchpoint_add, name="touchpoint-add"),
     path("accounts/<int:pk>/outcomes/", account.outcome_add, name="outcome-add"),
     path("alerts/", alerts.alerts, name="alerts"),
+    path("", include("desk.portfolio.urls")),
 ]
