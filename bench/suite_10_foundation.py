@@ -11,6 +11,8 @@ from users.models import User
 
 COCKPIT_MS, COCKPIT_QUERIES = 100, 12
 LIST_MS, LIST_QUERIES = 150, 12
+# Sorted by ARR, a list also asks which currencies in it have no rate (they sort last).
+BY_ARR_QUERIES = 1
 # The 360 gathers every app's panel (health, flags, plans, handover, check-ins,
 # pulse) with one query each; the ceiling guards against a per-row query
 # creeping in, not against a new panel.
@@ -70,6 +72,13 @@ def run() -> list[Result]:
             queries=COCKPIT_QUERIES,
         ),
         *_page(
+            "cockpit sorted by converted ARR desc",
+            client,
+            f"{cockpit}?sort=-arr",
+            ms=COCKPIT_MS,
+            queries=COCKPIT_QUERIES + BY_ARR_QUERIES,
+        ),
+        *_page(
             "all accounts list",
             client,
             reverse("account-list"),
@@ -81,7 +90,7 @@ def run() -> list[Result]:
             client,
             f"{reverse('account-list')}?sort=-arr",
             ms=LIST_MS,
-            queries=LIST_QUERIES,
+            queries=LIST_QUERIES + BY_ARR_QUERIES,
         ),
         *_page(
             f"account 360 ({account.contact_count} contacts, {account.entry_count} entries)",
