@@ -7,11 +7,20 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        from accounts.events import OutcomeRecorded
         from core import events
-        from lifecycle.flags.events import FlagsRaised, FloodWarningsRaised
+        from lifecycle.flags.events import FlagResolved, FlagsRaised, FloodWarningsRaised
+        from lifecycle.stages.events import StageChanged
         from notifications import handlers
-        from transitions.events import CustomerEmailsQueued
+        from notifications.webhooks import handlers as webhooks
+        from transitions.events import CustomerEmailsQueued, TransitionCompleted
 
         events.subscribe(FlagsRaised, handlers.notify_flags_raised)
         events.subscribe(FloodWarningsRaised, handlers.notify_flood_warnings)
         events.subscribe(CustomerEmailsQueued, handlers.send_customer_emails)
+        # Outbound webhooks (notifications/webhooks): one delivery per subscribed endpoint.
+        events.subscribe(FlagsRaised, webhooks.flags_raised)
+        events.subscribe(FlagResolved, webhooks.flag_resolved)
+        events.subscribe(StageChanged, webhooks.stage_changed)
+        events.subscribe(TransitionCompleted, webhooks.transition_completed)
+        events.subscribe(OutcomeRecorded, webhooks.outcome_recorded)

@@ -25,6 +25,7 @@ class NotificationKind(models.TextChoices):
     FLAG_RAISED = "flag_raised", "Red flag raised"
     FLAG_REOPENED = "flag_reopened", "Red flag re-opened"
     FLOOD_WARNING = "flood_warning", "A rule flagged much of the book"
+    WEBHOOK_PAUSED = "webhook_paused", "A webhook endpoint was paused"
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -175,3 +176,7 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.get_scope_display()}"
+
+
+# Outbound webhooks live in their own sub-package; imported here so Django loads their models with the app's.
+from .webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import services
+from .webhooks.tasks import webhook_deliver, webhook_deliveries_send_due  # noqa: F401 - found by autodiscovery here
 
 
 @shared_task(acks_late=True)

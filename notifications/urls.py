@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("notifications/subscriptions/<int:pk>/delete/", views.subscription_delete, name="subscription-delete"),
     path("notifications/deliveries/failed/", views.delivery_failed_list, name="deliveries-failed"),
     path("notifications/deliveries/<int:pk>/retry/", views.delivery_retry, name="delivery-retry"),
+    path("", include("notifications.webhooks.urls")),
 ]
