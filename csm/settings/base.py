@@ -213,14 +213,14 @@ CELERY_BEAT_SCHEDULE["notifications-retry-deliveries"] = {
     "task": "notifications.tasks.deliveries_retry_due",
     "schedule": 60.0,
 }
-CELERY_BEAT_SCHEDULE["notifications-daily-digest"] = {
-    "task": "notifications.tasks.digests_send",
-    "schedule": crontab(hour=env.int("BATON_DIGEST_HOUR", default=7), minute=0),
-}
 # Outbound webhooks: deliveries whose retry is due (or that a lost task left behind) are sent every minute.
 CELERY_BEAT_SCHEDULE["notifications-webhooks-send-due"] = {
     "task": "notifications.webhooks.tasks.webhook_deliveries_send_due",
     "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["notifications-daily-digest"] = {
+    "task": "notifications.tasks.digests_send",
+    "schedule": crontab(hour=env.int("BATON_DIGEST_HOUR", default=7), minute=0),
 }
 
 LOGGING = {
@@ -236,14 +236,14 @@ BATON_PAGE_SIZE = 50
 # Links in emails and chat messages point here.
 BATON_BASE_URL = env("BATON_BASE_URL", default="http://127.0.0.1:8000")
 BATON_WEBHOOK_TIMEOUT = env.int("BATON_WEBHOOK_TIMEOUT", default=10)
-# Every sum and sort of ARR is in this currency, converted at the exchange rates admins keep.
-BATON_REPORTING_CURRENCY = env("BATON_REPORTING_CURRENCY", default="USD")
-if not re.fullmatch(r"[A-Z]{3}", BATON_REPORTING_CURRENCY):
-    raise ImproperlyConfigured(
 # Outbound webhooks (README, "Webhooks"): seconds to connect and for each read of the receiver's answer, and
 # whether admins may register receivers on loopback, private or link-local addresses, or over plain http
 # (an install whose receivers live on its own network; off by default, as such URLs reach inside it).
 BATON_WEBHOOKS_TIMEOUT = env.float("BATON_WEBHOOKS_TIMEOUT", default=5.0)
 BATON_WEBHOOKS_ALLOW_PRIVATE = env.bool("BATON_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Every sum and sort of ARR is in this currency, converted at the exchange rates admins keep.
+BATON_REPORTING_CURRENCY = env("BATON_REPORTING_CURRENCY", default="USD")
+if not re.fullmatch(r"[A-Z]{3}", BATON_REPORTING_CURRENCY):
+    raise ImproperlyConfigured(
         f"BATON_REPORTING_CURRENCY must be three capital letters, not {BATON_REPORTING_CURRENCY!r}."
     )
