@@ -12,10 +12,12 @@ from core.forms import DATE_INPUT, DATETIME_INPUT
 from users.models import Team, User
 from users.permissions import can_edit_account
 
-from .models import Account, Channel, ChurnReason, Contact, Coverage, RiskTag, Sentiment, Tag
+from .models import Account, Channel, ChurnReason, Contact, Coverage, RiskTag, Sentiment, Tag, Tier, TierSource
 from .services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
 
 MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
+# The tier and who decides it are one control: "let the rules decide", or a tier set by hand.
+TIER_FIELDS = ("tier", "tier_source", "tier_reason")
 
 
 class AccountForm(forms.ModelForm):
@@ -24,10 +26,15 @@ class AccountForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
+    tier = forms.ChoiceField(
+        choices=[("", "Let the rules decide"), *Tier.choices],
+        required=False,
+        help_text="A tier chosen here is set by hand: the tier rules leave it alone until you let them decide.",
+    )
 
     class Meta:
         model = Account
-        fields = [*ACCOUNT_EDITABLE_FIELDS, "tags"]
+        fields = [*[name for name in ACCOUNT_EDITABLE_FIELDS if name != "tier_source"], "tags"]
         widgets = {
             "contract_start": DATE_INPUT,
             "renewal_date": DATE_INPUT,
@@ -35,8 +42,14 @@ class AccountForm(forms.ModelForm):
             "why_they_bought": forms.Textarea(attrs={"rows": 3}),
             "tech_stack_notes": forms.Textarea(attrs={"rows": 3}),
         }
-        labels = {"fiscal_year_start_month": "Fiscal year starts in", "arr": "ARR"}
-        help_texts = {"fiscal_year_start_month": ""}
+        labels = {"fiscal_year_start_month": "Fiscal year starts in", "arr": "ARR", "tier_reason": "Why this tier"}
+        help_texts = {"fiscal_year_start_month": "", "tier_reason": "When set by hand; kept in the audit trail."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        account = self.instance
+        if account.pk is None or account.tier_source == TierSource.RULES:
+            self.initial["tier"] = ""
 
     def clean_arr(self):
         # The database refuses it too, but only with the constraint's name; say it in words.
@@ -59,7 +72,16 @@ class AccountForm(forms.ModelForm):
         return cleaned
 
     def service_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in ACCOUNT_EDITABLE_FIELDS}
+        fields = {name: self.cleaned_data[name] for name in ACCOUNT_EDITABLE_FIELDS if name not in TIER_FIELDS}
+        if self.cleaned_data["tier"]:
+            fields.update(
+                tier=self.cleaned_data["tier"],
+                tier_source=TierSource.MANUAL,
+                tier_reason=self.cleaned_data["tier_reason"],
+            )
+        else:
+            fields["tier_source"] = TierSource.RULES
+        return fields
 
 
 class CoverageForm(forms.Form):

@@ -47,6 +47,13 @@ class Tier(models.TextChoices):
     TECH_TOUCH = "tech", "Tech-touch"
 
 
+class TierSource(models.TextChoices):
+    """Who decides an account's tier: the tier rules (accounts/segments/), or a person who set it by hand."""
+
+    RULES = "rules", "Follows the tier rules"
+    MANUAL = "manual", "Set by hand"
+
+
 class Coverage(models.TextChoices):
     ASSIGNED = "assigned", "Assigned CSM"
     POOLED = "pooled", "Pooled team"
@@ -116,6 +123,11 @@ class Account(models.Model):
         default=1, validators=[MinValueValidator(1), MaxValueValidator(12)], help_text="1 = January"
     )
     tier = models.CharField(max_length=8, choices=Tier.choices, default=Tier.LOW_TOUCH)
+    # A tier set by hand overrides the rules until someone lets the rules decide again (accounts/segments/).
+    tier_source = models.CharField("Tier set", max_length=8, choices=TierSource.choices, default=TierSource.RULES)
+    tier_reason = models.CharField(
+        "Why this tier", max_length=200, blank=True, help_text="Why the tier was set by hand."
+    )
     coverage = models.CharField(max_length=16, choices=Coverage.choices, default=Coverage.ASSIGNED)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -158,6 +170,7 @@ class Account(models.Model):
                 violation_error_message="A pooled account needs a team.",
             ),
             models.CheckConstraint(condition=Q(arr__gte=0), name="account_arr_not_negative"),
+            models.CheckConstraint(condition=Q(tier_source__in=TierSource.values), name="account_tier_source_valid"),
             models.CheckConstraint(
                 condition=Q(fiscal_year_start_month__gte=1, fiscal_year_start_month__lte=12),
                 name="account_fiscal_month_valid",
@@ -493,6 +506,11 @@ class AuditAction(models.TextChoices):
     EXCHANGE_RATE_CREATED = "exchange_rate_created", "Exchange rate added"
     EXCHANGE_RATE_UPDATED = "exchange_rate_updated", "Exchange rate changed"
     EXCHANGE_RATE_DELETED = "exchange_rate_deleted", "Exchange rate deleted"
+    TIER_RULE_CREATED = "tier_rule_created", "Tier rule added"
+    TIER_RULE_UPDATED = "tier_rule_updated", "Tier rule changed"
+    TIER_RULE_DELETED = "tier_rule_deleted", "Tier rule deleted"
+    TIER_RULES_REORDERED = "tier_rules_reordered", "Tier rules reordered"
+    TIER_CHANGED = "tier_changed", "Tier changed by the rules"
 
 
 class AuditEvent(models.Model):
@@ -521,7 +539,8 @@ class AuditEvent(models.Model):
         return f"{self.get_action_display()} {self.subject_type}#{self.subject_id}"
 
 
-# Outcomes (accounts/outcomes/) and exchange rates (accounts/money/) are concepts of their own; Django finds an
-# app's models in its models module.
+# Outcomes (accounts/outcomes/), exchange rates (accounts/money/) and tier rules (accounts/segments/) are concepts
+# of their own; Django finds an app's models in its models module.
 from accounts.money.models import ExchangeRate  # noqa: E402, F401
 from accounts.outcomes.models import ChurnReason, Movement, Outcome, OutcomeKind, OutcomeSource  # noqa: E402, F401
+from accounts.segments.models import TierRule  # noqa: E402, F401

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.events import AccountChanged, ContactChanged, TimelineEntryLogged
 from accounts.money.refresh import converted_arr_refresh
+from accounts.segments.rules import RULE_INPUT_FIELDS, tier_by_rules
 from core import events
 from users.models import Team, User
 
@@ -30,6 +31,7 @@ from .models import (
     Coverage,
     Stage,
     TermsSource,
+    TierSource,
     TimelineEntry,
     TimelineKind,
 )
@@ -46,6 +48,8 @@ ACCOUNT_EDITABLE_FIELDS = (
     "renewal_date",
     "fiscal_year_start_month",
     "tier",
+    "tier_source",
+    "tier_reason",
     "why_they_bought",
     "tech_stack_notes",
 )
@@ -173,6 +177,36 @@ def _validate_coverage(*, coverage: str, owner: User | None, pool: Team | None) 
         raise ValidationError({"owner": f"{owner} is no longer active."})
 
 
+def _tier_by_hand(account: Account, fields: dict[str, Any], changes: dict[str, tuple[Any, Any]]) -> None:
+    """A tier set by hand overrides the rules; `tier_source` "rules" lets them decide again.
+
+    Called after the fields are applied: a changed tier (or one sent with `tier_source` "manual")
+    becomes an override; letting the rules decide clears the override's reason.
+    """
+    source = fields.get("tier_source")
+    if source == TierSource.RULES and "tier" in changes:
+        raise ValidationError({"tier": "Either set the tier by hand or let the rules decide, not both."})
+    if source != TierSource.RULES and "tier" in changes and account.tier_source != TierSource.MANUAL:
+        changes["tier_source"] = (account.tier_source, TierSource.MANUAL)
+        account.tier_source = TierSource.MANUAL
+    if account.tier_source == TierSource.RULES and account.tier_reason:
+        changes["tier_reason"] = (changes.get("tier_reason", (account.tier_reason,))[0], "")
+        account.tier_reason = ""
+
+
+def _tier_from_rules(account: Account, changes: dict[str, tuple[Any, Any]]) -> str:
+    """Let the rules set the saved account's tier (unless it was set by hand); the reason to audit, if they moved it."""
+    if account.tier_source != TierSource.RULES:
+        return ""
+    decision = tier_by_rules(account.pk)
+    if decision.tier is None or decision.tier == account.tier:
+        return ""
+    changes["tier"] = (changes.get("tier", (account.tier,))[0], decision.tier)
+    account.tier = decision.tier
+    Account.objects.filter(pk=account.pk).update(tier=decision.tier)
+    return f"Tier from the rules. {decision.explain()}"
+
+
 # A moment a client sends as "now" may run slightly ahead of the server's clock.
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
@@ -211,19 +245,25 @@ def account_create(
         if stage_entered_at is not None:
             starting["stage_entered_at"] = min(stage_entered_at, timezone.now())
     account = Account(coverage=coverage, owner=owner, pool=pool, **starting)
-    _apply_changes(account, fields, ACCOUNT_EDITABLE_FIELDS)
+    # A tier sent with the new account is set by hand; without one the rules decide it.
+    initial = _apply_changes(account, fields, ACCOUNT_EDITABLE_FIELDS)
+    if "tier" in fields:
+        initial.setdefault("tier", (None, account.tier))
+    _tier_by_hand(account, fields, initial)
     account.full_clean()
     account.save()
     account.tags.set(tags)
-    account_terms_record([account], actor=actor, source=TermsSource.CREATED, effective_at=account.created_at)
     converted_arr_refresh(account_ids=[account.pk])
     account.refresh_from_db(fields=["arr_reporting"])
+    ruled = _tier_from_rules(account, {})
+    account_terms_record([account], actor=actor, source=TermsSource.CREATED, effective_at=account.created_at)
     audit_record(
         actor=actor,
         action=AuditAction.ACCOUNT_CREATED,
         subject=account,
         account=account,
         changes={name: (None, value) for name, value in starting.items()},
+        reason=ruled,
     )
     body = ""
     if starting:
@@ -240,15 +280,27 @@ def account_update(
     *, actor: User, account: Account, fields: dict[str, Any], tags: Iterable[Any] | None = None
 ) -> Account:
     changes = _apply_changes(account, fields, ACCOUNT_EDITABLE_FIELDS)
+    _tier_by_hand(account, fields, changes)
     account.full_clean()
     if changes:
         account.save(update_fields=[*changes, "updated_at"])
-        if set(changes) & set(TERMS_FIELDS):
-            account_terms_record([account], actor=actor, source=TermsSource.EDITED, effective_at=account.updated_at)
         if {"arr", "currency"} & set(changes):
             converted_arr_refresh(account_ids=[account.pk])
             account.refresh_from_db(fields=["arr_reporting"])
-        audit_record(actor=actor, action=AuditAction.ACCOUNT_UPDATED, subject=account, account=account, changes=changes)
+        # The rules decide again when what they read changed, or when someone let them decide.
+        ruled = ""
+        if set(changes) & (RULE_INPUT_FIELDS | {"tier_source"}):
+            ruled = _tier_from_rules(account, changes)
+        if set(changes) & set(TERMS_FIELDS):
+            account_terms_record([account], actor=actor, source=TermsSource.EDITED, effective_at=account.updated_at)
+        audit_record(
+            actor=actor,
+            action=AuditAction.ACCOUNT_UPDATED,
+            subject=account,
+            account=account,
+            changes=changes,
+            reason=ruled,
+        )
         events.announce(AccountChanged(account_id=account.pk, fields=frozenset(changes)))
     if tags is not None:
         account.tags.set(tags)

@@ -19,6 +19,7 @@ from . import selectors, services
 from .access import account_for_edit
 from .forms import AccountForm, ContactForm, CoverageForm, ReassignForm
 from .models import Account, Contact
+from .segments.rules import tier_by_rules
 
 # The timeline shows this many entries at a time: on the Account 360 (desk) and in each older page here.
 
@@ -66,7 +67,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "accounts/account_form.html",
-        {"form": form, "account": account, "title": f"Edit {account}"},
+        {"form": form, "account": account, "title": f"Edit {account}", "tier_decision": tier_by_rules(account.pk)},
         status=form_status(form),
     )
 

@@ -162,7 +162,8 @@ def test_the_owner_patches_their_account_and_it_is_audited(api, csm, own_account
     )
     assert response.status_code == 200
     assert response.json()["tier"] == "high"
-    assert AuditEvent.objects.get().changes == {"tier": ["low", "high"]}
+    # A tier changed by hand is an override of the tier rules (accounts/segments/), audited with it.
+    assert AuditEvent.objects.get().changes == {"tier": ["low", "high"], "tier_source": ["rules", "manual"]}
 
 
 def test_a_bad_patch_is_a_400_and_changes_nothing(api, csm, own_account, nothing_written):

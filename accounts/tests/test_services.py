@@ -54,7 +54,8 @@ def test_account_create_refuses_fields_it_does_not_own(manager, csm, nothing_wri
 def test_account_update_audits_old_and_new_values_only_when_something_changed(own_account, csm):
     services.account_update(actor=csm, account=own_account, fields={"name": "Acme Robotics", "tier": "high"})
     audit = AuditEvent.objects.get()
-    assert audit.changes == {"tier": ["low", "high"]}
+    # A tier changed by hand is an override of the tier rules (accounts/segments/), audited with it.
+    assert audit.changes == {"tier": ["low", "high"], "tier_source": ["rules", "manual"]}
     services.account_update(actor=csm, account=own_account, fields={"tier": "high"})
     assert AuditEvent.objects.count() == 1
 

@@ -128,7 +128,7 @@ def test_the_owner_edits_their_account_and_the_change_is_audited(client, csm, ow
     own_account.refresh_from_db()
     assert (own_account.tier, str(own_account.arr)) == ("high", "75000.00")
     audit = AuditEvent.objects.get()
-    assert audit.changes == {"arr": ["50000.00", "75000"], "tier": ["low", "high"]}
+    assert audit.changes == {"arr": ["50000.00", "75000"], "tier": ["low", "high"], "tier_source": ["rules", "manual"]}
 
 
 def test_a_bad_edit_is_shown_again_and_saves_nothing(client, csm, own_account, nothing_written):
