@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("accounts.outcomes.urls")),
     path("", include("accounts.products.urls")),
     path("", include("accounts.money.urls")),
+    path("", include("accounts.segments.urls")),
 ]
