@@ -7,8 +7,8 @@ converted ARR (`Account.arr_reporting`); accounts whose currency has no rate are
 counted apart and never summed as zero.
 
 Queries, whatever the number of accounts or CSMs: the health "cube" (1), the trend (1),
-the stage funnel and its medians (2), renewals (1), flags by rule (1), workload (3),
-the low-ARR quartile and its busiest accounts (2): 11.
+the stage funnel and its medians (2), renewals (1), flags by rule (1), workload per CSM (4),
+the low-ARR quartile and its busiest accounts (2): 12.
 """
 
 from __future__ import annotations
@@ -206,7 +206,12 @@ def health_cube(active: QuerySet[Account]) -> HealthCube:
                     rest=everyone - moments,
                 )
             )
-        entries.sort(key=lambda g: (-g.accounts, g.label))
+        if name == "tier":
+            # Tiers in their own order (high- to tech-touch), the other groupings alphabetically.
+            rank = {key: index for index, key in enumerate(labels)}
+            entries.sort(key=lambda g: (rank.get(g.key, len(rank)), g.label))
+        else:
+            entries.sort(key=lambda g: g.label)
         groupings.append(Grouping(name=name, label=label, groups=entries))
     _mark_significantly_below(groupings)
     return HealthCube(
@@ -608,7 +613,7 @@ class Portfolio:
 
 
 def portfolio(user: User, filters: PortfolioFilters) -> Portfolio:
-    """Every aggregate the page shows, for `user`'s scope: 11 queries, however many accounts or CSMs."""
+    """Every aggregate the page shows, for `user`'s scope: 12 queries, however many accounts or CSMs."""
     accounts = scoped_accounts(user, filters)
     active = accounts.active()
     return Portfolio(

@@ -79,6 +79,14 @@ def _percent(share: float) -> str:
     return f"{share * 100:.0f}%"
 
 
+def _short(amount: Decimal) -> str:
+    """1,234,567 as "1.2M", 48,000 as "48k": for a chart's axis, where the table has the whole figure."""
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if amount >= size:
+            return f"{amount / size:.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{amount:.0f}"
+
+
 def tables(p: Portfolio) -> dict[str, Table]:
     currency = reporting_currency()
     result = [
@@ -187,11 +195,12 @@ def _grouping_table(grouping: Grouping) -> Table:
 
 def chart_data(p: Portfolio) -> dict[str, Any]:
     """What static/js/portfolio.js draws: Chart.js datasets, already coloured."""
+    currency = reporting_currency()
     bands = list(BAND_LABELS)
     data: dict[str, Any] = {
         "health_today": {
             "type": "doughnut",
-            "labels": [b.label for b in p.cube.bands],
+            "labels": [f"{b.label}: {b.accounts:,}" for b in p.cube.bands],
             "datasets": [
                 {
                     "data": [b.accounts for b in p.cube.bands],
@@ -215,7 +224,10 @@ def chart_data(p: Portfolio) -> dict[str, Any]:
         "stage_funnel": {
             "type": "bar",
             "horizontal": True,
-            "labels": [row.label for row in p.funnel],
+            "labels": [
+                f"{row.label} · median {row.median_days:.0f} d" if row.median_days is not None else row.label
+                for row in p.funnel
+            ],
             "datasets": [
                 {"label": "Accounts", "data": [row.accounts for row in p.funnel], "backgroundColor": SERIES_COLOURS[0]}
             ],
@@ -226,7 +238,7 @@ def chart_data(p: Portfolio) -> dict[str, Any]:
         "renewals": {
             "type": "bar",
             "stacked": True,
-            "labels": [w.label for w in p.renewals],
+            "labels": [[w.label, f"{currency} {_short(w.arr_at_risk)} at risk"] for w in p.renewals],
             "datasets": [
                 {
                     "label": BAND_LABELS[band],
@@ -237,13 +249,13 @@ def chart_data(p: Portfolio) -> dict[str, Any]:
             ],
         },
         "flags_by_rule": {
-            "type": "line",
+            "type": "bar",
+            "stacked": True,
             "labels": [week.strftime("%-d %b") for week in p.flags.weeks],
             "datasets": [
                 {
                     "label": rule,
                     "data": [p.flags.counts[rule][week] for week in p.flags.weeks],
-                    "borderColor": SERIES_COLOURS[index % len(SERIES_COLOURS)],
                     "backgroundColor": SERIES_COLOURS[index % len(SERIES_COLOURS)],
                 }
                 for index, rule in enumerate(p.flags.rules)

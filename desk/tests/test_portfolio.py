@@ -309,7 +309,7 @@ def _csv(response) -> list[list[str]]:
 def test_each_chart_exports_its_table_as_csv(client, book, manager, chart, first_row):
     client.force_login(manager)
     rows = _csv(client.get(URL, {"format": "csv", "chart": chart}))
-    assert rows[1] == first_row
+    assert first_row in rows[1:]
 
 
 def test_every_chart_has_a_csv(client, book, manager):

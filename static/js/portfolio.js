@@ -61,9 +61,6 @@
     if (spec.notes) {
       opts.plugins.tooltip.callbacks = { afterLabel: (item) => spec.notes[item.dataIndex] };
     }
-    if (spec.type === "line") {
-      opts.elements = { point: { radius: 2 }, line: { tension: 0.25, borderWidth: 2 } };
-    }
     return opts;
   }
 
