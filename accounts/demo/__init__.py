@@ -28,13 +28,13 @@ Rules for a part:
   for benchmark sizes).
 - `batch.plans[account.pk]` says how the account got where it is (stage
   path with dates); `batch.contacts[account.pk]` holds its contacts.
-- Orders in use: 5 exchange rates (accounts/demo/money.py; converts each batch's ARR),
+- Orders in use: 5 exchange rates (accounts/demo/money.py; converts each batch's ARR), 6 tier rules (set up once),
   10 contacts, 20 stage history (lifecycle/stages/demo.py), 30 timeline, 35 renewals and churn (outcomes and dated account terms), 37 products (the
   catalogue and each account's entitlements, accounts/demo/products.py). Pick 40+.
   Pass `finish=` for a set-based step after the last batch (e.g. a recompute).
 """
 
-from . import history, money, outcomes, people, products  # noqa: F401  (registers the built-in parts)
+from . import history, money, outcomes, people, products, tiers  # noqa: F401  (registers the built-in parts)
 from .core import (
     AccountPlan,
     DemoBatch,

@@ -380,3 +380,21 @@ def test_a_moved_account_is_recomputed_with_its_new_tiers_cadence_and_scorecard(
 
     assert facts_for(day=TODAY, scope=AccountScope.of([account.pk]))[account.pk].cadence_days == 7
     assert AccountHealth.objects.get(account=account).scorecard == strategic
+
+
+# Demo data
+
+
+def test_the_demo_installs_its_default_rules_once_and_keeps_an_admins_own(admin):
+    from accounts.demo.tiers import default_tier_rules_install
+
+    assert default_tier_rules_install() == 3
+    assert [(rule.tier, rule.min_arr) for rule in TierRule.objects.in_order()] == [
+        (HIGH, D("80000")),
+        (LOW, D("15000")),
+        (TECH, None),
+    ]
+    assert default_tier_rules_install() == 0
+    TierRule.objects.all().delete()
+    tier_rule_create(actor=admin, tier=HIGH)
+    assert default_tier_rules_install() == 0 and TierRule.objects.count() == 1
