@@ -11,7 +11,8 @@ from typing import Any
 
 from accounts.money.selectors import reporting_currency
 
-from .selectors import BAND_LABELS, TEST_NAME, UNSCORED, Grouping, Portfolio
+from .health import BAND_LABELS, TEST_NAME, UNSCORED, Grouping
+from .selectors import Portfolio
 
 Cell = str | int | float | Decimal | dt.date | None
 

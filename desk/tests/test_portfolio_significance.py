@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Industry, Region, Tier
 from accounts.tests.factories import AccountFactory
-from desk.portfolio.selectors import health_cube
+from desk.portfolio.health import health_cube
 from desk.portfolio.stats import Moments, holm, regularized_incomplete_beta, student_t_two_sided_p, welch_t_test
 from lifecycle.health.models import AccountHealth
 

@@ -1,0 +1,179 @@
+"""Workload per CSM, and the low-ARR accounts that take a disproportionate share of touchpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import Account, TimelineEntry
+from lifecycle.flags.models import RedFlag
+from transitions.models import ACTIVE_STATUSES, TransitionTask
+
+TOUCHPOINT_DAYS = 30
+# Low-ARR accounts (bottom quartile of converted ARR) with at least this multiple of the average touchpoints.
+TOUCHPOINT_MULTIPLE = 2
+LOW_ARR_LIMIT = 10
+
+
+@dataclass
+class Workload:
+    owner_id: int | None
+    name: str
+    accounts: int = 0
+    arr: Decimal = Decimal(0)
+    unconverted: int = 0
+    open_tasks: int = 0
+    open_flags: int = 0
+    touchpoints: int = 0
+
+
+@dataclass(frozen=True)
+class LowArrAccount:
+    account_id: int
+    name: str
+    arr: Decimal
+    owner: str
+    touchpoints: int
+    share: float
+
+
+@dataclass
+class WorkloadReport:
+    rows: list[Workload]
+    touchpoints: int
+    accounts: int
+    quartile_arr: Decimal | None
+    threshold: int
+    low_arr: list[LowArrAccount] = field(default_factory=list)
+
+    @property
+    def average_touchpoints(self) -> float:
+        return self.touchpoints / self.accounts if self.accounts else 0.0
+
+
+def _person(first: str | None, last: str | None, username: str | None) -> str:
+    return f"{first or ''} {last or ''}".strip() or (username or "")
+
+
+def workload(active: QuerySet[Account], *, today: dt.date | None = None) -> WorkloadReport:
+    """Per CSM: accounts, converted ARR, open tasks, open flags and touchpoints in 30 days (5 queries), and
+    the low-ARR accounts that take a disproportionate share of touchpoints.
+
+    Pooled accounts (no single owner) form one row. Low ARR is the bottom quartile of
+    converted ARR in scope; disproportionate is at least TOUCHPOINT_MULTIPLE times the
+    scope's average touchpoints per account (and never fewer than two).
+    """
+    now = timezone.now()
+    since = now - dt.timedelta(days=TOUCHPOINT_DAYS)
+    book = (
+        active.values("owner_id", "owner__first_name", "owner__last_name", "owner__username")
+        .annotate(
+            accounts=Count("pk"),
+            arr=Sum("arr_reporting"),
+            unconverted=Count("pk", filter=Q(arr_reporting__isnull=True)),
+        )
+        .order_by()
+    )
+    rows: dict[int | None, Workload] = {}
+    for row in book:
+        rows[row["owner_id"]] = Workload(
+            owner_id=row["owner_id"],
+            name=_person(row["owner__first_name"], row["owner__last_name"], row["owner__username"])
+            if row["owner_id"]
+            else "Pooled (no single owner)",
+            accounts=row["accounts"],
+            arr=row["arr"] or Decimal(0),
+            unconverted=row["unconverted"],
+        )
+    owner_ids = [owner for owner in rows if owner is not None]
+    tasks = (
+        TransitionTask.objects.open()
+        .filter(assignee_id__in=owner_ids, transition__status__in=ACTIVE_STATUSES)
+        .values_list("assignee_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for owner_id, n in tasks:
+        rows[owner_id].open_tasks = n
+    flags = (
+        RedFlag.objects.unresolved()
+        .filter(account__in=active.values("pk"))
+        .values_list("account__owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for owner_id, n in flags:
+        if owner_id in rows:
+            rows[owner_id].open_flags = n
+    touches = (
+        TimelineEntry.objects.touchpoints()
+        .filter(account__in=active.values("pk"), occurred_at__gte=since)
+        .values_list("account__owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for owner_id, n in touches:
+        if owner_id in rows:
+            rows[owner_id].touchpoints = n
+    ordered = sorted(rows.values(), key=lambda w: (w.owner_id is None, -w.accounts, w.name))
+    total_accounts = sum(w.accounts for w in ordered)
+    total_touchpoints = sum(w.touchpoints for w in ordered)
+    report = WorkloadReport(
+        rows=ordered, touchpoints=total_touchpoints, accounts=total_accounts, quartile_arr=None, threshold=0
+    )
+    converted = total_accounts - sum(w.unconverted for w in ordered)
+    report.quartile_arr = _lower_quartile_arr(active, converted)
+    report.threshold = max(2, math.ceil(TOUCHPOINT_MULTIPLE * report.average_touchpoints))
+    report.low_arr = _low_arr_busy_accounts(active, report, since=since)
+    return report
+
+
+def _lower_quartile_arr(active: QuerySet[Account], converted: int) -> Decimal | None:
+    """The converted ARR at the 25th percentile of the scope (the lower value at the cut), one indexed query."""
+    position = max(0, math.ceil(converted / 4) - 1)
+    return (
+        active.filter(arr_reporting__isnull=False)
+        .order_by("arr_reporting", "pk")
+        .values_list("arr_reporting", flat=True)[position : position + 1]
+        .first()
+    )
+
+
+def _low_arr_busy_accounts(
+    active: QuerySet[Account], report: WorkloadReport, *, since: dt.datetime
+) -> list[LowArrAccount]:
+    quartile = report.quartile_arr if report.quartile_arr is not None else Decimal(-1)
+    rows = (
+        TimelineEntry.objects.touchpoints()
+        .filter(account__in=active.filter(arr_reporting__lte=quartile).values("pk"), occurred_at__gte=since)
+        .values(
+            "account_id",
+            "account__name",
+            "account__arr_reporting",
+            "account__owner__first_name",
+            "account__owner__last_name",
+            "account__owner__username",
+        )
+        .annotate(n=Count("pk"))
+        .filter(n__gte=report.threshold)
+        .order_by("-n", "account__name", "account_id")[:LOW_ARR_LIMIT]
+    )
+    return [
+        LowArrAccount(
+            account_id=row["account_id"],
+            name=row["account__name"],
+            arr=row["account__arr_reporting"],
+            owner=_person(
+                row["account__owner__first_name"], row["account__owner__last_name"], row["account__owner__username"]
+            )
+            or "Pooled",
+            touchpoints=row["n"],
+            share=row["n"] / report.touchpoints if report.touchpoints else 0.0,
+        )
+        for row in rows
+    ]
