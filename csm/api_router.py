@@ -5,7 +5,6 @@ from accounts.api.views import ContactViewSet, TimelineEntryViewSet
 from accounts.money.api import ExchangeRateViewSet
 from accounts.outcomes.api import OutcomeViewSet
 from accounts.products.api import EntitlementViewSet, ProductViewSet
-from accounts.segments.api import TierRuleViewSet
 from desk.api import AccountDeskViewSet
 from lifecycle.flags.api import AlertRuleViewSet, AlertSettingsView, FloodWarningViewSet, RedFlagViewSet
 from lifecycle.health.api_backfill import HealthBackfillViewSet
@@ -19,6 +18,7 @@ from lifecycle.signals.api import (
     UsageDailyViewSet,
 )
 from notifications.api import NotificationViewSet, SubscriptionViewSet
+from notifications.webhooks.api import WebhookEndpointViewSet
 from plans.api.views import AchievementViewSet, ObjectiveViewSet, SuccessPlanViewSet
 from transitions.api.views import OutboundEmailViewSet, PlaybookViewSet, TransitionTaskViewSet, TransitionViewSet
 from users.api.views import TeamViewSet, UserViewSet
@@ -32,7 +32,6 @@ router.register("outcomes", OutcomeViewSet, basename="outcome")
 router.register("products", ProductViewSet, basename="product")
 router.register("entitlements", EntitlementViewSet, basename="entitlement")
 router.register("exchange-rates", ExchangeRateViewSet, basename="exchange-rate")
-router.register("tier-rules", TierRuleViewSet, basename="tier-rule")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
 router.register("signals/usage", UsageDailyViewSet, basename="signal-usage")
@@ -55,6 +54,7 @@ router.register("health/backtests", BacktestViewSet, basename="health-backtest")
 router.register("health/scorecards", ScorecardViewSet, basename="health-scorecard")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
     # One row for the whole install, so no list and no id.
