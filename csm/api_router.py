@@ -5,6 +5,7 @@ from accounts.api.views import ContactViewSet, TimelineEntryViewSet
 from accounts.money.api import ExchangeRateViewSet
 from accounts.outcomes.api import OutcomeViewSet
 from accounts.products.api import EntitlementViewSet, ProductViewSet
+from accounts.segments.api import TierRuleViewSet
 from desk.api import AccountDeskViewSet
 from lifecycle.flags.api import AlertRuleViewSet, AlertSettingsView, FloodWarningViewSet, RedFlagViewSet
 from lifecycle.health.api_backfill import HealthBackfillViewSet
@@ -32,6 +33,7 @@ router.register("outcomes", OutcomeViewSet, basename="outcome")
 router.register("products", ProductViewSet, basename="product")
 router.register("entitlements", EntitlementViewSet, basename="entitlement")
 router.register("exchange-rates", ExchangeRateViewSet, basename="exchange-rate")
+router.register("tier-rules", TierRuleViewSet, basename="tier-rule")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
 router.register("signals/usage", UsageDailyViewSet, basename="signal-usage")
