@@ -24,6 +24,8 @@ class Industry(models.TextChoices):
     PUBLIC_SECTOR = "public_sector", "Public sector"
     LOGISTICS = "logistics", "Logistics"
     ENERGY = "energy", "Energy"
+    # Where the real world has no answer (an import from a CRM that never recorded it); a group like any other.
+    UNKNOWN = "unknown", "Unknown"
 
 
 class Region(models.TextChoices):
@@ -31,6 +33,7 @@ class Region(models.TextChoices):
     EMEA = "emea", "EMEA"
     APAC = "apac", "APAC"
     LATAM = "latam", "LATAM"
+    UNKNOWN = "unknown", "Unknown"
 
 
 class EmployeeBand(models.TextChoices):
@@ -107,6 +110,8 @@ class AccountQuerySet(models.QuerySet):
 class Account(models.Model):
     name = models.CharField(max_length=200)
     domain = models.CharField(max_length=200, blank=True)
+    # The account's id in the system it came from (the CRM); an import finds the account by it (accounts/imports/).
+    external_id = models.CharField("External id", max_length=100, blank=True)
     industry = models.CharField(max_length=32, choices=Industry.choices)
     region = models.CharField(max_length=16, choices=Region.choices)
     employee_band = models.CharField(max_length=16, choices=EmployeeBand.choices, blank=True)
@@ -170,6 +175,12 @@ class Account(models.Model):
                 violation_error_message="A pooled account needs a team.",
             ),
             models.CheckConstraint(condition=Q(arr__gte=0), name="account_arr_not_negative"),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="account_unique_external_id",
+                violation_error_message="Another account has this external id.",
+            ),
             models.CheckConstraint(condition=Q(tier_source__in=TierSource.values), name="account_tier_source_valid"),
             models.CheckConstraint(
                 condition=Q(fiscal_year_start_month__gte=1, fiscal_year_start_month__lte=12),
@@ -191,6 +202,8 @@ class Account(models.Model):
             models.Index(fields=["pool", "owner"], name="account_pool_owner"),
             models.Index(fields=["renewal_date"], name="account_renewal"),
             models.Index(fields=["stage"], name="account_stage"),
+            # An import finds accounts by domain without regard to case.
+            models.Index(Lower("domain"), name="account_domain_lower"),
             models.Index(fields=["-arr"], name="account_arr_desc"),
             # Sorting by converted ARR (largest first, unconverted last, ties by id) walks this index.
             DescNullsLastIndex(F("arr_reporting").desc(nulls_last=True), F("id"), name="account_arr_reporting_desc"),
@@ -226,6 +239,7 @@ class TermsSource(models.TextChoices):
     CREATED = "created", "Account created"
     EDITED = "edited", "Account edited"
     BACKFILL = "backfill", "Kept from before the history began"
+    IMPORTED = "imported", "Imported from a file or the bulk API"
     DEMO = "demo", "Demo data"
 
 
@@ -541,6 +555,7 @@ class AuditEvent(models.Model):
 
 # Outcomes (accounts/outcomes/), exchange rates (accounts/money/) and tier rules (accounts/segments/) are concepts
 # of their own; Django finds an app's models in its models module.
+from accounts.imports.models import ImportJob, ImportMapping  # noqa: E402, F401, I001
 from accounts.money.models import ExchangeRate  # noqa: E402, F401
 from accounts.outcomes.models import ChurnReason, Movement, Outcome, OutcomeKind, OutcomeSource  # noqa: E402, F401
 from accounts.segments.models import TierRule  # noqa: E402, F401

@@ -25,3 +25,7 @@ def converted_arr_refresh_daily() -> int:
     if taking_over:
         events.announce(ConvertedArrChanged(currencies=taking_over))
     return written
+
+
+# The import's tasks live with the import (accounts/imports/); importing them here lets the worker find them.
+from accounts.imports.tasks import import_dry_run_task, import_execute_task  # noqa: E402, F401
