@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("transitions.urls")),
     path("", include("plans.urls")),
     path("", include("accounts.urls")),
+    path("", include("users.tokens.urls")),
 ]

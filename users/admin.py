@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
-from .models import Team, User
+from .models import ApiToken, Team, User
 
 
 @admin.register(Team)
@@ -27,3 +30,37 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         ("Baton", {"fields": ["first_name", "last_name", "email", "role", "team", "title"]}),
     ]
+
+
+# Legacy keys (`Token <40 hex>`) keep working until replaced by scoped tokens, but no new ones are made here:
+# tokens are created on /settings/tokens/ and /me/tokens/. Deleting one here still stops it.
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(TokenProxy)
+class LegacyTokenAdmin(TokenAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Read-only: tokens are made, rotated and revoked by users.tokens.services, which keep their history."""
+
+    list_display = ["name", "kind", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "prefix"]
+    list_select_related = ["user"]
+    exclude = ["secret_hash"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

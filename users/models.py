@@ -25,6 +25,8 @@ class User(AbstractUser):
         CSM = "csm", "CSM"
         MANAGER = "manager", "Manager"
         ADMIN = "admin", "Admin"
+        # An integration token's own identity: never signs in, holds no book (users/tokens/).
+        INTEGRATION = "integration", "Integration"
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CSM)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
@@ -47,3 +49,11 @@ class User(AbstractUser):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN or self.is_superuser
+
+    @property
+    def is_integration(self) -> bool:
+        return self.role == self.Role.INTEGRATION
+
+
+# API tokens are a concept of their own (users/tokens/); Django finds an app's models in its models module.
+from users.tokens.models import ApiToken, TokenEvent  # noqa: E402, F401

@@ -5,6 +5,10 @@
 | CSM     | all accounts (read)  | accounts they own or whose pool is their team         |
 | Manager | everything           | anything of their team's accounts; transitions        |
 | Admin   | everything           | everything, plus configuration                        |
+| Integration (a token's service identity) | everything | accounts and signals, as far as its token's scopes go; no configuration |
+
+API tokens add scopes on top (users/tokens/scopes.py): a token reaches only what
+both its scopes and the user it acts as allow.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from django.db.models import Q
+
+from users.tokens.scopes import Scope
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -49,7 +55,7 @@ def editable_accounts_q(user: User) -> Q:
     """A filter on Account selecting the rows `user` may change."""
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
-    if user.is_admin:
+    if user.is_admin or user.is_integration:
         return Q()
     if user.is_manager:
         if user.team_id is None:
@@ -64,7 +70,7 @@ def editable_accounts_q(user: User) -> Q:
 def can_edit_account(user: User, account: Account) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_admin:
+    if user.is_admin or user.is_integration:
         return True
     if user.is_manager:
         if user.team_id is None:
@@ -96,6 +102,12 @@ def can_manage_transition(user: User, account: Account) -> bool:
     return can_reassign_account(user, account)
 
 
+def can_confirm_unready_handover(user: User, account: Account) -> bool:
+    """Completing a handover whose context readiness is below its playbook's bar is the team manager's or an admin's
+    call (with a reason), never the CSMs' who are handing it over."""
+    return can_manage_transition(user, account)
+
+
 def can_complete_transition_task(user: User, *, assignee_id: int | None, account: Account) -> bool:
     """A CSM completes only the steps assigned to them; the team's manager and admins may complete any."""
     if not user.is_authenticated or not user.is_active:
@@ -116,17 +128,18 @@ def sees_whole_book_on_desk(user: User) -> bool:
 
 
 def can_write_signals_for_any_account(actor: User | None) -> bool:
-    """Integrations run as an admin's or a manager's token and feed every account.
+    """Integrations (an integration token, or an admin's or a manager's personal token) feed every account.
 
     `None` is Baton itself (a command or a job), which is trusted. Everyone
     else writes signals only for the accounts they may change (editable_accounts_q).
     """
-    return actor is None or actor.is_admin or actor.is_manager
+    return actor is None or actor.is_admin or actor.is_manager or actor.is_integration
 
 
 def can_create_account(user: User | AnonymousUser) -> bool:
-    """Managers open accounts (for their team's book: the service checks coverage) and admins for any; CSMs do not."""
-    return user.is_authenticated and (user.is_manager or user.is_admin)
+    """Managers open accounts (for their team's book: the service checks coverage), admins and integrations (a CRM
+    sync with write:accounts) for any; CSMs do not."""
+    return user.is_authenticated and (user.is_manager or user.is_admin or user.is_integration)
 
 
 def can_delete_account(user: User | AnonymousUser) -> bool:
@@ -139,7 +152,7 @@ def oversight(user: User) -> Oversight:
 
     Lists that open on "what is mine to act on" (the alerts inbox, the cockpit's flags) start from this.
     """
-    if user.is_admin:
+    if user.is_admin or user.is_integration:
         return "all"
     return "team" if user.is_manager else "mine"
 
@@ -176,3 +189,31 @@ def can_take_over_accounts(user: User | None) -> bool:
 def can_open_django_admin(user: User | AnonymousUser) -> bool:
     """Baton's admins, and Django staff accounts (operators), get the link to Django's admin site."""
     return user.is_authenticated and (user.is_admin or user.is_staff)
+
+
+# API tokens ------------------------------------------------------------------------------------------------------
+
+
+def can_manage_integration_tokens(user: User | AnonymousUser) -> bool:
+    """Integration tokens reach the whole book, so only admins create, rotate and revoke them."""
+    return user.is_authenticated and user.is_active and user.is_admin
+
+
+def personal_token_scopes(user: User | AnonymousUser) -> frozenset[Scope]:
+    """The scopes a personal token of `user` may carry: no more than the user may do themselves.
+
+    Every person reads the book, and every role changes some accounts and writes their signals (CSMs their own
+    and their pool's), so a person may hold every scope; the token acts as its user, so it reaches only the
+    accounts they may change. An integration's identity and an inactive user hold none.
+    """
+    if not user.is_authenticated or not user.is_active or user.is_integration:
+        return frozenset()
+    return frozenset(Scope)
+
+
+def can_manage_token(user: User | AnonymousUser, *, kind: str, token_user_id: int) -> bool:
+    """A personal token is its owner's to rotate and revoke (and an admin's, to stop a leaked one); an integration
+    token is an admin's."""
+    if can_manage_integration_tokens(user):
+        return True
+    return kind == "personal" and user.is_authenticated and user.is_active and user.pk == token_user_id

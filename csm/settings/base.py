@@ -126,7 +126,11 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Baton <baton@loca
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so a request without credentials is answered 401 with `WWW-Authenticate: Bearer`.
+        "users.tokens.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # Legacy keys (`Token <40 hex>`) still work, with their user's full rights, until they are replaced
+        # by scoped tokens; no new ones can be made in the admin (README, "API tokens").
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
