@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("accounts.outcomes.urls")),
     path("", include("accounts.products.urls")),
     path("", include("accounts.money.urls")),
+    path("", include("accounts.imports.urls")),
     path("", include("accounts.segments.urls")),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from .permissions import can_configure, can_open_django_admin
+from .permissions import can_configure, can_import, can_open_django_admin
 
 
 def navigation(request: HttpRequest) -> dict[str, bool]:
@@ -12,4 +12,5 @@ def navigation(request: HttpRequest) -> dict[str, bool]:
         "can_open_django_admin": can_open_django_admin(request.user),
         # Admins keep the configuration pages (the product catalogue) and reach them from the menu.
         "can_configure": can_configure(request.user),  # type: ignore[arg-type]
+        "can_import": can_import(request.user),
     }

@@ -217,3 +217,9 @@ def can_manage_token(user: User | AnonymousUser, *, kind: str, token_user_id: in
     if can_manage_integration_tokens(user):
         return True
     return kind == "personal" and user.is_authenticated and user.is_active and user.pk == token_user_id
+
+
+def can_import(user: User | AnonymousUser) -> bool:
+    """Importing accounts and contacts in bulk is a manager's (their team's book: each row is checked against
+    editable_accounts_q, and owners must be on their team) or an admin's; CSMs edit one account at a time."""
+    return user.is_authenticated and user.is_active and (user.is_manager or user.is_admin)
