@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 
 from . import services
 from .models import Delivery, DeliveryStatus, Notification, Subscription
+from .webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(Notification)
@@ -52,3 +53,30 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_filter = ["scope", "min_severity", "daily_digest"]
     list_select_related = ["user"]
     filter_horizontal = ["rules"]
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Webhooks are changed at /settings/webhooks/, where URLs are checked; the admin only looks."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(_ReadOnly):
+    list_display = ["host", "state", "consecutive_failures", "paused_at", "created_at"]
+    list_filter = ["state"]
+    exclude = ["secret"]  # shown once, to the admin who made or rotated it
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(_ReadOnly):
+    list_display = ["created_at", "endpoint", "event_type", "status", "attempt_count", "last_status_code"]
+    list_filter = ["status", "event_type"]
+    list_select_related = ["endpoint"]
+    search_fields = ["event_id", "last_error"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False

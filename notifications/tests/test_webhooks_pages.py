@@ -255,3 +255,12 @@ class TestAPI:
         assert api.post(f"/api/webhooks/{endpoint.pk}/pause/").json()["state"] == "paused"
         assert api.post(f"/api/webhooks/{endpoint.pk}/resume/").json() == {"queued": 0}
         assert api.post(f"/api/webhooks/{endpoint.pk}/resume/").status_code == 400
+
+
+def test_the_django_admin_lists_webhooks_without_the_secret(admin_client, admin):
+    endpoint = _endpoint(admin)
+    _deliveries(endpoint, 1)
+    assert admin_client.get("/admin/notifications/webhookdelivery/").status_code == 200
+    page = admin_client.get(f"/admin/notifications/webhookendpoint/{endpoint.pk}/change/")
+    assert page.status_code == 200
+    assert endpoint.secret not in page.content.decode()

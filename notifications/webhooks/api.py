@@ -181,6 +181,6 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=WebhookDeliverySerializer(many=True))
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: int) -> Response:
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+        paginator = cast(Any, api_settings.DEFAULT_PAGINATION_CLASS)()  # the project's page shape
         rows = paginator.paginate_queryset(deliveries_of(self.get_object()), request, view=self)
         return paginator.get_paginated_response(WebhookDeliverySerializer(rows, many=True).data)

@@ -83,9 +83,9 @@ def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float
         connection.close()
     if 200 <= response.status < 300:
         return Response(status_code=response.status, error="", duration_ms=elapsed())
-    error = f"HTTP {response.status} {response.reason}"
+    message = f"HTTP {response.status} {response.reason}"
     if 300 <= response.status < 400:
-        error += f" (redirects are not followed: {response.getheader('Location', '')[:200]})"
+        message += f" (redirects are not followed: {response.getheader('Location', '')[:200]})"
     elif detail:
-        error += f": {detail}"
-    return Response(status_code=response.status, error=error[:RESPONSE_BYTES], duration_ms=elapsed())
+        message += f": {detail}"
+    return Response(status_code=response.status, error=message[:RESPONSE_BYTES], duration_ms=elapsed())

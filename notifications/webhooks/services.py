@@ -84,10 +84,12 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
         except UnsafeURL as error:
             errors["url"] = str(error)
     events = fields.get("events")
+    chosen: set[str] = set()
     if not isinstance(events, list | tuple) or not events:
         errors["events"] = "Choose at least one event."
     else:
-        unknown = sorted({str(e) for e in events} - set(SUBSCRIBABLE_EVENTS))
+        chosen = {str(e) for e in events}
+        unknown = sorted(chosen - set(SUBSCRIBABLE_EVENTS))
         if unknown:
             errors["events"] = f"Unknown events: {', '.join(unknown)}."
     description = str(fields.get("description") or "").strip()
@@ -96,7 +98,7 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     # Stored in the catalogue's order, once each.
-    return {"url": url, "description": description, "events": [e.value for e in SUBSCRIBABLE_EVENTS if e in events]}
+    return {"url": url, "description": description, "events": [e.value for e in SUBSCRIBABLE_EVENTS if e in chosen]}
 
 
 @transaction.atomic
