@@ -27,3 +27,17 @@ class CustomerEmailsQueued(Event):
     """
 
     email_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class HandoverAwaitingConfirmation(Event):
+    """A handover's required steps are done but its readiness is below its playbook's bar.
+
+    It completes once the team's manager (or an admin) confirms it with a reason
+    (`transition_complete`); until then the manager board shows it as awaiting confirmation.
+    """
+
+    transition_id: int
+    account_id: int
+    readiness: int
+    threshold: int

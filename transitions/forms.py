@@ -98,6 +98,16 @@ class CancelForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why is it cancelled?")
 
 
+class CompleteForm(forms.Form):
+    """Completing a handover whose steps are done; below its readiness bar a manager says why."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label="Why may it complete at this readiness?",
+    )
+
+
 class RescheduleForm(forms.Form):
     target_date = forms.DateField(widget=DATE_INPUT, label="New target date")
     shift_tasks = forms.BooleanField(
@@ -149,6 +159,7 @@ class PlaybookForm(forms.ModelForm):
             "description",
             "is_default",
             "archived",
+            "min_readiness",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 

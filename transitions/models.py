@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -28,6 +29,9 @@ class AssigneeRole(models.TextChoices):
     INCOMING = "incoming", "Incoming CSM"
     MANAGER = "manager", "Manager"
 
+
+# Four of the five readiness checks: a handover may lack one thing, not two, without a manager saying why.
+DEFAULT_MIN_READINESS = 80
 
 EMAIL_PLACEHOLDERS = {
     "contact_first_name": "The contact's first name",
@@ -49,6 +53,13 @@ class Playbook(models.Model):
         help_text="Stage checklists start when an account enters this stage.",
     )
     is_default = models.BooleanField(default=False, help_text="Preselected when a manager starts a handover.")
+    min_readiness = models.PositiveSmallIntegerField(
+        "minimum readiness (%)",
+        default=DEFAULT_MIN_READINESS,
+        validators=[MaxValueValidator(100)],
+        help_text="A handover whose context readiness is below this completes only when a manager confirms it "
+        "with a reason.",
+    )
     archived = models.BooleanField(default=False)
     version = models.PositiveIntegerField(
         default=1,
@@ -70,6 +81,11 @@ class Playbook(models.Model):
                 condition=~Q(kind=PlaybookKind.STAGE) | ~Q(trigger_stage=""),
                 name="playbook_stage_has_trigger",
                 violation_error_message="A stage checklist needs the stage that starts it.",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_readiness__gte=0, min_readiness__lte=100),
+                name="playbook_min_readiness_percent",
+                violation_error_message="The minimum readiness is a percentage, from 0 to 100.",
             ),
         ]
 
@@ -262,6 +278,18 @@ class Transition(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
+    # A handover's context readiness when it completed, and the bar its playbook set then.
+    completed_readiness = models.PositiveSmallIntegerField(null=True, blank=True)
+    readiness_threshold = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Below the bar, the manager who confirmed it anyway, and why.
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmation_reason = models.TextField(blank=True)
 
     objects = TransitionQuerySet.as_manager()
 
@@ -292,6 +320,11 @@ class Transition(models.Model):
                 condition=Q(target_date__gte=F("start_date")),
                 name="transition_target_not_before_start",
             ),
+            models.CheckConstraint(
+                condition=Q(confirmed_by__isnull=True) | ~Q(confirmation_reason=""),
+                name="transition_confirmation_has_reason",
+                violation_error_message="A confirmation below the readiness threshold needs a reason.",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "target_date"], name="transition_status_target"),
@@ -309,9 +342,52 @@ class Transition(models.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
+    def is_handover(self) -> bool:
+        return self.kind == PlaybookKind.HANDOVER
+
+    @property
+    def noun(self) -> str:
+        """What the run is called in a sentence: "handover", "save play", "stage checklist"."""
+        return RUN_NOUNS[self.kind]
+
+    @property
+    def title(self) -> str:
+        """The run as people name it: "Handover from Alex Archer to Sam Sato", "Save play: account at risk".
+
+        Needs `playbook` (for plays) or `from_csm` and `to_csm` (for handovers) loaded.
+        """
+        if self.kind == PlaybookKind.HANDOVER:
+            return f"Handover from {_person(self.from_csm) or 'the pool'} to {_person(self.to_csm)}"
+        prefix = RUN_NOUNS[self.kind].capitalize()
+        name = self.playbook.name
+        # The shipped save play is already called "Save play: …"; do not say it twice.
+        if name.lower().startswith(prefix.lower()):
+            name = name[len(prefix) :].lstrip(" :—-")
+        return f"{prefix}: {name}"
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """Every required step is done but the handover waits for a manager (readiness below its playbook's bar).
+
+        Needs `with_progress()` annotations.
+        """
+        return self.kind == PlaybookKind.HANDOVER and self.is_active and self.tasks_total > 0 and not self.required_open
+
+    @property
     def percent_complete(self) -> int:
         """Needs `with_progress()` annotations."""
         return round(100 * self.tasks_done / self.tasks_total) if self.tasks_total else 0
+
+
+RUN_NOUNS = {
+    PlaybookKind.HANDOVER: "handover",
+    PlaybookKind.RISK: "save play",
+    PlaybookKind.STAGE: "stage checklist",
+}
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.username) if user else ""
 
 
 class TaskStatus(models.TextChoices):

@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Account, Contact, DealRole, TimelineEntry, TimelineKind
+from accounts.models import Account, AuditEvent, Contact, DealRole, TimelineEntry, TimelineKind
 from accounts.selectors import account_org_chart, org_chart_rows
 from lifecycle.flags.selectors import open_flags_for_account
 from lifecycle.health.selectors import account_health_bands
@@ -242,6 +242,18 @@ def transition_detail(pk: int) -> Transition:
             )
         )
         .get(pk=pk)
+    )
+
+
+HISTORY_LIMIT = 50
+
+
+def transition_history(transition: Transition) -> list[AuditEvent]:
+    """The run's audit trail, newest first (started, re-dated, steps done, waiting, confirmed, completed): 1 query."""
+    return list(
+        AuditEvent.objects.filter(subject_type="transition", subject_id=transition.pk)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:HISTORY_LIMIT]
     )
 
 

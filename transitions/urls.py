@@ -13,6 +13,11 @@ urlpatterns = [
         name="transition-cancel",
     ),
     path(
+        "transitions/<int:pk>/complete/",
+        handover.transition_complete,
+        name="transition-complete",
+    ),
+    path(
         "transitions/<int:pk>/reschedule/",
         handover.transition_reschedule,
         name="transition-reschedule",

@@ -41,6 +41,7 @@ class PlaybookSerializer(serializers.ModelSerializer):
             "trigger_stage",
             "is_default",
             "archived",
+            "min_readiness",
             "version",
             "steps",
         ]
@@ -93,6 +94,7 @@ class TransitionSerializer(serializers.ModelSerializer):
     tasks_total = serializers.IntegerField(read_only=True)
     tasks_done = serializers.IntegerField(read_only=True)
     tasks_overdue = serializers.IntegerField(read_only=True)
+    awaiting_confirmation = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Transition
@@ -119,8 +121,17 @@ class TransitionSerializer(serializers.ModelSerializer):
             "tasks_total",
             "tasks_done",
             "tasks_overdue",
+            "awaiting_confirmation",
+            "completed_readiness",
+            "readiness_threshold",
+            "confirmed_by",
+            "confirmation_reason",
         ]
         read_only_fields = [
+            "completed_readiness",
+            "readiness_threshold",
+            "confirmed_by",
+            "confirmation_reason",
             "kind",
             "playbook_version",
             "from_csm",
@@ -155,6 +166,15 @@ class BulkStartSerializer(serializers.Serializer):
 
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField()
+
+
+class CompleteSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required (10 characters or more) when readiness is below the playbook's minimum.",
+    )
 
 
 class RescheduleSerializer(serializers.Serializer):

@@ -20,6 +20,7 @@ from transitions.models import OutboundEmail, Playbook, Transition, TransitionTa
 from .serializers import (
     BulkStartSerializer,
     CancelSerializer,
+    CompleteSerializer,
     OutboundEmailSerializer,
     PlaybookSerializer,
     RescheduleSerializer,
@@ -151,6 +152,35 @@ class TransitionViewSet(
                 actor=request.user,
                 transition=transition,
                 reason=payload.validated_data["reason"],
+            )
+        except (DjangoValidationError, DjangoPermissionDenied) as error:
+            raise _drf(error) from error
+        return Response(self.get_serializer(self.get_queryset().get(pk=transition.pk)).data)
+
+    @extend_schema(request=CompleteSerializer, responses=TransitionSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk=None) -> Response:
+        """Complete a handover whose required steps are done.
+
+        Below the playbook's `min_readiness` only the team's manager or an admin may, with a `reason`:
+        anyone else gets 409 naming the readiness, the threshold and what is missing; no reason is a 400.
+        """
+        transition = self.get_object()
+        payload = CompleteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            services.transition_complete(
+                actor=request.user, transition=transition, reason=payload.validated_data["reason"]
+            )
+        except services.ConfirmationRequired as error:
+            return Response(
+                {
+                    "detail": str(error),
+                    "readiness": error.readiness,
+                    "threshold": error.threshold,
+                    "missing": error.missing,
+                },
+                status=status.HTTP_409_CONFLICT,
             )
         except (DjangoValidationError, DjangoPermissionDenied) as error:
             raise _drf(error) from error

@@ -20,7 +20,14 @@ from .customer_emails import (
     task_email_send,
 )
 from .playbooks import default_handover_playbook, default_risk_playbook, playbook_create, playbook_update
-from .steps import TasksCompleted, task_complete, tasks_complete
+from .steps import (
+    MIN_CONFIRMATION_REASON,
+    ConfirmationRequired,
+    TasksCompleted,
+    task_complete,
+    tasks_complete,
+    transition_complete,
+)
 from .transitions import (
     TransitionConflict,
     playbook_run_start,
@@ -33,6 +40,8 @@ from .transitions import (
 )
 
 __all__ = [
+    "MIN_CONFIRMATION_REASON",
+    "ConfirmationRequired",
     "TasksCompleted",
     "TransitionConflict",
     "bulk_handover_create",
@@ -53,6 +62,7 @@ __all__ = [
     "task_email_send",
     "transition_bulk_start",
     "transition_cancel",
+    "transition_complete",
     "transition_reschedule",
     "transition_start",
 ]

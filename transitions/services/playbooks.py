@@ -23,6 +23,7 @@ PLAYBOOK_FIELDS = (
     "trigger_stage",
     "is_default",
     "archived",
+    "min_readiness",
 )
 
 

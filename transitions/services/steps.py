@@ -1,7 +1,11 @@
 """Working through a run's tasks: completing or skipping a step; the last required one completes the run.
 
 Completing a handover moves the account to the incoming CSM, and with it the
-open work the handover policy says follows the owner.
+open work the handover policy says follows the owner. A handover whose context
+readiness is below its playbook's `min_readiness` does not complete with its
+last step: it waits until a manager confirms it with a reason
+(`transition_complete`), and the readiness, the bar and the reason are kept on
+the run and in its audit record.
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ from core import events
 from lifecycle.flags.services import flags_reassign
 from plans.services import objectives_reassign
 from users.models import User
-from users.permissions import can_complete_transition_task
+from users.permissions import can_complete_transition_task, can_confirm_unready_handover
 
-from ..events import TransitionCompleted
+from ..events import HandoverAwaitingConfirmation, TransitionCompleted
 from ..models import (
     ACTIVE_STATUSES,
     HandoverPolicy,
@@ -39,7 +43,23 @@ from ..models import (
     TransitionTask,
     WorkFollowsOwner,
 )
+from ..selectors import Readiness, readiness_for_accounts
 from .transitions import _person
+
+MIN_CONFIRMATION_REASON = 10
+
+
+class ConfirmationRequired(PermissionDenied):
+    """The handover's readiness is below its playbook's bar: only a manager, giving a reason, may complete it."""
+
+    def __init__(self, transition: Transition, readiness: Readiness):
+        self.readiness = readiness.percent
+        self.threshold = transition.playbook.min_readiness
+        self.missing = [item.label for item in readiness.gaps]
+        super().__init__(
+            f"Readiness is {self.readiness}%, below the {self.threshold}% this playbook asks for: "
+            f"the handover needs a manager's confirmation with a reason."
+        )
 
 
 def _locked_task(task: TransitionTask) -> tuple[TransitionTask, Transition]:
@@ -83,7 +103,7 @@ def task_complete(*, actor: User, task: TransitionTask, skip: bool = False) -> T
         actor=actor,
     )
     if not transition.tasks.filter(status=TaskStatus.OPEN, required=True).exists():
-        _transition_complete(actor=actor, transition=transition)
+        _runs_finish(actor=actor, transitions=[transition], last_steps_done={transition.pk} if task.required else set())
     return task
 
 
@@ -121,7 +141,109 @@ def _move_open_work(*, account: Account, from_user: User | None, to_user: User, 
     return WorkMoved(tasks=moved_tasks, flags=moved_flags, objectives=moved_objectives)
 
 
-def _transition_complete(*, actor: User, transition: Transition) -> None:
+def _runs_finish(
+    *, actor: User, transitions: Sequence[Transition], last_steps_done: set[int]
+) -> tuple[list[Transition], list[Transition]]:
+    """Complete runs whose last required step is done, except handovers below their readiness bar, which wait.
+
+    Returns (completed, waiting). The runs come locked, with `account` and `playbook`
+    loaded; readiness is read for all of them at once (two queries). A handover
+    already waiting whose optional step was just done is not announced again
+    (`last_steps_done` holds the runs whose last required step this was).
+    """
+    handover_ids = [t.account_id for t in transitions if t.kind == PlaybookKind.HANDOVER]
+    readiness = readiness_for_accounts(handover_ids)
+    completed, waiting = [], []
+    for transition in transitions:
+        ready = readiness.get(transition.account_id)
+        if ready is not None and ready.percent < transition.playbook.min_readiness:
+            if transition.pk in last_steps_done:
+                _handover_hold(actor=actor, transition=transition, readiness=ready)
+            waiting.append(transition)
+        else:
+            _transition_complete(actor=actor, transition=transition, readiness=ready)
+            completed.append(transition)
+    return completed, waiting
+
+
+def _handover_hold(*, actor: User, transition: Transition, readiness: Readiness) -> None:
+    """The last required step is done but readiness is short: say so, and let the team's manager know."""
+    threshold = transition.playbook.min_readiness
+    missing = "; ".join(item.label for item in readiness.gaps)
+    audit_record(
+        actor=actor,
+        action=AuditAction.TRANSITION_CHANGED,
+        subject=transition,
+        account=transition.account,
+        changes={"awaiting_confirmation": (False, True), "readiness": (None, readiness.percent)},
+        reason=f"All required steps done at {readiness.percent}% readiness, below the playbook's {threshold}%. "
+        f"Missing: {missing}.",
+    )
+    timeline_system_event(
+        account=transition.account,
+        event="transition_awaiting_confirmation",
+        summary=f"Handover waits for a manager's confirmation: readiness {readiness.percent}% "
+        f"is below the {threshold}% the playbook asks for",
+        body=f"Missing: {missing}.",
+        actor=actor,
+    )
+    events.announce(
+        HandoverAwaitingConfirmation(
+            transition_id=transition.pk,
+            account_id=transition.account_id,
+            readiness=readiness.percent,
+            threshold=threshold,
+        )
+    )
+
+
+@transaction.atomic
+def transition_complete(*, actor: User, transition: Transition, reason: str = "") -> Transition:
+    """Complete a handover whose required steps are all done but which waits for its readiness.
+
+    At or above the playbook's `min_readiness`, whoever may work its steps completes it.
+    Below, only someone who may manage the handover (the team's manager, an admin)
+    may, with a reason of at least MIN_CONFIRMATION_REASON characters; the readiness,
+    the bar and the reason are kept on the run and in its audit record.
+    """
+    transition = (
+        Transition.objects.select_for_update(of=("self",))
+        .select_related("account__owner", "playbook", "from_csm", "to_csm")
+        .get(pk=transition.pk)
+    )
+    if not (
+        can_complete_transition_task(actor, assignee_id=transition.to_csm_id, account=transition.account)
+        or can_complete_transition_task(actor, assignee_id=transition.from_csm_id, account=transition.account)
+    ):
+        raise PermissionDenied("Only the CSMs of this handover, or the team's manager, can complete it.")
+    if transition.kind != PlaybookKind.HANDOVER:
+        raise ValidationError(f"A {transition.noun} completes with its last required step.")
+    if not transition.is_active:
+        raise ValidationError(f"This handover is already {transition.get_status_display().lower()}.")
+    still_open = transition.tasks.filter(status=TaskStatus.OPEN, required=True).count()
+    if still_open:
+        raise ValidationError(f"{still_open} required step(s) are still open.")
+    readiness = readiness_for_accounts([transition.account_id])[transition.account_id]
+    reason = reason.strip()
+    if readiness.percent < transition.playbook.min_readiness:
+        if not can_confirm_unready_handover(actor, transition.account):
+            raise ConfirmationRequired(transition, readiness)
+        if len(reason) < MIN_CONFIRMATION_REASON:
+            raise ValidationError(
+                {
+                    "reason": f"Say why the handover may complete at {readiness.percent}% readiness "
+                    f"(at least {MIN_CONFIRMATION_REASON} characters)."
+                }
+            )
+        _transition_complete(actor=actor, transition=transition, readiness=readiness, confirmation=reason)
+    else:
+        _transition_complete(actor=actor, transition=transition, readiness=readiness)
+    return transition
+
+
+def _transition_complete(
+    *, actor: User, transition: Transition, readiness: Readiness | None = None, confirmation: str = ""
+) -> None:
     now = timezone.now()
     account = transition.account
     TransitionTask.objects.filter(transition=transition, status=TaskStatus.OPEN).update(
@@ -151,9 +273,27 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
         )
         summary = f"Handover completed: {_person(transition.to_csm)} now owns the account"
         body = moved.describe()
+    changes: dict = {"status": (TransitionStatus.IN_PROGRESS, TransitionStatus.COMPLETED)}
+    update_fields = ["status", "completed_at"]
+    if readiness is not None:
+        transition.completed_readiness = readiness.percent
+        transition.readiness_threshold = transition.playbook.min_readiness
+        changes["readiness"] = (None, readiness.percent)
+        changes["readiness_threshold"] = (None, transition.readiness_threshold)
+        update_fields += ["completed_readiness", "readiness_threshold"]
+    if confirmation:
+        transition.confirmed_by = actor
+        transition.confirmation_reason = confirmation
+        changes["confirmed_below_threshold"] = (False, True)
+        update_fields += ["confirmed_by", "confirmation_reason"]
+        confirmed = (
+            f"Confirmed by {_person(actor)} at {transition.completed_readiness}% readiness "
+            f"(the playbook asks for {transition.readiness_threshold}%): {confirmation}"
+        )
+        body = f"{confirmed}\n{body}" if body else confirmed
     transition.status = TransitionStatus.COMPLETED
     transition.completed_at = now
-    transition.save(update_fields=["status", "completed_at"])
+    transition.save(update_fields=update_fields)
     events.announce(
         TransitionCompleted(
             transition_id=transition.pk,
@@ -167,7 +307,7 @@ def _transition_complete(*, actor: User, transition: Transition) -> None:
         action=AuditAction.TRANSITION_CHANGED,
         subject=transition,
         account=account,
-        changes={"status": (TransitionStatus.IN_PROGRESS, TransitionStatus.COMPLETED)},
+        changes=changes,
         reason=body,
     )
     timeline_system_event(
@@ -184,6 +324,8 @@ class TasksCompleted:
     done: int
     already_closed: int
     runs_completed: int
+    # Handovers whose last step this was but whose readiness is below their playbook's bar.
+    runs_awaiting: int = 0
 
 
 @transaction.atomic
@@ -260,9 +402,17 @@ def tasks_complete(*, actor: User, task_ids: Sequence[int]) -> TasksCompleted:
         .select_related("account", "playbook", "to_csm")
         .order_by("pk")
     )
-    for transition in finished:
-        _transition_complete(actor=actor, transition=transition)
-    return TasksCompleted(done=len(todo), already_closed=len(tasks) - len(todo), runs_completed=len(finished))
+    completed, waiting = _runs_finish(
+        actor=actor,
+        transitions=finished,
+        last_steps_done={task.transition_id for task in todo if task.required},
+    )
+    return TasksCompleted(
+        done=len(todo),
+        already_closed=len(tasks) - len(todo),
+        runs_completed=len(completed),
+        runs_awaiting=len(waiting),
+    )
 
 
 def _run_label(transition: Transition) -> str:

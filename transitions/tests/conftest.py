@@ -53,3 +53,26 @@ def playbook():
 def dates():
     today = timezone.localdate()
     return {"start_date": today, "target_date": today + dt.timedelta(days=14)}
+
+
+def make_ready(account) -> None:
+    """Give the account everything handover readiness checks (100%): verified champion and decision maker,
+    a success plan with goals, a fresh context note and its contract facts (the factory's)."""
+    from accounts.models import DealRole, TimelineEntry, TimelineKind
+    from accounts.tests.factories import ContactFactory
+    from plans.models import SuccessPlan
+
+    now = timezone.now()
+    ContactFactory(account=account, deal_role=DealRole.CHAMPION, last_verified_at=now)
+    ContactFactory(account=account, deal_role=DealRole.DECISION_MAKER, last_verified_at=now)
+    SuccessPlan.objects.create(account=account, name="Grow usage", summary="Roll out to every region this year.")
+    TimelineEntry.objects.create(
+        account=account, kind=TimelineKind.NOTE, summary="Context for the incoming CSM", occurred_at=now
+    )
+
+
+@pytest.fixture
+def ready(account):
+    """The account, ready to be handed over (readiness 100%)."""
+    make_ready(account)
+    return account

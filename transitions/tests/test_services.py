@@ -31,6 +31,7 @@ from transitions.models import (
     TransitionTask,
     WorkFollowsOwner,
 )
+from transitions.tests.conftest import make_ready
 from users.models import User
 from users.tests.factories import AdminFactory, CSMFactory, ManagerFactory
 
@@ -198,6 +199,7 @@ def test_the_incoming_csm_must_differ_from_the_owner_and_dates_must_make_sense(m
 
 
 def test_ownership_flips_only_when_the_last_required_step_is_done(manager, account, outgoing, incoming, dates):
+    make_ready(account)
     transition = start(manager, account, incoming, dates)
     by_role = {
         AssigneeRole.OUTGOING: outgoing,
@@ -244,6 +246,7 @@ def test_a_required_step_cannot_be_skipped_and_a_done_step_cannot_be_done_twice(
 
 
 def test_open_work_follows_the_new_owner_under_the_all_work_policy(manager, account, outgoing, incoming, dates):
+    make_ready(account)
     plan = plan_create(actor=outgoing, account=account, fields={"name": "2025 goals"})
     objective = objective_create(
         actor=outgoing,
@@ -266,6 +269,7 @@ def test_open_work_follows_the_new_owner_under_the_all_work_policy(manager, acco
 
 
 def test_account_only_policy_leaves_the_open_work_where_it_was(manager, account, outgoing, incoming, dates):
+    make_ready(account)
     HandoverPolicy.objects.update_or_create(pk=1, defaults={"work_follows_owner": WorkFollowsOwner.ACCOUNT_ONLY})
     plan = plan_create(actor=outgoing, account=account, fields={"name": "Goals"})
     objective = objective_create(actor=outgoing, plan=plan, fields={"title": "Adoption", "owner": outgoing})
@@ -283,6 +287,7 @@ def test_account_only_policy_leaves_the_open_work_where_it_was(manager, account,
 
 
 def test_system_work_policy_moves_playbook_tasks_but_not_objectives(manager, account, outgoing, incoming, dates):
+    make_ready(account)
     HandoverPolicy.objects.update_or_create(pk=1, defaults={"work_follows_owner": WorkFollowsOwner.SYSTEM_WORK})
     plan = plan_create(actor=outgoing, account=account, fields={"name": "Goals"})
     objective = objective_create(actor=outgoing, plan=plan, fields={"title": "Adoption", "owner": outgoing})
@@ -554,6 +559,8 @@ def test_open_red_flags_follow_the_new_owner_unless_the_policy_keeps_work_in_pla
 
     rule = AlertRule.objects.create(name="Handover test rule", kind="no_touchpoint", severity="medium")
     moving, staying = AccountFactory(owner=outgoing), AccountFactory(owner=outgoing)
+    make_ready(moving)
+    make_ready(staying)
     flag = RedFlag.objects.create(rule=rule, account=moving, owner=outgoing, severity="medium", reason="31 days")
     kept = RedFlag.objects.create(rule=rule, account=staying, owner=outgoing, severity="medium", reason="40 days")
     by_role = {"outgoing": outgoing, "incoming": incoming, "manager": manager}

@@ -11,6 +11,7 @@ from accounts.tests.factories import AccountFactory
 from transitions import services
 from transitions.models import TaskStatus, TransitionReason, TransitionStatus, TransitionTask
 from transitions.selectors import task_list
+from transitions.tests.conftest import make_ready
 from users.tests.factories import CSMFactory
 
 pytestmark = pytest.mark.django_db
@@ -157,6 +158,7 @@ def test_bulk_complete_refuses_an_email_step_bad_ids_and_an_empty_selection_with
 
 def test_completing_the_last_required_steps_in_bulk_completes_the_handover(manager, outgoing, incoming, dates):
     (acme,) = hand_over(manager, outgoing, incoming, ["Acme Robotics"], dates)
+    make_ready(acme.account)
     email_step = TransitionTask.objects.filter(transition=acme).exclude(email_body="").get()
     services.task_complete(actor=manager, task=email_step)
 

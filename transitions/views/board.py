@@ -121,6 +121,11 @@ def my_tasks_complete(request: HttpRequest) -> HttpResponse:
     message = f"{done.done} step(s) done."
     if done.runs_completed:
         message += f" {done.runs_completed} run(s) complete."
+    if done.runs_awaiting:
+        message += (
+            f" {done.runs_awaiting} handover(s) have every required step done but wait for a manager's "
+            "confirmation: their readiness is below what the playbook asks for."
+        )
     if done.already_closed:
         message += f" {done.already_closed} were already closed."
     messages.success(request, message)

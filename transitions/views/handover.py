@@ -11,13 +11,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account, DealRole
 from core.forms import add_service_errors, form_status
-from users.permissions import can_complete_transition_task, can_manage_transition
+from users.permissions import can_complete_transition_task, can_confirm_unready_handover, can_manage_transition
 
 from .. import emails, services
 from ..access import task_for_work, transition_for_manage
-from ..forms import CancelForm, EmailForm, RescheduleForm, TransitionStartForm
+from ..forms import CancelForm, CompleteForm, EmailForm, RescheduleForm, TransitionStartForm
 from ..models import OutboundEmail, TaskStatus, Transition
-from ..selectors import account_readiness, transition_detail
+from ..selectors import account_readiness, transition_detail, transition_history
 
 
 def _detail_page(
@@ -26,6 +26,7 @@ def _detail_page(
     *,
     cancel_form: CancelForm | None = None,
     reschedule_form: RescheduleForm | None = None,
+    complete_form: CompleteForm | None = None,
 ) -> HttpResponse:
     """The transition page; a submitted form that failed comes back in place, with what was typed and why (422)."""
     try:
@@ -35,11 +36,27 @@ def _detail_page(
     account = transition.account
     can_manage = can_manage_transition(request.user, account)
     offered = can_manage and transition.is_active
+    readiness = account_readiness(account)
+    threshold = transition.playbook.min_readiness
+    below = transition.is_handover and readiness.percent < threshold
+    works_on_it = any(
+        can_complete_transition_task(request.user, assignee_id=csm_id, account=account)
+        for csm_id in (transition.to_csm_id, transition.from_csm_id)
+    )
+    # Offered once every required step is done: to the handover's CSMs when readiness reaches the bar,
+    # below it only to those who may confirm it (with a reason).
+    may_complete = transition.awaiting_confirmation and (
+        can_confirm_unready_handover(request.user, account) if below else works_on_it
+    )
     context: dict[str, Any] = {
         "transition": transition,
         "account": account,
         "tasks": list(transition.tasks.all()),
-        "readiness": account_readiness(account),
+        "readiness": readiness,
+        "threshold": threshold if transition.is_handover else None,
+        "below_threshold": below,
+        "complete_form": complete_form or (CompleteForm() if may_complete else None),
+        "history": transition_history(transition),
         "can_manage": can_manage,
         "cancel_form": cancel_form or (CancelForm() if offered else None),
         "reschedule_form": reschedule_form
@@ -51,7 +68,7 @@ def _detail_page(
             and transition.is_active
             and can_complete_transition_task(request.user, assignee_id=task.assignee_id, account=account)
         )
-    forms = [form for form in (cancel_form, reschedule_form) if form is not None]
+    forms = [form for form in (cancel_form, reschedule_form, complete_form) if form is not None]
     return render(request, "transitions/transition_detail.html", context, status=form_status(*forms))
 
 
@@ -104,6 +121,23 @@ def transition_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def transition_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Complete a handover whose steps are done; below its readiness bar only a manager may, saying why."""
+    transition = get_object_or_404(Transition, pk=pk)
+    form = CompleteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.transition_complete(actor=request.user, transition=transition, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            add_service_errors(error, form)
+        else:
+            transition.refresh_from_db()
+            messages.success(request, f"Handover complete: {transition.to_csm} now owns {transition.account}.")
+            return redirect("transition-detail", pk=pk)
+    return _detail_page(request, pk, complete_form=form)
+
+
+@require_POST
 def transition_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     transition = transition_for_manage(request.user, pk)
     form = RescheduleForm(request.POST)
@@ -148,8 +182,15 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             pk,
             f"Handover complete: {transition.to_csm} now owns {transition.account}."
-            if transition.kind == "handover"
-            else f"{task.title} done; the checklist is complete.",
+            if transition.is_handover
+            else f"{task.title} done; the {transition.noun} is complete.",
+        )
+    if transition.is_handover and task.required and not transition.tasks.open().filter(required=True).exists():
+        return _after_task_change(
+            request,
+            pk,
+            f"“{task.title}” done. Every required step is done, but readiness is below what the playbook asks for: "
+            "the handover waits for a manager's confirmation.",
         )
     return _after_task_change(request, pk, f"“{task.title}” {'skipped' if skip else 'done'}.")
 
