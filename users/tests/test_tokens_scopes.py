@@ -138,8 +138,15 @@ def test_a_token_for_a_team_reads_what_the_team_reads(csm, manager):
         assert client.get(reverse("api:account-list")).json()["count"] == 1  # everyone reads the book (§1)
 
 
-def test_the_schema_is_read_with_a_read_token(csm):
-    assert bearer(issue(csm, "read").plaintext).get(reverse("api-schema")).status_code == 200
+def test_the_schema_is_read_with_a_read_token_and_names_the_bearer_scheme(csm):
+    response = bearer(issue(csm, "read").plaintext).get(reverse("api-schema"), {"format": "json"})
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["components"]["securitySchemes"]["apiToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "baton_<prefix>_<secret>",
+    }
 
 
 def test_sessions_are_not_asked_for_scopes(csm, own_account):
