@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import time_machine
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.tests.conftest import admin, csm, own_account, team  # noqa: F401
@@ -260,6 +260,44 @@ class TestFailingReceiver:
         assert (delivery.status, delivery.attempt_count) == ("succeeded", 2)
         assert len(receiver.received) == 2
         assert endpoint.deliveries.count() == 1
+
+    def test_a_failed_retry_now_gives_up_again_without_pausing_the_endpoint(
+        self, admin, csm, own_account, django_capture_on_commit_callbacks
+    ):
+        with Receiver(default=500) as receiver:
+            endpoint = _endpoint(admin, receiver.url)
+            _move(own_account, csm, django_capture_on_commit_callbacks)
+            WebhookDelivery.objects.update(status="gave_up", attempt_count=services.MAX_ATTEMPTS, next_attempt_at=None)
+            WebhookEndpoint.objects.update(consecutive_failures=0)
+            delivery = WebhookDelivery.objects.get()
+            with django_capture_on_commit_callbacks(execute=True):
+                services.webhook_delivery_retry(actor=admin, delivery=delivery)
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempt_count) == ("gave_up", services.MAX_ATTEMPTS + 1)
+        endpoint.refresh_from_db()
+        assert endpoint.state == EndpointState.ACTIVE
+
+    def test_retry_now_is_refused_while_the_endpoint_is_paused(self, admin):
+        endpoint = _endpoint(admin, "https://93.184.215.14/hook")
+        services.webhook_endpoint_pause(actor=admin, endpoint=endpoint)
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, event_type="stage.changed", payload={}, status="gave_up", next_attempt_at=None
+        )
+        with pytest.raises(ValidationError, match="resume it"):
+            services.webhook_delivery_retry(actor=admin, delivery=delivery)
+
+    def test_only_admins_act_on_webhooks(self, admin, csm):
+        endpoint = _endpoint(admin, "https://93.184.215.14/hook")
+        for action in (
+            services.webhook_endpoint_pause,
+            services.webhook_secret_rotate,
+            services.webhook_test_send,
+            services.webhook_endpoint_delete,
+        ):
+            with pytest.raises(PermissionDenied):
+                action(actor=csm, endpoint=endpoint)
+        with pytest.raises(PermissionDenied):
+            _endpoint(csm, "https://93.184.215.14/other")
 
 
 class TestPrivateAddresses:

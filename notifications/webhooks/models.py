@@ -35,11 +35,6 @@ class EndpointState(models.TextChoices):
     PAUSED = "paused", "Paused"
 
 
-class WebhookEndpointQuerySet(models.QuerySet):
-    def active(self) -> WebhookEndpointQuerySet:
-        return self.filter(state=EndpointState.ACTIVE)
-
-
 class WebhookEndpoint(models.Model):
     """A URL an admin registered to receive some events, signed with its own secret."""
 
@@ -58,8 +53,6 @@ class WebhookEndpoint(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
-
-    objects = WebhookEndpointQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]

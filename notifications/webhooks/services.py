@@ -324,7 +324,8 @@ def _record(delivery: WebhookDelivery, response: Response) -> str:
         unfinished.update(status=status, next_attempt_at=None if gave_up else finished + backoff(number), **common)
         endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
         failures = endpoints.values_list("consecutive_failures", flat=True).first() or 0
-        if gave_up:
+        # Only the first time a delivery gives up: a failed "Retry now" of one that gave up does not pause again.
+        if gave_up and number == MAX_ATTEMPTS:
             _pause(
                 delivery.endpoint_id,
                 reason=f"A {delivery.event_type} delivery gave up after {number} attempts (last: {error}).",

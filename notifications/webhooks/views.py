@@ -5,7 +5,8 @@ A secret is shown once, on the page that answers its creation or rotation; it is
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -100,7 +101,7 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _act(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
+def _act(request: HttpRequest, pk: int, action: Callable[..., Any], done: str) -> HttpResponse:
     actor, endpoint = _endpoint(request, pk)
     try:
         result = action(actor=actor, endpoint=endpoint)
