@@ -32,7 +32,7 @@ from accounts.models import (
     TierSource,
 )
 from accounts.money.selectors import reporting_currency
-from accounts.services import audit_event, audit_record
+from accounts.services import audit_record
 from core import events
 from users.models import User
 
@@ -43,6 +43,8 @@ RULE_FIELDS = ("tier", "min_arr", "max_arr", "industry", "region")
 # Positions move out of the way first when rules are renumbered, so the unique position holds at every row.
 RENUMBER_OFFSET = 1_000_000
 WRITE_BATCH = 2000
+# What accounts.services.audit_event names an account as.
+ACCOUNT_SUBJECT = Account._meta.model_name
 # Largest amount a rule's threshold holds (DecimalField(16, 2)).
 MAX_AMOUNT = Decimal("99999999999999.99")
 
@@ -270,32 +272,33 @@ def tiers_apply(*, actor: User, expected: int | None = None) -> TierApply:
     ids = [row[0] for row in rows]
     # One UPDATE: the same CASE the preview read sets the tier, on the rows locked above.
     _moving(rules).filter(pk__gte=ids[0], pk__lte=ids[-1]).update(tier=rule_tier_expression(rules), updated_at=now)
-    by_rule = {rule.pk: rule for rule in rules}
-    currency = reporting_currency()
+    reasons = {rule.pk: f"Rule {rule.position}: {rule.conditions_text(reporting_currency())}" for rule in rules}
+    terms_fields = [name for name in TERMS_FIELDS if name != "tier"]
     terms: list[AccountTerms] = []
     audits: list[AuditEvent] = []
     counts: dict[tuple[str, str], int] = {}
+    # Rows are built by id, without an Account instance each: at a whole book's scale that halves the time.
     for pk, old, new, rule_id, *values in rows:
-        account = Account(pk=pk)
-        rule = by_rule[rule_id]
         terms.append(
             AccountTerms(
-                account=account,
+                account_id=pk,
                 effective_at=now,
                 recorded_by=actor,
                 source=TermsSource.EDITED,
                 tier=new,
-                **dict(zip([name for name in TERMS_FIELDS if name != "tier"], values, strict=True)),
+                **dict(zip(terms_fields, values, strict=True)),
             )
         )
         audits.append(
-            audit_event(
+            AuditEvent(
                 actor=actor,
+                account_id=pk,
                 action=AuditAction.TIER_CHANGED,
-                subject=account,
-                account=account,
-                changes={"tier": (old, new)},
-                reason=f"Rule {rule.position}: {rule.conditions_text(currency)}",
+                subject_type=ACCOUNT_SUBJECT,
+                subject_id=pk,
+                changes={"tier": [old, new]},
+                reason=reasons[rule_id],
+                created_at=now,
             )
         )
         counts[(old, new)] = counts.get((old, new), 0) + 1
