@@ -33,6 +33,12 @@ def receiver(settings) -> Iterator[Receiver]:
         yield server
 
 
+@pytest.fixture(autouse=True)
+def crm_id(own_account):
+    own_account.external_id = "CRM-0042"
+    own_account.save(update_fields=["external_id"])
+
+
 @pytest.fixture
 def endpoint(admin, receiver):
     return services.webhook_endpoint_create(
@@ -57,6 +63,7 @@ def _account(account) -> dict:
     return {
         "id": account.pk,
         "name": account.name,
+        "external_id": "CRM-0042",
         "domain": account.domain,
         "stage": account.stage,
         "url": f"http://127.0.0.1:8000/accounts/{account.pk}/",

@@ -35,6 +35,7 @@ def account_data(account: Account) -> Data:
     return {
         "id": account.pk,
         "name": account.name,
+        "external_id": account.external_id,
         "domain": account.domain,
         "stage": account.stage,
         "url": settings.BATON_BASE_URL.rstrip("/") + reverse("account-detail", args=[account.pk]),
