@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import ContactViewSet, TimelineEntryViewSet
+from accounts.imports.api import AccountImportView, ContactImportView, ImportJobView
 from accounts.money.api import ExchangeRateViewSet
 from accounts.outcomes.api import OutcomeViewSet
 from accounts.products.api import EntitlementViewSet, ProductViewSet
@@ -67,6 +68,9 @@ router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 scopes.declare(
     {
         AccountDeskViewSet: Scope.WRITE_ACCOUNTS,
+        AccountImportView: Scope.WRITE_ACCOUNTS,
+        ContactImportView: Scope.WRITE_ACCOUNTS,
+        ImportJobView: None,
         ContactViewSet: Scope.WRITE_ACCOUNTS,
         TimelineEntryViewSet: Scope.WRITE_ACCOUNTS,
         OutcomeViewSet: Scope.WRITE_ACCOUNTS,
@@ -106,6 +110,10 @@ scopes.declare(
 )
 
 urlpatterns = [
+    # Before the router, whose accounts/<pk>/ would take "import" for an id.
+    path("accounts/import/", AccountImportView.as_view(), name="account-import"),
+    path("contacts/import/", ContactImportView.as_view(), name="contact-import"),
+    path("imports/<int:pk>/", ImportJobView.as_view(), name="import-job"),
     # One row for the whole install, so no list and no id.
     path("alert-settings/", AlertSettingsView.as_view(), name="alert-settings"),
     *router.urls,

@@ -221,5 +221,6 @@ def can_manage_token(user: User | AnonymousUser, *, kind: str, token_user_id: in
 
 def can_import(user: User | AnonymousUser) -> bool:
     """Importing accounts and contacts in bulk is a manager's (their team's book: each row is checked against
-    editable_accounts_q, and owners must be on their team) or an admin's; CSMs edit one account at a time."""
-    return user.is_authenticated and user.is_active and (user.is_manager or user.is_admin)
+    editable_accounts_q, and owners must be on their team), an admin's or an integration's (a CRM sync with
+    write:accounts); CSMs edit one account at a time."""
+    return user.is_authenticated and user.is_active and (user.is_manager or user.is_admin or user.is_integration)

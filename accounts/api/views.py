@@ -3,10 +3,11 @@ from __future__ import annotations
 from typing import cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, viewsets
+from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 from accounts import services
 from accounts.filters import AccountFilter, ContactFilter, TimelineEntryFilter
 from accounts.models import Account, Contact, Coverage, TimelineEntry, TimelineKind
-from core.api import as_drf_error
+from core.api import DRY_RUN, as_drf_error, dry_run_asked
 from users.models import User
 from users.permissions import can_create_account, can_delete_account, can_edit_account, can_reassign_account
 
@@ -61,6 +62,17 @@ class AccountViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Account]:
         return Account.objects.with_list_columns().prefetch_related("tags")
+
+    @extend_schema(parameters=[DRY_RUN])
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        """`?dry_run=1` checks the account as the real call would (permissions, coverage, constraints) and answers
+        what it would be, writing nothing: the creation runs and is rolled back, its events with it."""
+        if not dry_run_asked(request):
+            return super().create(request, *args, **kwargs)
+        with transaction.atomic():
+            response = super().create(request, *args, **kwargs)
+            transaction.set_rollback(True)
+        return Response({**response.data, "id": None, "dry_run": True}, status=status.HTTP_200_OK)
 
     def perform_create(self, serializer):
         user = self.request.user

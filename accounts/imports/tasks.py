@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .models import ImportStatus
 from .services import import_dry_run, import_execute, import_fail
 
 
 @shared_task(acks_late=True)
-def import_dry_run_task(job_id: int) -> None:
+def import_dry_run_task(job_id: int, then_import: bool = False) -> None:
+    """The dry run; with `then_import` (the bulk API without dry_run) the import follows when it passed."""
     try:
-        import_dry_run(job_id=job_id)
+        job = import_dry_run(job_id=job_id)
+        if then_import and job.status == ImportStatus.VALIDATED:
+            import_execute(job_id=job_id)
     except Exception as error:
         import_fail(job_id=job_id, error=error)
         raise
