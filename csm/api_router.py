@@ -26,6 +26,7 @@ from plans.api.views import AchievementViewSet, ObjectiveViewSet, SuccessPlanVie
 from transitions.api.views import OutboundEmailViewSet, PlaybookViewSet, TransitionTaskViewSet, TransitionViewSet
 from users.api.views import TeamViewSet, UserViewSet
 from users.tokens import scopes
+from users.tokens.api import ApiTokenViewSet
 from users.tokens.scopes import Scope
 
 router = DefaultRouter()
@@ -40,6 +41,7 @@ router.register("exchange-rates", ExchangeRateViewSet, basename="exchange-rate")
 router.register("tier-rules", TierRuleViewSet, basename="tier-rule")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
+router.register("tokens", ApiTokenViewSet, basename="api-token")
 router.register("signals/usage", UsageDailyViewSet, basename="signal-usage")
 router.register("signals/product-usage", ProductUsageDailyViewSet, basename="signal-product-usage")
 router.register("signals/tickets", SupportTicketViewSet, basename="signal-tickets")
@@ -86,6 +88,7 @@ scopes.declare(
         TierRuleViewSet: None,
         UserViewSet: None,
         TeamViewSet: None,
+        ApiTokenViewSet: None,  # a token never makes or changes tokens
         PlaybookViewSet: None,
         TransitionViewSet: None,
         TransitionTaskViewSet: None,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from users.models import User
 from users.permissions import personal_token_scopes
@@ -134,3 +137,19 @@ def test_people_do_not_change_integration_tokens(admin, manager):
     with pytest.raises(PermissionDenied):
         services.token_revoke(actor=manager, token=token)
     assert ApiToken.objects.get().revoked_at is None
+
+
+def test_live_integrations_have_names_of_their_own(admin):
+    integration(admin, "read", name="CRM sync")
+    with pytest.raises(ValidationError) as duplicate:
+        integration(admin, "write:accounts", name="CRM sync")
+    assert "name" in duplicate.value.error_dict
+    assert User.objects.filter(role=User.Role.INTEGRATION).count() == 1
+
+
+def test_an_expiry_in_the_past_is_refused(csm):
+    with pytest.raises(ValidationError) as refused:
+        services.token_create(
+            actor=csm, kind="personal", name="Old", scopes=["read"], expires_at=timezone.now() - dt.timedelta(minutes=1)
+        )
+    assert "expires_at" in refused.value.error_dict

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from django import forms
 
@@ -25,7 +26,7 @@ class TokenForm(forms.Form):
     def __init__(self, *args: object, allowed: Iterable[Scope] = tuple(Scope), **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         allowed = set(allowed)
-        self.fields["scopes"].choices = [
+        cast(forms.MultipleChoiceField, self.fields["scopes"]).choices = [
             (scope.value, f"{scope.value}: {SCOPE_HELP[scope]}") for scope in Scope if scope in allowed
         ]
         self.fields["name"].widget.attrs["class"] = "form-control form-control-sm"

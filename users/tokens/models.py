@@ -80,6 +80,12 @@ class ApiToken(models.Model):
             models.UniqueConstraint(
                 fields=["user", "name"], condition=Q(revoked_at__isnull=True), name="api_token_live_name_unique"
             ),
+            # Each integration token has an identity of its own, so the rule above does not cover them.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(kind="integration", revoked_at__isnull=True),
+                name="api_token_live_integration_name_unique",
+            ),
         ]
 
     def __str__(self) -> str:

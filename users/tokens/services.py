@@ -18,7 +18,7 @@ from users.models import User
 from users.permissions import can_manage_integration_tokens, can_manage_token, personal_token_scopes
 
 from . import keys
-from .models import ApiToken, TokenAction, TokenEvent, TokenKind, scope_fields
+from .models import ApiToken, ApiTokenQuerySet, TokenAction, TokenEvent, TokenKind, scope_fields
 from .scopes import Scope
 
 NAME_MAX = 100
@@ -62,6 +62,12 @@ def _details(token: ApiToken) -> dict[str, object]:
     return {"name": token.name, "kind": token.kind, "scopes": token.scope_labels, "prefix": token.prefix}
 
 
+def _refuse_a_taken_name(tokens: ApiTokenQuerySet, name: str) -> None:
+    """Names tell tokens apart on the pages: unique among a person's live tokens, and among live integrations."""
+    if tokens.filter(name=name, revoked_at__isnull=True).exists():
+        raise ValidationError({"name": "A live token already has this name."})
+
+
 def _service_identity(*, name: str, prefix: str) -> User:
     """The user an integration token acts as: no password, no team, never a person."""
     user = User(username=f"integration-{prefix}", first_name=name[:150], role=User.Role.INTEGRATION)
@@ -90,6 +96,7 @@ def token_create(
     if kind == TokenKind.INTEGRATION:
         if not can_manage_integration_tokens(actor):
             raise PermissionDenied("Only admins create integration tokens.")
+        _refuse_a_taken_name(ApiToken.objects.integrations(), cleaned_name)
         user = _service_identity(name=cleaned_name, prefix=prefix)
     elif kind == TokenKind.PERSONAL:
         allowed = personal_token_scopes(actor)
@@ -100,11 +107,10 @@ def token_create(
             raise ValidationError(
                 {"scopes": f"Beyond what you may do yourself: {', '.join(sorted(s.value for s in beyond))}."}
             )
+        _refuse_a_taken_name(ApiToken.objects.personal_of(actor), cleaned_name)
         user = actor
     else:
         raise ValidationError({"kind": f"Unknown kind: {kind}."})
-    if ApiToken.objects.filter(user=user, name=cleaned_name, revoked_at__isnull=True).exists():
-        raise ValidationError({"name": "A live token already has this name."})
     token = ApiToken(
         name=cleaned_name,
         kind=kind,
