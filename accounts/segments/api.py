@@ -84,8 +84,8 @@ class PreviewAccountSerializer(serializers.Serializer):
     arr = serializers.DecimalField(max_digits=14, decimal_places=2)
     currency = serializers.CharField()
     arr_reporting = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
-    from_tier = serializers.CharField(source="tier")
-    to_tier = serializers.CharField(source="rule_tier")
+    from_tier = serializers.CharField()
+    to_tier = serializers.CharField()
     reason = serializers.CharField()
 
 
@@ -172,9 +172,19 @@ class TierRuleViewSet(viewsets.ModelViewSet):
             raise PermissionDenied("Only admins and managers see which accounts the tier rules would move.")
         preview = services.tiers_preview(rules=tier_rules())
         page = self.paginate_queryset(preview.accounts)
-        rows = list(page if page is not None else preview.accounts)
-        for account in rows:
-            account.reason = preview.reason(account)
+        rows = [
+            {
+                "id": account.pk,
+                "name": account.name,
+                "arr": account.arr,
+                "currency": account.currency,
+                "arr_reporting": account.arr_reporting,
+                "from_tier": account.tier,
+                "to_tier": preview.to_tier(account),
+                "reason": preview.reason(account),
+            }
+            for account in (page if page is not None else preview.accounts)
+        ]
         data = PreviewAccountSerializer(rows, many=True).data
         counts = {
             "moving": preview.moving,

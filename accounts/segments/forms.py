@@ -6,17 +6,23 @@ from accounts.models import Industry, Region, Tier
 
 from .services import MAX_AMOUNT
 
-_AMOUNT = {"max_digits": 16, "decimal_places": 2, "min_value": 0, "max_value": MAX_AMOUNT, "required": False}
+
+def _amount(label: str) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        max_digits=16,
+        decimal_places=2,
+        min_value=0,
+        max_value=MAX_AMOUNT,
+        required=False,
+        widget=forms.NumberInput(attrs={"class": "form-control", "step": "any"}),
+    )
 
 
 class TierRuleForm(forms.Form):
     tier = forms.ChoiceField(choices=Tier.choices, widget=forms.Select(attrs={"class": "form-select"}))
-    min_arr = forms.DecimalField(
-        label="ARR at least", widget=forms.NumberInput(attrs={"class": "form-control", "step": "any"}), **_AMOUNT
-    )
-    max_arr = forms.DecimalField(
-        label="ARR below", widget=forms.NumberInput(attrs={"class": "form-control", "step": "any"}), **_AMOUNT
-    )
+    min_arr = _amount("ARR at least")
+    max_arr = _amount("ARR below")
     industry = forms.ChoiceField(
         choices=[("", "Any industry"), *Industry.choices],
         required=False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Case, CharField, IntegerField, Q, QuerySet, Value, When
 
@@ -52,7 +53,7 @@ def rule_tier_expression(rules: Sequence[TierRule]) -> Case:
     return Case(*_whens(rules, "tier"), default=None, output_field=CharField())
 
 
-def with_rule_tier(accounts: QuerySet[Account], rules: Sequence[TierRule]) -> QuerySet[Account]:
+def with_rule_tier(accounts: QuerySet[Account], rules: Sequence[TierRule]) -> QuerySet[Any]:
     """`accounts` annotated with `rule_tier` (the tier the rules give, NO_RATE, or null: no rule matched)
     and `rule_id` (the rule that decided, or that needed a rate)."""
     if not rules:

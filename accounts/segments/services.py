@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from accounts.events import AccountsChanged
@@ -44,7 +44,7 @@ RULE_FIELDS = ("tier", "min_arr", "max_arr", "industry", "region")
 RENUMBER_OFFSET = 1_000_000
 WRITE_BATCH = 2000
 # What accounts.services.audit_event names an account as.
-ACCOUNT_SUBJECT = Account._meta.model_name
+ACCOUNT_SUBJECT = "account"
 # Largest amount a rule's threshold holds (DecimalField(16, 2)).
 MAX_AMOUNT = Decimal("99999999999999.99")
 
@@ -200,22 +200,30 @@ class TierPreview:
     def rule(self, rule_id: int | None) -> TierRule | None:
         return next((rule for rule in self.rules if rule.pk == rule_id), None)
 
+    @staticmethod
+    def to_tier(account: Account) -> str | None:
+        """The tier the rules give an account of `accounts` (NO_RATE for one of `no_rate_accounts`)."""
+        return getattr(account, "rule_tier", None)
+
+    def to_label(self, account: Account) -> str:
+        tier = self.to_tier(account)
+        return Tier(tier).label if tier in Tier.values else ""
+
     def reason(self, account: Account) -> str:
         """Why the rules move `account` (annotated by the preview's querysets)."""
         rule = self.rule(getattr(account, "rule_id", None))
         if rule is None:
             return ""
-        if getattr(account, "rule_tier", None) == NO_RATE:
+        if self.to_tier(account) == NO_RATE:
             return f"Rule {rule.position} compares ARR; no exchange rate for {account.currency}"
         return f"Rule {rule.position}: {rule.conditions_text(self.currency)}"
 
 
-def _moving(rules: Sequence[TierRule]) -> QuerySet[Account]:
+def _moving(rules: Sequence[TierRule]) -> QuerySet[Any]:
     return (
         with_rule_tier(ruled(), rules)
-        .filter(rule_tier__isnull=False)
-        .exclude(rule_tier=NO_RATE)
-        .exclude(rule_tier=F("tier"))
+        .filter(Q(rule_tier__isnull=False))
+        .exclude(Q(rule_tier=NO_RATE) | Q(rule_tier=F("tier")))
     )
 
 
@@ -227,7 +235,7 @@ def tiers_preview(*, rules: Sequence[TierRule] | None = None) -> TierPreview:
         for row in _moving(rules).order_by().values("tier", "rule_tier").annotate(count=Count("pk"))
     ]
     moves.sort(key=lambda move: (Tier.values.index(move.from_tier), Tier.values.index(move.to_tier)))
-    no_rate_accounts = with_rule_tier(ruled(), rules).filter(rule_tier=NO_RATE)
+    no_rate_accounts = with_rule_tier(ruled(), rules).filter(Q(rule_tier=NO_RATE))
     order = (F("arr_reporting").desc(nulls_last=True), "pk")
     return TierPreview(
         rules=rules,
@@ -265,7 +273,7 @@ def tiers_apply(*, actor: User, expected: int | None = None) -> TierApply:
         raise ValidationError(
             {"expected": f"The rules now move {len(rows):,} accounts, not {expected:,}: look at the preview again."}
         )
-    no_rate = with_rule_tier(ruled(), rules).filter(rule_tier=NO_RATE).count() if rules else 0
+    no_rate = with_rule_tier(ruled(), rules).filter(Q(rule_tier=NO_RATE)).count() if rules else 0
     if not rows:
         return TierApply(moved=0, no_rate=no_rate, moves=[])
     now = timezone.now()

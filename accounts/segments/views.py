@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import Tier, TierRule
+from accounts.models import TierRule
 from accounts.money.selectors import reporting_currency
 from core.forms import add_service_errors, form_status
 from users.models import User
@@ -114,7 +114,7 @@ def _preview_page(request: HttpRequest, *, apply_form: TierApplyForm | None = No
         raise PermissionDenied("Only admins and managers see which accounts the tier rules would move.")
     preview = services.tiers_preview()
     page = Paginator(preview.accounts, PAGE_SIZE).get_page(request.GET.get("page"))
-    accounts = [(account, Tier(account.rule_tier).label, preview.reason(account)) for account in page.object_list]
+    accounts = [(account, preview.to_label(account), preview.reason(account)) for account in page.object_list]
     no_rate = [(account, preview.reason(account)) for account in preview.no_rate_accounts[:PAGE_SIZE]]
     return render(
         request,
