@@ -10,15 +10,11 @@ from .models import UNFINISHED, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 def endpoints_with_latest() -> QuerySet[WebhookEndpoint]:
     """Every endpoint with its latest delivery's status and time and how many deliveries wait. One query."""
     latest = WebhookDelivery.objects.filter(endpoint=OuterRef("pk")).order_by("-created_at", "-pk")
-    return (
-        WebhookEndpoint.objects.select_related("created_by")
-        .annotate(
-            last_status=Subquery(latest.values("status")[:1]),
-            last_delivery_at=Subquery(latest.values("created_at")[:1]),
-            waiting=Count("deliveries", filter=Q(deliveries__status__in=UNFINISHED)),
-        )
-        .order_by("pk")
-    )
+    return WebhookEndpoint.objects.annotate(
+        last_status=Subquery(latest.values("status")[:1]),
+        last_delivery_at=Subquery(latest.values("created_at")[:1]),
+        waiting=Count("deliveries", filter=Q(deliveries__status__in=UNFINISHED)),
+    ).order_by("pk")
 
 
 def deliveries_of(endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:

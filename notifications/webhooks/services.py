@@ -301,6 +301,8 @@ def _record(delivery: WebhookDelivery, response: Response) -> str:
     number = delivery.attempt_count
     error = response.error[:500]
     with transaction.atomic():
+        if not WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).exists():
+            return WebhookDeliveryStatus.GAVE_UP  # its endpoint was deleted while the post was under way
         WebhookAttempt.objects.create(
             delivery=delivery,
             number=number,
