@@ -12,9 +12,11 @@ from .models import Transition, TransitionTask
 
 
 def transition_for_manage(user: User, pk: int) -> Transition:
-    transition = get_object_or_404(Transition.objects.select_related("account__owner", "to_csm", "from_csm"), pk=pk)
+    transition = get_object_or_404(
+        Transition.objects.select_related("account__owner", "to_csm", "from_csm", "playbook"), pk=pk
+    )
     if not can_manage_transition(user, transition.account):
-        raise PermissionDenied("Only the team's manager or an admin can change this handover.")
+        raise PermissionDenied(f"Only the team's manager or an admin can change this {transition.noun}.")
     return transition
 
 

@@ -227,7 +227,7 @@ class TransitionQuerySet(models.QuerySet):
         )
 
     def for_board(self) -> TransitionQuerySet:
-        return self.select_related("account", "from_csm", "to_csm").with_progress()
+        return self.select_related("account", "from_csm", "to_csm", "playbook").with_progress()
 
 
 class Transition(models.Model):

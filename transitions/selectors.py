@@ -269,6 +269,43 @@ def account_active_transition(account: Account) -> Transition | None:
     )
 
 
+PLAYS_SHOWN_DAYS = 180
+PLAYS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class AccountRuns:
+    """What the Account 360 shows of transitions: the handover under way, and the save plays run on the account."""
+
+    handover: Transition | None
+    save_plays: list[Transition]
+
+
+def account_runs(account: Account, *, today: dt.date | None = None) -> AccountRuns:
+    """The account's active handover and its save plays (running, or finished in the last 180 days), with progress,
+    people and playbook: 1 query, so the Account 360's budget does not grow with the plays panel."""
+    today = today or timezone.localdate()
+    since = timezone.now() - dt.timedelta(days=PLAYS_SHOWN_DAYS)
+    runs = list(
+        Transition.objects.filter(account=account)
+        .filter(
+            Q(kind=PlaybookKind.HANDOVER, status__in=ACTIVE_STATUSES)
+            | (
+                Q(kind=PlaybookKind.RISK)
+                & (Q(status__in=ACTIVE_STATUSES) | Q(completed_at__gte=since) | Q(cancelled_at__gte=since))
+            )
+        )
+        .select_related("from_csm", "to_csm", "playbook", "created_by")
+        .with_progress(today=today)
+        .order_by("-created_at", "-pk")
+    )
+    handover = next((run for run in runs if run.kind == PlaybookKind.HANDOVER), None)
+    plays = [run for run in runs if run.kind == PlaybookKind.RISK]
+    # Running plays first, newest first within each.
+    plays.sort(key=lambda run: not run.is_active)
+    return AccountRuns(handover=handover, save_plays=plays[:PLAYS_SHOWN])
+
+
 @dataclass(frozen=True)
 class CockpitTasks:
     tasks: list[TransitionTask]

@@ -38,7 +38,7 @@ from lifecycle.signals.selectors import signals_context
 from lifecycle.stages.selectors import stage_history_with_durations
 from lifecycle.stages.services import account_stage_change
 from plans.selectors import account_plans
-from transitions.selectors import account_active_transition, account_readiness
+from transitions.selectors import account_readiness, account_runs
 from users.permissions import (
     can_edit_account,
     can_import_outcomes,
@@ -60,6 +60,7 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
     can_edit = can_edit_account(user, account)
     can_override = can_override_health(user, account)
     outcomes = account_outcomes(account)
+    runs = account_runs(account)
     context: dict[str, Any] = {
         "account": account,
         "can_edit": can_edit,
@@ -77,7 +78,8 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
         "flags": open_flags_for_account(account),
         "snooze_default": timezone.localdate() + dt.timedelta(days=7),
         "plans": account_plans(account),
-        "active_transition": account_active_transition(account),
+        "active_transition": runs.handover,
+        "save_plays": runs.save_plays,
         "can_manage_transition": can_manage_transition(user, account),
         "readiness": account_readiness(account),
         "can_override_health": can_override,

@@ -460,15 +460,15 @@ def transition_cancel(*, actor: User, transition: Transition, reason: str) -> Tr
     """Stop a run. Ownership does not change; the timeline says so."""
     transition = (
         Transition.objects.select_for_update(of=("self",))
-        .select_related("account__owner", "to_csm")
+        .select_related("account__owner", "to_csm", "playbook")
         .get(pk=transition.pk)
     )
     if not can_manage_transition(actor, transition.account):
-        raise PermissionDenied("Only the team's manager or an admin can cancel a handover.")
+        raise PermissionDenied(f"Only the team's manager or an admin can cancel a {transition.noun}.")
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the handover is cancelled."})
+        raise ValidationError({"reason": f"Say why the {transition.noun} is cancelled."})
     if not transition.is_active:
-        raise ValidationError(f"This handover is already {transition.get_status_display().lower()}.")
+        raise ValidationError(f"This {transition.noun} is already {transition.get_status_display().lower()}.")
     now = timezone.now()
     previous = transition.status
     TransitionTask.objects.filter(transition=transition, status=TaskStatus.OPEN).update(
@@ -486,12 +486,17 @@ def transition_cancel(*, actor: User, transition: Transition, reason: str) -> Tr
         changes={"status": (previous, TransitionStatus.CANCELLED)},
         reason=reason,
     )
-    what = "Handover" if transition.kind == PlaybookKind.HANDOVER else transition.playbook.name
-    target = f" to {_person(transition.to_csm)}" if transition.kind == PlaybookKind.HANDOVER else ""
+    if transition.kind == PlaybookKind.HANDOVER:
+        summary = (
+            f"Handover to {_person(transition.to_csm)} cancelled; ownership unchanged "
+            f"({transition.account.covered_by_label} keeps the account)"
+        )
+    else:
+        summary = f"{transition.title} cancelled; its open steps are closed"
     timeline_system_event(
         account=transition.account,
         event="transition_cancelled",
-        summary=f"{what}{target} cancelled; ownership unchanged ({transition.account.covered_by_label} keeps the account)",
+        summary=summary,
         body=reason,
         actor=actor,
     )
@@ -504,12 +509,14 @@ def transition_reschedule(
 ) -> tuple[Transition, int]:
     """Move the target date; optionally shift the open tasks by the same number of days. Returns (run, tasks shifted)."""
     transition = (
-        Transition.objects.select_for_update(of=("self",)).select_related("account__owner").get(pk=transition.pk)
+        Transition.objects.select_for_update(of=("self",))
+        .select_related("account__owner", "playbook")
+        .get(pk=transition.pk)
     )
     if not can_manage_transition(actor, transition.account):
-        raise PermissionDenied("Only the team's manager or an admin can move a handover's dates.")
+        raise PermissionDenied(f"Only the team's manager or an admin can move a {transition.noun}'s dates.")
     if not transition.is_active:
-        raise ValidationError(f"This handover is already {transition.get_status_display().lower()}.")
+        raise ValidationError(f"This {transition.noun} is already {transition.get_status_display().lower()}.")
     _validate_dates(transition.start_date, target_date)
     delta = target_date - transition.target_date
     if not delta:
@@ -533,7 +540,7 @@ def transition_reschedule(
     timeline_system_event(
         account=transition.account,
         event="transition_rescheduled",
-        summary=f"Handover target moved from {old:%d %b %Y} to {target_date:%d %b %Y}",
+        summary=f"{transition.noun.capitalize()} target moved from {old:%d %b %Y} to {target_date:%d %b %Y}",
         actor=actor,
     )
     return transition, shifted

@@ -255,5 +255,5 @@ def test_the_handover_board_shows_risk_plays_only_when_asked_and_not_as_pool_han
 
     assert "Acme Robotics" not in handovers_only
     assert "Acme Robotics" in any_kind
-    assert "Stage checklists and risk plays" in any_kind
+    assert "Stage checklists and save plays" in any_kind
     assert "From the pool" not in any_kind

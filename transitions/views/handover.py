@@ -114,7 +114,9 @@ def transition_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Handover cancelled. {transition.account.covered_by_label} keeps {transition.account}.",
+                f"Handover cancelled. {transition.account.covered_by_label} keeps {transition.account}."
+                if transition.is_handover
+                else f"{transition.title} cancelled; its open steps are closed.",
             )
             return redirect("transition-detail", pk=pk)
     return _detail_page(request, pk, cancel_form=form)
