@@ -28,7 +28,7 @@ from .scopes import Scope
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     scopes = serializers.ListField(child=serializers.CharField(), source="scope_labels", read_only=True)
-    acts_as = serializers.PrimaryKeyRelatedField(source="user", read_only=True)
+    acts_as: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(source="user", read_only=True)
 
     class Meta:
         model = ApiToken
