@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.events import AccountsChanged
@@ -84,8 +84,8 @@ def tier_rule_create(
 ) -> TierRule:
     """A new rule, read after the existing ones (move it up to make it win earlier)."""
     values = _clean({"tier": tier, "min_arr": min_arr, "max_arr": max_arr, "industry": industry, "region": region})
-    # Serialise writers on the rules so two new rules never take the same position.
-    last = TierRule.objects.select_for_update().aggregate(last=Max("position"))["last"] or 0
+    # Lock the rules (an aggregate cannot be locked) so two new rules never take the same position.
+    last = max(TierRule.objects.select_for_update().values_list("position", flat=True), default=0)
     rule = TierRule(position=last + 1, created_by=actor, **values)
     rule.full_clean()
     rule.save()

@@ -234,3 +234,15 @@ def test_an_account_set_by_hand_through_the_api_stays_and_can_be_handed_back(api
     assert both.status_code == 400 and "tier" in both.json()
     handed_back = api(csm).patch(url, {"tier_source": "rules"}, format="json").json()
     assert (handed_back["tier"], handed_back["tier_source"], handed_back["tier_reason"]) == (LOW, "rules", "")
+
+
+def test_a_new_account_through_the_api_follows_the_rules_unless_it_names_a_tier(api, manager, csm, rules):
+    url = reverse("api:account-list")
+    body = {"name": "Via API", "industry": "media", "region": "emea", "arr": "150000", "owner": csm.pk}
+    ruled = api(manager).post(url, body, format="json")
+    assert ruled.status_code == 201
+    assert (ruled.json()["tier"], ruled.json()["tier_source"]) == (HIGH, TierSource.RULES)
+    named = api(manager).post(url, {**body, "name": "Named", "tier": TECH}, format="json")
+    assert (named.json()["tier"], named.json()["tier_source"]) == (TECH, TierSource.MANUAL)
+    bad = api(manager).post(url, {**body, "name": "Bad", "tier_source": "robots"}, format="json")
+    assert bad.status_code == 400 and "tier_source" in bad.json()
