@@ -29,25 +29,33 @@ def _weekly_history() -> int:
             """
         )
         written = cursor.rowcount
-        cursor.execute(f"ANALYZE {HealthScore._meta.db_table}")
+        cursor.execute(f"VACUUM ANALYZE {HealthScore._meta.db_table}")
     return written
 
 
+def _one(user: User | None, who: str) -> User:
+    if user is None:
+        raise RuntimeError(f"The demo company has no {who}.")
+    return user
+
+
 def _largest_team_manager() -> User:
-    return (
+    return _one(
         User.objects.filter(role=User.Role.MANAGER, team__isnull=False)
         .annotate(members=Count("team__members"))
         .order_by("-members", "username")
-        .first()
+        .first(),
+        "manager with a team",
     )
 
 
 def _smallest_book_csm() -> User:
-    return (
+    return _one(
         User.objects.filter(role=User.Role.CSM, owned_accounts__isnull=False)
         .annotate(book=Count("owned_accounts"))
         .order_by("book", "username")
-        .first()
+        .first(),
+        "CSM with accounts",
     )
 
 
@@ -60,7 +68,7 @@ def run() -> list[Result]:
     csm = _smallest_book_csm()
     csm_book = Account.objects.filter(Q(owner=csm) | Q(pool_id=csm.team_id)).count()
     csm_ms, csm_queries = time_get(login_client(csm.username), url, repeat=5)
-    admin = User.objects.filter(role=User.Role.ADMIN).order_by("username").first()
+    admin = _one(User.objects.filter(role=User.Role.ADMIN).order_by("username").first(), "admin")
     admin_ms, admin_queries = time_get(login_client(admin.username), url, repeat=10)
     filtered_ms, _ = time_get(login_client(manager.username), f"{url}?tier=high", repeat=10)
     name = f"portfolio page (manager {manager.username}, {team_book:,} accounts, 13 weekly snapshots each)"

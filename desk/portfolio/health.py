@@ -113,7 +113,7 @@ def health_cube(active: QuerySet[Account]) -> HealthCube:
     Each group's count, sum and sum of squares of scores are added up from it, so the
     significance test reads no account twice.
     """
-    rows = list(
+    cube = (
         active.values("industry", "region", "tier", segment=SEGMENT, band=Coalesce("health__band", Value("")))
         .annotate(
             accounts=Count("pk"),
@@ -125,6 +125,7 @@ def health_cube(active: QuerySet[Account]) -> HealthCube:
         )
         .order_by()
     )
+    rows: list[dict[str, Any]] = [dict(row) for row in cube]
     total = sum(row["accounts"] for row in rows)
     by_band: dict[str, dict[str, Any]] = {
         band: {"accounts": 0, "arr": Decimal(0), "unconverted": 0} for band in BAND_LABELS

@@ -22,7 +22,7 @@ from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When, Wind
 from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
-from accounts.models import Account, Stage
+from accounts.models import Account, AccountQuerySet, Stage
 from lifecycle.flags.models import RedFlag
 from lifecycle.health.models import Band
 from users.models import User
@@ -34,7 +34,7 @@ from .workload import WorkloadReport, workload
 RENEWAL_WINDOWS = (30, 60, 90)
 
 
-def scoped_accounts(user: User, filters: PortfolioFilters) -> QuerySet[Account]:
+def scoped_accounts(user: User, filters: PortfolioFilters) -> AccountQuerySet:
     """The accounts the page covers for `user`, narrowed by the filters (churned ones included)."""
     accounts = Account.objects.covered_by(user)
     if filters.team is not None:
