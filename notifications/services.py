@@ -13,8 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +42,8 @@ from .models import (
     Subscription,
     SubscriptionScope,
 )
+from .webhooks.addresses import UnsafeURL, check_url
+from .webhooks.posting import post
 
 logger = logging.getLogger(__name__)
 
@@ -436,23 +436,17 @@ def _send_email(delivery: Delivery) -> None:
 
 
 def _post_webhook(delivery: Delivery) -> None:
-    if not delivery.target.startswith(("https://", "http://")):
-        raise DeliveryError("The webhook URL must start with http:// or https://.")
-    request = urllib.request.Request(
-        delivery.target,
-        data=delivery.body.encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "Baton"},
-        method="POST",
-    )
+    """Post a team's chat message the way outbound webhooks post (notifications.webhooks): the address is checked
+    at send time (a team's URL is saved in users, below this app, which cannot check it), no redirects."""
     try:
-        with urllib.request.urlopen(request, timeout=settings.BATON_WEBHOOK_TIMEOUT) as response:  # noqa: S310
-            response.read(1024)
-    except urllib.error.HTTPError as error:
-        detail = error.read(300).decode(errors="replace").strip()
-        raise DeliveryError(f"HTTP {error.code} {error.reason}: {detail}".rstrip(": ")) from error
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise DeliveryError(f"Could not reach the webhook: {reason}") from error
+        target = check_url(delivery.target)
+    except UnsafeURL as error:
+        raise DeliveryError(f"Refused: {error}") from error
+    response = post(target, body=delivery.body.encode(), headers={}, timeout=settings.BATON_WEBHOOK_TIMEOUT)
+    if response.status_code is None:
+        raise DeliveryError(f"Could not reach the webhook: {response.error}")
+    if not response.ok:
+        raise DeliveryError(response.error)
 
 
 SENDERS = {Channel.EMAIL: _send_email, Channel.WEBHOOK: _post_webhook, Channel.CUSTOMER: _send_email}

@@ -73,6 +73,12 @@ class ChatServer:
         self.httpd.server_close()
 
 
+@pytest.fixture(autouse=True)
+def chat_on_this_machine(settings) -> None:
+    # The chat server listens on 127.0.0.1, which Baton refuses to post to unless an admin allows private addresses.
+    settings.BATON_WEBHOOKS_ALLOW_PRIVATE = True
+
+
 @pytest.fixture
 def chat() -> Iterator[ChatServer]:
     with ChatServer([500]) as server:

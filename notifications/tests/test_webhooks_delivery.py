@@ -352,6 +352,24 @@ class TestPrivateAddresses:
         assert delivery.last_error.startswith("Refused: The URL must use https")
         settings.BATON_WEBHOOKS_ALLOW_PRIVATE = True
 
+    def test_a_team_chat_webhook_on_a_private_address_is_refused_too(self, own_account, receiver):
+        from notifications import services as notification_services
+        from notifications.models import Delivery
+
+        chat = Delivery.objects.create(channel="webhook", target=receiver.url, body='{"text": "x"}', key="chat")
+        assert notification_services.delivery_attempt(delivery_id=chat.pk) == "pending"
+        chat.refresh_from_db()
+        assert chat.last_error.startswith("Refused: The URL must use https")
+        assert receiver.received == []
+        metadata = Delivery.objects.create(
+            channel="webhook", target="https://169.254.169.254/latest/meta-data/", body="{}", key="metadata"
+        )
+        notification_services.delivery_attempt(delivery_id=metadata.pk)
+        metadata.refresh_from_db()
+        assert metadata.last_error == (
+            "Refused: 169.254.169.254 is a link-local address: webhooks go to public addresses only."
+        )
+
     def test_a_name_that_now_resolves_to_a_private_address_is_refused_at_send_time(
         self, admin, csm, own_account, monkeypatch, django_capture_on_commit_callbacks
     ):
