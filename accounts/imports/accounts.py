@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import BooleanField, Case, F, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -29,7 +31,6 @@ from accounts.events import AccountsChanged
 from accounts.models import (
     TERMS_FIELDS,
     Account,
-    AccountTerms,
     AuditAction,
     AuditEvent,
     Coverage,
@@ -37,7 +38,6 @@ from accounts.models import (
     Region,
     Stage,
     Tag,
-    TermsSource,
     TierSource,
 )
 from accounts.money.refresh import converted_arr_refresh
@@ -48,6 +48,7 @@ from users.models import Team, User
 from users.permissions import editable_accounts_q
 
 from . import columns as c
+from . import sql
 from .engine import Problem, Record, Tally
 
 CURRENCY_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -76,13 +77,42 @@ STORED = (
 )
 MAX_LENGTHS = {"name": 200, "external_id": 100, "why_they_bought": 10_000, "tech_stack_notes": 10_000}
 CLOCK_SKEW = dt.timedelta(minutes=5)
+# Values that repeat down a file (an industry, an owner, a date) are read once: at most MEMO_LIMIT of each field kept.
+MEMO_FIELDS = (
+    "industry",
+    "region",
+    "employee_band",
+    "tier",
+    "stage",
+    "owner",
+    "pool",
+    "currency",
+    "tags",
+    "fiscal_year_start_month",
+    "contract_start",
+    "renewal_date",
+    "stage_entered_at",
+)
+MEMO_LIMIT = 20_000
+_MISSING = object()
+
+
+def _any(name: str, values: list[str]) -> Q:
+    """`name IN values`; on PostgreSQL as `= ANY(array)`, one parameter however many values (Django would prepare
+    each of thousands of values on its own), still answered from the column's index."""
+    if not values:
+        return Q(pk__in=[])
+    if connection.vendor != "postgresql":
+        return Q(**{f"{name}__in": values})
+    column = 'lower("accounts_account"."domain")' if name == "domain_key" else f'"accounts_account"."{name}"'
+    return Q(RawSQL(f"{column} = ANY(%s)", (values,), output_field=BooleanField()))
 
 
 @dataclass
 class AccountPlan:
     record: Record
     action: str  # "create", "update" or "unchanged"
-    account: Account
+    account: Account | None  # a new account is built only when written: the dry run keeps its values alone
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     tags: tuple[str, ...] | None = None  # the account's tags after the import, when they change
     old_tags: tuple[str, ...] = ()
@@ -120,6 +150,8 @@ class AccountsPlanner:
         self.whole_book = not self.editable  # an empty Q: the actor may change every account
         self.rules = tier_rules()
         self.changed_ids: list[int] = []
+        self.memo: dict[str, dict[str, Any]] = {name: {} for name in MEMO_FIELDS}
+        self.tz = timezone.get_current_timezone()
 
     # --- reading one row ------------------------------------------------------------------------------
 
@@ -127,13 +159,23 @@ class AccountsPlanner:
         """The row's non-blank values read into Python, or None after reporting its problems."""
         values: dict[str, Any] = {}
         problems: list[Problem] = []
+        memo = self.memo
         for name, raw in record.values.items():
             if not raw:
                 continue
-            try:
-                values[name] = self._read(name, raw)
-            except c.BadValue as error:
-                problems.append(Problem(record.line, name, str(error)))
+            cache = memo.get(name)
+            value = _MISSING if cache is None else cache.get(raw, _MISSING)
+            if value is _MISSING:
+                try:
+                    value = self._read(name, raw)
+                except c.BadValue as error:
+                    value = error
+                if cache is not None and len(cache) < MEMO_LIMIT:
+                    cache[raw] = value
+            if isinstance(value, c.BadValue):
+                problems.append(Problem(record.line, name, str(value)))
+            else:
+                values[name] = value
         if "stage_entered_at" in values and values["stage_entered_at"] > self.now + CLOCK_SKEW:
             problems.append(Problem(record.line, "stage_entered_at", "An account cannot enter a stage in the future."))
         if values.get("stage") == Stage.CHURNED:
@@ -162,7 +204,7 @@ class AccountsPlanner:
             return c.parse_date(raw, self.date_format)
         if name == "stage_entered_at":
             day = c.parse_date(raw, self.date_format)
-            return timezone.make_aware(dt.datetime.combine(day, dt.time(9)))
+            return dt.datetime.combine(day, dt.time(9), tzinfo=self.tz)
         if name == "industry":
             return c.parse_choice(raw, c.INDUSTRIES, "industry")
         if name == "region":
@@ -233,20 +275,19 @@ class AccountsPlanner:
     def _existing(
         self, rows: list[tuple[Record, dict[str, Any]]]
     ) -> tuple[dict[str, Account], dict[str, list[Account]]]:
+        """The accounts the chunk's rows name, by external id and by domain: one query (plus one for their tags)."""
         external_ids = [values["external_id"] for _, values in rows if values.get("external_id")]
         domains = [values["domain"] for _, values in rows if values.get("domain")]
         if not external_ids and not domains:
             return {}, {}
         found = Account.objects.annotate(domain_key=Lower("domain")).filter(
-            Q(external_id__in=external_ids) | Q(domain_key__in=domains)
+            _any("external_id", external_ids) | _any("domain_key", domains)
         )
         if not self.whole_book:
-            from django.db.models import BooleanField, Case, Value, When
-
             found = found.annotate(
                 may_edit=Case(When(self.editable, then=Value(True)), default=Value(False), output_field=BooleanField())
             )
-        found = found.only(*[name for name in STORED], "pk").order_by("pk")
+        found = found.only(*STORED).order_by("pk")
         if self.lock:
             found = found.select_for_update(of=("self",))
         by_external: dict[str, Account] = {}
@@ -278,7 +319,7 @@ class AccountsPlanner:
             rows.append((record, values, key))
         by_external, by_domain = self._existing([(record, values) for record, values, _ in rows])
         plans = []
-        for record, values, key in rows:
+        for record, values, _key in rows:
             account = self._match(record, values, by_external, by_domain, tally)
             if account is False:
                 continue
@@ -286,8 +327,10 @@ class AccountsPlanner:
             if plan is None:
                 continue
             plans.append(plan)
-            changes = sorted((name, repr(new)) for name, (_, new) in plan.changes.items())
-            tally.fingerprint(record.line, plan.action, key, account.pk if account else None, changes, plan.tags)
+            # What the row writes follows from its values, the account it found and what differs there.
+            tally.fingerprint(
+                record.line, plan.action, account.pk if account else None, tuple(plan.changes), record.values, plan.tags
+            )
             if plan.action == "create":
                 tally.to_create += 1
             elif plan.action == "update":
@@ -404,11 +447,10 @@ class AccountsPlanner:
         if "stage_entered_at" in stored:
             stored.setdefault("stage", Stage.ONBOARDING)
             stored["stage_entered_at"] = min(stored["stage_entered_at"], self.now)
-        account = Account(**stored)
         if tags:
             tally.new_tags.update(name for name in tags if name.casefold() not in self.tags)
         changes = {name: (None, value) for name, value in stored.items()}
-        return AccountPlan(record=record, action="create", account=account, changes=changes, tags=tags or None)
+        return AccountPlan(record=record, action="create", account=None, changes=changes, tags=tags or None)
 
     # --- writing a chunk --------------------------------------------------------------------------------
 
@@ -431,7 +473,9 @@ class AccountsPlanner:
         if not creates and not updates:
             return
         for plan in creates:
-            plan.account.created_at = plan.account.updated_at = now
+            plan.account = Account(
+                **{name: new for name, (_, new) in plan.changes.items()}, created_at=now, updated_at=now
+            )
         Account.objects.bulk_create([plan.account for plan in creates])
         changed = [plan for plan in updates if plan.changes]
         fields = sorted({name for plan in changed for name in plan.changes})
@@ -444,17 +488,11 @@ class AccountsPlanner:
         tagged = [plan for plan in [*creates, *updates] if plan.tags is not None]
         if tagged:
             ids = self._tag_ids(name for plan in tagged for name in plan.tags or ())
-            through = Account.tags.through
-            through.objects.filter(
+            Account.tags.through.objects.filter(
                 account_id__in=[plan.account.pk for plan in tagged if plan.action == "update"]
             ).delete()
-            through.objects.bulk_create(
-                [
-                    through(account_id=plan.account.pk, tag_id=ids[name.casefold()])
-                    for plan in tagged
-                    for name in plan.tags or ()
-                ],
-                ignore_conflicts=True,
+            sql.tag_links(
+                sorted({(plan.account.pk, ids[name.casefold()]) for plan in tagged for name in plan.tags or ()})
             )
         money = [plan.account.pk for plan in creates] + [
             plan.account.pk for plan in changed if {"arr", "currency"} & set(plan.changes)
@@ -462,20 +500,25 @@ class AccountsPlanner:
         if money:
             converted_arr_refresh(account_ids=money)
         reasons = self._apply_tier_rules(creates, changed)
-        terms = [
-            AccountTerms(
-                account_id=plan.account.pk,
-                effective_at=now,
-                recorded_by=self.actor,
-                source=TermsSource.IMPORTED,
-                **{name: getattr(plan.account, name) for name in TERMS_FIELDS},
-            )
-            for plan in [*creates, *changed]
-            if plan.action == "create" or set(plan.changes) & set(TERMS_FIELDS)
-        ]
-        AccountTerms.objects.bulk_create(terms)
+        # History and audit of the new accounts are copied from the rows just written, in one statement each.
+        actor_id = self.actor.pk
+        created_ids = [plan.account.pk for plan in creates]
+        sql.terms_copy(
+            [*created_ids, *(plan.account.pk for plan in changed if set(plan.changes) & set(TERMS_FIELDS))],
+            effective_at=now,
+            actor_id=actor_id,
+        )
+        sql.created_audit(
+            [pk for pk in created_ids if pk not in reasons], actor_id=actor_id, reason=self.reason, at=now
+        )
+        sql.created_audit(
+            [pk for pk in created_ids if pk in reasons],
+            actor_id=actor_id,
+            reason=f"{self.reason}. Tier from the rules",
+            at=now,
+        )
         audits = []
-        for plan in [*creates, *updates]:
+        for plan in updates:
             changes = dict(plan.changes)
             if plan.tags is not None:
                 changes["tags"] = (list(plan.old_tags), list(plan.tags))
@@ -485,7 +528,7 @@ class AccountsPlanner:
             audits.append(
                 audit_event(
                     actor=self.actor,
-                    action=AuditAction.ACCOUNT_CREATED if plan.action == "create" else AuditAction.ACCOUNT_UPDATED,
+                    action=AuditAction.ACCOUNT_UPDATED,
                     subject=plan.account,
                     account=plan.account,
                     changes=changes,

@@ -223,6 +223,11 @@ _EXPECTED = {
 
 
 def parse_date(value: str, date_format: str) -> dt.date:
+    if len(value) == 10 and value[4] == "-":
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
     match = _ISO.match(value)
     try:
         if match:

@@ -68,8 +68,7 @@ class Tally:
             self.errors.append(problem)
 
     def fingerprint(self, *parts: Any) -> None:
-        self._hash.update(repr(parts).encode())
-        self._hash.update(b"\n")
+        self._hash.update(f"{parts}\n".encode())
 
     def as_dict(self) -> dict[str, Any]:
         return {

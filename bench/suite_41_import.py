@@ -1,0 +1,155 @@
+"""Importing a large accounts CSV: rows per second of the dry run and the import, and the worker's peak memory.
+
+Each size runs in a fresh process (as a worker would), inside a transaction rolled back at the
+end so the book the other suites read is left as it was. The file is generated: new accounts
+keyed by external id, with owner, industry, region, ARR, currency, dates, stage and two tags.
+
+    python -m bench.suite_41_import <csv path>     (the child: prints its figures as JSON)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROWS = (10_000, 100_000)
+ROWS_PER_SECOND = 20_000
+MEMORY_GROWTH = 1.5  # the 100,000-row peak at most this multiple of the 10,000-row peak
+INDUSTRIES = ("software", "Healthcare", "retail", "unknown", "Financial services")
+REGIONS = ("emea", "North America", "apac", "", "latam")
+STAGES = ("onboarding", "adoption", "Success", "at_risk")
+
+
+def write_file(path: Path, rows: int, owners: list[str]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(
+            ["Account ID", "Company", "Website", "CSM", "Industry", "Region", "ARR", "Currency", "Contract start",
+             "Renewal date", "Stage", "Stage entered", "Tags"]
+        )  # fmt: skip
+        for n in range(rows):
+            year = 2020 + n % 5
+            writer.writerow(
+                [
+                    f"BENCH-IMPORT-{n}",
+                    f"Imported Company {n}",
+                    f"https://www.imported-{n}.example/",
+                    owners[n % len(owners)],
+                    INDUSTRIES[n % len(INDUSTRIES)],
+                    REGIONS[n % len(REGIONS)],
+                    f"{10_000 + (n * 37) % 490_000:,}.00",
+                    "USD" if n % 4 else "EUR",
+                    f"{year}-{1 + n % 12:02d}-01",
+                    f"{year + 1}-{1 + n % 12:02d}-01",
+                    STAGES[n % len(STAGES)],
+                    f"{year}-{1 + n % 12:02d}-15",
+                    f"Imported; Cohort {n % 10}",
+                ]
+            )
+
+
+def run() -> list:
+    from bench.core import Result
+    from users.models import User
+
+    owners = list(User.objects.filter(role=User.Role.CSM, is_active=True).values_list("email", flat=True)[:20])
+    results = []
+    peaks = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for rows in ROWS:
+            path = Path(folder) / f"accounts-{rows}.csv"
+            write_file(path, rows, owners)
+            completed = subprocess.run(
+                [sys.executable, "-m", "bench.suite_41_import", str(path)],
+                capture_output=True,
+                text=True,
+                env=os.environ.copy(),
+                cwd=Path(__file__).resolve().parent.parent,
+                check=False,
+            )
+            if completed.returncode != 0:
+                raise RuntimeError(completed.stderr.strip().splitlines()[-1] if completed.stderr else "child failed")
+            figures = json.loads(completed.stdout.strip().splitlines()[-1])
+            if figures["status"] != "done":
+                raise RuntimeError(f"the import ended {figures['status']}: {figures['message']}")
+            peaks[rows] = figures["peak_rss_mb"]
+            for label, seconds in (("dry run", figures["dry_run_seconds"]), ("import", figures["import_seconds"])):
+                rate = rows / seconds
+                results.append(
+                    Result(
+                        name=f"accounts import {label}: {rows:,}-row CSV ({seconds:.1f} s)",
+                        value=round(rate),
+                        unit="rows/s",
+                        goal=f"≥ {ROWS_PER_SECOND:,} rows/s",
+                        met=rate >= ROWS_PER_SECOND,
+                    )
+                )
+            results.append(
+                Result(f"accounts import worker peak RSS, {rows:,} rows", round(peaks[rows], 1), "MB", "", True)
+            )
+    growth = peaks[ROWS[-1]] / peaks[ROWS[0]]
+    results.append(
+        Result(
+            f"accounts import peak RSS {ROWS[-1]:,} rows / {ROWS[0]:,} rows",
+            round(growth, 2),
+            "×",
+            f"≤ {MEMORY_GROWTH} ×",
+            growth <= MEMORY_GROWTH,
+        )
+    )
+    return results
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def child(path: str) -> dict:
+    """Upload, dry run and import the file in this process, rolled back; the figures as a dict."""
+    import django
+
+    django.setup()
+    from django.core.files.storage import FileSystemStorage
+    from django.core.files.uploadedfile import UploadedFile
+    from django.db import transaction
+
+    from accounts.imports.models import ImportJob
+    from accounts.imports.services import import_dry_run, import_execute, import_upload
+    from bench.one_job import _peak_rss_mb
+    from users.models import User
+
+    # The test settings keep uploads in memory; a worker reads them from disk.
+    storage_folder = tempfile.mkdtemp()
+    ImportJob._meta.get_field("file").storage = FileSystemStorage(location=storage_folder)
+    admin = User.objects.filter(role=User.Role.ADMIN).order_by("pk").first()
+    figures: dict = {}
+    try:
+        with transaction.atomic():
+            with open(path, "rb") as file:
+                upload = UploadedFile(file, name=Path(path).name, content_type="text/csv", size=os.path.getsize(path))
+                job = import_upload(actor=admin, kind="accounts", upload=upload)
+            started = time.perf_counter()
+            job = import_dry_run(job_id=job.pk)
+            figures["dry_run_seconds"] = time.perf_counter() - started
+            if job.errors:
+                figures["errors"] = job.errors[:5]
+            started = time.perf_counter()
+            job = import_execute(job_id=job.pk)
+            figures["import_seconds"] = time.perf_counter() - started
+            figures.update(status=job.status, message=job.message, created=job.to_create)
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    figures["peak_rss_mb"] = _peak_rss_mb()
+    return figures
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csm.settings.test")
+    print(json.dumps(child(sys.argv[1])))
