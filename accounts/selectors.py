@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from django.db import connections
@@ -13,10 +13,12 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
+from core.csv_export import CHUNK_SIZE, Column, column_rows
 from users.models import User
 
 from .filters import AccountFilter
 from .models import Account, AccountTerms, Contact, Stage
+from .money.selectors import reporting_currency
 
 ACCOUNT_SORTS = {
     "name": ("name",),
@@ -143,34 +145,41 @@ def accounts_for_paging(accounts: QuerySet[Account], sort: str) -> QuerySet[Acco
     return NextBestAccounts(accounts) if sort == "-priority" else accounts
 
 
-CSV_COLUMNS = [
-    ("id", "ID"),
-    ("name", "Account"),
-    ("domain", "Domain"),
-    ("industry", "Industry"),
-    ("region", "Region"),
-    ("tier", "Tier"),
-    ("stage", "Stage"),
-    ("arr", "ARR"),
-    ("currency", "Currency"),
-    ("arr_reporting", "ARR (reporting currency)"),
-    ("renewal_date", "Renewal date"),
-    ("owner__username", "Owner"),
-    ("pool__name", "Pool"),
-]
+def account_export_columns() -> list[Column[Account]]:
+    """The account's own columns of a list export, as the page shows them: labels, not codes; names, not ids.
+
+    ARR converted to the reporting currency comes first, then as written in the contract and its
+    currency; the converted cell is blank (never 0) while the currency has no rate. The rows
+    need `owner` and `pool` selected (`Account.objects.with_list_columns()`).
+    """
+    return [
+        Column("ID", attrgetter("pk")),
+        Column("Account", attrgetter("name")),
+        Column("Domain", attrgetter("domain")),
+        Column("Industry", methodcaller("get_industry_display")),
+        Column("Region", methodcaller("get_region_display")),
+        Column("Tier", methodcaller("get_tier_display")),
+        Column("Stage", methodcaller("get_stage_display")),
+        Column("Days in stage", attrgetter("days_in_stage")),
+        Column(f"ARR ({reporting_currency()})", attrgetter("arr_reporting")),
+        Column("ARR as written", attrgetter("arr")),
+        Column("Currency", attrgetter("currency")),
+        Column("Renewal date", attrgetter("renewal_date")),
+        Column("Coverage", methodcaller("get_coverage_display")),
+        Column("Owner", lambda account: account.owner.get_full_name() if account.owner_id else ""),
+        Column("Owner username", lambda account: account.owner.username if account.owner_id else ""),
+        Column("Pool", lambda account: account.pool.name if account.pool_id else ""),
+    ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+def account_csv_rows(queryset: QuerySet[Account], columns: list[Column[Account]] | None = None) -> Iterator[list[Any]]:
+    """Rows of `columns` (the account's own by default) for the accounts of `queryset`, in its order.
 
-
-def account_csv_rows(queryset: QuerySet[Account]) -> Iterator[str]:
-    """CSV lines for a queryset, streamed in chunks so 100,000 rows never sit in memory."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow([label for _, label in CSV_COLUMNS])
-    for row in queryset.values_list(*(column for column, _ in CSV_COLUMNS)).iterator(chunk_size=2000):
-        yield writer.writerow(row)
+    One query however many rows: the queryset's select_related, read in chunks so 100,000 rows
+    never sit in memory.
+    """
+    columns = account_export_columns() if columns is None else columns
+    return column_rows(columns, queryset.iterator(chunk_size=CHUNK_SIZE))
 
 
 @dataclass

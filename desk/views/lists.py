@@ -7,10 +7,10 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from accounts.money.selectors import missing_rate_currencies, reporting_currency
 from accounts.selectors import account_csv_rows, accounts_for_paging, show_churned
+from core.csv_export import csv_response
 from users.permissions import can_create_account, oversight
 
 from .. import selectors
@@ -24,10 +24,9 @@ def _account_list_page(
 ) -> HttpResponse | StreamingHttpResponse:
     account_filter, queryset, sort = selectors.account_list(user=request.user, params=request.GET, scope=scope)
     if request.GET.get("format") == "csv":
-        response = StreamingHttpResponse(account_csv_rows(queryset), content_type="text/csv")
-        stamp = timezone.localdate().isoformat()
-        response["Content-Disposition"] = f'attachment; filename="baton-accounts-{scope}-{stamp}.csv"'
-        return response
+        # The page's filters, sort and scope; every matching account, not just this page of them.
+        columns = selectors.account_export_columns()
+        return csv_response(f"accounts-{scope}", [c.label for c in columns], account_csv_rows(queryset, columns))
     # For "next best first" this pages a NextBestAccounts: not a sequence, but all a Paginator asks is count() and slices.
     rows = accounts_for_paging(queryset, sort)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
