@@ -23,7 +23,6 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import BooleanField, Case, F, Q, Value, When
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -97,15 +96,26 @@ MEMO_LIMIT = 20_000
 _MISSING = object()
 
 
-def _any(name: str, values: list[str]) -> Q:
-    """`name IN values`; on PostgreSQL as `= ANY(array)`, one parameter however many values (Django would prepare
-    each of thousands of values on its own), still answered from the column's index."""
-    if not values:
-        return Q(pk__in=[])
+def _named(external_ids: list[str], domains: list[str]) -> list[int]:
+    """The ids of the accounts with one of these external ids or (lower-cased) domains, in one query.
+
+    On PostgreSQL each index is joined with its values passed as one array: Django would prepare each of
+    thousands of values on its own, and an OR of two IN lists (or a join back to the table) leads the planner
+    to scan the whole table, whose statistics lag behind the rows the import itself writes.
+    """
     if connection.vendor != "postgresql":
-        return Q(**{f"{name}__in": values})
-    column = 'lower("accounts_account"."domain")' if name == "domain_key" else f'"accounts_account"."{name}"'
-    return Q(RawSQL(f"{column} = ANY(%s)", (values,), output_field=BooleanField()))
+        named = Account.objects.annotate(domain_key=Lower("domain")).filter(
+            Q(external_id__in=external_ids, external_id__gt="") | Q(domain_key__in=domains)
+        )
+        return list(named.values_list("pk", flat=True))
+    table = Account._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id FROM {table} a JOIN unnest(%s::text[]) AS k(v) ON a.external_id = k.v AND a.external_id <> '' "
+            f"UNION SELECT a.id FROM {table} a JOIN unnest(%s::text[]) AS k(v) ON lower(a.domain) = k.v",
+            [external_ids, domains],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass
@@ -116,6 +126,12 @@ class AccountPlan:
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     tags: tuple[str, ...] | None = None  # the account's tags after the import, when they change
     old_tags: tuple[str, ...] = ()
+
+    @property
+    def saved(self) -> Account:
+        """The account, once written (or found)."""
+        assert self.account is not None
+        return self.account
 
 
 class People:
@@ -275,14 +291,16 @@ class AccountsPlanner:
     def _existing(
         self, rows: list[tuple[Record, dict[str, Any]]]
     ) -> tuple[dict[str, Account], dict[str, list[Account]]]:
-        """The accounts the chunk's rows name, by external id and by domain: one query (plus one for their tags)."""
+        """The accounts the chunk's rows name, by external id and by domain: their ids, then (if any) the accounts
+        and their tags; three queries at most whatever the chunk holds."""
         external_ids = [values["external_id"] for _, values in rows if values.get("external_id")]
         domains = [values["domain"] for _, values in rows if values.get("domain")]
         if not external_ids and not domains:
             return {}, {}
-        found = Account.objects.annotate(domain_key=Lower("domain")).filter(
-            _any("external_id", external_ids) | _any("domain_key", domains)
-        )
+        ids = _named(external_ids, domains)
+        if not ids:
+            return {}, {}
+        found = Account.objects.annotate(domain_key=Lower("domain")).filter(pk__in=ids)
         if not self.whole_book:
             found = found.annotate(
                 may_edit=Case(When(self.editable, then=Value(True)), default=Value(False), output_field=BooleanField())
@@ -296,7 +314,7 @@ class AccountsPlanner:
         for account in accounts:
             if account.external_id:
                 by_external[account.external_id] = account
-            by_domain[account.domain_key].append(account)  # type: ignore[attr-defined]
+            by_domain[account.domain_key].append(account)
         tags: dict[int, list[str]] = defaultdict(list)
         through = Account.tags.through
         for account_id, name in through.objects.filter(account_id__in=[a.pk for a in accounts]).values_list(
@@ -320,8 +338,8 @@ class AccountsPlanner:
         by_external, by_domain = self._existing([(record, values) for record, values, _ in rows])
         plans = []
         for record, values, _key in rows:
-            account = self._match(record, values, by_external, by_domain, tally)
-            if account is False:
+            found, account = self._match(record, values, by_external, by_domain, tally)
+            if not found:
                 continue
             plan = self._plan_row(record, values, account, tally)
             if plan is None:
@@ -339,7 +357,15 @@ class AccountsPlanner:
                 tally.unchanged += 1
         return plans
 
-    def _match(self, record, values, by_external, by_domain, tally) -> Account | None | bool:
+    def _match(
+        self,
+        record: Record,
+        values: dict[str, Any],
+        by_external: dict[str, Account],
+        by_domain: dict[str, list[Account]],
+        tally: Tally,
+    ) -> tuple[bool, Account | None]:
+        """(True, the account the row names, or None for a new one), or (False, None) after reporting why not."""
         account = None
         if self.by_external_id:
             account = by_external.get(values["external_id"])
@@ -354,12 +380,12 @@ class AccountsPlanner:
                         f"Accounts {ids} share the domain {values['domain']}: map an external id.",
                     )
                 )
-                return False
+                return False, None
             account = matches[0] if matches else None
         if account is not None and not self.whole_book and not account.may_edit:  # type: ignore[attr-defined]
             tally.problem(Problem(record.line, "row", f"You cannot change {account.name} (account {account.pk})."))
-            return False
-        return account
+            return False, None
+        return True, account
 
     def _plan_row(
         self, record: Record, values: dict[str, Any], account: Account | None, tally: Tally
@@ -476,35 +502,35 @@ class AccountsPlanner:
             plan.account = Account(
                 **{name: new for name, (_, new) in plan.changes.items()}, created_at=now, updated_at=now
             )
-        Account.objects.bulk_create([plan.account for plan in creates])
+        Account.objects.bulk_create([plan.saved for plan in creates])
         changed = [plan for plan in updates if plan.changes]
         fields = sorted({name for plan in changed for name in plan.changes})
         if changed:
             for plan in changed:
                 for name, (_, new) in plan.changes.items():
-                    setattr(plan.account, name, new)
-                plan.account.updated_at = now
-            Account.objects.bulk_update([plan.account for plan in changed], [*fields, "updated_at"])
+                    setattr(plan.saved, name, new)
+                plan.saved.updated_at = now
+            Account.objects.bulk_update([plan.saved for plan in changed], [*fields, "updated_at"])
         tagged = [plan for plan in [*creates, *updates] if plan.tags is not None]
         if tagged:
             ids = self._tag_ids(name for plan in tagged for name in plan.tags or ())
             Account.tags.through.objects.filter(
-                account_id__in=[plan.account.pk for plan in tagged if plan.action == "update"]
+                account_id__in=[plan.saved.pk for plan in tagged if plan.action == "update"]
             ).delete()
             sql.tag_links(
-                sorted({(plan.account.pk, ids[name.casefold()]) for plan in tagged for name in plan.tags or ()})
+                sorted({(plan.saved.pk, ids[name.casefold()]) for plan in tagged for name in plan.tags or ()})
             )
-        money = [plan.account.pk for plan in creates] + [
-            plan.account.pk for plan in changed if {"arr", "currency"} & set(plan.changes)
+        money = [plan.saved.pk for plan in creates] + [
+            plan.saved.pk for plan in changed if {"arr", "currency"} & set(plan.changes)
         ]
         if money:
             converted_arr_refresh(account_ids=money)
         reasons = self._apply_tier_rules(creates, changed)
         # History and audit of the new accounts are copied from the rows just written, in one statement each.
         actor_id = self.actor.pk
-        created_ids = [plan.account.pk for plan in creates]
+        created_ids = [plan.saved.pk for plan in creates]
         sql.terms_copy(
-            [*created_ids, *(plan.account.pk for plan in changed if set(plan.changes) & set(TERMS_FIELDS))],
+            [*created_ids, *(plan.saved.pk for plan in changed if set(plan.changes) & set(TERMS_FIELDS))],
             effective_at=now,
             actor_id=actor_id,
         )
@@ -523,20 +549,20 @@ class AccountsPlanner:
             if plan.tags is not None:
                 changes["tags"] = (list(plan.old_tags), list(plan.tags))
             reason = f"{self.reason}, line {plan.record.line}" if plan.record.line >= 1 else self.reason
-            if plan.account.pk in reasons:
-                reason = f"{reason}. {reasons[plan.account.pk]}"
+            if plan.saved.pk in reasons:
+                reason = f"{reason}. {reasons[plan.saved.pk]}"
             audits.append(
                 audit_event(
                     actor=self.actor,
                     action=AuditAction.ACCOUNT_UPDATED,
-                    subject=plan.account,
-                    account=plan.account,
+                    subject=plan.saved,
+                    account=plan.saved,
                     changes=changes,
                     reason=reason,
                 )
             )
         AuditEvent.objects.bulk_create(audits)
-        self.changed_ids.extend(plan.account.pk for plan in [*creates, *updates])
+        self.changed_ids.extend(plan.saved.pk for plan in [*creates, *updates])
         tally.changed_fields.update(fields)
         if creates:
             tally.changed_fields.update({"stage", *TERMS_FIELDS})
@@ -549,9 +575,9 @@ class AccountsPlanner:
         if not self.rules:
             return {}
         plans = {
-            plan.account.pk: plan
+            plan.saved.pk: plan
             for plan in [*creates, *changed]
-            if plan.account.tier_source == TierSource.RULES
+            if plan.saved.tier_source == TierSource.RULES
             and (plan.action == "create" or set(plan.changes) & RULE_INPUT_FIELDS)
         }
         if not plans:
@@ -569,9 +595,9 @@ class AccountsPlanner:
         reasons = {}
         for pk, tier in moved.items():
             plan = plans[pk]
-            old = plan.changes.get("tier", (plan.account.tier,))[0]
+            old = plan.changes.get("tier", (plan.saved.tier, None))[0]
             plan.changes["tier"] = (old, tier)
-            plan.account.tier = tier
+            plan.saved.tier = tier
             reasons[pk] = "Tier from the rules"
         return reasons
 

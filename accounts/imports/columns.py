@@ -20,7 +20,7 @@ from accounts.models import DealRole, EmployeeBand, Industry, Influence, Region,
 class Kind:
     ACCOUNTS = "accounts"
     CONTACTS = "contacts"
-    CHOICES = [(ACCOUNTS, "Accounts"), (CONTACTS, "Contacts")]
+    CHOICES: list[tuple[str, str]] = [(ACCOUNTS, "Accounts"), (CONTACTS, "Contacts")]
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ class DateFormat:
     ISO = "iso"
     DAY_FIRST = "dmy"
     MONTH_FIRST = "mdy"
-    CHOICES = [
+    CHOICES: list[tuple[str, str]] = [
         (ISO, "YYYY-MM-DD (ISO)"),
         (DAY_FIRST, "DD/MM/YYYY (day first; also DD.MM.YYYY)"),
         (MONTH_FIRST, "MM/DD/YYYY (month first)"),

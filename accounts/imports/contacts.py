@@ -79,7 +79,7 @@ class ContactsPlanner:
             account.may_edit = editable is None or account.pk in editable  # type: ignore[attr-defined]
             if account.external_id:
                 by_external[account.external_id] = account
-            by_domain[account.domain_key].append(account)  # type: ignore[attr-defined]
+            by_domain[account.domain_key].append(account)
         return by_external, by_domain
 
     def _account(self, record, by_external, by_domain, tally) -> Account | None:
@@ -101,7 +101,7 @@ class ContactsPlanner:
         if account is None:
             tally.problem(Problem(record.line, "account", f"No account has the external id or domain “{key}”."))
             return None
-        if not account.may_edit:  # type: ignore[attr-defined]
+        if not account.may_edit:
             tally.problem(Problem(record.line, "account", f"You cannot change {account.name}'s contacts."))
             return None
         return account
@@ -162,7 +162,7 @@ class ContactsPlanner:
         )
         if self.lock:
             existing_qs = existing_qs.select_for_update(of=("self",))
-        existing = {(contact.account_id, contact.email_key): contact for contact in existing_qs.order_by("pk")}  # type: ignore[attr-defined]
+        existing = {(contact.account_id, contact.email_key): contact for contact in existing_qs.order_by("pk")}
         plans = []
         for record, values, account in keyed:
             contact = existing.get((account.pk, values["email"]))
@@ -171,16 +171,16 @@ class ContactsPlanner:
                 if not stored.get("first_name"):
                     tally.problem(Problem(record.line, "first_name", "A new contact needs a first name."))
                     continue
-                contact = Contact(account_id=account.pk, **stored)
+                new = Contact(account_id=account.pk, **stored)
                 if stored.get("departed"):
-                    contact.departed_at = timezone.localdate()
-                plan = ContactPlan(record, "create", contact, {name: (None, v) for name, v in stored.items()})
+                    new.departed_at = timezone.localdate()
+                plan = ContactPlan(record, "create", new, {name: (None, v) for name, v in stored.items()})
             else:
                 if "email" in stored and contact.email.casefold() == stored["email"]:
                     stored.pop("email")
                 changes = {n: (getattr(contact, n), v) for n, v in stored.items() if getattr(contact, n) != v}
                 manager = values.get("reports_to")
-                moves = bool(manager) and manager != contact.manager_email  # type: ignore[attr-defined]
+                moves = bool(manager) and manager != contact.manager_email
                 plan = ContactPlan(record, "update" if changes or moves else "unchanged", contact, changes)
             if values.get("reports_to"):
                 self.reports.append((record.line, account.pk, values["email"], values["reports_to"]))

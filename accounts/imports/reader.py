@@ -89,7 +89,7 @@ def _encoding(file: IO[bytes]) -> str:
 def _text(file: IO[bytes], encoding: str) -> io.TextIOWrapper:
     file.seek(0)
     # newline="" lets the csv module see the line ends itself, so a quoted newline stays in its value.
-    return io.TextIOWrapper(file, encoding=encoding, newline="")  # type: ignore[type-var]
+    return io.TextIOWrapper(file, encoding=encoding, newline="")
 
 
 def _looks_binary(sample: str) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -52,7 +52,7 @@ def import_upload(*, actor: User, kind: str, upload: UploadedFile) -> ImportJob:
     if kind not in FIELDS:
         raise ValidationError({"kind": "Import accounts or contacts."})
     try:
-        fmt = file_format(upload.file, size=upload.size)
+        fmt = file_format(cast(IO[bytes], upload), size=upload.size)
     except FileProblem as problem:
         raise ValidationError({"file": problem.message}) from None
     saved = ImportMapping.objects.filter(kind=kind, headers_key=headers_key(fmt.header)).first()
@@ -63,7 +63,7 @@ def import_upload(*, actor: User, kind: str, upload: UploadedFile) -> ImportJob:
     else:
         mapping = {column: auto_mapping(kind, fmt.header).get(column, IGNORE) for column in fmt.header}
         date_format = DateFormat.ISO
-    upload.file.seek(0)
+    upload.seek(0)
     job = ImportJob(
         kind=kind,
         filename=(upload.name or "upload.csv")[:255],

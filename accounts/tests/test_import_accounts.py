@@ -190,3 +190,18 @@ def test_day_first_dates_when_the_mapping_says_so(admin, csm):
     import_execute(job_id=dry_run(job).pk)
     account = Account.objects.get()
     assert (account.contract_start, account.renewal_date) == (dt.date(2025, 2, 1), dt.date(2026, 1, 31))
+
+
+def test_the_tier_rules_place_new_accounts_whose_tier_the_file_does_not_set(admin, csm):
+    from accounts.models import TierRule
+
+    TierRule.objects.create(position=1, tier="high", industry=Industry.SOFTWARE)
+    text = (
+        f"Domain,Name,Owner,Industry,Tier\nr.example,R,{csm.email},software,\nm.example,M,{csm.email},software,tech\n"
+    )
+    import_execute(job_id=dry_run(upload(admin, text)).pk)
+    ruled, manual = Account.objects.get(domain="r.example"), Account.objects.get(domain="m.example")
+    assert (ruled.tier, ruled.tier_source) == ("high", TierSource.RULES)
+    assert (manual.tier, manual.tier_source) == ("tech", TierSource.MANUAL)
+    assert AccountTerms.objects.get(account=ruled).tier == "high"
+    assert "Tier from the rules" in AuditEvent.objects.get(account=ruled).reason
