@@ -23,6 +23,18 @@ class FlagsRaised(Event):
 
 
 @dataclass(frozen=True)
+class FlagsCleared(Event):
+    """Unresolved flags whose rule stopped firing were cleared by the run for `day`.
+
+    `notify` is False when history is back-filled, as for FlagsRaised.
+    """
+
+    flag_ids: tuple[int, ...]
+    day: dt.date
+    notify: bool = True
+
+
+@dataclass(frozen=True)
 class FlagAcknowledged(Event):
     flag_id: int
     account_id: int

@@ -46,7 +46,14 @@ from django.utils import timezone
 from accounts.models import Account, AuditAction, TimelineEntry, TimelineKind
 from accounts.services import audit_record, timeline_system_event
 from core import events
-from lifecycle.flags.events import FlagAcknowledged, FlagResolved, FlagSnoozed, FlagsRaised, FloodWarningsRaised
+from lifecycle.flags.events import (
+    FlagAcknowledged,
+    FlagResolved,
+    FlagsCleared,
+    FlagSnoozed,
+    FlagsRaised,
+    FloodWarningsRaised,
+)
 from lifecycle.flags.models import AlertSettings, FloodWarning
 from lifecycle.flags.rules import Firing, validate_params
 from lifecycle.models import UNRESOLVED, AlertRule, FlagStatus, RedFlag
@@ -201,7 +208,12 @@ def flags_sync(*, firings: Iterable[Firing], today: dt.date, notify: bool = True
 
 @transaction.atomic
 def flags_clear(
-    *, firings: Iterable[Firing], account_ids: Iterable[int], rule_ids: Iterable[int], today: dt.date
+    *,
+    firings: Iterable[Firing],
+    account_ids: Iterable[int],
+    rule_ids: Iterable[int],
+    today: dt.date,
+    notify: bool = True,
 ) -> int:
     """Clear the unresolved flags of these accounts whose rule was evaluated `today` and did not fire.
 
@@ -221,12 +233,25 @@ def flags_clear(
     if not pks:
         return 0
     rule_name = AlertRule.objects.filter(pk=OuterRef("rule_id")).values("name")
-    return RedFlag.objects.filter(pk__in=pks, status__in=UNRESOLVED).update(
+    stamp = run_stamp(today)
+    cleared = RedFlag.objects.filter(pk__in=pks, status__in=UNRESOLVED).update(
         status=FlagStatus.CLEARED,
-        cleared_at=run_stamp(today),
+        cleared_at=stamp,
         cleared_reason=Concat(Value(cleared_reason_prefix(today)), Subquery(rule_name), output_field=TextField()),
         snoozed_until=None,
     )
+    if cleared:
+        # Those the update reached: a flag a person resolved meanwhile kept their resolution.
+        cleared_ids = RedFlag.objects.filter(pk__in=pks, status=FlagStatus.CLEARED, cleared_at=stamp)
+        flags_cleared_announce(flag_ids=cleared_ids.values_list("pk", flat=True), today=today, notify=notify)
+    return cleared
+
+
+def flags_cleared_announce(*, flag_ids: Iterable[int], today: dt.date, notify: bool) -> None:
+    """Tell the apps above which flags a run cleared (both recompute paths call this)."""
+    ids = tuple(sorted(flag_ids))
+    if ids:
+        events.announce(FlagsCleared(flag_ids=ids, day=today, notify=notify))
 
 
 def _flags_wake(

@@ -23,6 +23,8 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from accounts.models import Account
+from core import events
+from lifecycle.health.events import BandsChanged
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.facts_query import AccountScope, facts_for
 from lifecycle.health.numbers import round_half_up
@@ -79,6 +81,7 @@ def _raise_flags(facts: Iterable[AccountFacts], *, day: dt.date, notify: bool = 
         account_ids=[item.account_id for item in facts],
         rule_ids=[rule.pk for rule in context.rules],
         today=day,
+        notify=notify,
     )
     return flags_sync(firings=firings, today=day, notify=notify).raised_ids
 
@@ -102,13 +105,28 @@ def health_recompute_scope(
     elsewhere in Python, the reference.
     """
     scorecards = load_scorecards() if scorecards is None else scorecards
-    if connection.vendor == "postgresql":
-        return _recompute_scope_in_database(
-            day=day, scope=scope, scorecards=scorecards, notify=notify, raise_flags=raise_flags
-        )
-    return _recompute_scope_in_python(
-        day=day, scope=scope, scorecards=scorecards, notify=notify, raise_flags=raise_flags
+    recompute = _recompute_scope_in_database if connection.vendor == "postgresql" else _recompute_scope_in_python
+    if not (notify and raise_flags):
+        return recompute(day=day, scope=scope, scorecards=scorecards, notify=notify, raise_flags=raise_flags)
+    # A live run tells the apps above whose band moved: the current bands before and after, compared.
+    before = _current_bands(scope)
+    outcome = recompute(day=day, scope=scope, scorecards=scorecards, notify=notify, raise_flags=raise_flags)
+    _announce_band_changes(before, _current_bands(scope), day=day)
+    return outcome
+
+
+def _current_bands(scope: AccountScope) -> dict[int, str]:
+    return dict(AccountHealth.objects.filter(scope.q()).exclude(band="").values_list("account_id", "band"))
+
+
+def _announce_band_changes(before: dict[int, str], after: dict[int, str], *, day: dt.date) -> None:
+    changes = tuple(
+        (account_id, band, after[account_id])
+        for account_id, band in sorted(before.items())
+        if account_id in after and after[account_id] != band
     )
+    if changes:
+        events.announce(BandsChanged(changes=changes, day=day))
 
 
 def _recompute_scope_in_database(
@@ -135,11 +153,12 @@ def _raise_new_flags_in_database(*, day: dt.date, scope: AccountScope, notify: b
     Only the pairs that fire without an unresolved flag come back to Python for their reasons.
     """
     from lifecycle.flags.rules import evaluate_rules, load_rule_context
-    from lifecycle.flags.services import flags_sync
+    from lifecycle.flags.services import flags_cleared_announce, flags_sync
     from lifecycle.health import recompute_sql
 
     context = load_rule_context()
-    recompute_sql.clear_flags_not_firing(day=day, scope=scope, rules=context.rules, cadences=context.cadences)
+    cleared = recompute_sql.clear_flags_not_firing(day=day, scope=scope, rules=context.rules, cadences=context.cadences)
+    flags_cleared_announce(flag_ids=cleared, today=day, notify=notify)
     facts, pairs = recompute_sql.new_firing_facts(day=day, scope=scope, rules=context.rules, cadences=context.cadences)
     if not pairs:
         return []
@@ -278,6 +297,7 @@ def account_health_refresh_override(*, account_id: int) -> None:
     AccountHealth.objects.filter(account_id=account_id).update(
         score=effective, band=band, overridden=override is not None, priority=priority
     )
+    _announce_band_changes({account_id: health.band}, {account_id: band}, day=timezone.localdate())
 
 
 def chunk_boundaries(ids: list[int], size: int) -> list[tuple[int, int, int]]:

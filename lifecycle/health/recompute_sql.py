@@ -578,19 +578,19 @@ def upsert_account_health(*, day: dt.date, scope: AccountScope, now: dt.datetime
 # --- 4. red flags --------------------------------------------------------------
 
 
-def clear_flags_not_firing(*, day: dt.date, scope: AccountScope, rules: list, cadences: dict[str, int]) -> int:
+def clear_flags_not_firing(*, day: dt.date, scope: AccountScope, rules: list, cadences: dict[str, int]) -> list[int]:
     """Clear the chunk's unresolved flags whose rule (one of `rules`) no longer fires for their account.
 
     lifecycle.flags.services.flags_clear in one statement: each account's facts row says which rules
-    fire for it, and the flags whose rule is not among them are updated where they are; nothing
-    comes back. Returns how many cleared.
+    fire for it, and the flags whose rule is not among them are updated where they are; only their
+    ids come back. Returns the ids cleared.
     """
     from lifecycle.flags.rules_sql import firing_rules_sql
     from lifecycle.flags.services import clearable_before, cleared_reason_prefix, run_stamp
 
     rule_ids = [rule.pk for rule in rules if rule.active]
     if not rule_ids:
-        return 0
+        return []
     fired_sql, fired_params = firing_rules_sql(rules, today=day, cadences=cadences, facts_from=SCORED_FACTS)
     # Said on the flags too, so only this chunk's flags are read.
     in_scope, scope_params = _scope_sql(scope, "flag.account_id")
@@ -605,6 +605,7 @@ def clear_flags_not_firing(*, day: dt.date, scope: AccountScope, rules: list, ca
             WHERE fired.account_id = flag.account_id AND rule.id = flag.rule_id AND {in_scope}
               AND flag.status = ANY(%s) AND flag.rule_id = ANY(%s) AND flag.raised_at < %s
               AND array_position(fired.rule_ids, flag.rule_id) IS NULL
+            RETURNING flag.id
             """,
             [
                 FlagStatus.CLEARED,
@@ -617,7 +618,7 @@ def clear_flags_not_firing(*, day: dt.date, scope: AccountScope, rules: list, ca
                 clearable_before(day),
             ],
         )
-        return cursor.rowcount
+        return [flag_id for (flag_id,) in cursor.fetchall()]
 
 
 def new_firing_facts(
