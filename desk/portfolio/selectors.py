@@ -18,8 +18,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When, Window
-from django.db.models.functions import Coalesce, RowNumber, TruncWeek
+from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
 from accounts.models import Account, AccountQuerySet, Stage
@@ -58,37 +58,38 @@ class StageRow:
     median_days: float | None
 
 
-def stage_funnel(accounts: QuerySet[Account], *, now: dt.datetime | None = None) -> list[StageRow]:
+def stage_funnel(accounts: QuerySet[Account], *, today: dt.date | None = None) -> list[StageRow]:
     """Accounts per stage, and the median days the accounts in each stage have been in it so far (1 query).
 
-    The median is read in SQL with window functions, portable to SQLite: each stage's rows
-    numbered by entry time, keeping the middle one (odd count) or two (even), each with its
-    stage's count.
+    Counted per stage and day of entry, so the query returns at most a row per stage and
+    calendar day however many accounts there are; the median (to the day) is read off
+    those counts, the middle account, or the mean of the middle two.
     """
-    now = now or timezone.now()
-    middles = (
-        accounts.annotate(
-            position=Window(
-                RowNumber(), partition_by=[F("stage")], order_by=[F("stage_entered_at").asc(), F("pk").asc()]
-            ),
-            stage_size=Window(Count("pk"), partition_by=[F("stage")]),
-        )
-        .filter(Q(position=(F("stage_size") + 1) / 2) | Q(position=F("stage_size") / 2 + 1))
-        .values_list("stage", "stage_entered_at", "stage_size")
-    )
-    counts: dict[str, int] = {}
-    entered: dict[str, list[dt.datetime]] = defaultdict(list)
-    for stage, stage_entered_at, size in middles:
-        entered[stage].append(stage_entered_at)
-        counts[stage] = size
-    rows = []
+    today = today or timezone.localdate()
+    rows = accounts.values("stage", entered=TruncDate("stage_entered_at")).annotate(n=Count("pk")).order_by()
+    by_stage: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for row in rows:
+        by_stage[row["stage"]].append(((today - row["entered"]).days, row["n"]))
+    result = []
     for stage, label in Stage.choices:
-        middle = entered.get(stage)
+        days = sorted(by_stage.get(stage, []))
+        total = sum(n for _, n in days)
         median = None
-        if middle:
-            median = round(sum((now - at).total_seconds() for at in middle) / len(middle) / 86400, 1)
-        rows.append(StageRow(stage=stage, label=label, accounts=counts.get(stage, 0), median_days=median))
-    return rows
+        if total:
+            middle = [_nth(days, (total + 1) // 2), _nth(days, total // 2 + 1)]
+            median = sum(middle) / 2
+        result.append(StageRow(stage=stage, label=label, accounts=total, median_days=median))
+    return result
+
+
+def _nth(counts: list[tuple[int, int]], position: int) -> int:
+    """The value at 1-based `position` of the sorted values that (value, count) pairs stand for."""
+    seen = 0
+    for value, n in counts:
+        seen += n
+        if seen >= position:
+            return value
+    raise IndexError(position)
 
 
 # --- renewals ---------------------------------------------------------------------------------------
