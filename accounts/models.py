@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower, Trim
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Lower, Trim
 from django.utils import timezone
 
 from accounts.money.models import DescNullsLastIndex
@@ -105,6 +106,12 @@ class AccountQuerySet(models.QuerySet):
 
     def with_list_columns(self) -> AccountQuerySet:
         return self.select_related("owner", "pool", "health")
+
+
+# The API's sort keys for two nullable columns (accounts/api/views.py): coalesced, so their indexes below hold no
+# NULLs and a keyset cursor is a plain value. Unconverted ARR sorts as -1, no renewal date as the last day there is.
+ARR_REPORTING_SORT_KEY = Coalesce("arr_reporting", Value(Decimal("-1")))
+RENEWAL_DATE_SORT_KEY = Coalesce("renewal_date", Value(dt.date(9999, 12, 31)))
 
 
 class Account(models.Model):
@@ -207,6 +214,12 @@ class Account(models.Model):
             models.Index(fields=["-arr"], name="account_arr_desc"),
             # Sorting by converted ARR (largest first, unconverted last, ties by id) walks this index.
             DescNullsLastIndex(F("arr_reporting").desc(nulls_last=True), F("id"), name="account_arr_reporting_desc"),
+            # The API's orderings, each with the id that makes a keyset position one row (walked backwards for "-").
+            models.Index(fields=["name", "id"], name="account_api_name"),
+            models.Index(fields=["arr", "id"], name="account_api_arr"),
+            models.Index(ARR_REPORTING_SORT_KEY, F("id"), name="account_api_arr_reporting"),
+            models.Index(RENEWAL_DATE_SORT_KEY, F("id"), name="account_api_renewal"),
+            models.Index(fields=["created_at", "id"], name="account_api_created"),
         ]
 
     def __str__(self) -> str:
@@ -402,6 +415,11 @@ class Contact(models.Model):
                 name="contact_unique_email_per_account",
                 violation_error_message="This account already has a contact with that email.",
             ),
+        ]
+        # The API's orderings (by account then name, or by name), ending in the id for keyset pages.
+        indexes = [
+            models.Index(fields=["account", "last_name", "first_name", "id"], name="contact_api_account_name"),
+            models.Index(fields=["last_name", "first_name", "id"], name="contact_api_name"),
         ]
 
     def __str__(self) -> str:

@@ -50,8 +50,8 @@ class AccountDeskViewSet(AccountViewSet):
     serializer_class = AccountDeskSerializer
     # Adds `?band=` (health band, or "none" for not scored) and `?score_min=`/`?score_max=` to accounts' own filters.
     filterset_class = AccountHealthFilter
-    # `?ordering=health__score` (or `-health__score`): AccountHealth.score is indexed, as the pages' health sort uses.
-    ordering_fields = [*AccountViewSet.ordering_fields, "health__score"]
+    # No `?ordering=health__score`: a sort on the joined health row has no index to page along; the band and
+    # score filters narrow the list instead, and the pages sort by health.
 
     def get_queryset(self) -> QuerySet[Account]:
         # The list columns already join the health row; its scorecard's name comes in the same query.
@@ -94,6 +94,8 @@ class AccountDeskViewSet(AccountViewSet):
         methods=["get"],
         filter_backends=[DjangoFilterBackend],
         filterset_class=HealthScoreFilter,
+        # A few hundred days per account at most: page numbers, not the accounts' keyset pages.
+        ordering_keys=None,
         serializer_class=HealthScoreSerializer,
     )
     def health(self, request: Request, pk: str | None = None) -> Response:

@@ -15,7 +15,15 @@ from rest_framework.response import Response
 
 from accounts import services
 from accounts.filters import AccountFilter, ContactFilter, TimelineEntryFilter
-from accounts.models import Account, Contact, Coverage, TimelineEntry, TimelineKind
+from accounts.models import (
+    ARR_REPORTING_SORT_KEY,
+    RENEWAL_DATE_SORT_KEY,
+    Account,
+    Contact,
+    Coverage,
+    TimelineEntry,
+    TimelineKind,
+)
 from core.api import DRY_RUN, as_drf_error, dry_run_asked
 from users.models import User
 from users.permissions import can_create_account, can_delete_account, can_edit_account, can_reassign_account
@@ -56,7 +64,16 @@ class AccountViewSet(viewsets.ModelViewSet):
     serializer_class = AccountSerializer
     permission_classes = [CanEditAccountOrReadOnly]
     filterset_class = AccountFilter
-    ordering_fields = ["name", "arr", "arr_reporting", "renewal_date", "tier", "stage", "created_at"]
+    # Keyset pages: each ordering is walked on its own index (accounts 0012), "-" in front walks it backwards.
+    # Unconverted ARR sorts as -1 and no renewal date as the last day there is, so neither index holds NULLs.
+    ordering_keys = {
+        "name": ("name", "id"),
+        "arr": ("arr", "id"),
+        "arr_reporting": (("arr_reporting_key", ARR_REPORTING_SORT_KEY), "id"),
+        "renewal_date": (("renewal_date_key", RENEWAL_DATE_SORT_KEY), "id"),
+        "created_at": ("created_at", "id"),
+    }
+    ordering_fields = list(ordering_keys)
     ordering = ["name"]
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
@@ -126,8 +143,13 @@ class ContactViewSet(viewsets.ModelViewSet):
     serializer_class = ContactSerializer
     permission_classes = [CanEditAccountOrReadOnly]
     filterset_class = ContactFilter
-    ordering_fields = ["last_name", "first_name", "last_verified_at"]
-    ordering = ["account_id", "last_name", "first_name"]
+    # By account then name (an account's contacts together, which `?account=` walks too), or by name.
+    ordering_keys = {
+        "account": ("account_id", "last_name", "first_name", "id"),
+        "last_name": ("last_name", "first_name", "id"),
+    }
+    ordering_fields = list(ordering_keys)
+    ordering = ["account"]
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Contact]:

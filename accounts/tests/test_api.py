@@ -99,9 +99,10 @@ def test_accounts_are_paginated(api, csm):
     AccountFactory.create_batch(55, owner=csm)
     client = api(csm)
     first = client.get(reverse("api:account-list")).json()
-    assert (first["count"], len(first["results"])) == (55, 50)
-    assert first["next"].endswith("page=2")
-    second = client.get(reverse("api:account-list"), {"page": 2}).json()
+    # Keyset pages (accounts/tests/test_api_keyset.py): a cursor to the next page, no count unless asked.
+    assert ("count" in first, len(first["results"])) == (False, 50)
+    assert "cursor=" in first["next"] and first["previous"] is None
+    second = client.get(first["next"]).json()
     assert len(second["results"]) == 5 and second["next"] is None
     small = client.get(reverse("api:account-list"), {"page_size": 10, "page": 6}).json()
     assert len(small["results"]) == 5
@@ -254,12 +255,12 @@ def test_contacts_list_and_filter(api, csm, own_account, other_team_account):
     ContactFactory(account=own_account, first_name="Eli", departed=True)
     ContactFactory(account=other_team_account, first_name="Finn")
     client = api(csm)
-    assert client.get(reverse("api:contact-list")).json()["count"] == 3
+    assert client.get(reverse("api:contact-list"), {"count": "true"}).json()["count"] == 3
     mine = client.get(reverse("api:contact-list"), {"account": own_account.pk, "departed": "false"}).json()["results"]
     assert [c["first_name"] for c in mine] == ["Dana"]
     champions = client.get(reverse("api:contact-list"), {"deal_role": "champion"}).json()["results"]
     assert [c["first_name"] for c in champions] == ["Dana"]
-    assert client.get(reverse("api:contact-list"), {"q": "fin"}).json()["count"] == 1
+    assert len(client.get(reverse("api:contact-list"), {"q": "fin"}).json()["results"]) == 1
 
 
 @pytest.mark.parametrize("auth", ["session", "token"])

@@ -19,19 +19,20 @@ def api_list(api, user, url_name: str, django_assert_num_queries, expected: int,
     with django_assert_num_queries(expected):
         response = client.get(reverse(url_name), {"page_size": 500})
     assert response.status_code == 200
-    assert response.json()["count"] >= n
+    assert len(response.json()["results"]) >= n
 
 
 @pytest.mark.parametrize("n", SIZES)
 def test_the_accounts_api_budget(api, django_assert_num_queries, csm, team, n):
     build_book(n, team)
-    api_list(api, csm, "api:account-list", django_assert_num_queries, 4, n)
+    # Token and user, page, tags: keyset pages count nothing unless asked (?count=true).
+    api_list(api, csm, "api:account-list", django_assert_num_queries, 3, n)
 
 
 @pytest.mark.parametrize("n", SIZES)
 def test_the_contacts_api_budget(api, django_assert_num_queries, csm, own_account, n):
     build_history(n, own_account, csm)
-    api_list(api, csm, "api:contact-list", django_assert_num_queries, 3, n)
+    api_list(api, csm, "api:contact-list", django_assert_num_queries, 2, n)
 
 
 @pytest.mark.parametrize("n", SIZES)

@@ -136,9 +136,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        # DRF's ordering filter, except on the lists that page by keyset (csm/pagination.py).
+        "csm.pagination.KeysetOrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "csm.pagination.StandardPagination",
+    # Keyset (cursor) pages where the view declares index-backed `ordering_keys`, page numbers elsewhere.
+    "DEFAULT_PAGINATION_CLASS": "csm.pagination.KeysetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

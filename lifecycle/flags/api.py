@@ -109,8 +109,13 @@ class RedFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     serializer_class = RedFlagSerializer
     filterset_class = RedFlagFilter
-    ordering_fields = ["raised_at", "severity_rank", "status"]
-    ordering = ["-severity_rank", "-raised_at"]
+    # Keyset pages, each ordering along its own index (lifecycle 0022): most severe and newest first by default.
+    ordering_keys = {
+        "severity_rank": ("severity_rank", "raised_at", "id"),
+        "raised_at": ("raised_at", "id"),
+    }
+    ordering_fields = list(ordering_keys)
+    ordering = ["-severity_rank"]
 
     def get_queryset(self) -> QuerySet[RedFlag]:
         return RedFlag.objects.select_related("rule", "account")

@@ -174,6 +174,9 @@ class RedFlag(models.Model):
             models.Index(
                 fields=["-severity_rank", "-raised_at"], condition=Q(status__in=ACTIVE), name="redflag_attention"
             ),
+            # The API's orderings over every flag, ending in the id for keyset pages.
+            models.Index(fields=["severity_rank", "raised_at", "id"], name="redflag_api_severity"),
+            models.Index(fields=["raised_at", "id"], name="redflag_api_raised"),
         ]
 
     def __str__(self) -> str:

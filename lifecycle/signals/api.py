@@ -223,8 +223,10 @@ class UsageDailyViewSet(_SignalViewSet):
     model = UsageDaily
     serializer_class = UsageDailySerializer
     filterset_class = UsageDailyFilter
-    ordering_fields = ["day", "active_users"]
-    ordering = ["-day", "account_id"]
+    # Keyset pages along usage_day_account (one row per account and day, so no id needed), newest day first.
+    ordering_keys = {"day": ("day", "account_id")}
+    ordering_fields = list(ordering_keys)
+    ordering = ["-day"]
 
 
 @extend_schema_view(

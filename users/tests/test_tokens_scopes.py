@@ -135,7 +135,7 @@ def test_a_token_for_a_team_reads_what_the_team_reads(csm, manager):
     AccountFactory(name="Juliet Ltd")
     for user in (csm, manager):
         client = bearer(issue(user, "read").plaintext)
-        assert client.get(reverse("api:account-list")).json()["count"] == 1  # everyone reads the book (§1)
+        assert len(client.get(reverse("api:account-list")).json()["results"]) == 1  # everyone reads the book (§1)
 
 
 def test_the_schema_is_read_with_a_read_token_and_names_the_bearer_scheme(csm):
