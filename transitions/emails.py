@@ -64,3 +64,31 @@ def render(text: str, context: EmailContext, *, field: str = "body") -> str:
     validate_template(text, field=field)
     values = context.as_dict()
     return _FORMATTER.vformat(text, (), values)
+
+
+def _escaped(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def prefill(
+    text: str, context: EmailContext, *, keep: tuple[str, ...] = ("contact_first_name",), field: str = "body"
+) -> str:
+    """Fill in every placeholder but those in `keep`, and return a template still: literal braces stay escaped.
+
+    The bulk introduction email shows each account's email with the account, the
+    CSMs and the call date written in, to be read and edited; the contact's first
+    name is filled in per recipient when it is sent.
+    """
+    validate_template(text, field=field)
+    values = context.as_dict()
+    parts = []
+    for literal, name, spec, conversion in _FORMATTER.parse(text):
+        parts.append(_escaped(literal))
+        if name is None:
+            continue
+        if name in keep:
+            parts.append("{" + name + "}")
+        else:
+            value = _FORMATTER.convert_field(values[name], conversion)
+            parts.append(_escaped(_FORMATTER.format_field(value, spec or "")))
+    return "".join(parts)

@@ -25,6 +25,7 @@ from .models import (
     ACTIVE_STATUSES,
     OutboundEmail,
     PlaybookKind,
+    TaskStatus,
     Transition,
     TransitionStatus,
     TransitionTask,
@@ -248,13 +249,47 @@ def transition_detail(pk: int) -> Transition:
 HISTORY_LIMIT = 50
 
 
-def transition_history(transition: Transition) -> list[AuditEvent]:
-    """The run's audit trail, newest first (started, re-dated, steps done, waiting, confirmed, completed): 1 query."""
-    return list(
+@dataclass(frozen=True)
+class HistoryEntry:
+    event: AuditEvent
+    changes: list[tuple[str, str]]
+
+
+_STATUS_LABELS = {**dict(TransitionStatus.choices), **dict(TaskStatus.choices)}
+_PERCENTAGES = {"readiness", "readiness_threshold"}
+
+
+def _change_label(field_name: str, new: object) -> tuple[str, str]:
+    if isinstance(new, bool):
+        value = "yes" if new else "no"
+    elif field_name in _PERCENTAGES and new is not None:
+        value = f"{new}%"
+    else:
+        value = _STATUS_LABELS.get(str(new), "—" if new is None else str(new))
+    return field_name.replace("_", " ").capitalize(), value
+
+
+def transition_history(transition: Transition) -> list[HistoryEntry]:
+    """The run's audit trail, newest first (started, re-dated, steps done, waiting, confirmed, completed): 1 query.
+
+    The owner change is left out: the page's header names who hands over to whom.
+    """
+    events = (
         AuditEvent.objects.filter(subject_type="transition", subject_id=transition.pk)
         .select_related("actor")
         .order_by("-created_at", "-id")[:HISTORY_LIMIT]
     )
+    return [
+        HistoryEntry(
+            event=event,
+            changes=[
+                _change_label(name, change[1] if isinstance(change, list | tuple) else change)
+                for name, change in event.changes.items()
+                if name != "owner"
+            ],
+        )
+        for event in events
+    ]
 
 
 def account_active_transition(account: Account) -> Transition | None:
@@ -426,6 +461,58 @@ def task_list(user: User, *, due: str = "", group_by: str = "transition", limit:
     for group in groups.values():
         group.tasks.sort(key=lambda task: (task.transition_id, task.position))
     return TaskList(groups=list(groups.values()), window_counts=window_counts, total=total, shown=len(tasks))
+
+
+# --- introduction emails to several accounts -------------------------------------------------------------------
+
+
+def intro_email_steps(
+    user: User, *, task_ids: list[int] | None = None, bulk_id: int | None = None
+) -> list[TransitionTask]:
+    """Open customer-email steps of handovers under way: the user's own, or the ones asked for by id: 1 query.
+
+    Who may send the ones asked for by id is the caller's check (a manager may send a CSM's).
+    """
+    steps = (
+        TransitionTask.objects.open()
+        .filter(transition__status__in=ACTIVE_STATUSES, transition__kind=PlaybookKind.HANDOVER)
+        .exclude(email_body="")
+    )
+    steps = steps.filter(pk__in=task_ids) if task_ids else steps.assigned_to(user)
+    if bulk_id is not None:
+        steps = steps.filter(transition__bulk_id=bulk_id)
+    return list(
+        steps.select_related(
+            "transition__account__owner",
+            "transition__from_csm",
+            "transition__to_csm",
+            "transition__playbook",
+            "assignee",
+        ).order_by("due_date", "transition__account__name", "pk")
+    )
+
+
+def intro_email_count(user: User, *, bulk_id: int) -> int:
+    """How many of a bulk handover's open customer emails are the user's to send: 1 query."""
+    return (
+        TransitionTask.objects.open()
+        .assigned_to(user)
+        .filter(transition__bulk_id=bulk_id, transition__status__in=ACTIVE_STATUSES)
+        .exclude(email_body="")
+        .count()
+    )
+
+
+def email_contacts(account_ids: list[int]) -> dict[int, list[Contact]]:
+    """Each account's current contacts with an email address, by name: 1 query."""
+    found: dict[int, list[Contact]] = {pk: [] for pk in account_ids}
+    for contact in (
+        Contact.objects.filter(account_id__in=account_ids, departed=False)
+        .exclude(email="")
+        .order_by("last_name", "first_name", "pk")
+    ):
+        found[contact.account_id].append(contact)
+    return found
 
 
 # --- handing a book over ---------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from .views import board, brief, bulk, handover, playbooks
+from .views import board, brief, bulk, handover, intro_emails, playbooks
 
 urlpatterns = [
     path("transitions/", board.board, name="transition-board"),
     path("transitions/my-tasks/", board.my_tasks, name="my-transition-tasks"),
     path("transitions/my-tasks/complete/", board.my_tasks_complete, name="my-transition-tasks-complete"),
+    path("transitions/my-tasks/intro-emails/", intro_emails.intro_emails, name="intro-emails"),
     path("transitions/<int:pk>/", handover.transition_view, name="transition-detail"),
     path(
         "transitions/<int:pk>/cancel/",

@@ -13,7 +13,10 @@ Split by concern; callers import from here:
 
 from .bulk import bulk_handover_create, bulk_handover_run
 from .customer_emails import (
+    IntroEmailDraft,
+    IntroEmailsInvalid,
     email_context,
+    intro_emails_send,
     outbound_email_mark_failed,
     outbound_email_mark_sent,
     outbound_email_retry,
@@ -40,6 +43,9 @@ from .transitions import (
 )
 
 __all__ = [
+    "IntroEmailDraft",
+    "IntroEmailsInvalid",
+    "intro_emails_send",
     "MIN_CONFIRMATION_REASON",
     "ConfirmationRequired",
     "TasksCompleted",

@@ -12,21 +12,33 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
 
-from accounts.models import Channel, Contact
-from accounts.services import touchpoint_log
+from accounts.models import AuditAction, AuditEvent, Channel, Contact, TimelineEntry
+from accounts.services import audit_event, timeline_system_entry, touchpoint_log
 from core import events
 from users.models import User
 from users.permissions import can_complete_transition_task
 
 from .. import emails
 from ..events import CustomerEmailsQueued
-from ..models import OutboundEmail, OutboundEmailStatus, Transition, TransitionTask
-from .steps import _locked_task, _require_task_access, task_complete
+from ..models import (
+    ACTIVE_STATUSES,
+    OutboundEmail,
+    OutboundEmailStatus,
+    PlaybookKind,
+    TaskStatus,
+    Transition,
+    TransitionStatus,
+    TransitionTask,
+)
+from .steps import _locked_task, _require_task_access, _runs_finish, task_complete
 from .transitions import _person
 
 
@@ -92,6 +104,175 @@ def task_email_send(
     OutboundEmail.objects.bulk_create(outbox)
     events.announce(CustomerEmailsQueued(email_ids=tuple(email.pk for email in outbox)))
     task_complete(actor=actor, task=locked)
+    return outbox
+
+
+# --- the introduction email to several accounts at once -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntroEmailDraft:
+    """One account's introduction email as the incoming CSM left it on the review page."""
+
+    task_id: int
+    contact_ids: tuple[int, ...]
+    subject: str
+    body: str
+
+
+class IntroEmailsInvalid(ValidationError):
+    """Some drafts cannot be sent; nothing was. `by_task` says what is wrong with each, by step id."""
+
+    def __init__(self, by_task: dict[int, list[str]]):
+        self.by_task = by_task
+        super().__init__(
+            f"Nothing was sent: {len(by_task)} email(s) need a correction.",
+            code="invalid",
+        )
+
+
+def _draft_problems(draft: IntroEmailDraft, task: TransitionTask, contacts: dict[int, Contact]) -> list[str]:
+    transition = task.transition
+    if task.status != TaskStatus.OPEN or not transition.is_active:
+        return [f"“{task.title}” is no longer open: it was sent or its handover ended."]
+    if not task.has_email or transition.kind != PlaybookKind.HANDOVER:
+        return [f"“{task.title}” is not a handover's customer email."]
+    problems = []
+    if not draft.subject.strip():
+        problems.append("Write a subject.")
+    if not draft.body.strip():
+        problems.append("Write the email: the body is empty.")
+    for text, name in ((draft.subject, "subject"), (draft.body, "body")):
+        try:
+            emails.validate_template(text, field=name)
+        except ValidationError as error:
+            problems.extend(error.messages)
+    if not draft.contact_ids:
+        problems.append("Choose at least one contact to write to.")
+    for contact_id in draft.contact_ids:
+        contact = contacts.get(contact_id)
+        if contact is None or contact.account_id != transition.account_id:
+            problems.append("Write only to this account's contacts.")
+            continue
+        if contact.departed or not contact.email:
+            problems.append(f"{contact.full_name} has no current email address.")
+            continue
+        try:
+            validate_email(contact.email)
+        except ValidationError:
+            problems.append(f"{contact.full_name}'s address “{contact.email}” is not a valid email address.")
+    return problems
+
+
+@transaction.atomic
+def intro_emails_send(*, actor: User, drafts: Sequence[IntroEmailDraft]) -> list[OutboundEmail]:
+    """Send several handovers' introduction emails in one go, each as its account's own: all of them, or none.
+
+    Each draft is checked first (open step, the actor's to send, subject, body,
+    placeholders, recipients with valid addresses); any problem refuses the whole
+    batch with IntroEmailsInvalid naming every draft's problems. Then, as a single
+    send does: one personalised outbox row per recipient, the step done, a timeline
+    entry and an audit row per step, CustomerEmailsQueued announced (sent after
+    commit), and any handover whose last required step this was completed (or left
+    awaiting a manager's confirmation). A fixed number of queries for any number of
+    accounts (inserts are batched).
+    """
+    if not drafts:
+        raise ValidationError("Choose at least one account to write to.")
+    task_ids = sorted({draft.task_id for draft in drafts})
+    if len(task_ids) != len(drafts):
+        raise ValidationError("Each account's email can be sent once.")
+    transition_ids = list(
+        TransitionTask.objects.filter(pk__in=task_ids)
+        .order_by("transition_id")
+        .values_list("transition_id", flat=True)
+        .distinct()
+    )
+    # Locked in pk order, as completing steps locks them, so a send and a tick on the same run queue up.
+    list(
+        Transition.objects.select_for_update(of=("self",))
+        .filter(pk__in=transition_ids)
+        .order_by("pk")
+        .values_list("pk")
+    )
+    tasks = TransitionTask.objects.select_related(
+        "transition__account__owner", "transition__from_csm", "transition__to_csm", "transition__playbook"
+    ).in_bulk(task_ids)
+    if len(tasks) != len(task_ids):
+        raise ValidationError("Some of these steps no longer exist; reload the page.")
+    for task in tasks.values():
+        account = task.transition.account
+        if not can_complete_transition_task(actor, assignee_id=task.assignee_id, account=account):
+            raise PermissionDenied(f"The email to {account.name} is someone else's to send.")
+    contacts = Contact.objects.in_bulk({pk for draft in drafts for pk in draft.contact_ids})
+    problems = {
+        draft.task_id: found for draft in drafts if (found := _draft_problems(draft, tasks[draft.task_id], contacts))
+    }
+    if problems:
+        raise IntroEmailsInvalid(problems)
+
+    outbox = []
+    for draft in drafts:
+        task = tasks[draft.task_id]
+        for contact_id in dict.fromkeys(draft.contact_ids):
+            contact = contacts[contact_id]
+            context = email_context(task, contact, None)
+            outbox.append(
+                OutboundEmail(
+                    account_id=task.transition.account_id,
+                    task=task,
+                    contact=contact,
+                    to_email=contact.email,
+                    subject=emails.render(draft.subject, context, field="subject").replace("\n", " ")[:200],
+                    body=emails.render(draft.body, context, field="body"),
+                    created_by=actor,
+                )
+            )
+    OutboundEmail.objects.bulk_create(outbox)
+    now = timezone.now()
+    TransitionTask.objects.filter(pk__in=task_ids, status=TaskStatus.OPEN).update(
+        status=TaskStatus.DONE, completed_at=now, completed_by=actor
+    )
+    Transition.objects.filter(pk__in=transition_ids, status=TransitionStatus.PLANNED).update(
+        status=TransitionStatus.IN_PROGRESS
+    )
+    sent_to = {draft.task_id: len(set(draft.contact_ids)) for draft in drafts}
+    TimelineEntry.objects.bulk_create(
+        timeline_system_entry(
+            account=tasks[task_id].transition.account,
+            event="transition_step",
+            summary=f"Handover step done: {tasks[task_id].title}",
+            actor=actor,
+        )
+        for task_id in task_ids
+    )
+    AuditEvent.objects.bulk_create(
+        audit_event(
+            actor=actor,
+            action=AuditAction.TRANSITION_CHANGED,
+            subject=tasks[task_id].transition,
+            account=tasks[task_id].transition.account,
+            changes={f"step {tasks[task_id].position} ({tasks[task_id].title})": (TaskStatus.OPEN, TaskStatus.DONE)},
+            reason=f"Introduction email to {sent_to[task_id]} contact(s), one of {len(task_ids)} reviewed and "
+            "sent at once.",
+        )
+        for task_id in task_ids
+    )
+    events.announce(CustomerEmailsQueued(email_ids=tuple(email.pk for email in outbox)))
+    finished = list(
+        Transition.objects.filter(pk__in=transition_ids, status__in=ACTIVE_STATUSES)
+        .exclude(
+            Exists(TransitionTask.objects.filter(transition=OuterRef("pk"), status=TaskStatus.OPEN, required=True))
+        )
+        .select_related("account", "playbook", "to_csm")
+        .order_by("pk")
+    )
+    if finished:
+        _runs_finish(
+            actor=actor,
+            transitions=finished,
+            last_steps_done={task.transition_id for task in tasks.values() if task.required},
+        )
     return outbox
 
 

@@ -97,12 +97,23 @@ def test_a_manager_splits_a_book_and_an_incoming_csm_completes_one_handover_with
     while page.locator("#tasks button:has-text('Mark done')").count():
         page.locator("#tasks button:has-text('Mark done')").first.click()
         page.wait_for_load_state()
-    expect(page.locator("#outcome")).to_contain_text(f"{new_owner.get_full_name()} now owns Customer 39")
-    screenshot(page, "handover-5-complete")
+    # Customer 39's context is thin (one unverified contact, no plan, no note): the handover waits for the manager.
+    expect(page.locator("#awaiting-confirmation")).to_contain_text("Needs a manager's confirmation")
+    expect(page.locator("#complete-form")).to_have_count(0)
+    screenshot(page, "handover-5-awaiting-confirmation")
 
-    # The manager's board shows it completed, and the account has its new owner.
+    # The manager sees it awaiting confirmation on the board and confirms it, saying why.
     page.context.clear_cookies()
     login(page, live_server, "tom")
+    page.goto(f"{live_server.url}/transitions/")
+    page.locator(f"[data-transition='{transition.pk}'] [data-testid=awaiting-confirmation]").click()
+    page.fill("#complete-form textarea[name=reason]", "Alex leaves on Friday; Sam fills the gaps in week one.")
+    page.click("#complete-form button")
+    expect(page.locator("#outcome")).to_contain_text(f"{new_owner.get_full_name()} now owns Customer 39")
+    expect(page.locator("#confirmation")).to_contain_text("Sam fills the gaps in week one")
+    screenshot(page, "handover-6-confirmed")
+
+    # The manager's board shows it completed, and the account has its new owner.
     page.goto(f"{live_server.url}/transitions/?status=completed")
     row = page.locator(f"[data-transition='{transition.pk}']")
     expect(row).to_contain_text("Completed")

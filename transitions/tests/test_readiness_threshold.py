@@ -223,7 +223,8 @@ def test_the_manager_confirms_on_the_page_a_missing_reason_comes_back_422_and_th
     assert 'id="confirmation"' in page and REASON in page
     assert "Readiness at completion: <strong>20%</strong> (the playbook asked for 80%)" in page
     history = page.split('id="history"', 1)[1]
-    assert "Confirmed by" in history and "Awaiting_confirmation" in history
+    assert "Confirmed by" in history and "Awaiting confirmation → <strong>yes</strong>" in history
+    assert "Readiness threshold → <strong>80%</strong>" in history and "Status → <strong>Completed</strong>" in history
 
 
 def test_the_manager_board_shows_the_handover_awaiting_confirmation(client, handover, manager):

@@ -87,11 +87,16 @@ def _task_list_page(request: HttpRequest, *, error: str = "", status: int = 200)
     if (due and due not in dict(DueWindow.CHOICES)) or group_by not in GROUPINGS:
         return HttpResponseBadRequest("Filter by due=overdue, today, week or later; group=transition or account.")
     listing = task_list(cast(User, request.user), due=due, group_by=group_by)
+    # Counted from the steps already listed: the link opens all of them, whatever the filter.
+    intro_emails = sum(
+        1 for group in listing.groups for task in group.tasks if task.has_email and task.transition.is_handover
+    )
     return render(
         request,
         "transitions/my_tasks.html",
         {
             "listing": listing,
+            "intro_emails": intro_emails,
             "due": due,
             "group_by": group_by,
             "windows": [(key, label, listing.window_counts[key]) for key, label in DueWindow.CHOICES],

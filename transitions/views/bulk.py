@@ -29,6 +29,7 @@ from ..selectors import (
     accounts_with_active_handover,
     csm_loads,
     health_bands,
+    intro_email_count,
     readiness_for_accounts,
 )
 
@@ -235,4 +236,7 @@ def _preview_again(request, form, assignments, *, error: str, conflicts: list[in
 def bulk_detail(request: HttpRequest, pk: int) -> HttpResponse:
     bulk = get_object_or_404(BulkHandover.objects.select_related("created_by", "playbook"), pk=pk)
     template = "transitions/partials/bulk_progress.html" if request.htmx else "transitions/bulk_detail.html"
-    return render(request, template, {"bulk": bulk})
+    context = {"bulk": bulk}
+    if not request.htmx and bulk.finished:
+        context["intro_emails"] = intro_email_count(request.user, bulk_id=bulk.pk)
+    return render(request, template, context)
