@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from operator import attrgetter, methodcaller
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.csv_export import CHUNK_SIZE, Column, columns_response
 from core.forms import add_service_errors, form_status
 from users.permissions import can_manage_deliveries
 
@@ -114,11 +117,43 @@ def _require_admin(request: HttpRequest) -> None:
         raise PermissionDenied("Only admins see deliveries.")
 
 
-def delivery_failed_list(request: HttpRequest) -> HttpResponse:
+def _delivery_about(delivery: Delivery) -> str:
+    """What the delivery was about, as the page says it: the flag's rule, or a customer email's subject."""
+    if delivery.flag:
+        return delivery.flag.rule.name
+    return delivery.subject
+
+
+def _delivery_account(delivery: Delivery) -> str:
+    if delivery.flag:
+        return delivery.flag.account.name
+    if delivery.outbound_email:
+        return delivery.outbound_email.account.name
+    return ""
+
+
+FAILED_DELIVERY_COLUMNS: list[Column[Delivery]] = [
+    Column("ID", attrgetter("pk")),
+    Column("Channel", methodcaller("get_channel_display")),
+    # Webhook URLs carry a secret in their path: only the host, as on the page.
+    Column("To", attrgetter("target_label")),
+    Column("Recipient", lambda d: str(d.notification.recipient) if d.notification else ""),
+    Column("Account", _delivery_account),
+    Column("About", _delivery_about),
+    Column("Attempts", attrgetter("attempts")),
+    Column("Last error", attrgetter("last_error")),
+    Column("Created", attrgetter("created_at")),
+]
+
+
+def delivery_failed_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Admins: deliveries that ran out of attempts, newest first; `?format=csv` exports every one of them."""
     _require_admin(request)
     queryset = Delivery.objects.failed().select_related(
         "flag__account", "flag__rule", "notification__recipient", "outbound_email__account"
     )
+    if request.GET.get("format") == "csv":
+        return columns_response("failed-deliveries", FAILED_DELIVERY_COLUMNS, queryset.iterator(chunk_size=CHUNK_SIZE))
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
