@@ -14,6 +14,7 @@ from users.models import Team, User
 DEFAULT_DAYS = 90
 # Longer periods only thin out the weekly points; a cap keeps the trend's snapshot read bounded.
 MAX_DAYS = 366
+FARTHEST_DAYS = 20 * 365
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class PortfolioFilterForm(forms.Form):
         data = super().clean() or {}
         until = data.get("until") or timezone.localdate()
         since = data.get("since") or until - dt.timedelta(days=DEFAULT_DAYS - 1)
+        today = timezone.localdate()
+        reach = dt.timedelta(days=FARTHEST_DAYS)
+        if not (today - reach <= since and until <= today + reach):
+            # Far-off days would overflow the date arithmetic below them; nothing real lies there anyway.
+            raise forms.ValidationError("Choose days within twenty years of today.")
         if since > until:
             raise forms.ValidationError("The period's start comes after its end.")
         if (until - since).days >= MAX_DAYS:

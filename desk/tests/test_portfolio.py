@@ -274,6 +274,8 @@ def test_no_warning_when_every_currency_has_a_rate(client, csm):
         {"since": "2026-05-01", "until": "2026-04-01"},
         {"since": "2020-01-01", "until": "2026-01-01"},
         {"tier": "gold"},
+        {"until": "9999-12-31"},
+        {"since": "0001-01-01", "until": "0001-01-02"},
         {"team": "x"},
     ],
 )
