@@ -9,7 +9,8 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from accounts.events import OutcomeRecorded
         from core import events
-        from lifecycle.flags.events import FlagResolved, FlagsRaised, FloodWarningsRaised
+        from lifecycle.flags.events import FlagResolved, FlagsCleared, FlagsRaised, FloodWarningsRaised
+        from lifecycle.health.events import BandsChanged
         from lifecycle.stages.events import StageChanged
         from notifications import handlers
         from notifications.webhooks import handlers as webhooks
@@ -20,7 +21,9 @@ class NotificationsConfig(AppConfig):
         events.subscribe(CustomerEmailsQueued, handlers.send_customer_emails)
         # Outbound webhooks (notifications/webhooks): one delivery per subscribed endpoint.
         events.subscribe(FlagsRaised, webhooks.flags_raised)
+        events.subscribe(FlagsCleared, webhooks.flags_cleared)
         events.subscribe(FlagResolved, webhooks.flag_resolved)
+        events.subscribe(BandsChanged, webhooks.bands_changed)
         events.subscribe(StageChanged, webhooks.stage_changed)
         events.subscribe(TransitionCompleted, webhooks.transition_completed)
         events.subscribe(OutcomeRecorded, webhooks.outcome_recorded)

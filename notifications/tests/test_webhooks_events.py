@@ -14,6 +14,7 @@ from accounts.tests.conftest import admin, csm, own_account, team  # noqa: F401
 from core import events
 from lifecycle.flags.rules import Firing
 from lifecycle.flags.services import flag_resolve, flags_sync
+from lifecycle.health.facts_query import AccountScope
 from lifecycle.stages.services import account_stage_change
 from notifications.tests.factories import default_rule
 from notifications.tests.webhook_receiver import Receiver, verify
@@ -119,6 +120,46 @@ def test_a_resolved_flag(endpoint, receiver, own_account, csm, django_capture_on
     assert data["flag"]["status"] == "resolved"
     assert data["flag"]["resolved_at"]
     assert data["resolved_by"] == {"id": csm.pk, "name": str(csm)}
+
+
+def test_a_flag_cleared_by_a_live_run(endpoint, receiver, own_account, django_capture_on_commit_callbacks):
+    from lifecycle.health.recompute import health_recompute_scope
+    from lifecycle.models import RedFlag
+
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_id = _raise(own_account)
+    # Raised days ago (a flag raised today is left for the day's runs), and the account is not red now.
+    RedFlag.objects.filter(pk=flag_id).update(raised_at=timezone.now() - dt.timedelta(days=3))
+    with django_capture_on_commit_callbacks(execute=True):
+        health_recompute_scope(day=timezone.localdate(), scope=AccountScope.of([own_account.pk]))
+    data = _only(receiver, endpoint, "flag.cleared")
+    assert data["account"] == _account(own_account)
+    assert (data["flag"]["id"], data["flag"]["status"]) == (flag_id, "cleared")
+    assert data["flag"]["cleared_at"] and data["flag"]["cleared_reason"].endswith("Health band turned red")
+
+
+def test_a_band_change(endpoint, receiver, own_account, django_capture_on_commit_callbacks):
+    from lifecycle.health.recompute import health_recompute_scope
+    from lifecycle.models import AccountHealth
+
+    today = timezone.localdate()
+    with django_capture_on_commit_callbacks(execute=True):
+        health_recompute_scope(day=today, scope=AccountScope.of([own_account.pk]))
+    assert not [r for r in receiver.received if r["json"]["type"] == "band.changed"], "a first score is no change"
+    band = AccountHealth.objects.get(account=own_account).band
+    before = "green" if band != "green" else "red"
+    AccountHealth.objects.filter(account=own_account).update(band=before)
+    with django_capture_on_commit_callbacks(execute=True):
+        health_recompute_scope(day=today, scope=AccountScope.of([own_account.pk]))
+    data = _only(receiver, endpoint, "band.changed")
+    health = AccountHealth.objects.get(account=own_account)
+    assert data == {
+        "account": _account(own_account),
+        "from_band": before,
+        "to_band": band,
+        "score": str(health.score),
+        "overridden": False,
+    }
 
 
 def test_a_stage_change(endpoint, receiver, own_account, csm, django_capture_on_commit_callbacks):

@@ -9,7 +9,9 @@ from .models import SUBSCRIBABLE_EVENTS, WebhookEndpoint
 # What each event is for, beside its checkbox (the payload fields are in the README).
 EVENT_HELP = {
     "flag.raised": "An alert rule raised a red flag on an account, or a snoozed flag woke up.",
+    "flag.cleared": "A red flag's rule stopped firing, so the nightly or near-real-time run cleared it.",
     "flag.resolved": "A person resolved a red flag, with a note.",
+    "band.changed": "An account's health band moved (green, yellow, red), by a recompute or a score override.",
     "stage.changed": "An account moved to another lifecycle stage.",
     "transition.completed": "A handover (the new owner takes over) or a playbook run was completed.",
     "outcome.recorded": "A renewal, downgrade or churn was recorded, or an earlier one corrected.",

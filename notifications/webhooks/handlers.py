@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from accounts.events import OutcomeRecorded
-from lifecycle.flags.events import FlagResolved, FlagsRaised
+from lifecycle.flags.events import FlagResolved, FlagsCleared, FlagsRaised
+from lifecycle.health.events import BandsChanged
 from lifecycle.stages.events import StageChanged
 from transitions.events import TransitionCompleted
 
@@ -32,6 +33,15 @@ def flags_raised(event: FlagsRaised) -> None:
             WebhookEvent.FLAG_RAISED,
             lambda: payloads.flags_raised([*event.raised_ids, *event.reopened_ids], reopened_ids=event.reopened_ids),
         )
+
+
+def flags_cleared(event: FlagsCleared) -> None:
+    if event.notify:
+        _queue(WebhookEvent.FLAG_CLEARED, lambda: payloads.flags_cleared(event.flag_ids))
+
+
+def bands_changed(event: BandsChanged) -> None:
+    _queue(WebhookEvent.BAND_CHANGED, lambda: payloads.bands_changed(event.changes))
 
 
 def flag_resolved(event: FlagResolved) -> None:

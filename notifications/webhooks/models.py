@@ -19,7 +19,9 @@ from django.utils import timezone
 
 class WebhookEvent(models.TextChoices):
     FLAG_RAISED = "flag.raised", "Red flag raised or re-opened"
+    FLAG_CLEARED = "flag.cleared", "Red flag cleared (its rule stopped firing)"
     FLAG_RESOLVED = "flag.resolved", "Red flag resolved by a person"
+    BAND_CHANGED = "band.changed", "Health band changed"
     STAGE_CHANGED = "stage.changed", "Lifecycle stage changed"
     TRANSITION_COMPLETED = "transition.completed", "Handover or playbook completed"
     OUTCOME_RECORDED = "outcome.recorded", "Outcome recorded (renewal, downgrade, churn)"

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from accounts.outcomes.models import Outcome
-from lifecycle.models import RedFlag
+from lifecycle.models import AccountHealth, RedFlag
 from transitions.models import Transition
 from users.models import User
 
@@ -59,6 +59,32 @@ def flags_raised(flag_ids: Iterable[int], *, reopened_ids: Iterable[int]) -> lis
     return [
         {"account": account_data(flag.account), "flag": _flag_data(flag) | {"reopened": flag.pk in reopened}}
         for flag in flags
+    ]
+
+
+def flags_cleared(flag_ids: Iterable[int]) -> list[Data]:
+    flags = RedFlag.objects.filter(pk__in=list(flag_ids)).select_related("rule", "account").order_by("pk")
+    return [
+        {
+            "account": account_data(flag.account),
+            "flag": _flag_data(flag) | {"cleared_at": _iso(flag.cleared_at), "cleared_reason": flag.cleared_reason},
+        }
+        for flag in flags
+    ]
+
+
+def bands_changed(changes: Iterable[tuple[int, str, str]]) -> list[Data]:
+    moves = {account_id: (before, after) for account_id, before, after in changes}
+    health = AccountHealth.objects.filter(account_id__in=list(moves)).select_related("account").order_by("account_id")
+    return [
+        {
+            "account": account_data(row.account),
+            "from_band": moves[row.account_id][0],
+            "to_band": moves[row.account_id][1],
+            "score": None if row.score is None else str(row.score),
+            "overridden": row.overridden,
+        }
+        for row in health
     ]
 
 
