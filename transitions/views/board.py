@@ -5,16 +5,18 @@ from typing import cast
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.csv_export import CHUNK_SIZE, columns_response
 from users.models import User
 from users.permissions import can_start_bulk_handover
 
 from .. import services
+from ..exports import board_export, board_export_columns, my_tasks_export, my_tasks_export_columns
 from ..filters import TransitionFilter
 from ..models import PlaybookKind, Transition
 from ..selectors import (
@@ -29,8 +31,14 @@ from ..selectors import (
 BOARD_PAGE_SIZE = 50
 
 
-def board(request: HttpRequest) -> HttpResponse:
-    """Manager board: every transition by status with % complete, overdue tasks and readiness, grouped by CSM."""
+def board(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Manager board: every transition by status with % complete, overdue tasks and readiness, grouped by CSM.
+
+    `?format=csv` exports every transition the filters match, in the board's order (transitions.exports).
+    """
+    if request.GET.get("format") == "csv":
+        transitions = board_export(request.GET).iterator(chunk_size=CHUNK_SIZE)
+        return columns_response("transitions", board_export_columns(), transitions)
     params = request.GET.copy()
     if "status" not in params:
         params["status"] = "active"
@@ -107,8 +115,14 @@ def _task_list_page(request: HttpRequest, *, error: str = "", status: int = 200)
     )
 
 
-def my_tasks(request: HttpRequest) -> HttpResponse:
-    """A CSM's open steps grouped by handover or account, filtered by when they are due."""
+def my_tasks(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """A CSM's open steps grouped by handover or account, filtered by when they are due; `?format=csv` exports them."""
+    if request.GET.get("format") == "csv":
+        due = request.GET.get("due", "")
+        if due and due not in dict(DueWindow.CHOICES):
+            return HttpResponseBadRequest("Filter by due=overdue, today, week or later.")
+        tasks = my_tasks_export(cast(User, request.user), due=due)
+        return columns_response("my-tasks", my_tasks_export_columns(), tasks.iterator(chunk_size=CHUNK_SIZE))
     return _task_list_page(request)
 
 
