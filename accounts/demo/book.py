@@ -28,6 +28,8 @@ STAGE_WEIGHTS = {
 # Churned accounts left at a renewal up to this many days ago (the window a backtest looks at).
 CHURNED_WITHIN_DAYS = 700
 TIER_WEIGHTS = {Tier.HIGH_TOUCH: 20, Tier.LOW_TOUCH: 38, Tier.TECH_TOUCH: 42}
+# The demo company knows every customer's industry; Unknown is for imports from systems that never recorded it.
+KNOWN_INDUSTRIES = [value for value in Industry.values if value != Industry.UNKNOWN]
 REGION_WEIGHTS = {
     Region.NORTH_AMERICA: 40,
     Region.EMEA: 35,
@@ -121,7 +123,7 @@ class AccountPlanner:
 
     def _plan_account(self) -> tuple[Account, AccountPlan]:
         rng = self.rng
-        industry = rng.choice(Industry.values)
+        industry = rng.choice(KNOWN_INDUSTRIES)
         region = _pick(rng, REGION_WEIGHTS)
         tier = _pick(rng, TIER_WEIGHTS)
         stage = _pick(rng, STAGE_WEIGHTS)
