@@ -347,7 +347,11 @@ class AccountsPlanner:
             plans.append(plan)
             # What the row writes follows from its values, the account it found and what differs there.
             tally.fingerprint(
-                record.line, plan.action, account.pk if account else None, tuple(plan.changes), record.values, plan.tags
+                record.line,
+                plan.action,
+                account.pk if account else None,
+                "|".join(plan.changes),
+                "\x1f".join(record.values.values()),
             )
             if plan.action == "create":
                 tally.to_create += 1

@@ -221,7 +221,7 @@ def read_rows(file: IO[bytes], fmt: FileFormat) -> Iterator[Row | FileProblem]:
                         line=line,
                         column="row",
                     )
-                else:
+                elif max(map(len, raw)) > MAX_FIELD_CHARS:
                     for position, value in enumerate(raw):
                         if len(value) > MAX_FIELD_CHARS:
                             yield FileProblem(
@@ -230,11 +230,11 @@ def read_rows(file: IO[bytes], fmt: FileFormat) -> Iterator[Row | FileProblem]:
                                 column=fmt.header[position] or f"column {position + 1}",
                             )
                             break
-                    else:
-                        values = [value.strip() for value in raw]
-                        if len(values) < width:
-                            values.extend([""] * (width - len(values)))
-                        yield Row(line=line, index=index, values=values)
+                else:
+                    values = [value.strip() for value in raw]
+                    if len(values) < width:
+                        values.extend([""] * (width - len(values)))
+                    yield Row(line=line, index=index, values=values)
                 index += 1
         except FileProblem as problem:
             yield problem
