@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from operator import attrgetter
 from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import ExchangeRate
+from core.csv_export import CHUNK_SIZE, Column, columns_response
 from core.forms import add_service_errors, form_status
 from users.models import User
 from users.permissions import can_configure
@@ -56,8 +59,22 @@ def _page(
     )
 
 
-def rate_list(request: HttpRequest) -> HttpResponse:
+# The import's columns first (currency, rate, effective_on), so an export edited in a spreadsheet goes back in.
+RATE_EXPORT_COLUMNS: list[Column[ExchangeRate]] = [
+    Column("currency", attrgetter("currency")),
+    # Without the stored trailing zeros, and never in exponent form (100, not 1E+2).
+    Column("rate", lambda rate: Decimal(format(rate.rate_to_reporting.normalize(), "f"))),
+    Column("effective_on", attrgetter("effective_on")),
+    Column("Added by", lambda rate: str(rate.created_by) if rate.created_by else ""),
+    Column("Added", attrgetter("created_at")),
+]
+
+
+def rate_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if request.method != "POST":
+        if request.GET.get("format") == "csv":
+            rates = exchange_rates().iterator(chunk_size=CHUNK_SIZE)
+            return columns_response(f"exchange-rates-to-{reporting_currency()}", RATE_EXPORT_COLUMNS, rates)
         return _page(request)
     actor = _admin(request)
     form = ExchangeRateForm(request.POST)
