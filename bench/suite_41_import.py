@@ -58,7 +58,7 @@ def run() -> list:
     from bench.core import Result
     from users.models import User
 
-    owners = list(User.objects.filter(role=User.Role.CSM, is_active=True).values_list("email", flat=True)[:20])
+    owners = list(User.objects.filter(role=User.Role.CSM, is_active=True).values_list("username", flat=True)[:20])
     results = []
     peaks = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -77,7 +77,8 @@ def run() -> list:
                 raise RuntimeError(completed.stderr.strip().splitlines()[-1] if completed.stderr else "child failed")
             figures = json.loads(completed.stdout.strip().splitlines()[-1])
             if figures["status"] != "done":
-                raise RuntimeError(f"the import ended {figures['status']}: {figures['message']}")
+                problems = figures.get("errors") or figures["message"]
+                raise RuntimeError(f"the import ended {figures['status']}: {problems}")
             peaks[rows] = figures["peak_rss_mb"]
             for label, seconds in (("dry run", figures["dry_run_seconds"]), ("import", figures["import_seconds"])):
                 rate = rows / seconds
