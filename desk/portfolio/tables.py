@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,11 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 from accounts.money.selectors import reporting_currency
+from core.csv_export import csv_lines
 
 from .health import BAND_LABELS, TEST_NAME, UNSCORED, Grouping
 from .selectors import Portfolio
 
 Cell = str | int | float | Decimal | dt.date | None
+CENT = Decimal("0.01")
 
 BAND_COLOURS = {"green": "#2f9e44", "yellow": "#f59f00", "red": "#e03131", UNSCORED: "#ced4da"}
 # Lines and bars that are not bands: one calm palette, in the order series appear.
@@ -34,24 +35,15 @@ class Table:
         return [[display(cell) for cell in row] for row in self.rows]
 
     def csv_lines(self) -> Iterator[str]:
-        buffer = _Line()
-        writer = csv.writer(buffer)
-        yield writer.writerow(self.headers)
-        for row in self.rows:
-            yield writer.writerow(["" if cell is None else _plain(cell) for cell in row])
+        """The table through the shared CSV writer: a byte-order mark, formula cells neutralised, numbers as numbers."""
+        return csv_lines(self.headers, ([_plain(cell) for cell in row] for row in self.rows))
 
 
-class _Line:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _plain(cell: Cell) -> str | int | float:
+def _plain(cell: Cell) -> Cell:
+    # Money to the cent but still a number (a negative amount as text would be neutralised like a formula).
     if isinstance(cell, Decimal):
-        return f"{cell:.2f}"
-    if isinstance(cell, dt.date):
-        return cell.isoformat()
-    return cell  # type: ignore[return-value]
+        return cell.quantize(CENT)
+    return cell
 
 
 def display(cell: Cell) -> str:

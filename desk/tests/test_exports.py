@@ -1,4 +1,4 @@
-"""The desk's exports: the cockpit, all accounts and the alerts inbox as CSV, with the page's filters,
+"""The desk's exports: the cockpit, all accounts, the alerts inbox and the portfolio's tables as CSV, with the page's filters,
 sort and scope, labels not codes, converted ARR beside the original, and cells a spreadsheet cannot run."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from accounts.models import Account, Coverage
 from accounts.tests.factories import AccountFactory
 from accounts.tests.volumes import SIZES, build_book
 from core.csv_export import BOM
+from desk.portfolio.tables import Table
 from lifecycle.models import AccountHealth, RedFlag
 from notifications.tests.factories import RedFlagFactory, default_rule
 from users.tests.factories import CSMFactory
@@ -221,3 +222,16 @@ class TestAlertsExport:
         with django_assert_num_queries(3):
             rows = table(client.get(reverse("alerts"), {"scope": "team", "format": "csv"}))
         assert len(rows) == n
+
+
+def test_a_portfolio_table_goes_through_the_shared_writer():
+    table_ = Table(
+        name="low_arr_touchpoints",
+        title="Low ARR, many touchpoints",
+        headers=["Account", "ARR", "Touchpoints", "Owner"],
+        rows=[['=HYPERLINK("http://x","y")', Decimal("-12.5"), -3, None]],
+    )
+    text = "".join(table_.csv_lines())
+    assert text.startswith(BOM)
+    rows = list(csv.reader(io.StringIO(text.removeprefix(BOM))))
+    assert rows == [["Account", "ARR", "Touchpoints", "Owner"], ['\'=HYPERLINK("http://x","y")', "-12.50", "-3", ""]]
