@@ -33,6 +33,7 @@ from transitions.services import outbound_email_mark_failed, outbound_email_mark
 from users.models import User
 from users.permissions import can_manage_deliveries
 
+from .chat import slack_link, slack_text
 from .models import (
     Channel,
     Delivery,
@@ -145,9 +146,10 @@ def _flag_email(flag: RedFlag, *, recipient: User, reopened: bool, why: str) -> 
 def _webhook_text(flag: RedFlag, *, reopened: bool) -> str:
     url = _absolute(reverse("account-detail", args=[flag.account_id]))
     verb = "re-opened" if reopened else "raised"
+    # Names and the reason may quote customers (an NPS comment): escaped as text, never live markup (chat.py).
     return (
-        f":triangular_flag_on_post: *{flag.get_severity_display()}* red flag {verb} on <{url}|{flag.account}>: "
-        f"{flag.rule.name}\n{flag.reason}\nCovered by {_covered_by(flag)}."
+        f":triangular_flag_on_post: *{flag.get_severity_display()}* red flag {verb} on {slack_link(url, flag.account)}: "
+        f"{slack_text(flag.rule.name)}\n{slack_text(flag.reason)}\nCovered by {slack_text(_covered_by(flag))}."
     )
 
 

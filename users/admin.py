@@ -1,14 +1,34 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
+from core.net import UnsafeURL, check_url
+
 from .models import ApiToken, Team, User
+
+
+class TeamAdminForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = "__all__"
+
+    def clean_chat_webhook_url(self) -> str:
+        # The same rule as the API's: the chat URL goes to public addresses only, unless the install allows private.
+        url = self.cleaned_data.get("chat_webhook_url", "")
+        if url:
+            try:
+                check_url(url)
+            except UnsafeURL as error:
+                raise forms.ValidationError(str(error)) from error
+        return url
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamAdminForm
     list_display = ["name", "segment", "member_count"]
     search_fields = ["name", "segment"]
 

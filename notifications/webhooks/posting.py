@@ -1,6 +1,6 @@
 """One POST to a checked webhook target: connect to the checked address, no redirects, a short timeout.
 
-The connection goes to the address `addresses.check_url` approved, with the
+The connection goes to the address `core.net.check_url` approved, with the
 host name kept for the Host header and TLS (certificate and SNI), so a name
 cannot be re-pointed at a private address between the check and the post.
 Only the first few hundred bytes of the answer are read.
@@ -14,9 +14,18 @@ import ssl
 import time
 from dataclasses import dataclass
 
-from .addresses import Target
+from core.net import Target
 
 RESPONSE_BYTES = 500
+# What is kept of a receiver's error body: its printable text, on one line, this long at most.
+EXCERPT_CHARS = 200
+
+
+def _excerpt(raw: bytes) -> str:
+    """A short, printable, one-line excerpt of what a receiver answered; the rest is not stored."""
+    text = "".join(c if c.isprintable() else " " for c in raw.decode(errors="replace"))
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float
             headers={"Content-Type": "application/json", "User-Agent": "Baton-Webhooks/1", **headers},
         )
         response = connection.getresponse()
-        detail = response.read(RESPONSE_BYTES).decode(errors="replace").strip()
+        detail = _excerpt(response.read(RESPONSE_BYTES))
     except TimeoutError:
         return Response(status_code=None, error=f"Timed out after {timeout:g} s.", duration_ms=elapsed())
     except ssl.SSLError as error:
@@ -85,7 +94,7 @@ def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float
         return Response(status_code=response.status, error="", duration_ms=elapsed())
     message = f"HTTP {response.status} {response.reason}"
     if 300 <= response.status < 400:
-        message += f" (redirects are not followed: {response.getheader('Location', '')[:200]})"
+        message += f" (redirects are not followed: {_excerpt(response.getheader('Location', '').encode())})"
     elif detail:
         message += f": {detail}"
     return Response(status_code=response.status, error=message[:RESPONSE_BYTES], duration_ms=elapsed())

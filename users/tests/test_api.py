@@ -67,7 +67,12 @@ def test_me_returns_the_caller(api, manager):
 def test_retrieve_a_team(api, csm, team):
     response = api(csm).get(reverse("api:team-detail", args=[team.pk]))
     assert response.status_code == 200
-    assert response.json() == {"id": team.pk, "name": "Enterprise", "segment": "Enterprise", "chat_webhook_url": ""}
+    assert response.json() == {
+        "id": team.pk,
+        "name": "Enterprise",
+        "segment": "Enterprise",
+        "chat_webhook": {"set": False, "host": ""},
+    }
 
 
 def test_teams_filter_by_segment(api, csm, team, other_team):
