@@ -169,7 +169,7 @@ class TouchpointForm(forms.Form):
 class StageChangeForm(forms.Form):
     to_stage = forms.ChoiceField(choices=Stage.choices, label="New stage")
     reason = forms.CharField(
-        required=False, widget=forms.TextInput(attrs={"placeholder": "Why now? (kept in the audit trail)"})
+        min_length=3, widget=forms.TextInput(attrs={"placeholder": "Why now? (kept in the audit trail)"})
     )
     # Shown only for "churned" (the page hides it otherwise); the churn is recorded as an outcome.
     churn_reason = forms.ChoiceField(

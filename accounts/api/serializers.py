@@ -85,7 +85,7 @@ class AccountReassignSerializer(serializers.Serializer):
 
 class StageChangeSerializer(serializers.Serializer):
     to_stage = serializers.ChoiceField(choices=Account._meta.get_field("stage").choices)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(min_length=3, help_text="Why the stage changes: required, kept in the audit trail.")
     churn_reason = serializers.ChoiceField(
         choices=ChurnReason.choices,
         required=False,

@@ -46,7 +46,9 @@ def changed_by_api(api, user, accounts, auth: str) -> set[str]:
     client = api(user, auth=auth)
     for account in accounts.values():
         response = client.post(
-            reverse("api:account-change-stage", args=[account.pk]), {"to_stage": "adoption"}, format="json"
+            reverse("api:account-change-stage", args=[account.pk]),
+            {"to_stage": "adoption", "reason": "Live"},
+            format="json",
         )
         assert response.status_code in {200, 403}
     return {name for name, account in accounts.items() if Account.objects.get(pk=account.pk).stage == "adoption"}

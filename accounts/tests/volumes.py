@@ -83,6 +83,7 @@ def build_history(n: int, account: Account, author: User) -> None:
                 to_stage="adoption",
                 changed_by=author,
                 changed_at=now - dt.timedelta(days=30),
+                reason="Went live",
             ),
             StageChange(
                 account=account,
@@ -90,6 +91,7 @@ def build_history(n: int, account: Account, author: User) -> None:
                 to_stage="success",
                 changed_by=author,
                 changed_at=now - dt.timedelta(days=3),
+                reason="Adopted",
             ),
         ]
     )

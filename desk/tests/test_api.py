@@ -64,7 +64,9 @@ def test_the_owner_changes_the_stage_through_the_api(api, csm, own_account):
 def test_the_same_or_an_unknown_stage_is_a_400(api, csm, own_account, nothing_written, to_stage):
     with nothing_written():
         response = api(csm).post(
-            reverse("api:account-change-stage", args=[own_account.pk]), {"to_stage": to_stage}, format="json"
+            reverse("api:account-change-stage", args=[own_account.pk]),
+            {"to_stage": to_stage, "reason": "Moving on"},
+            format="json",
         )
     assert response.status_code == 400
     assert "to_stage" in response.json()
@@ -73,7 +75,9 @@ def test_the_same_or_an_unknown_stage_is_a_400(api, csm, own_account, nothing_wr
 def test_another_teams_stage_cannot_be_changed(api, csm, other_team_account, nothing_written):
     with nothing_written():
         response = api(csm).post(
-            reverse("api:account-change-stage", args=[other_team_account.pk]), {"to_stage": "churned"}, format="json"
+            reverse("api:account-change-stage", args=[other_team_account.pk]),
+            {"to_stage": "churned", "reason": "Gone"},
+            format="json",
         )
     assert response.status_code == 403
 
@@ -102,7 +106,7 @@ def test_churn_through_the_api_needs_a_reason_and_records_the_outcome(api, csm, 
 def test_an_unknown_churn_reason_is_a_400(api, csm, own_account):
     response = api(csm).post(
         reverse("api:account-change-stage", args=[own_account.pk]),
-        {"to_stage": "churned", "churn_reason": "vibes"},
+        {"to_stage": "churned", "churn_reason": "vibes", "reason": "Gone"},
         format="json",
     )
     assert response.status_code == 400 and "churn_reason" in response.json()

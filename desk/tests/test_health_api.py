@@ -121,7 +121,9 @@ def test_the_stage_change_answers_with_the_health_too(api, csm, own_account):
     score(own_account, "55")
 
     response = api(csm).post(
-        reverse("api:account-change-stage", args=[own_account.pk]), {"to_stage": "adoption"}, format="json"
+        reverse("api:account-change-stage", args=[own_account.pk]),
+        {"to_stage": "adoption", "reason": "Live"},
+        format="json",
     )
 
     assert response.status_code == 200

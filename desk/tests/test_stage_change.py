@@ -43,7 +43,7 @@ def test_the_same_or_an_unknown_stage_is_refused_on_the_page_with_nothing_writte
 ):
     client.force_login(csm)
     with nothing_written():
-        response = client.post(stage_url(own_account), {"to_stage": to_stage})
+        response = client.post(stage_url(own_account), {"to_stage": to_stage, "reason": "Moving on"})
     assert response.status_code == 422
     assert "to_stage" in response.context["stage_form"].errors
     assert 'id="stage-form"' in response.content.decode()
@@ -53,7 +53,7 @@ def test_the_same_or_an_unknown_stage_is_refused_on_the_page_with_nothing_writte
 
 def test_a_team_manager_changes_a_team_accounts_stage(client, manager, own_account):
     client.force_login(manager)
-    assert client.post(stage_url(own_account), {"to_stage": "at_risk"}).status_code == 302
+    assert client.post(stage_url(own_account), {"to_stage": "at_risk", "reason": "Sponsor left"}).status_code == 302
     own_account.refresh_from_db()
     assert own_account.stage == Stage.AT_RISK
 
@@ -121,6 +121,6 @@ def test_churned_without_a_known_reason_is_refused_with_422_and_nothing_written(
 
 def test_a_churn_reason_sent_with_another_stage_is_ignored(client, csm, own_account):
     client.force_login(csm)
-    client.post(stage_url(own_account), {"to_stage": "adoption", "churn_reason": "price"})
+    client.post(stage_url(own_account), {"to_stage": "adoption", "reason": "Went live", "churn_reason": "price"})
     own_account.refresh_from_db()
     assert own_account.stage == Stage.ADOPTION and not Outcome.objects.exists()

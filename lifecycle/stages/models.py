@@ -22,6 +22,8 @@ class StageChange(models.Model):
     class Meta:
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["account", "-changed_at"], name="stagechange_account_recent")]
+        # Every change says why (the service asks a person for one; the system passes its own).
+        constraints = [models.CheckConstraint(condition=~models.Q(reason=""), name="stagechange_reason_not_blank")]
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.from_stage or '—'} → {self.to_stage}"

@@ -18,6 +18,22 @@ from users.models import User
 # A moment a client sends as "now" may run slightly ahead of the server's clock.
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
+# Every stage change says why; a person writes at least this much, the system passes a reason of its own.
+REASON_MIN_LENGTH = 3
+# What an integration's PATCH of `stage` records when it gives no reason of its own.
+REASON_SET_THROUGH_API = "Stage reported through the API"
+
+
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < REASON_MIN_LENGTH:
+        raise ValidationError(
+            {
+                "reason": f"Say why the stage changes (at least {REASON_MIN_LENGTH} characters): it is kept in the audit trail."
+            }
+        )
+    return reason
+
 
 def _check_not_future(entered_at: dt.datetime) -> None:
     if entered_at > timezone.now() + CLOCK_SKEW:
@@ -30,7 +46,7 @@ def account_stage_change(
     actor: User | None,
     account: Account,
     to_stage: str,
-    reason: str = "",
+    reason: str,
     churn_reason: str = "",
     entered_at: dt.datetime | None = None,
 ) -> StageChange:
@@ -40,9 +56,11 @@ def account_stage_change(
     Outcome in the same transaction: the current term closed, the current ARR lost, `reason` as its note.
     `entered_at` is when it moved, if not now (an integration reporting a move it knows the date of):
     not in the future, not before it entered its current stage, and today for a churn (recorded today).
+    `reason` is required (REASON_MIN_LENGTH characters after trimming): a system caller passes its own.
     """
     if to_stage not in Stage.values:
         raise ValidationError({"to_stage": f"Unknown stage {to_stage!r}."})
+    reason = _clean_reason(reason)
     if to_stage == Stage.CHURNED and churn_reason not in ChurnReason.values:
         message = "Say why the customer left." if not churn_reason else f"Unknown churn reason {churn_reason!r}."
         raise ValidationError({"churn_reason": message})
@@ -121,7 +139,9 @@ def account_stage_set(
     - The same stage and start (or no start given): nothing changes; returns None.
 
     A churn needs its reason and is recorded as of today: it is the stage change's, not this.
+    No `reason` given: REASON_SET_THROUGH_API is recorded, so every stage change still says why.
     """
+    reason = (reason or "").strip()
     if stage not in Stage.values:
         raise ValidationError({"stage": f"Unknown stage {stage!r}."})
     if entered_at is not None:
@@ -135,7 +155,9 @@ def account_stage_set(
     if stage == account.stage and same_start:
         return None
     if stage != account.stage and (entered_at is None or entered_at >= account.stage_entered_at):
-        return account_stage_change(actor=actor, account=account, to_stage=stage, reason=reason, entered_at=entered_at)
+        return account_stage_change(
+            actor=actor, account=account, to_stage=stage, reason=reason or REASON_SET_THROUGH_API, entered_at=entered_at
+        )
     assert entered_at is not None  # a correction always names the start
     recorded = StageChange.objects.filter(account=account).order_by("-changed_at").first()
     if recorded is not None:

@@ -128,9 +128,15 @@ def test_tier_and_stage_are_taken_as_of_the_day():
         source=TermsSource.EDITED,
     )
     StageChange.objects.create(
-        account=account, from_stage="onboarding", to_stage="adoption", changed_at=noon(day - dt.timedelta(days=50))
+        account=account,
+        from_stage="onboarding",
+        to_stage="adoption",
+        changed_at=noon(day - dt.timedelta(days=50)),
+        reason="Went live",
     )
-    StageChange.objects.create(account=account, from_stage="adoption", to_stage="churned", changed_at=noon(day))
+    StageChange.objects.create(
+        account=account, from_stage="adoption", to_stage="churned", changed_at=noon(day), reason="Left"
+    )
     history = _History([account.pk])
 
     def as_of(when: dt.date) -> tuple[str, str, int | None]:

@@ -261,7 +261,7 @@ def test_setting_and_clearing_a_score_override_each_queue_one_recompute(manager,
 
 
 def test_a_stage_change_queues_one_recompute(csm, own_account, commit, sent):
-    commit(lambda: account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION))
+    commit(lambda: account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION, reason="Live"))
     assert pending() == [own_account.pk]
     assert sent == ONE_DEBOUNCED_TASK
 

@@ -45,7 +45,7 @@ def test_a_stage_change_writes_history_audit_and_a_timeline_entry(csm, own_accou
 @pytest.mark.parametrize(("to_stage", "message"), [(Stage.ONBOARDING, "already in Onboarding"), ("paused", "Unknown")])
 def test_the_same_stage_or_an_unknown_one_is_refused(csm, own_account, nothing_written, to_stage, message):
     with nothing_written(), pytest.raises(ValidationError, match=message) as error:
-        account_stage_change(actor=csm, account=own_account, to_stage=to_stage)
+        account_stage_change(actor=csm, account=own_account, to_stage=to_stage, reason="Moving on")
     assert "to_stage" in error.value.message_dict
     own_account.refresh_from_db()
     assert own_account.stage == Stage.ONBOARDING
@@ -54,9 +54,9 @@ def test_the_same_stage_or_an_unknown_one_is_refused(csm, own_account, nothing_w
 def test_stage_history_lists_newest_first_with_days_spent_in_each(csm, own_account):
     start = timezone.now() - dt.timedelta(days=100)
     with time_machine.travel(start, tick=False):
-        account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION)
+        account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION, reason="Went live")
     with time_machine.travel(start + dt.timedelta(days=30), tick=False):
-        account_stage_change(actor=None, account=own_account, to_stage=Stage.SUCCESS)
+        account_stage_change(actor=None, account=own_account, to_stage=Stage.SUCCESS, reason="Adopted")
     periods = stage_history_with_durations(own_account)
     assert [(p.change.to_stage, p.days, p.current) for p in periods] == [
         (Stage.SUCCESS, 70, True),
@@ -71,10 +71,10 @@ def test_entering_onboarding_starts_the_onboarding_checklist_for_the_owner(
     from transitions.models import PlaybookKind, Transition
 
     with django_capture_on_commit_callbacks(execute=True):
-        account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION)
+        account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION, reason="Went live")
     assert not Transition.objects.filter(account=own_account, kind=PlaybookKind.STAGE).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        account_stage_change(actor=csm, account=own_account, to_stage=Stage.ONBOARDING)
+        account_stage_change(actor=csm, account=own_account, to_stage=Stage.ONBOARDING, reason="Restarted")
     checklist = Transition.objects.get(account=own_account, kind=PlaybookKind.STAGE)
     assert checklist.playbook.trigger_stage == Stage.ONBOARDING
     assert checklist.tasks.exists()
@@ -110,7 +110,9 @@ def test_churning_records_the_churn_outcome_in_the_same_transaction(csm, own_acc
 @pytest.mark.parametrize(("churn_reason", "message"), [("", "Say why the customer left."), ("vibes", "Unknown")])
 def test_churning_without_a_known_reason_is_refused(csm, own_account, nothing_written, churn_reason, message):
     with nothing_written(), pytest.raises(ValidationError, match=message) as error:
-        account_stage_change(actor=csm, account=own_account, to_stage=Stage.CHURNED, churn_reason=churn_reason)
+        account_stage_change(
+            actor=csm, account=own_account, to_stage=Stage.CHURNED, churn_reason=churn_reason, reason="Gone"
+        )
     assert "churn_reason" in error.value.message_dict
     assert not Outcome.objects.exists()
 
@@ -119,13 +121,17 @@ def test_a_churn_that_cannot_be_recorded_leaves_the_stage_as_it_was(csm, own_acc
     own_account.contract_start = own_account.renewal_date = None
     own_account.save()  # created just now, no contract dates: no term to close yet
     with nothing_written(), pytest.raises(ValidationError, match="no contract term to close") as error:
-        account_stage_change(actor=csm, account=own_account, to_stage=Stage.CHURNED, churn_reason="budget")
+        account_stage_change(
+            actor=csm, account=own_account, to_stage=Stage.CHURNED, churn_reason="budget", reason="Budget cut"
+        )
     assert "to_stage" in error.value.message_dict
     own_account.refresh_from_db()
     assert own_account.stage == Stage.ONBOARDING and not StageChange.objects.exists()
 
 
 def test_leaving_churned_again_keeps_the_recorded_churn(csm, own_account):
-    account_stage_change(actor=csm, account=own_account, to_stage=Stage.CHURNED, churn_reason="price")
+    account_stage_change(
+        actor=csm, account=own_account, to_stage=Stage.CHURNED, churn_reason="price", reason="Too dear"
+    )
     account_stage_change(actor=csm, account=own_account, to_stage=Stage.ONBOARDING, reason="Won back")
     assert Outcome.objects.get().kind == "churned"
