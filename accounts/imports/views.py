@@ -5,8 +5,7 @@ Views are thin: access through `_job`, the work in accounts.imports.services (or
 
 from __future__ import annotations
 
-import csv
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.csv_export import CONTENT_TYPE as CSV_CONTENT_TYPE
+from core.csv_export import csv_lines
 from core.forms import INVALID
 from users.models import User
 from users.permissions import can_import
@@ -149,14 +150,11 @@ def import_recheck(request: HttpRequest, pk: int) -> HttpResponse:
 
 def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["line", "column", "message"])
-    for error in job.errors:
-        writer.writerow([error["line"] if error["line"] is not None else "", error["column"], error["message"]])
+    rows: list[list[Any]] = [[error["line"], error["column"], error["message"]] for error in job.errors]
     if job.error_count > len(job.errors):
-        writer.writerow(
-            ["", "", f"… and {job.error_count - len(job.errors):,} more: fix these and run the dry run again."]
-        )
+        rows.append(["", "", f"… and {job.error_count - len(job.errors):,} more: fix these and run the dry run again."])
+    # The shared writer neutralises cells a spreadsheet would run: a column is named by the uploaded file's header.
+    # The kept problems are few (job.errors is capped), so the file is written whole rather than streamed.
+    response = HttpResponse("".join(csv_lines(["line", "column", "message"], rows)), content_type=CSV_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
     return response

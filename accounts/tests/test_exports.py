@@ -1,5 +1,5 @@
-"""Accounts' own exports: the account rows every list export starts from, and the exchange rates,
-whose file goes back in through the rates import."""
+"""Accounts' own exports: the account rows every list export starts from, the exchange rates,
+whose file goes back in through the rates import, and an import's problems file."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.imports.models import ImportJob
 from accounts.models import Account, Coverage, ExchangeRate
 from accounts.selectors import account_csv_rows, account_export_columns
 from accounts.tests.factories import AccountFactory
@@ -121,3 +122,22 @@ class TestExchangeRateExport:
         with django_assert_num_queries(3):
             _, rows = table(client.get(RATES, {"format": "csv"}))
         assert len(rows) == n
+
+
+class TestImportProblemsFile:
+    def test_the_problems_file_goes_through_the_shared_writer(self, client, admin):
+        client.force_login(admin)
+        upload = SimpleUploadedFile("a.csv", b'Website,Company\n=HYPERLINK("http://x"),X\n', content_type="text/csv")
+        client.post(reverse("import-start"), {"kind": "accounts", "file": upload})
+        job = ImportJob.objects.get()
+        client.post(
+            reverse("import-mapping", args=[job.pk]), {"column_0": "domain", "column_1": "name", "date_format": "iso"}
+        )
+        download = client.get(reverse("import-errors", args=[job.pk]))
+        assert download["Content-Type"] == "text/csv; charset=utf-8"
+        text = download.content.decode("utf-8")
+        assert text.startswith(BOM)
+        header, *problems = list(csv.reader(io.StringIO(text.removeprefix(BOM))))
+        assert header == ["line", "column", "message"]
+        assert problems and problems[0][0] == "2"
+        assert not any(cell.startswith(("=", "+", "-", "@")) for row in problems for cell in row)
