@@ -22,7 +22,8 @@ def test_an_admin_adds_rates_and_the_missing_rate_warning_goes_away(page, live_s
     failures = failures_of(page)
 
     login(page, live_server, "ada")
-    page.get_by_role("link", name="Rates", exact=True).click()
+    page.get_by_role("button", name="Settings").click()
+    page.get_by_role("link", name="Exchange rates", exact=True).click()
     expect(page.locator("h1")).to_have_text("Exchange rates")
     expect(page.locator("#missing-rates")).to_contain_text("No exchange rate for BRL, GBP.")
     page.get_by_label("Currency").fill("gbp")

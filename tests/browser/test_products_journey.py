@@ -24,6 +24,7 @@ def test_an_admin_adds_products_and_a_csm_records_and_ends_what_the_account_hold
     failures = failures_of(page)
 
     login(page, live_server, "ada")
+    page.get_by_role("button", name="Settings").click()
     page.get_by_role("link", name="Products", exact=True).click()
     expect(page.locator("h1")).to_have_text("Products")
     for key, name, description in [

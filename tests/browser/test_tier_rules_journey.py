@@ -23,7 +23,8 @@ def test_an_admin_previews_and_applies_tier_rules_then_overrides_one_account(pag
     failures = failures_of(page)
 
     login(page, live_server, "ada")
-    page.get_by_role("link", name="Tiers", exact=True).click()
+    page.get_by_role("button", name="Settings").click()
+    page.get_by_role("link", name="Tier rules", exact=True).click()
     expect(page.locator("h1")).to_have_text("Tier rules")
     for tier, at_least in (("High-touch", "100000"), ("Tech-touch", "")):
         page.locator("#id_tier").select_option(label=tier)
