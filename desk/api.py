@@ -54,7 +54,7 @@ class AccountDeskViewSet(AccountViewSet):
     # score filters narrow the list instead, and the pages sort by health.
 
     def get_queryset(self) -> QuerySet[Account]:
-        # The list columns already join the health row; its scorecard's name comes in the same query.
+        # The health row and its scorecard's name come in the page's own query.
         return super().get_queryset().select_related("health__scorecard")
 
     def perform_update(self, serializer) -> None:

@@ -1,0 +1,141 @@
+"""The API's big lists at scale (issue 17, item 4): as fast as the pages, and page 2,000 as fast as page 1.
+
+Measured as the pages are (bench/core.py `time_get`: the test client, median of 20 after a warm-up), each
+request carrying an integration token with the `read` scope, as an integration's would.
+
+"Page 2,000" with cursors: nobody follows `next` 1,999 times in a benchmark, so the deep rows start from the
+cursor that following `next` would reach there, made from the key of the last row of page 1,999 (the row at
+offset 99,949 of the ordering at 100,000 accounts; the last full page on a smaller book). The same page asked
+for by number (`?page=`, offset pages with their count, kept for older clients) is measured beside it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Account
+from bench.core import Result, at_most, time_get
+from csm.pagination import encode_cursor, keys_for, ordered
+from desk.api import AccountDeskViewSet
+from users.models import User
+from users.tokens import services as tokens
+from users.tokens.models import TokenKind
+
+API_MS = 30
+PAGE_SIZE = 50
+DEEP_PAGE = 2_000
+# Token (and its user), the page (owner, pool, health and scorecard joined), the page's tags.
+ACCOUNTS_QUERIES = 3
+# Token, the page (joined as each list needs).
+LIST_QUERIES = 3
+# The open-source peer's accounts API list at 100,000 accounts, median (issue 17).
+PEER_MS = 3_600
+PEER_TIMES = 50
+
+
+def _token_client() -> Client:
+    admin = User.objects.filter(role=User.Role.ADMIN).order_by("pk").first()
+    issued = tokens.token_create(actor=admin, kind=TokenKind.INTEGRATION, name="Bench API reader", scopes=["read"])
+    return Client(HTTP_AUTHORIZATION=f"Bearer {issued.plaintext}")
+
+
+def _deep_page(total: int) -> int:
+    """Page 2,000, or the last full page of a smaller book."""
+    return max(1, min(DEEP_PAGE, total // PAGE_SIZE))
+
+
+def _cursor_to_page(ordering: str, page: int) -> str:
+    """The cursor `next` gives on page `page - 1`: after the key of that page's last row."""
+    keys = keys_for(AccountDeskViewSet.ordering_keys, ordering)
+    row = ordered(Account.objects.all(), keys)[(page - 1) * PAGE_SIZE - 1]
+    return encode_cursor(ordering=ordering, values=[getattr(row, key.alias) for key in keys], reverse=False)
+
+
+def _row(name: str, client: Client, url: str, *, queries: int) -> tuple[list[Result], float]:
+    median_ms, query_count = time_get(client, url)
+    return [at_most(median_ms, API_MS, "ms", name), at_most(query_count, queries, "queries", f"{name}: queries")], (
+        median_ms
+    )
+
+
+def _cpu_ms(client: Client, url: str, *, repeat: int = 20) -> float:
+    """Median CPU time of this process (Django's side, not PostgreSQL's) per request: on a machine busy with other
+    work the wall time above also counts the waits for a core, this does not."""
+    timings = []
+    for _ in range(repeat):
+        started = time.process_time()
+        client.get(url)
+        timings.append((time.process_time() - started) * 1000)
+    return statistics.median(timings)
+
+
+def run() -> list[Result]:
+    client = _token_client()
+    total = Account.objects.count()
+    deep = _deep_page(total)
+    accounts = reverse("api:account-list")
+    results: list[Result] = []
+    accounts_ms: list[float] = []
+
+    for label, ordering in (("by name", "name"), ("by converted ARR, largest first", "-arr_reporting")):
+        first, ms = _row(
+            f"API accounts {label}: first page ({total:,} accounts)",
+            client,
+            f"{accounts}?ordering={ordering}",
+            queries=ACCOUNTS_QUERIES,
+        )
+        results += first
+        accounts_ms.append(ms)
+        if deep > 1:
+            cursor = _cursor_to_page(ordering, deep)
+            deep_rows, ms = _row(
+                f"API accounts {label}: page {deep:,} by cursor (after the key of row {(deep - 1) * PAGE_SIZE:,})",
+                client,
+                f"{accounts}?ordering={ordering}&cursor={cursor}",
+                queries=ACCOUNTS_QUERIES,
+            )
+            results += deep_rows
+            accounts_ms.append(ms)
+            # Offset pages, kept for clients written before cursors: they count, and walk past every row before.
+            results += _row(
+                f"API accounts {label}: ?page={deep:,} (offset, with count)",
+                client,
+                f"{accounts}?ordering={ordering}&page={deep}",
+                queries=ACCOUNTS_QUERIES + 1,
+            )[0]
+
+    results += _row("API contacts: first page", client, reverse("api:contact-list"), queries=LIST_QUERIES)[0]
+    results += _row(
+        "API usage signals: first page (newest day first)",
+        client,
+        reverse("api:signal-usage-list"),
+        queries=LIST_QUERIES,
+    )[0]
+    results += _row(
+        "API red flags: first page (most severe first)", client, reverse("api:red-flag-list"), queries=LIST_QUERIES
+    )[0]
+
+    default_page = f"{accounts}?ordering=name"
+    results.append(
+        at_most(_cpu_ms(client, default_page), API_MS, "ms", "API accounts by name: first page, CPU of the Django side")
+    )
+
+    slowest = max(accounts_ms)
+    times = PEER_MS / slowest
+    results.append(
+        Result(
+            name=f"API accounts list × faster than the peer's {PEER_MS / 1000:g} s (slowest of the accounts rows "
+            f"above, {slowest:.1f} ms)",
+            value=round(times, 1),
+            unit="×",
+            goal=f"≥ {PEER_TIMES} ×",
+            met=times >= PEER_TIMES,
+        )
+    )
+    assert settings.REST_FRAMEWORK["PAGE_SIZE"] == PAGE_SIZE, "the deep pages assume the API's default page size"
+    return results
