@@ -37,8 +37,8 @@ def board(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     `?format=csv` exports every transition the filters match, in the board's order (transitions.exports).
     """
     if request.GET.get("format") == "csv":
-        transitions = board_export(request.GET).iterator(chunk_size=CHUNK_SIZE)
-        return columns_response("transitions", board_export_columns(), transitions)
+        rows = board_export(request.GET).iterator(chunk_size=CHUNK_SIZE)
+        return columns_response("transitions", board_export_columns(), rows)
     params = request.GET.copy()
     if "status" not in params:
         params["status"] = "active"
