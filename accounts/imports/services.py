@@ -231,6 +231,9 @@ def import_execute(*, job_id: int) -> ImportJob:
     job.progress_total = job.progress_total or _count_rows(job)
     job.save(update_fields=["status", "progress_done", "progress_total", "updated_at"])
     reason = f"Import #{job.pk} ({job.filename})"
+    # Called inside a caller's transaction (a test, the bench), the job's row may be locked by it: a second
+    # connection writing the progress would wait for it for ever, so the progress is written in line.
+    progress = _progress_writer(job, outside_transaction=not connection.in_atomic_block)
     try:
         with transaction.atomic(), job.file.open("rb") as file:
             planner = _planner(
@@ -241,9 +244,7 @@ def import_execute(*, job_id: int) -> ImportJob:
                 reason=reason,
                 lock=True,
             )
-            tally = run(
-                _records(job, file), planner, write=True, progress=_progress_writer(job, outside_transaction=True)
-            )
+            tally = run(_records(job, file), planner, write=True, progress=progress)
             if not tally.ok or (tally.digest, tally.to_create, tally.to_update, tally.unchanged) != expected:
                 raise Stale(tally)
     except Stale as stale:
