@@ -144,6 +144,17 @@ def test_page_numbers_still_answer_with_a_count(api, csm):
     assert [row["id"] for row in by_cursor] == [row["id"] for row in first["results"] + second["results"]]
 
 
+def test_numbered_pages_stop_at_row_10000_and_say_to_follow_next(api, csm, book):
+    client = api(csm)
+
+    assert client.get(ACCOUNTS, {"page": 200}).status_code == 404  # row 9,950: allowed, past this book's end
+    response = client.get(ACCOUNTS, {"page": 2000})
+    assert response.status_code == 400
+    assert "follow `next`" in response.json()["page"][0]
+    assert client.get(ACCOUNTS, {"page": 21, "page_size": 1000}).status_code == 400  # 500 a page at most
+    assert client.get(ACCOUNTS, {"page": 20, "page_size": 500}).status_code == 404  # row 9,500
+
+
 def test_the_page_size_is_capped(api, csm):
     AccountFactory.create_batch(3, owner=csm)
     client = api(csm)
