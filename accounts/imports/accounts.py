@@ -530,7 +530,7 @@ class AccountsPlanner:
         if money:
             converted_arr_refresh(account_ids=money)
         reasons = self._apply_tier_rules(creates, changed)
-        # History and audit of the new accounts are copied from the rows just written, in one statement each.
+        # The history of the new accounts is copied from the rows just written, in one statement.
         actor_id = self.actor.pk
         created_ids = [plan.saved.pk for plan in creates]
         sql.terms_copy(
@@ -538,21 +538,24 @@ class AccountsPlanner:
             effective_at=now,
             actor_id=actor_id,
         )
-        sql.created_audit(
-            [pk for pk in created_ids if pk not in reasons], actor_id=actor_id, reason=self.reason, at=now
-        )
-        sql.created_audit(
-            [pk for pk in created_ids if pk in reasons],
-            actor_id=actor_id,
-            reason=f"{self.reason}. Tier from the rules",
-            at=now,
-        )
-        audits = []
+        # Audit rows go through the model (not copied in SQL like the history), so whatever AuditEvent
+        # derives as it is saved stays the model's to derive.
+        audits = [
+            audit_event(
+                actor=self.actor,
+                action=AuditAction.ACCOUNT_CREATED,
+                subject=plan.saved,
+                account=plan.saved,
+                reason=f"{self.reason}, {plan.record.named}"
+                + (f". {reasons[plan.saved.pk]}" if plan.saved.pk in reasons else ""),
+            )
+            for plan in creates
+        ]
         for plan in updates:
             changes = dict(plan.changes)
             if plan.tags is not None:
                 changes["tags"] = (list(plan.old_tags), list(plan.tags))
-            reason = f"{self.reason}, line {plan.record.line}" if plan.record.line >= 1 else self.reason
+            reason = f"{self.reason}, {plan.record.named}"
             if plan.saved.pk in reasons:
                 reason = f"{reason}. {reasons[plan.saved.pk]}"
             audits.append(

@@ -228,7 +228,7 @@ class ContactsPlanner:
                     subject=plan.contact,
                     account=Account(pk=plan.contact.account_id),
                     changes=plan.changes,
-                    reason=f"{self.reason}, line {plan.record.line}",
+                    reason=f"{self.reason}, {plan.record.named}",
                 )
                 for plan in [*creates, *updates]
                 if plan.changes

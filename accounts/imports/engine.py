@@ -26,6 +26,12 @@ class Record:
     line: int  # the file's line (1 is the header), or for the API the 0-based index of the row
     index: int
     values: dict[str, str]
+    # How an audit reason names the row: a file's line, or the bulk API's 0-based row.
+    where: str = "line"
+
+    @property
+    def named(self) -> str:
+        return f"{self.where} {self.line}"
 
 
 @dataclass(frozen=True)

@@ -311,7 +311,7 @@ def _json_records(kind: str, rows: list[Any]) -> Iterator[Record | Problem]:
                 values[name] = "yes" if value else "no"
             else:
                 values[name] = str(value).strip()
-        yield Record(line=index, index=index, values=values)
+        yield Record(line=index, index=index, values=values, where="row")
 
 
 def import_rows(*, actor: User, kind: str, rows: list[Any], dry_run: bool) -> Tally:

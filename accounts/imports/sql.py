@@ -1,5 +1,6 @@
-"""The import's set-based writes that the ORM can only do row by row: history and audit rows copied from the
-accounts just written (INSERT ... SELECT), and tag links in one multi-row INSERT. Plain SQL both databases run."""
+"""The import's set-based writes that the ORM can only do row by row: history rows copied from the accounts just
+written (INSERT ... SELECT), and tag links in one multi-row INSERT. Plain SQL both databases run; the import's
+tests write through both, so a column added to these tables without a database default fails them at once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
-from accounts.models import TERMS_FIELDS, Account, AccountTerms, AuditAction, AuditEvent, TermsSource
+from accounts.models import TERMS_FIELDS, Account, AccountTerms, TermsSource
 
 
 def _ids(ids: Sequence[int]) -> str:
@@ -26,21 +27,6 @@ def terms_copy(account_ids: Sequence[int], *, effective_at: dt.datetime, actor_i
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [effective_at, actor_id, TermsSource.IMPORTED, *account_ids])
-
-
-def created_audit(account_ids: Sequence[int], *, actor_id: int | None, reason: str, at: dt.datetime) -> None:
-    """One “account created” audit row per account, naming the import in its reason."""
-    if not account_ids:
-        return
-    sql = (
-        f"INSERT INTO {AuditEvent._meta.db_table} "
-        "(account_id, actor_id, action, subject_type, subject_id, changes, reason, created_at) "
-        f"SELECT id, %s, %s, %s, id, %s, %s, %s FROM {Account._meta.db_table} WHERE id IN ({_ids(account_ids)})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [actor_id, AuditAction.ACCOUNT_CREATED, Account._meta.model_name, "{}", reason, at, *account_ids]
-        )
 
 
 def tag_links(pairs: Sequence[tuple[int, int]]) -> None:
