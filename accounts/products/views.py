@@ -7,16 +7,18 @@ templates/accounts/products/partials/entitlements_panel.html.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from accounts.access import account_for_edit
 from accounts.models import Account, Entitlement, Product
+from core.csv_export import CHUNK_SIZE, Column, columns_response
 from core.forms import add_service_errors, form_status
 from users.models import User
 from users.permissions import can_configure
@@ -42,7 +44,19 @@ def _admin(request: HttpRequest) -> User:
 # --- The catalogue --------------------------------------------------------------------------------
 
 
-def product_list(request: HttpRequest) -> HttpResponse:
+PRODUCT_EXPORT_COLUMNS: list[Column[Product]] = [
+    Column("Product", attrgetter("name")),
+    Column("Key", attrgetter("key")),
+    Column("Description", attrgetter("description")),
+    Column("Accounts today", attrgetter("holders")),
+    Column("Ever held", attrgetter("ever_held")),
+]
+
+
+def product_list(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    if request.GET.get("format") == "csv":
+        products = product_catalogue().iterator(chunk_size=CHUNK_SIZE)
+        return columns_response("products", PRODUCT_EXPORT_COLUMNS, products)
     return render(
         request,
         "accounts/products/list.html",

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.imports.models import ImportJob
-from accounts.models import Account, Coverage, ExchangeRate
+from accounts.models import Account, Coverage, Entitlement, ExchangeRate, Product
 from accounts.selectors import account_csv_rows, account_export_columns
 from accounts.tests.factories import AccountFactory
 from core.csv_export import BOM
@@ -141,3 +141,34 @@ class TestImportProblemsFile:
         assert header == ["line", "column", "message"]
         assert problems and problems[0][0] == "2"
         assert not any(cell.startswith(("=", "+", "-", "@")) for row in problems for cell in row)
+
+
+class TestProductExport:
+    def test_everyone_exports_the_catalogue_with_how_many_accounts_hold_each(self, client, csm):
+        product = Product.objects.create(key="reports", name="@Reports", description="-1 dashboards")
+        Entitlement.objects.create(
+            account=AccountFactory(), product=product, seats=5, starts_on=TODAY - dt.timedelta(days=10)
+        )
+        client.force_login(csm)
+        response = client.get(reverse("product-list"), {"format": "csv"})
+        _, rows = table(response)
+        assert rows == [
+            {
+                "Product": "'@Reports",
+                "Key": "reports",
+                "Description": "'-1 dashboards",
+                "Accounts today": "1",
+                "Ever held": "1",
+            }
+        ]
+        assert (
+            'id="export-csv" href="?format=csv">Export CSV</a>' in client.get(reverse("product-list")).content.decode()
+        )
+
+    @pytest.mark.parametrize("n", [2, 20])
+    def test_one_query_for_the_catalogue_however_many_products(self, client, csm, django_assert_num_queries, n):
+        Product.objects.bulk_create([Product(key=f"p{i}", name=f"P{i}") for i in range(n)])
+        client.force_login(csm)
+        with django_assert_num_queries(3):  # session, user, the products with their counts
+            _, rows = table(client.get(reverse("product-list"), {"format": "csv"}))
+        assert len(rows) == n
