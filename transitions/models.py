@@ -371,7 +371,9 @@ class Transition(models.Model):
 
         Needs `with_progress()` annotations.
         """
-        return self.kind == PlaybookKind.HANDOVER and self.is_active and self.tasks_total > 0 and not self.required_open
+        tasks_total: int = getattr(self, "tasks_total", 0)
+        required_open: int = getattr(self, "required_open", 0)
+        return self.kind == PlaybookKind.HANDOVER and self.is_active and tasks_total > 0 and not required_open
 
     @property
     def percent_complete(self) -> int:
@@ -379,7 +381,7 @@ class Transition(models.Model):
         return round(100 * self.tasks_done / self.tasks_total) if self.tasks_total else 0
 
 
-RUN_NOUNS = {
+RUN_NOUNS: dict[str, str] = {
     PlaybookKind.HANDOVER: "handover",
     PlaybookKind.RISK: "save play",
     PlaybookKind.STAGE: "stage checklist",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -16,6 +18,7 @@ from accounts.models import Contact
 from transitions import services
 from transitions.filters import TransitionFilter, TransitionTaskFilter
 from transitions.models import OutboundEmail, Playbook, Transition, TransitionTask
+from users.models import User
 
 from .serializers import (
     BulkStartSerializer,
@@ -170,7 +173,7 @@ class TransitionViewSet(
         payload.is_valid(raise_exception=True)
         try:
             services.transition_complete(
-                actor=request.user, transition=transition, reason=payload.validated_data["reason"]
+                actor=cast(User, request.user), transition=transition, reason=payload.validated_data["reason"]
             )
         except services.ConfirmationRequired as error:
             return Response(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +19,7 @@ from accounts.models import Account
 from accounts.money.selectors import reporting_currency
 from core.forms import INVALID, add_service_errors
 from lifecycle.health.filters import AccountHealthFilter
+from users.models import User
 from users.permissions import can_start_bulk_handover
 
 from .. import services
@@ -235,8 +237,9 @@ def _preview_again(request, form, assignments, *, error: str, conflicts: list[in
 
 def bulk_detail(request: HttpRequest, pk: int) -> HttpResponse:
     bulk = get_object_or_404(BulkHandover.objects.select_related("created_by", "playbook"), pk=pk)
-    template = "transitions/partials/bulk_progress.html" if request.htmx else "transitions/bulk_detail.html"
-    context = {"bulk": bulk}
-    if not request.htmx and bulk.finished:
-        context["intro_emails"] = intro_email_count(request.user, bulk_id=bulk.pk)
+    partial = bool(request.htmx)
+    template = "transitions/partials/bulk_progress.html" if partial else "transitions/bulk_detail.html"
+    context: dict[str, Any] = {"bulk": bulk}
+    if not partial and bulk.finished:
+        context["intro_emails"] = intro_email_count(cast(User, request.user), bulk_id=bulk.pk)
     return render(request, template, context)

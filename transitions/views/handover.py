@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account, DealRole
 from core.forms import add_service_errors, form_status
+from users.models import User
 from users.permissions import can_complete_transition_task, can_confirm_unready_handover, can_manage_transition
 
 from .. import emails, services
@@ -34,19 +35,20 @@ def _detail_page(
     except Transition.DoesNotExist as missing:
         raise Http404("No such transition.") from missing
     account = transition.account
-    can_manage = can_manage_transition(request.user, account)
+    user = cast(User, request.user)
+    can_manage = can_manage_transition(user, account)
     offered = can_manage and transition.is_active
     readiness = account_readiness(account)
     threshold = transition.playbook.min_readiness
     below = transition.is_handover and readiness.percent < threshold
     works_on_it = any(
-        can_complete_transition_task(request.user, assignee_id=csm_id, account=account)
+        can_complete_transition_task(user, assignee_id=csm_id, account=account)
         for csm_id in (transition.to_csm_id, transition.from_csm_id)
     )
     # Offered once every required step is done: to the handover's CSMs when readiness reaches the bar,
     # below it only to those who may confirm it (with a reason).
     may_complete = transition.awaiting_confirmation and (
-        can_confirm_unready_handover(request.user, account) if below else works_on_it
+        can_confirm_unready_handover(user, account) if below else works_on_it
     )
     context: dict[str, Any] = {
         "transition": transition,
@@ -66,7 +68,7 @@ def _detail_page(
         task.can_work = (
             task.status == TaskStatus.OPEN
             and transition.is_active
-            and can_complete_transition_task(request.user, assignee_id=task.assignee_id, account=account)
+            and can_complete_transition_task(user, assignee_id=task.assignee_id, account=account)
         )
     forms = [form for form in (cancel_form, reschedule_form, complete_form) if form is not None]
     return render(request, "transitions/transition_detail.html", context, status=form_status(*forms))
@@ -129,7 +131,9 @@ def transition_complete(request: HttpRequest, pk: int) -> HttpResponse:
     form = CompleteForm(request.POST)
     if form.is_valid():
         try:
-            services.transition_complete(actor=request.user, transition=transition, reason=form.cleaned_data["reason"])
+            services.transition_complete(
+                actor=cast(User, request.user), transition=transition, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as error:
             add_service_errors(error, form)
         else:

@@ -76,7 +76,7 @@ def _default_recipients(contacts: list[Contact]) -> set[int]:
 def _proposed_calls(n: int) -> list[dt.datetime]:
     """A handover call per account, one working day after another from a week today, at three in the afternoon."""
     day = timezone.localdate() + dt.timedelta(days=7)
-    calls = []
+    calls: list[dt.datetime] = []
     while len(calls) < n:
         if day.weekday() < 5:
             calls.append(timezone.make_aware(dt.datetime.combine(day, dt.time(CALL_HOUR))))
