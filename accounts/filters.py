@@ -67,6 +67,12 @@ class AccountFilter(django_filters.FilterSet):
 class ContactFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     deal_role = django_filters.MultipleChoiceFilter(choices=DealRole.choices)
+    # Left out, a list shows the contacts not archived (accounts.api.views.ContactViewSet.filter_queryset).
+    archived = django_filters.ChoiceFilter(
+        choices=[("true", "Only archived contacts"), ("false", "Only contacts not archived")],
+        method="filter_archived",
+        label="Archived",
+    )
 
     class Meta:
         model = Contact
@@ -79,6 +85,9 @@ class ContactFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(first_name__icontains=value) | Q(last_name__icontains=value) | Q(email__icontains=value)
         )
+
+    def filter_archived(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(archived_at__isnull=value != "true")
 
 
 class TimelineEntryFilter(django_filters.FilterSet):

@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Stage
@@ -116,6 +117,15 @@ class ReassignForm(CoverageForm):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Recorded in the audit trail.")
 
 
+class ContactArchiveForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. a duplicate of another contact"}),
+        help_text="Recorded in the audit trail.",
+    )
+
+
 class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
@@ -124,7 +134,8 @@ class ContactForm(forms.ModelForm):
 
     def __init__(self, *args, account: Account, **kwargs):
         super().__init__(*args, **kwargs)
-        others = account.contacts.all()
+        # Not an archived contact, unless this one already reports to them.
+        others = account.contacts.filter(Q(archived_at__isnull=True) | Q(pk=self.instance.reports_to_id or 0))
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
         self.fields["reports_to"].queryset = others

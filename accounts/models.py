@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Lower, Trim
 from django.utils import timezone
 
 from accounts.money.models import DescNullsLastIndex
+from users.models import display_name
 from users.permissions import editable_accounts_q, sees_whole_book_on_desk
 
 
@@ -373,8 +374,16 @@ class Sentiment(models.TextChoices):
 
 
 class ContactQuerySet(models.QuerySet):
+    def active(self) -> ContactQuerySet:
+        """Not archived: archived contacts keep their history (touchpoints, surveys, reports) but leave the map."""
+        return self.filter(archived_at__isnull=True)
+
+    def archived(self) -> ContactQuerySet:
+        return self.filter(archived_at__isnull=False)
+
     def current(self) -> ContactQuerySet:
-        return self.filter(departed=False)
+        """Still at the customer and on the map: neither departed nor archived."""
+        return self.filter(departed=False, archived_at__isnull=True)
 
     def stale(self, *, days: int = 90) -> ContactQuerySet:
         cutoff = timezone.now() - dt.timedelta(days=days)
@@ -400,6 +409,13 @@ class Contact(models.Model):
     last_verified_at = models.DateTimeField(null=True, blank=True)
     departed = models.BooleanField(default=False)
     departed_at = models.DateField(null=True, blank=True)
+    # Contacts are archived, never deleted (accounts.services.contact_archive): their touchpoints, survey
+    # answers and reports keep pointing at them, and stakeholder coverage stops counting them.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    archive_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -505,6 +521,13 @@ class TimelineEntry(models.Model):
         indexes = [
             models.Index(fields=["account", "-occurred_at"], name="timeline_account_recent"),
             models.Index(fields=["account", "kind", "-occurred_at"], name="timeline_account_kind"),
+            # The book's touchpoints of the last days (the portfolio's workload), read from the index alone.
+            models.Index(
+                fields=["occurred_at"],
+                include=["account"],
+                condition=Q(kind=TimelineKind.TOUCHPOINT),
+                name="timeline_touchpoint_recent",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -518,6 +541,8 @@ class AuditAction(models.TextChoices):
     STAGE_CHANGED = "stage_changed", "Stage changed"
     CONTACT_CREATED = "contact_created", "Contact created"
     CONTACT_UPDATED = "contact_updated", "Contact updated"
+    CONTACT_ARCHIVED = "contact_archived", "Contact archived"
+    CONTACT_RESTORED = "contact_restored", "Contact restored"
     SCORE_OVERRIDDEN = "score_overridden", "Score overridden"
     TRANSITION_CHANGED = "transition_changed", "Transition changed"
     OUTCOME_RECORDED = "outcome_recorded", "Outcome recorded"
@@ -545,6 +570,28 @@ class AuditAction(models.TextChoices):
     TIER_CHANGED = "tier_changed", "Tier changed by the rules"
 
 
+class AuditEventQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        # Services that write many records at once build them directly: their actors' names are filled
+        # here, with one query for actors given by id only.
+        objs = list(objs)
+        missing = {
+            obj.actor_id
+            for obj in objs
+            if obj.actor_id and not obj.actor_name and "actor" not in obj._state.fields_cache
+        }
+        names = {}
+        if missing:
+            users = self.model._meta.get_field("actor").related_model._default_manager.filter(pk__in=missing)
+            names = {user.pk: display_name(user) for user in users.only("username", "first_name", "last_name")}
+        for obj in objs:
+            if obj.actor_id and not obj.actor_name:
+                obj.actor_name = (
+                    display_name(obj.actor) if "actor" in obj._state.fields_cache else names.get(obj.actor_id, "")
+                )
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class AuditEvent(models.Model):
     """Append-only record of who changed what, when and why.
 
@@ -556,6 +603,9 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The actor's name as it was when they acted: kept if the user row ever goes (users are deactivated,
+    # not deleted, but a name should not depend on that). Blank for the system.
+    actor_name = models.CharField(max_length=300, blank=True)
     action = models.CharField(max_length=32, choices=AuditAction.choices)
     subject_type = models.CharField(max_length=50)
     subject_id = models.BigIntegerField()
@@ -563,12 +613,19 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["account", "-created_at"], name="audit_account_recent")]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.subject_type}#{self.subject_id}"
+
+    @property
+    def actor_label(self) -> str:
+        """Who did it: the user as they are now, else the name kept when they acted; blank for the system."""
+        return str(self.actor) if self.actor is not None else self.actor_name
 
 
 # Outcomes (accounts/outcomes/), exchange rates (accounts/money/) and tier rules (accounts/segments/) are concepts

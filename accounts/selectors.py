@@ -188,12 +188,21 @@ class OrgChartNode:
     reports: list[OrgChartNode] = field(default_factory=list)
 
 
-def account_org_chart(contacts: list[Contact]) -> list[OrgChartNode]:
-    """Arrange already-fetched contacts into trees by `reports_to` (no extra queries)."""
+def account_org_chart(contacts: list[Contact], archived: Iterable[Contact] = ()) -> list[OrgChartNode]:
+    """Arrange already-fetched contacts into trees by `reports_to` (no extra queries).
+
+    Someone who reports to an archived contact is drawn under that person's nearest manager still on the
+    map (display only: their `reports_to` keeps pointing at the archived contact).
+    """
     nodes = {contact.pk: OrgChartNode(contact) for contact in contacts}
+    archived_managers = {contact.pk: contact.reports_to_id for contact in archived}
     roots = []
     for contact in contacts:
-        parent = nodes.get(contact.reports_to_id)
+        manager_id, seen = contact.reports_to_id, set()
+        while manager_id in archived_managers and manager_id not in seen:
+            seen.add(manager_id)
+            manager_id = archived_managers[manager_id]
+        parent = nodes.get(manager_id)
         if parent is None:
             roots.append(nodes[contact.pk])
         else:

@@ -19,7 +19,7 @@ from accounts.events import AccountChanged, ContactChanged, TimelineEntryLogged
 from accounts.money.refresh import converted_arr_refresh
 from accounts.segments.rules import RULE_INPUT_FIELDS, tier_by_rules
 from core import events
-from users.models import Team, User
+from users.models import Team, User, display_name
 
 from .models import (
     TERMS_FIELDS,
@@ -92,6 +92,7 @@ def audit_event(
     """An unsaved audit record: for a service that writes many at once with bulk_create."""
     return AuditEvent(
         actor=actor,
+        actor_name=display_name(actor),
         account=account,
         action=action,
         subject_type=subject._meta.model_name,
@@ -421,6 +422,74 @@ def contact_update(*, actor: User, contact: Contact, fields: dict[str, Any]) -> 
 def contact_verify(*, actor: User, contact: Contact) -> Contact:
     """Record that someone confirmed this contact's details are current."""
     return contact_update(actor=actor, contact=contact, fields={"last_verified_at": timezone.now()})
+
+
+@transaction.atomic
+def contact_archive(*, actor: User, contact: Contact, reason: str = "") -> Contact:
+    """Take a contact off the people map without losing their history; idempotent.
+
+    Contacts are never deleted: touchpoints they took part in, their survey answers and the people who
+    report to them keep pointing at them. Stakeholder coverage stops counting them (health recomputes).
+    """
+    contact = Contact.objects.select_for_update().select_related("account").get(pk=contact.pk)
+    if contact.archived_at is not None:
+        return contact
+    reason = reason.strip()
+    contact.archived_at = timezone.now()
+    contact.archived_by = actor
+    contact.archive_reason = reason
+    contact.save(update_fields=["archived_at", "archived_by", "archive_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.CONTACT_ARCHIVED,
+        subject=contact,
+        account=contact.account,
+        changes={"archived_at": (None, contact.archived_at)},
+        reason=reason,
+    )
+    timeline_system_event(
+        account=contact.account,
+        event="contact_archived",
+        summary=f"{contact.full_name} archived from the people map",
+        body=reason,
+        actor=actor,
+    )
+    events.announce(
+        ContactChanged(contact_id=contact.pk, account_id=contact.account_id, fields=frozenset({"archived_at"}))
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_restore(*, actor: User, contact: Contact, reason: str = "") -> Contact:
+    """Put an archived contact back on the people map; idempotent."""
+    contact = Contact.objects.select_for_update().select_related("account").get(pk=contact.pk)
+    if contact.archived_at is None:
+        return contact
+    archived_at = contact.archived_at
+    contact.archived_at = None
+    contact.archived_by = None
+    contact.archive_reason = ""
+    contact.save(update_fields=["archived_at", "archived_by", "archive_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.CONTACT_RESTORED,
+        subject=contact,
+        account=contact.account,
+        changes={"archived_at": (archived_at, None)},
+        reason=reason.strip(),
+    )
+    timeline_system_event(
+        account=contact.account,
+        event="contact_restored",
+        summary=f"{contact.full_name} restored to the people map",
+        body=reason.strip(),
+        actor=actor,
+    )
+    events.announce(
+        ContactChanged(contact_id=contact.pk, account_id=contact.account_id, fields=frozenset({"archived_at"}))
+    )
+    return contact
 
 
 @transaction.atomic

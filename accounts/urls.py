@@ -11,6 +11,8 @@ urlpatterns = [
     path("accounts/<int:pk>/contacts/new/", views.contact_create, name="contact-create"),
     path("accounts/<int:pk>/contacts/<int:contact_pk>/edit/", views.contact_edit, name="contact-edit"),
     path("accounts/<int:pk>/contacts/<int:contact_pk>/verify/", views.contact_verify, name="contact-verify"),
+    path("accounts/<int:pk>/contacts/<int:contact_pk>/archive/", views.contact_archive, name="contact-archive"),
+    path("accounts/<int:pk>/contacts/<int:contact_pk>/restore/", views.contact_restore, name="contact-restore"),
     path("accounts/<int:pk>/timeline/", views.timeline_page, name="timeline-page"),
     path("", include("accounts.outcomes.urls")),
     path("", include("accounts.products.urls")),

@@ -17,7 +17,7 @@ from users.permissions import can_create_account, can_reassign_account
 
 from . import selectors, services
 from .access import account_for_edit
-from .forms import AccountForm, ContactForm, CoverageForm, ReassignForm
+from .forms import AccountForm, ContactArchiveForm, ContactForm, CoverageForm, ReassignForm
 from .models import Account, Contact
 from .segments.rules import tier_by_rules
 
@@ -140,6 +140,32 @@ def contact_verify(request: HttpRequest, pk: int, contact_pk: int) -> HttpRespon
             request, "accounts/partials/contact_row.html", {"contact": contact, "can_edit": True, "account": account}
         )
     messages.success(request, f"{contact}'s details marked as verified.")
+    return redirect("account-detail", pk=account.pk)
+
+
+def contact_archive(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    """Take a contact off the people map, saying why; their history stays (contacts are never deleted)."""
+    account = account_for_edit(request.user, pk)
+    contact = get_object_or_404(Contact.objects.active(), pk=contact_pk, account=account)
+    form = ContactArchiveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.contact_archive(actor=request.user, contact=contact, reason=form.cleaned_data["reason"])
+        messages.success(request, f"{contact} archived. Restore them from the people map's archived list.")
+        return redirect("account-detail", pk=account.pk)
+    return render(
+        request,
+        "accounts/contact_archive.html",
+        {"form": form, "account": account, "contact": contact},
+        status=form_status(form),
+    )
+
+
+@require_POST
+def contact_restore(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    account = account_for_edit(request.user, pk)
+    contact = get_object_or_404(Contact, pk=contact_pk, account=account)
+    services.contact_restore(actor=request.user, contact=contact)
+    messages.success(request, f"{contact} is back on the people map.")
     return redirect("account-detail", pk=account.pk)
 
 

@@ -24,14 +24,28 @@ class PlaybookAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # runs name the playbook they follow; a playbook is archived on its page instead
+
 
 @admin.register(Transition)
 class TransitionAdmin(admin.ModelAdmin):
+    """Read-only: handovers are started, re-targeted, confirmed and cancelled by transitions.services
+    (the pages and the API), which write the audit trail; a wrong one is cancelled, not deleted."""
+
     list_display = ["account", "kind", "from_csm", "to_csm", "status", "target_date"]
     list_filter = ["status", "kind", "reason"]
     list_select_related = ["account", "from_csm", "to_csm"]
-    raw_id_fields = ["account", "from_csm", "to_csm", "bulk", "created_by", "playbook"]
-    readonly_fields = ["status", "completed_at", "cancelled_at"]
+    readonly_fields = [f.name for f in Transition._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(OutboundEmail)
@@ -47,8 +61,14 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     readonly_fields = [f.name for f in OutboundEmail._meta.fields]
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # what was sent to a customer, and when, is history
+
 
 @admin.register(BulkHandover)
 class BulkHandoverAdmin(admin.ModelAdmin):
     list_display = ["pk", "created_by", "total", "processed", "status", "created_at"]
     readonly_fields = [f.name for f in BulkHandover._meta.fields]
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -186,6 +186,11 @@ def can_take_over_accounts(user: User | None) -> bool:
     return user is not None and user.is_active and user.role in (user.Role.CSM, user.Role.MANAGER)
 
 
+def can_deactivate_user(actor: User | AnonymousUser, user: User) -> bool:
+    """Admins switch people off (never themselves); a person's book is then handed over by their manager."""
+    return actor.is_authenticated and actor.is_active and actor.is_admin and actor.pk != user.pk
+
+
 def can_open_django_admin(user: User | AnonymousUser) -> bool:
     """Baton's admins, and Django staff accounts (operators), get the link to Django's admin site."""
     return user.is_authenticated and (user.is_admin or user.is_staff)

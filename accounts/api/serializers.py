@@ -98,8 +98,8 @@ class StageChangeSerializer(serializers.Serializer):
 class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
-        fields = ["id", "account", *CONTACT_EDITABLE_FIELDS, "created_at", "updated_at"]
-        read_only_fields = ["created_at", "updated_at"]
+        fields = ["id", "account", *CONTACT_EDITABLE_FIELDS, "archived_at", "created_at", "updated_at"]
+        read_only_fields = ["archived_at", "created_at", "updated_at"]
         # DRF would turn the per-account unique email into a rule that every contact needs an email;
         # the service checks the constraint (blank emails allowed) and answers with its message.
         validators: list = []
@@ -111,7 +111,7 @@ class ContactSerializer(serializers.ModelSerializer):
 
 
 class TimelineEntrySerializer(serializers.ModelSerializer):
-    participants = serializers.PrimaryKeyRelatedField(many=True, queryset=Contact.objects.all(), required=False)
+    participants = serializers.PrimaryKeyRelatedField(many=True, queryset=Contact.objects.active(), required=False)
     author = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:

@@ -177,8 +177,31 @@ class ContactViewSet(viewsets.ModelViewSet):
         except DjangoValidationError as error:
             raise as_drf_error(error) from error
 
+    def filter_queryset(self, queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+        # A list leaves archived contacts out unless `?archived=` asks (ContactFilter); one is still read by id.
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list" and not self.request.query_params.get("archived"):
+            queryset = queryset.active()
+        return queryset
+
+    @extend_schema(
+        summary="Archive a contact",
+        description="Contacts are archived, never deleted: their touchpoints, survey answers and reports keep "
+        "pointing at them. Archived contacts leave lists (`?archived=true` lists them) and stakeholder coverage; "
+        "POST /api/contacts/{id}/restore/ brings one back. Archiving an archived contact changes nothing.",
+    )
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        return super().destroy(request, *args, **kwargs)
+
     def perform_destroy(self, instance):
-        instance.delete()
+        services.contact_archive(actor=self.request.user, contact=instance, reason="Deleted through the API")
+
+    @extend_schema(request=None, responses=ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk=None) -> Response:
+        contact = self.get_object()
+        contact = services.contact_restore(actor=request.user, contact=contact)
+        return Response(self.get_serializer(contact).data)
 
 
 class TimelineEntryViewSet(

@@ -55,8 +55,11 @@ OUTCOME_PREFIX = "oc"
 def account_detail_response(request: DeskRequest, account: Account, *, status: int = 200, **forms: Any) -> HttpResponse:
     """The Account 360 page; `forms` replaces a blank form with a bound one whose errors should show."""
     user = request.user
-    contacts = list(account.contacts.all())
-    org_trees = account_selectors.account_org_chart(contacts)
+    # One query for everyone; archived contacts are listed apart, to be restored, and left off the map.
+    everyone = list(account.contacts.all())
+    contacts = [contact for contact in everyone if contact.archived_at is None]
+    archived_contacts = [contact for contact in everyone if contact.archived_at is not None]
+    org_trees = account_selectors.account_org_chart(contacts, archived=archived_contacts)
     can_edit = can_edit_account(user, account)
     can_override = can_override_health(user, account)
     outcomes = account_outcomes(account)
@@ -66,6 +69,7 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
         "can_edit": can_edit,
         "can_reassign": can_reassign_account(user, account),
         "contacts": contacts,
+        "archived_contacts": archived_contacts,
         "org_chart": account_selectors.org_chart_rows(org_trees),
         "org_chart_layout": org_chart_layout(org_trees),
         **account_selectors.timeline_window(account),

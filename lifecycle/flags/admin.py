@@ -41,6 +41,10 @@ class AlertRuleAdmin(admin.ModelAdmin):
         form.base_fields["params"].help_text = f"Only what differs from the defaults. Defaults — {defaults}"
         return form
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A rule's flags and flood warnings go with it (CASCADE): retire a rule that fired by unticking "active".
+        return obj is None or not (obj.flags.exists() or obj.flood_warnings.exists())
+
 
 @admin.register(RedFlag)
 class RedFlagAdmin(admin.ModelAdmin):
@@ -69,6 +73,9 @@ class RedFlagAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(FloodWarning)
 class FloodWarningAdmin(admin.ModelAdmin):
@@ -84,4 +91,7 @@ class FloodWarningAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

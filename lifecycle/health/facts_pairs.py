@@ -281,6 +281,7 @@ def _facts_sql() -> str:
                    ) AS champion_left
             FROM {_table(Contact)} AS ct
             WHERE ct.account_id = p.account_id AND ct.deal_role IN (%(champion)s, %(decider)s)
+              AND ct.archived_at IS NULL  -- archived contacts are off the map, as in facts_query
         ) AS s
         LEFT JOIN LATERAL (
             SELECT pr.rating, pr.rated_at, pr.expires_at FROM {_table(PulseRating)} AS pr

@@ -508,7 +508,10 @@ def stakeholder_query(scope: AccountScope, day: dt.date):
     left_by_then = Q(departed=True) & (Q(departed_at__isnull=True) | Q(departed_at__lte=day))
     current = ~left_by_then
     return (
-        Contact.objects.filter(scope.q(), deal_role__in=[DealRole.CHAMPION, DealRole.DECISION_MAKER])
+        # Archived contacts are off the map (a duplicate, a mistake): never counted, on any day.
+        Contact.objects.filter(
+            scope.q(), deal_role__in=[DealRole.CHAMPION, DealRole.DECISION_MAKER], archived_at__isnull=True
+        )
         .values("account_id")
         .annotate(
             champions=Count("id", filter=current & Q(deal_role=DealRole.CHAMPION)),

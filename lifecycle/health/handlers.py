@@ -18,7 +18,7 @@ from lifecycle.health.recompute import enqueue_account_recompute
 # products an account holds change (adoption breadth reads them).
 HEALTH_INPUT_FIELDS = frozenset({"arr", "currency", "contract_start", "renewal_date", "tier", "stage", "entitlements"})
 # Contact fields behind stakeholder coverage and the "champion departed" rule.
-STAKEHOLDER_FIELDS = frozenset({"deal_role", "departed", "departed_at"})
+STAKEHOLDER_FIELDS = frozenset({"deal_role", "departed", "departed_at", "archived_at"})
 
 
 def recompute_after_account_change(event: AccountChanged) -> None:

@@ -58,13 +58,20 @@ class CheckInAdmin(_SignalAdmin):
     inlines = [CheckInAnswerInline]
     readonly_fields = ["account", "held_at", "conducted_by", "timeline_entry"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a check-in is on the account's timeline and in its health history
+
 
 @admin.register(PulseRating)
 class PulseRatingAdmin(_SignalAdmin):
     list_display = ["rated_at", "account", "rating", "rated_by", "expires_at"]
     list_select_related = ["account", "rated_by"]
     list_filter = ["rating"]
-    readonly_fields = ["account", "rated_by", "rated_at", "expires_at"]
+    # A pulse is written by its service (who rated, when, until when); a new rating replaces it.
+    readonly_fields = [f.name for f in PulseRating._meta.fields]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a pulse is in the account's health history
 
 
 @admin.register(UsageDaily)
