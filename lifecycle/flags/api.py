@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -78,6 +79,12 @@ class AdminWritesOrReadOnly(permissions.IsAuthenticated):
         return request.method in permissions.SAFE_METHODS or can_configure(request.user)
 
 
+class AlertRuleInUse(APIException):
+    status_code = 409
+    default_detail = "This rule has raised flags, which would be deleted with it; retire it with active=false instead."
+    default_code = "alert_rule_in_use"
+
+
 class AlertRuleViewSet(viewsets.ModelViewSet):
     serializer_class = AlertRuleSerializer
     permission_classes = [AdminWritesOrReadOnly]
@@ -102,6 +109,12 @@ class AlertRuleViewSet(viewsets.ModelViewSet):
             )
         except DjangoValidationError as error:
             raise as_drf_error(error) from error
+
+    def perform_destroy(self, instance: AlertRule) -> None:
+        # Its flags and flood warnings go with it (CASCADE): a rule that ever fired is retired, not deleted.
+        if instance.flags.exists() or instance.flood_warnings.exists():
+            raise AlertRuleInUse()
+        instance.delete()
 
 
 class RedFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

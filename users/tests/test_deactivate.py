@@ -122,3 +122,35 @@ def admin_site_user_admin():
 class _Messages:
     def add(self, *args, **kwargs) -> None:
         pass
+
+
+# The API -------------------------------------------------------------------------------------------------
+
+
+def test_an_admin_deactivates_through_the_api_with_a_reason(api, admin, csm):
+    client = api(admin)
+    url = reverse("api:user-deactivate", args=[csm.pk])
+    assert client.post(url, {}, format="json").status_code == 400
+    response = client.post(url, {"reason": "Left the company"}, format="json")
+    assert response.status_code == 200 and response.json()["is_active"] is False
+    assert UserEvent.objects.get().reason == "Left the company"
+    back = client.post(reverse("api:user-reactivate", args=[csm.pk]), {"reason": "Came back"}, format="json")
+    assert back.status_code == 200 and back.json()["is_active"] is True
+
+
+def test_is_active_is_not_patched_around_the_service(api, admin, csm, nothing_written):
+    with nothing_written():
+        response = api(admin).patch(reverse("api:user-detail", args=[csm.pk]), {"is_active": False}, format="json")
+    assert response.status_code == 400 and "is_active" in response.json()
+    csm.refresh_from_db()
+    assert csm.is_active
+
+
+@pytest.mark.parametrize("who", ["manager", "admin"])
+def test_only_an_admin_deactivates_through_the_api_and_never_themselves(request, api, admin, csm, who):
+    actor = request.getfixturevalue(who)
+    target = admin if who == "admin" else csm
+    response = api(actor).post(reverse("api:user-deactivate", args=[target.pk]), {"reason": "Because"}, format="json")
+    assert response.status_code == 403
+    target.refresh_from_db()
+    assert target.is_active
