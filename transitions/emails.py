@@ -29,7 +29,38 @@ def template_fields(text: str) -> set[str]:
         ) from error
 
 
+# The longest a rendered subject or body may be: far above any real email, far below what repeated placeholders
+# could otherwise build. A template within both limits below always renders within it (each value is a name or a
+# date, a few hundred characters at most), so the cap at rendering is only a backstop.
+MAX_RENDERED_CHARS = 50_000
+MAX_TEMPLATE_CHARS = 15_000
+MAX_PLACEHOLDERS = 100
+
+
 def validate_template(text: str, *, field: str) -> None:
+    """Only bare known names: no format spec (`{account:>99999}`), conversion (`{account!r}`), attribute or index."""
+    try:
+        formatted = [
+            (name, spec, conversion) for _, name, spec, conversion in _FORMATTER.parse(text) if name is not None
+        ]
+    except ValueError as error:
+        raise ValidationError(
+            f"The email template has unbalanced braces: {error}. Write {{{{ and }}}} for literal braces."
+        ) from error
+    if len(text) > MAX_TEMPLATE_CHARS or len(formatted) > MAX_PLACEHOLDERS:
+        raise ValidationError(
+            {
+                field: f"The email template is too long: at most {MAX_TEMPLATE_CHARS:,} characters "
+                f"and {MAX_PLACEHOLDERS} placeholders."
+            }
+        )
+    decorated = [name for name, spec, conversion in formatted if spec or conversion]
+    if decorated:
+        raise ValidationError(
+            {
+                field: f"Write placeholders as a bare name, like {{account}}: {{{decorated[0]}…}} has a format or conversion."
+            }
+        )
     unknown = sorted(template_fields(text) - set(EMAIL_PLACEHOLDERS))
     if unknown:
         known = ", ".join(f"{{{name}}}" for name in EMAIL_PLACEHOLDERS)
@@ -63,7 +94,12 @@ class EmailContext:
 def render(text: str, context: EmailContext, *, field: str = "body") -> str:
     validate_template(text, field=field)
     values = context.as_dict()
-    return _FORMATTER.vformat(text, (), values)
+    rendered = _FORMATTER.vformat(text, (), values)
+    if len(rendered) > MAX_RENDERED_CHARS:
+        raise ValidationError(
+            {field: f"The email is too long once filled in (over {MAX_RENDERED_CHARS:,} characters)."}
+        )
+    return rendered
 
 
 def _escaped(text: str) -> str:

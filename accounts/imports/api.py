@@ -19,12 +19,13 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import DRY_RUN, BatchErrorSerializer, batch_rows, dry_run_asked
+from core.parsers import BatchJSONParser
 from users.models import User
 from users.permissions import can_import
 
@@ -108,7 +109,7 @@ def _result(tally: Tally, *, dry_run: bool) -> dict[str, Any]:
 class BulkImportView(APIView):
     kind = Kind.ACCOUNTS
     permission_classes = [CanImport]
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [BatchJSONParser, MultiPartParser]
 
     @extend_schema(
         parameters=[DRY_RUN],

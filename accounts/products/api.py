@@ -20,12 +20,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Account, Entitlement, Product
 from core.api import DRY_RUN, BatchErrorSerializer, as_drf_error, batch_response, batch_rows, dry_run_asked
+from core.parsers import BatchJSONParser
 from users.models import User
 from users.permissions import can_configure, can_edit_account
 
@@ -249,7 +249,7 @@ class EntitlementViewSet(viewsets.ModelViewSet):
             413: OpenApiResponse(BatchErrorSerializer, description="More rows than one batch may hold."),
         },
     )
-    @action(detail=False, methods=["post"], url_path="bulk", parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"], url_path="bulk", parser_classes=[BatchJSONParser])
     def bulk(self, request: Request) -> Response:
         rows = batch_rows(request, max_rows=services.MAX_ROWS)
         if isinstance(rows, Response):

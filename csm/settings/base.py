@@ -126,7 +126,9 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Baton <baton@loca
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # First, so a request without credentials is answered 401 with `WWW-Authenticate: Bearer`.
+        # An address that failed to authenticate too often is answered 429 before any credentials are tried.
+        "core.throttles.FailedAuthenticationGate",
+        # First to answer, so a request without credentials is answered 401 with `WWW-Authenticate: Bearer`.
         "users.tokens.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         # Legacy keys (`Token <40 hex>`) still work, with their user's full rights, until they are replaced
@@ -134,6 +136,22 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies are size-limited (413) and refused with a 400 for NUL characters, out-of-range numbers and
+    # deep nesting (core/parsers.py); batch endpoints use core.parsers.BatchJSONParser's larger limit.
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Per user (session or token) and per address for anonymous callers; 429 with Retry-After (core/throttles.py).
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.AnonRateThrottle", "core.throttles.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("BATON_API_RATE_ANON", default="60/min"),
+        "user": env("BATON_API_RATE_USER", default="1200/min"),
+        # Failed token or password authentications per address before it is refused for the rest of the minute.
+        "failed_auth": env("BATON_API_RATE_FAILED_AUTH", default="30/min"),
+    },
+    "EXCEPTION_HANDLER": "core.throttles.exception_handler",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         # DRF's ordering filter, except on the lists that page by keyset (csm/pagination.py).
@@ -242,6 +260,10 @@ BATON_PAGE_SIZE = 50
 # Links in emails and chat messages point here.
 BATON_BASE_URL = env("BATON_BASE_URL", default="http://127.0.0.1:8000")
 BATON_WEBHOOK_TIMEOUT = env.int("BATON_WEBHOOK_TIMEOUT", default=10)
+# Largest API request bodies, in bytes: ordinary JSON, and batches of up to 10,000 rows (10,000 usage rows are
+# about 1.7 MB, tickets with 300-character subjects about 5 MB, surveys with 1,000-character comments about 12 MB).
+BATON_API_MAX_BODY_BYTES = env.int("BATON_API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+BATON_API_MAX_BATCH_BYTES = env.int("BATON_API_MAX_BATCH_BYTES", default=20 * 1024 * 1024)
 # Outbound webhooks (README, "Webhooks"): seconds to connect and for each read of the receiver's answer, and
 # whether admins may register receivers on loopback, private or link-local addresses, or over plain http
 # (an install whose receivers live on its own network; off by default, as such URLs reach inside it).

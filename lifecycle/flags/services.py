@@ -40,6 +40,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery, TextField, Value
 from django.db.models.functions import Concat
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -303,8 +304,11 @@ def can_act_on_flag(user: User, flag: RedFlag) -> bool:
 
 
 def flag_for_action(user: User, pk: int) -> RedFlag:
-    """The flag, if it exists (else 404) and `user` may act on it (else 403)."""
-    flag = get_object_or_404(RedFlag.objects.select_related("account__owner", "rule"), pk=pk)
+    """The flag, if it exists (else 404, also for an id that is not a number) and `user` may act on it (else 403)."""
+    try:
+        flag = get_object_or_404(RedFlag.objects.select_related("account__owner", "rule"), pk=pk)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise Http404("No such flag.") from error
     if not can_act_on_flag(user, flag):
         raise PermissionDenied("You cannot act on this account's flags.")
     return flag

@@ -23,11 +23,11 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import DRY_RUN, BatchErrorSerializer, batch_response, batch_rows, dry_run_asked
+from core.parsers import BatchJSONParser
 from lifecycle.models import (
     Invoice,
     ProductUsageDaily,
@@ -185,7 +185,7 @@ class _SignalViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     kind: str = ""
     model: type = UsageDaily
-    parser_classes = [JSONParser]
+    parser_classes = [BatchJSONParser]
     ordering = ["-id"]
 
     def get_queryset(self) -> QuerySet:
