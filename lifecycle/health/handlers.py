@@ -27,7 +27,8 @@ def recompute_after_account_change(event: AccountChanged) -> None:
 
 
 def recompute_after_accounts_change(event: AccountsChanged) -> None:
-    if event.fields & HEALTH_INPUT_FIELDS:
+    # "contacts": an import added or changed people on these accounts (stakeholder coverage reads them).
+    if event.fields & (HEALTH_INPUT_FIELDS | {"contacts"}):
         enqueue_account_recompute(event.account_ids)
 
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
-from accounts.events import AccountChanged
+from accounts.events import AccountChanged, AccountsChanged
 from accounts.models import (
     Account,
     Channel,
@@ -158,6 +158,22 @@ def test_a_rate_dated_ahead_queues_its_accounts_on_the_day_it_takes_over(commit,
     AccountFactory(currency="GBP")
     commit(converted_arr_refresh_daily)
     assert pending() == [euros.pk]
+
+
+def test_a_bulk_change_of_contacts_queues_one_recompute_for_all_their_accounts(commit, sent):
+    accounts = [AccountFactory() for _ in range(3)]
+    ids = tuple(account.pk for account in accounts)
+    # As an import of contacts announces it.
+    commit(lambda: events.announce(AccountsChanged(account_ids=ids, fields=frozenset({"contacts"}))))
+    assert pending() == sorted(ids)
+    assert sent == ONE_DEBOUNCED_TASK
+
+
+def test_a_bulk_change_no_score_reads_queues_nothing(commit, sent):
+    account = AccountFactory()
+    commit(lambda: events.announce(AccountsChanged(account_ids=(account.pk,), fields=frozenset({"name"}))))
+    assert pending() == []
+    assert sent == []
 
 
 def test_a_champion_marked_as_departed_queues_one_recompute(csm, own_account, commit, sent):
