@@ -5,6 +5,7 @@ environment, read here in one place; `local`, `test` and `production` only
 choose defaults.
 """
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -31,6 +32,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Locks a username at one address after repeated wrong passwords (core/auth.py).
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -60,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: answers a locked-out sign-in with the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "csm.urls"
@@ -94,6 +99,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTH_USER_MODEL = "users.User"
+AUTHENTICATION_BACKENDS = ["core.auth.LoginLockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+# Sign-in lock-out: this many wrong passwords for one username from one address lock that pair for this long
+# (an admin unlocks sooner under "Access attempts"); the page says so (templates/registration/locked_out.html).
+AXES_FAILURE_LIMIT = env.int("BATON_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("BATON_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "cockpit"
 LOGOUT_REDIRECT_URL = "login"
