@@ -1,8 +1,10 @@
 """Health across the scoped book: today's bands, health by group with the significance highlight, the trend.
 
-One GROUP BY over segment, industry, region, tier and band gives today's distribution,
-every group's count, sum and sum of squares of scores (for Welch's t-test) and the
-count of accounts whose currency has no rate; one more reads the trend's snapshots.
+The book's one GROUP BY (selectors.book_rows: by segment, industry, region, tier and band, and
+by owner and renewal window for the other charts) gives today's distribution, every group's
+count, sum and sum of squares of scores (for Welch's t-test) and the count of accounts whose
+currency has no rate; one more reads the trend's past points from the
+nightly roll-up of the snapshots (today's point is the cube's own).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models import F, FloatField, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
-from accounts.models import Account, Industry, Region, Tier
-from lifecycle.health.models import Band, HealthScore
+from accounts.models import Industry, Region, Tier
+from lifecycle.health.models import Band, HealthBandDaily
 
 from .forms import PortfolioFilters
 from .stats import Moments, holm, welch_t_test
@@ -107,25 +110,13 @@ class HealthCube:
         return [(grouping, group) for grouping in self.groupings for group in grouping.groups if group.highlighted]
 
 
-def health_cube(active: QuerySet[Account]) -> HealthCube:
-    """One GROUP BY over segment, industry, region, tier and band (at most a few thousand rows, whatever the book).
+def health_cube(rows: Iterable[dict[str, Any]]) -> HealthCube:
+    """Today's health from the book's one GROUP BY (`selectors.book_rows`: at most a few thousand rows, whatever
+    the book), each row a group of accounts with its count, scored count, sum and sum of squares of scores.
 
-    Each group's count, sum and sum of squares of scores are added up from it, so the
-    significance test reads no account twice.
+    Each group's moments are added up from those rows, so the significance test reads no account twice.
     """
-    cube = (
-        active.values("industry", "region", "tier", segment=SEGMENT, band=Coalesce("health__band", Value("")))
-        .annotate(
-            accounts=Count("pk"),
-            scored=Count("health__score"),
-            score_sum=Sum(SCORE),
-            score_squares=Sum(SCORE * SCORE),
-            arr=Sum("arr_reporting"),
-            unconverted=Count("pk", filter=Q(arr_reporting__isnull=True)),
-        )
-        .order_by()
-    )
-    rows: list[dict[str, Any]] = [dict(row) for row in cube]
+    rows = list(rows)
     total = sum(row["accounts"] for row in rows)
     by_band: dict[str, dict[str, Any]] = {
         band: {"accounts": 0, "arr": Decimal(0), "unconverted": 0} for band in BAND_LABELS
@@ -235,22 +226,31 @@ def trend_days(filters: PortfolioFilters) -> list[dt.date]:
     return sorted(days)
 
 
-def health_trend(active: QuerySet[Account], filters: PortfolioFilters) -> list[TrendPoint]:
-    """Band counts and the average score on each weekly point, from the daily snapshots (one query)."""
+def health_trend(rollups: QuerySet[HealthBandDaily], filters: PortfolioFilters, today: HealthCube) -> list[TrendPoint]:
+    """Band counts and the average score on each weekly point (one query, whatever the book).
+
+    Past points add up the nightly roll-up of the snapshots (`rollups`, already narrowed to
+    the scope), a few hundred rows for the whole chart; today's point is the live health the
+    cube has already counted, so it shows overrides and scores recomputed during the day.
+    """
     days = trend_days(filters)
+    current = timezone.localdate()
     rows = (
-        HealthScore.objects.filter(day__in=days, account__in=active.values("pk"))
+        rollups.filter(day__in=[day for day in days if day < current])
         .values("day", "band")
-        .annotate(accounts=Count("account_id"), scored=Count("score"), total=Sum(Cast("score", FloatField())))
+        .annotate(n=Sum("accounts"), n_scored=Sum("scored"), total=Sum(Cast("score_sum", FloatField())))
         .order_by()
     )
     counts: dict[dt.date, dict[str, int]] = {day: dict.fromkeys(BAND_LABELS, 0) for day in days}
     sums: dict[dt.date, list[float]] = {day: [0, 0.0] for day in days}
     for row in rows:
         band = row["band"] if row["band"] in BAND_LABELS else UNSCORED
-        counts[row["day"]][band] += row["accounts"]
-        sums[row["day"]][0] += row["scored"]
+        counts[row["day"]][band] += row["n"]
+        sums[row["day"]][0] += row["n_scored"]
         sums[row["day"]][1] += row["total"] or 0.0
+    if current in counts:
+        counts[current] = {b.band: b.accounts for b in today.bands}
+        sums[current] = [today.population.n, today.population.total]
     return [
         TrendPoint(day=day, counts=counts[day], average=round(sums[day][1] / sums[day][0], 1) if sums[day][0] else None)
         for day in days

@@ -6,9 +6,10 @@ CSMs their own accounts and their team's pool. Every ARR figure is the stored
 converted ARR (`Account.arr_reporting`); accounts whose currency has no rate are
 counted apart and never summed as zero.
 
-Queries, whatever the number of accounts or CSMs: the health "cube" (1), the trend (1),
-the stage funnel with its medians (1), renewals (1), flags by rule (1), workload per CSM (4),
-the low-ARR quartile and its busiest accounts (2): 11.
+Queries, whatever the number of accounts or CSMs: the book's one GROUP BY that health today,
+health by group, renewals and accounts per CSM add up (1), the trend's past points from the
+nightly roll-up (1), the stage funnel with its medians (1), flags by rule (1), workload per CSM
+(tasks, flags, touchpoints: 3), the low-ARR quartile and its busiest accounts (2): 9.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, cast
 
 from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
@@ -24,27 +26,86 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountQuerySet, Stage
 from lifecycle.flags.models import RedFlag
-from lifecycle.health.models import Band
+from lifecycle.health.models import Band, HealthBandDaily
 from users.models import User
+from users.permissions import editable_accounts_q, sees_whole_book_on_desk
 
 from .forms import PortfolioFilters
-from .health import BAND_LABELS, SEGMENT, UNSCORED, HealthCube, TrendPoint, health_cube, health_trend
+from .health import BAND_LABELS, SCORE, SEGMENT, UNSCORED, HealthCube, TrendPoint, health_cube, health_trend
 from .workload import WorkloadReport, workload
 
 RENEWAL_WINDOWS = (30, 60, 90)
 
 
-def scoped_accounts(user: User, filters: PortfolioFilters) -> AccountQuerySet:
-    """The accounts the page covers for `user`, narrowed by the filters (churned ones included)."""
-    accounts = Account.objects.covered_by(user)
+def _narrowed(rows: QuerySet[Any], user: User, filters: PortfolioFilters) -> QuerySet[Any]:
+    """`rows` of a model that covers accounts by `owner`, `pool` and `tier` (an account, a roll-up row), in scope.
+
+    The same scope as `Account.objects.covered_by`, from the same rules in users.permissions,
+    so the trend's roll-up and the accounts are narrowed alike.
+    """
+    if not sees_whole_book_on_desk(user):
+        rows = rows.filter(editable_accounts_q(user))
     if filters.team is not None:
-        accounts = accounts.filter(Q(owner__team=filters.team) | Q(pool=filters.team))
+        rows = rows.filter(Q(owner__team=filters.team) | Q(pool=filters.team))
     if filters.tiers:
-        accounts = accounts.filter(tier__in=filters.tiers)
+        rows = rows.filter(tier__in=filters.tiers)
     if filters.segment:
         # The same segment the "health by segment" chart groups by: the owner's team's, else the pool's.
-        accounts = accounts.alias(portfolio_segment=SEGMENT).filter(portfolio_segment=filters.segment)
-    return accounts.order_by()
+        rows = rows.alias(portfolio_segment=SEGMENT).filter(portfolio_segment=filters.segment)
+    return rows.order_by()
+
+
+def scoped_accounts(user: User, filters: PortfolioFilters) -> AccountQuerySet:
+    """The accounts the page covers for `user`, narrowed by the filters (churned ones included)."""
+    return cast(AccountQuerySet, _narrowed(Account.objects.all(), user, filters))
+
+
+def scoped_rollups(user: User, filters: PortfolioFilters) -> QuerySet[HealthBandDaily]:
+    """The nightly roll-up rows of the same scope (not churned accounts, as covered on each day)."""
+    return _narrowed(HealthBandDaily.objects.all(), user, filters)
+
+
+# --- the book's one GROUP BY ----------------------------------------------------------------------------
+
+
+def book_rows(active: QuerySet[Account], *, today: dt.date | None = None) -> list[dict[str, Any]]:
+    """The active book grouped by everything the per-account charts split it by, in one pass (1 query).
+
+    Health today and by group (industry, region, tier, segment, band), workload per CSM (owner)
+    and renewals (the 30/60/90-day window the renewal falls in, 0 for none) all add up these
+    rows, so the accounts are read once for the three charts. At most a few thousand rows,
+    whatever the number of accounts.
+    """
+    today = today or timezone.localdate()
+    window = Case(
+        When(renewal_date__lt=today, then=Value(0)),
+        *(When(renewal_date__lte=today + dt.timedelta(days=days), then=Value(days)) for days in RENEWAL_WINDOWS),
+        default=Value(0),
+    )
+    rows = (
+        active.values(
+            "industry",
+            "region",
+            "tier",
+            "owner_id",
+            "owner__first_name",
+            "owner__last_name",
+            "owner__username",
+            segment=SEGMENT,
+            band=Coalesce("health__band", Value("")),
+            window=window,
+        )
+        .annotate(
+            accounts=Count("pk"),
+            scored=Count("health__score"),
+            score_sum=Sum(SCORE),
+            score_squares=Sum(SCORE * SCORE),
+            arr=Sum("arr_reporting"),
+            unconverted=Count("pk", filter=Q(arr_reporting__isnull=True)),
+        )
+        .order_by()
+    )
+    return [dict(row) for row in rows]
 
 
 # --- the stage funnel ---------------------------------------------------------------------------------
@@ -113,23 +174,9 @@ class RenewalWindow:
         return sum((amount for band, amount in self.arr.items() if band != Band.GREEN), Decimal(0))
 
 
-def renewals(active: QuerySet[Account], *, today: dt.date | None = None) -> list[RenewalWindow]:
-    """Renewals in the next 30, 60 and 90 days (each window exclusive of the shorter one) by band (1 query)."""
-    today = today or timezone.localdate()
-    window = Case(
-        *(When(renewal_date__lte=today + dt.timedelta(days=days), then=Value(days)) for days in RENEWAL_WINDOWS[:-1]),
-        default=Value(RENEWAL_WINDOWS[-1]),
-    )
-    rows = (
-        active.filter(renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=RENEWAL_WINDOWS[-1]))
-        .values(window=window, band=Coalesce("health__band", Value("")))
-        .annotate(
-            accounts=Count("pk"),
-            arr=Sum("arr_reporting"),
-            unconverted=Count("pk", filter=Q(arr_reporting__isnull=True)),
-        )
-        .order_by()
-    )
+def renewals(book: list[dict[str, Any]]) -> list[RenewalWindow]:
+    """Renewals in the next 30, 60 and 90 days (each window exclusive of the shorter one) by band, from `book_rows`."""
+    rows = [row for row in book if row["window"]]
     counts = {days: dict.fromkeys(BAND_LABELS, 0) for days in RENEWAL_WINDOWS}
     arr = {days: dict.fromkeys(BAND_LABELS, Decimal(0)) for days in RENEWAL_WINDOWS}
     unconverted = dict.fromkeys(RENEWAL_WINDOWS, 0)
@@ -212,15 +259,17 @@ class Portfolio:
 
 
 def portfolio(user: User, filters: PortfolioFilters) -> Portfolio:
-    """Every aggregate the page shows, for `user`'s scope: 11 queries, however many accounts or CSMs."""
+    """Every aggregate the page shows, for `user`'s scope: 9 queries, however many accounts or CSMs."""
     accounts = scoped_accounts(user, filters)
     active = accounts.active()
+    book = book_rows(active)
+    cube = health_cube(book)
     return Portfolio(
         filters=filters,
-        cube=health_cube(active),
-        trend=health_trend(active, filters),
+        cube=cube,
+        trend=health_trend(scoped_rollups(user, filters), filters, cube),
         funnel=stage_funnel(accounts),
-        renewals=renewals(active),
+        renewals=renewals(book),
         flags=flags_by_rule(accounts, filters),
-        workload=workload(active),
+        workload=workload(active, book),
     )

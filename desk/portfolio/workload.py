@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account, TimelineKind
@@ -60,36 +62,31 @@ def _person(first: str | None, last: str | None, username: str | None) -> str:
     return f"{first or ''} {last or ''}".strip() or (username or "")
 
 
-def workload(active: QuerySet[Account], *, today: dt.date | None = None) -> WorkloadReport:
-    """Per CSM: accounts, converted ARR, open tasks, open flags and touchpoints in 30 days (5 queries), and
-    the low-ARR accounts that take a disproportionate share of touchpoints.
+def workload(active: QuerySet[Account], book: Iterable[dict[str, Any]]) -> WorkloadReport:
+    """Per CSM: accounts, converted ARR, open tasks, open flags and touchpoints in 30 days, and
+    the low-ARR accounts that take a disproportionate share of touchpoints (5 queries).
 
-    Pooled accounts (no single owner) form one row. Low ARR is the bottom quartile of
-    converted ARR in scope; disproportionate is at least TOUCHPOINT_MULTIPLE times the
-    scope's average touchpoints per account (and never fewer than two).
+    Accounts and ARR per CSM add up the book's one GROUP BY (`selectors.book_rows`). Pooled
+    accounts (no single owner) form one row. Low ARR is the bottom quartile of converted ARR
+    in scope; disproportionate is at least TOUCHPOINT_MULTIPLE times the scope's average
+    touchpoints per account (and never fewer than two).
     """
     now = timezone.now()
     since = now - dt.timedelta(days=TOUCHPOINT_DAYS)
-    book = (
-        active.values("owner_id", "owner__first_name", "owner__last_name", "owner__username")
-        .annotate(
-            accounts=Count("pk"),
-            arr=Sum("arr_reporting"),
-            unconverted=Count("pk", filter=Q(arr_reporting__isnull=True)),
-        )
-        .order_by()
-    )
     rows: dict[int | None, Workload] = {}
     for row in book:
-        rows[row["owner_id"]] = Workload(
-            owner_id=row["owner_id"],
-            name=_person(row["owner__first_name"], row["owner__last_name"], row["owner__username"])
-            if row["owner_id"]
-            else "Pooled (no single owner)",
-            accounts=row["accounts"],
-            arr=row["arr"] or Decimal(0),
-            unconverted=row["unconverted"],
-        )
+        owner_id = row["owner_id"]
+        if owner_id not in rows:
+            rows[owner_id] = Workload(
+                owner_id=owner_id,
+                name=_person(row["owner__first_name"], row["owner__last_name"], row["owner__username"])
+                if owner_id
+                else "Pooled (no single owner)",
+            )
+        entry = rows[owner_id]
+        entry.accounts += row["accounts"]
+        entry.arr += row["arr"] or Decimal(0)
+        entry.unconverted += row["unconverted"]
     owner_ids = [owner for owner in rows if owner is not None]
     tasks = (
         TransitionTask.objects.open()
@@ -162,7 +159,7 @@ def _low_arr_busy_accounts(
         LowArrAccount(
             account_id=row["pk"],
             name=row["name"],
-            arr=row["arr_reporting"],
+            arr=row["arr_reporting"] or Decimal(0),
             owner=_person(row["owner__first_name"], row["owner__last_name"], row["owner__username"]) or "Pooled",
             touchpoints=row["n"],
             share=row["n"] / report.touchpoints if report.touchpoints else 0.0,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Account, Industry, Region, Tier
 from accounts.tests.factories import AccountFactory
 from desk.portfolio.health import health_cube
+from desk.portfolio.selectors import book_rows
 from desk.portfolio.stats import Moments, holm, regularized_incomplete_beta, student_t_two_sided_p, welch_t_test
 from lifecycle.health.models import AccountHealth
 
@@ -81,7 +82,7 @@ def test_a_clearly_unhappier_industry_is_highlighted_and_the_test_named(client, 
     rows += [(Industry.RETAIL, Region.EMEA, Tier.LOW_TOUCH, rng.gauss(45, 8)) for _ in range(20)]
     _book(csm, rows)
 
-    cube = health_cube(Account.objects.all())
+    cube = health_cube(book_rows(Account.objects.all()))
     assert _highlighted(cube) == [("industry", Industry.RETAIL)]
     retail = next(g for g in cube.groupings[1].groups if g.key == Industry.RETAIL)
     assert retail.p_adjusted < 0.001 and retail.difference < -20
@@ -105,7 +106,7 @@ def test_noise_is_not_highlighted(csm, seed):
         for _ in range(300)
     ]
     _book(csm, rows)
-    cube = health_cube(Account.objects.all())
+    cube = health_cube(book_rows(Account.objects.all()))
     tested = [g for grouping in cube.groupings for g in grouping.groups if g.tested]
     assert len(tested) >= 12  # the groups were big enough to be tested, not skipped
     assert _highlighted(cube) == []
@@ -115,7 +116,7 @@ def test_a_small_group_is_not_tested_however_low(csm):
     rows = [(Industry.SOFTWARE, Region.EMEA, Tier.LOW_TOUCH, 75.0 + i % 5) for i in range(40)]
     rows += [(Industry.RETAIL, Region.EMEA, Tier.LOW_TOUCH, 10.0 + i) for i in range(9)]
     _book(csm, rows)
-    cube = health_cube(Account.objects.all())
+    cube = health_cube(book_rows(Account.objects.all()))
     retail = next(g for g in cube.groupings[1].groups if g.key == Industry.RETAIL)
     assert not retail.tested and not retail.highlighted
 
@@ -125,7 +126,7 @@ def test_a_significant_but_small_difference_is_not_highlighted(csm):
     rows = [(Industry.SOFTWARE, Region.EMEA, Tier.LOW_TOUCH, 70.0 + (i % 3 - 1) * 0.5) for i in range(300)]
     rows += [(Industry.RETAIL, Region.EMEA, Tier.LOW_TOUCH, 68.0 + (i % 3 - 1) * 0.5) for i in range(300)]
     _book(csm, rows)
-    cube = health_cube(Account.objects.all())
+    cube = health_cube(book_rows(Account.objects.all()))
     retail = next(g for g in cube.groupings[1].groups if g.key == Industry.RETAIL)
     assert retail.p_adjusted < 0.001
     assert not retail.highlighted
@@ -134,7 +135,7 @@ def test_a_significant_but_small_difference_is_not_highlighted(csm):
 def test_moments_from_sums_match_the_direct_computation(csm):
     scores = [12.5, 40.0, 55.5, 61.0, 99.0, 73.5]
     _book(csm, [(Industry.SOFTWARE, Region.EMEA, Tier.LOW_TOUCH, s) for s in scores])
-    population = health_cube(Account.objects.all()).population
+    population = health_cube(book_rows(Account.objects.all())).population
     mean = sum(scores) / len(scores)
     assert population.n == 6
     assert population.mean == pytest.approx(mean)

@@ -30,6 +30,7 @@ from accounts.models import Account
 from lifecycle.health.facts_query import AccountScope
 from lifecycle.health.models import HealthBackfill, Scorecard
 from lifecycle.health.recompute import DEFAULT_CHUNK_SIZE, chunk_boundaries, health_recompute_scope
+from lifecycle.health.rollup import health_band_daily_write
 from lifecycle.health.scoring import ScorecardConfig, load_scorecards
 from users.models import User
 
@@ -118,6 +119,8 @@ def health_backfill_day(
         accounts += outcome.accounts
         scored += outcome.scored
         flags += len(outcome.flags_raised)
+    # The day's snapshots are rewritten: so is their roll-up, which the charts over time read.
+    health_band_daily_write(day=day)
     return DayOutcome(day=day, accounts=accounts, scored=scored, flags_raised=flags, seconds=time.monotonic() - started)
 
 

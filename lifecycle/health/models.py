@@ -245,6 +245,35 @@ class HealthScore(models.Model):
         return f"{self.account_id} {self.day}: {self.score} {self.band}"
 
 
+class HealthBandDaily(models.Model):
+    """A day's snapshots added up per owner, pool, tier and band: what charts over time read instead of every snapshot.
+
+    Written set-based for a day by `lifecycle.health.rollup.health_band_daily_write` when the
+    nightly run finishes (and once for every past day by migration 0024), from that day's
+    snapshots of the accounts not churned, as covered (owner, pool) and tiered then. A chart
+    of a team's health over 90 days reads a few hundred of these rows, not a million snapshots.
+    """
+
+    day = models.DateField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    pool = models.ForeignKey(
+        "users.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    tier = models.CharField(max_length=8, choices=Tier.choices)
+    band = models.CharField(max_length=8, choices=Band.choices, blank=True)
+    accounts = models.PositiveIntegerField(default=0)
+    scored = models.PositiveIntegerField(default=0, help_text="Accounts with a score (the rest had no measure data).")
+    score_sum = models.DecimalField(max_digits=12, decimal_places=1, default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="healthbanddaily_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.owner_id or '-'}/{self.pool_id or '-'} {self.tier} {self.band}: {self.accounts}"
+
+
 class AccountHealth(models.Model):
     """The current health of an account, kept beside it for fast lists.
 

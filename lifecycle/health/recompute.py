@@ -28,6 +28,7 @@ from lifecycle.health.events import BandsChanged
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.facts_query import AccountScope, facts_for
 from lifecycle.health.numbers import round_half_up
+from lifecycle.health.rollup import health_band_daily_write
 from lifecycle.health.scoring import ScorecardConfig, account_priority, load_scorecards, score_account, scorecard_for
 from lifecycle.models import (
     UNRESOLVED,
@@ -355,6 +356,8 @@ def health_recompute_chunk(
             from lifecycle.flags.services import flood_guard_check
 
             flood_guard_check(day=run.day, run_started_at=run.started_at, notify=notify)
+            # The night's snapshots are all written: the charts over time read them added up.
+            health_band_daily_write(day=run.day)
     return True
 
 
