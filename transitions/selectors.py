@@ -85,7 +85,8 @@ def readiness_for_accounts(account_ids: list[int], *, now: dt.datetime | None = 
     stale_cutoff = now - dt.timedelta(days=CONTACTS_FRESH_DAYS)
     contact_facts = {
         row["account_id"]: row
-        for row in Contact.objects.filter(account_id__in=account_ids, departed=False)
+        for row in Contact.objects.current()  # neither departed nor archived
+        .filter(account_id__in=account_ids)
         .values("account_id")
         .annotate(
             current=Count("pk"),
@@ -507,7 +508,8 @@ def email_contacts(account_ids: list[int]) -> dict[int, list[Contact]]:
     """Each account's current contacts with an email address, by name: 1 query."""
     found: dict[int, list[Contact]] = {pk: [] for pk in account_ids}
     for contact in (
-        Contact.objects.filter(account_id__in=account_ids, departed=False)
+        Contact.objects.current()  # neither departed nor archived
+        .filter(account_id__in=account_ids)
         .exclude(email="")
         .order_by("last_name", "first_name", "pk")
     ):

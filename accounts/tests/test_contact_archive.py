@@ -177,3 +177,11 @@ def test_an_unknown_or_already_archived_contact_is_a_404_on_the_archive_page(cli
     client.force_login(csm)
     assert client.get(reverse("contact-archive", args=[own_account.pk, contact.pk])).status_code == 404
     assert client.get(reverse("contact-archive", args=[own_account.pk, 99999])).status_code == 404
+
+
+def test_a_handovers_email_recipients_and_readiness_leave_archived_contacts_out(csm, own_account):
+    from transitions.selectors import email_contacts
+
+    kept, archived = ContactFactory(account=own_account), ContactFactory(account=own_account)
+    contact_archive(actor=csm, contact=archived)
+    assert email_contacts([own_account.pk]) == {own_account.pk: [kept]}
