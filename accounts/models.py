@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, Lower, Trim
 from django.utils import timezone
 
 from accounts.money.models import DescNullsLastIndex
-from users.models import display_name
+from users.models import User, display_name
 from users.permissions import editable_accounts_q, sees_whole_book_on_desk
 
 
@@ -582,7 +582,7 @@ class AuditEventQuerySet(models.QuerySet):
         }
         names = {}
         if missing:
-            users = self.model._meta.get_field("actor").related_model._default_manager.filter(pk__in=missing)
+            users = User.objects.filter(pk__in=missing)
             names = {user.pk: display_name(user) for user in users.only("username", "first_name", "last_name")}
         for obj in objs:
             if obj.actor_id and not obj.actor_name:

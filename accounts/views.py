@@ -6,6 +6,8 @@ Account 360, and the note and touchpoint forms that re-render it) live in desk.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from core.forms import add_service_errors, form_status
+from users.models import User
 from users.permissions import can_create_account, can_reassign_account
 
 from . import selectors, services
@@ -145,11 +148,12 @@ def contact_verify(request: HttpRequest, pk: int, contact_pk: int) -> HttpRespon
 
 def contact_archive(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
     """Take a contact off the people map, saying why; their history stays (contacts are never deleted)."""
-    account = account_for_edit(request.user, pk)
+    actor = cast(User, request.user)  # the login middleware let only a signed-in user here
+    account = account_for_edit(actor, pk)
     contact = get_object_or_404(Contact.objects.active(), pk=contact_pk, account=account)
     form = ContactArchiveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.contact_archive(actor=request.user, contact=contact, reason=form.cleaned_data["reason"])
+        services.contact_archive(actor=actor, contact=contact, reason=form.cleaned_data["reason"])
         messages.success(request, f"{contact} archived. Restore them from the people map's archived list.")
         return redirect("account-detail", pk=account.pk)
     return render(
@@ -162,9 +166,10 @@ def contact_archive(request: HttpRequest, pk: int, contact_pk: int) -> HttpRespo
 
 @require_POST
 def contact_restore(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
-    account = account_for_edit(request.user, pk)
+    actor = cast(User, request.user)  # the login middleware let only a signed-in user here
+    account = account_for_edit(actor, pk)
     contact = get_object_or_404(Contact, pk=contact_pk, account=account)
-    services.contact_restore(actor=request.user, contact=contact)
+    services.contact_restore(actor=actor, contact=contact)
     messages.success(request, f"{contact} is back on the people map.")
     return redirect("account-detail", pk=account.pk)
 
