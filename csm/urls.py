@@ -11,6 +11,9 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+# JSON under /api/ for paths no route matches (core/api.py), Django's page elsewhere.
+handler404 = "core.api.not_found"
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import Account, ChurnReason, Contact, Stage, Tag, TimelineEntry
 from accounts.services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
+from core.api import OptionalEmailField
 from users.models import Team, User
 
 
@@ -96,6 +97,8 @@ class StageChangeSerializer(serializers.Serializer):
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    email = OptionalEmailField()
+
     class Meta:
         model = Contact
         fields = ["id", "account", *CONTACT_EDITABLE_FIELDS, "archived_at", "created_at", "updated_at"]
@@ -112,7 +115,8 @@ class ContactSerializer(serializers.ModelSerializer):
 
 class TimelineEntrySerializer(serializers.ModelSerializer):
     participants = serializers.PrimaryKeyRelatedField(many=True, queryset=Contact.objects.active(), required=False)
-    author = serializers.PrimaryKeyRelatedField(read_only=True)
+    # Null for entries an import or integration wrote, and for people since deleted.
+    author = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = TimelineEntry

@@ -187,6 +187,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Every operation documents the errors the whole API can answer (401, 403, 429, 400, 404...): core/api.py.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.error_responses_hook"],
     # Several models have a `kind` or `severity`; name each choice set after its meaning.
     "ENUM_NAME_OVERRIDES": {
         "SurveyKindEnum": "lifecycle.signals.models.SurveyKind",
@@ -199,6 +201,7 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "notifications.models.NotificationKind",
         "ChurnReasonEnum": "accounts.outcomes.models.ChurnReason",
         "TransitionReasonEnum": "transitions.models.TransitionReason",
+        "TokenKindEnum": "users.tokens.models.TokenKind",
     },
 }
 

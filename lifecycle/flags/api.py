@@ -178,6 +178,9 @@ class AlertSettingsSerializer(serializers.ModelSerializer):
         help_text="Warn admins and managers when one rule raises new flags on more than this share of the book "
         "(0.2 = 20%) in one night. Above 0, at most 1. The flags are raised all the same: it is never a cap.",
     )
+    # Null until someone first changes the defaults.
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    updated_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = AlertSettings

@@ -143,11 +143,23 @@ class TransitionSerializer(serializers.ModelSerializer):
             "cancelled_at",
             "cancel_reason",
         ]
+        # A transition is started with a CSM and a reason, but one read back may have neither (a coverage that
+        # ended, a stage checklist): so both are nullable or blank in the schema and refused empty on create.
         extra_kwargs = {
             "playbook": {"required": False},
-            "to_csm": {"required": True, "allow_null": False},
-            "reason": {"required": True, "allow_blank": False},
+            "to_csm": {"required": True},
+            "reason": {"required": True},
         }
+
+    def validate_to_csm(self, value):
+        if value is None:
+            raise serializers.ValidationError("Choose the CSM who takes over.")
+        return value
+
+    def validate_reason(self, value: str) -> str:
+        if not value:
+            raise serializers.ValidationError("Choose a reason.")
+        return value
 
 
 class AssignmentSerializer(serializers.Serializer):

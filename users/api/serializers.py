@@ -1,9 +1,18 @@
 from urllib.parse import urlsplit
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import OptionalEmailField
 from core.net import UnsafeURL, check_url
 from users.models import Team, User
+
+
+class ChatWebhookSerializer(serializers.Serializer):
+    """What readers see of a team's chat webhook (documents TeamSerializer.chat_webhook)."""
+
+    set = serializers.BooleanField()
+    host = serializers.CharField(help_text="The URL's host; empty when none is set.")
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -16,12 +25,13 @@ class TeamSerializer(serializers.ModelSerializer):
         max_length=200,
         help_text="Slack-compatible incoming-webhook URL (write-only); an empty string removes it.",
     )
-    chat_webhook = serializers.SerializerMethodField(help_text='{"set": bool, "host": str}; the URL is never shown.')
+    chat_webhook = serializers.SerializerMethodField()
 
     class Meta:
         model = Team
         fields = ["id", "name", "segment", "chat_webhook_url", "chat_webhook"]
 
+    @extend_schema_field(ChatWebhookSerializer)
     def get_chat_webhook(self, team: Team) -> dict[str, object]:
         url = team.chat_webhook_url
         return {"set": bool(url), "host": (urlsplit(url).hostname or "") if url else ""}
@@ -38,6 +48,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 class UserSerializer(serializers.ModelSerializer):
     full_name = serializers.CharField(source="get_full_name", read_only=True)
+    email = OptionalEmailField()
 
     class Meta:
         model = User

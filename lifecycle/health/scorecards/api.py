@@ -19,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import as_drf_error
+from core.api import VALIDATION_ERROR, as_drf_error
 from lifecycle.health.scorecards import services
 from lifecycle.health.scorecards.preview import scorecard_preview
 from lifecycle.health.scorecards.services import MAX_WEIGHT, MIN_WEIGHT, SCORECARD_FIELDS, MeasureSpec
@@ -261,7 +261,8 @@ class ScorecardViewSet(
             lambda card, reason: services.scorecard_retire(actor=self.actor, scorecard=card, reason=reason),
         )
 
-    @extend_schema(responses={200: PreviewSerializer})
+    # 400: only a draft is previewed.
+    @extend_schema(responses={200: PreviewSerializer, 400: VALIDATION_ERROR})
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
         """This draft on today's book next to what is live (admins only; computed on request)."""
