@@ -59,6 +59,9 @@ CONFIGURATION: dict[str, str] = {
     "notifications.subscription": "a person's own settings",
     "notifications.webhookendpoint": "read-only; changed at /settings/webhooks/",
     "notifications.webhookdelivery": "read-only",
+    "axes.accessattempt": "sign-in lockouts: an admin unlocks by deleting one",
+    "axes.accessfailurelog": "the sign-in lockout's log",
+    "axes.accesslog": "the sign-in lockout's log",
 }
 
 
