@@ -15,6 +15,7 @@ whose limit is larger.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -78,7 +79,7 @@ class JSONParser(DRFJSONParser):
     def limit(self) -> int:
         return int(getattr(settings, self.setting, self.default_limit))
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         limit = self.limit()

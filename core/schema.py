@@ -9,9 +9,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 class FailedAuthenticationGateScheme(OpenApiAuthenticationExtension):
     target_class = "core.throttles.FailedAuthenticationGate"
-    name: list[str] = []  # type: ignore[assignment]
+    name: list[str] = []
 
-    def get_security_requirement(self, auto_schema: Any) -> None:
+    def get_security_requirement(self, auto_schema: Any) -> Any:
         return None
 
     def get_security_definition(self, auto_schema: Any) -> list[Any]:

@@ -23,23 +23,19 @@ from rest_framework.settings import api_settings
 logger = logging.getLogger(__name__)
 
 
-def _rate(scope: str) -> str | None:
-    return api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+def _rate(scope: str | None) -> str | None:
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope or "")
+    return str(rate) if rate else None
 
 
-class _CurrentRates:
-    scope: str
-
+class AnonRateThrottle(throttling.AnonRateThrottle):
     def get_rate(self) -> str | None:
         return _rate(self.scope)
 
 
-class AnonRateThrottle(_CurrentRates, throttling.AnonRateThrottle):
-    pass
-
-
-class UserRateThrottle(_CurrentRates, throttling.UserRateThrottle):
-    pass
+class UserRateThrottle(throttling.UserRateThrottle):
+    def get_rate(self) -> str | None:
+        return _rate(self.scope)
 
 
 class _FailedAuthCounter(throttling.SimpleRateThrottle):
@@ -60,16 +56,17 @@ class _FailedAuthCounter(throttling.SimpleRateThrottle):
         self.key = self.get_cache_key(request, None)
         self.history = self.cache.get(self.key, [])
         self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
+        allowed, duration = self.parse_rate(self.rate)
+        while self.history and self.history[-1] <= self.now - (duration or 0):
             self.history.pop()
-        return self.wait() if len(self.history) >= self.num_requests else None
+        return self.wait() if allowed is not None and len(self.history) >= allowed else None
 
     def record(self, request: Any) -> None:
         if self.rate is None:
             return
         self.blocked(request)
         self.history.insert(0, self.now)
-        self.cache.set(self.key, self.history, self.duration)
+        self.cache.set(self.key, self.history, self.parse_rate(self.rate)[1])
 
 
 class FailedAuthenticationGate:
@@ -90,7 +87,7 @@ class FailedAuthenticationGate:
         return None
 
     def authenticate_header(self, request: Request) -> str | None:
-        following = api_settings.DEFAULT_AUTHENTICATION_CLASSES[1:]
+        following: list[Any] = list(api_settings.DEFAULT_AUTHENTICATION_CLASSES[1:])
         return following[0]().authenticate_header(request) if following else None
 
 
@@ -109,9 +106,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
             _FailedAuthCounter().record(request)
     response = drf_exception_handler(exc, context)
     if isinstance(exc, exceptions.Throttled) and response is not None:
-        if exc.wait is None:
+        seconds = getattr(exc, "wait", None)
+        if seconds is None:
             response["Retry-After"] = "60"
         if str(exc.detail).startswith(str(exceptions.Throttled.default_detail)):
-            wait = f"{exc.wait} second{'s' if exc.wait != 1 else ''}" if exc.wait is not None else "a minute"
+            wait = f"{seconds} second{'s' if seconds != 1 else ''}" if seconds is not None else "a minute"
             response.data = {"detail": f"Too many requests: slow down and try again in {wait}."}
     return response
