@@ -9,7 +9,7 @@ counted apart and never summed as zero.
 Queries, whatever the number of accounts or CSMs: the book's one GROUP BY that health today,
 health by group, renewals and accounts per CSM add up (1), the trend's past points from the
 nightly roll-up (1), the stage funnel with its medians (1), flags by rule (1), workload per CSM
-(tasks, flags, touchpoints: 3), the low-ARR quartile and its busiest accounts (2): 9.
+(the owners' names with their open tasks, flags, touchpoints: 3), the low-ARR quartile and its busiest accounts (2): 9.
 """
 
 from __future__ import annotations
@@ -88,9 +88,6 @@ def book_rows(active: QuerySet[Account], *, today: dt.date | None = None) -> lis
             "region",
             "tier",
             "owner_id",
-            "owner__first_name",
-            "owner__last_name",
-            "owner__username",
             segment=SEGMENT,
             band=Coalesce("health__band", Value("")),
             window=window,
