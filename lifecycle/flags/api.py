@@ -180,7 +180,9 @@ class AlertSettingsSerializer(serializers.ModelSerializer):
     )
     # Null until someone first changes the defaults.
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    updated_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    updated_by: serializers.PrimaryKeyRelatedField[User] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AlertSettings
