@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import override_settings
-from django.urls import URLPattern, reverse
+from django.test import Client, override_settings
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from csm.api_router import router
@@ -153,3 +153,44 @@ def test_a_batch_of_10000_usage_rows_fits_the_batch_limit(client):
     response = client.post(reverse("api:signal-usage-list") + "?dry_run=1", body, content_type="application/json")
     assert response.status_code != 413
     _no_5xx(response, "10,000 usage rows")
+
+
+PAGE_QUERIES = [
+    *BAD_QUERIES,
+    {"owner": "abc"},
+    {"owner": "99999999999999999999"},
+    {"bulk": "99999999999999999999"},
+    {"team": "99999999999999999999"},
+    {"from": "9999-99-99"},
+    {"to": "0000-01-01"},
+    {"days": "999999999999999"},
+    {"score_min": "1e999"},
+    {"band": "nope"},
+    {"sort": "__nope"},
+]
+
+
+def _page_names(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
+    names = []
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace in ("api", "admin"):
+                continue
+            names += _page_names(pattern, prefix + (f"{pattern.namespace}:" if pattern.namespace else ""))
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.append(prefix + pattern.name)
+    return names
+
+
+def test_pages_without_arguments_answer_bad_query_parameters_without_a_500():
+    client = Client(raise_request_exception=False)
+    client.force_login(AdminFactory(username="root"))
+    for name in _page_names():
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue  # takes arguments
+        if url.startswith(("/api/", "/admin/", "/logout")):
+            continue
+        for query in PAGE_QUERIES:
+            _no_5xx(client.get(url, query), f"GET {url} {query}")

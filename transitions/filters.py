@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.filters import IdFilter
 from users.models import User
 
 from .models import (
@@ -33,7 +34,7 @@ class TransitionFilter(django_filters.FilterSet):
     from_csm = django_filters.ModelChoiceFilter(queryset=_people(), label="Outgoing CSM", empty_label="Anyone")
     to_csm = django_filters.ModelChoiceFilter(queryset=_people(), label="Incoming CSM", empty_label="Anyone")
     overdue = django_filters.BooleanFilter(method="filter_overdue", label="With overdue tasks")
-    bulk = django_filters.NumberFilter(field_name="bulk_id", label="Bulk handover")
+    bulk = IdFilter(field_name="bulk_id", label="Bulk handover")
 
     class Meta:
         model = Transition

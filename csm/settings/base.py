@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A number the database cannot hold, in any page's input, is a 400 (core/middleware.py).
+    "core.middleware.OutOfRangeInputMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: answers a locked-out sign-in with the lock-out page.
     "axes.middleware.AxesMiddleware",

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Tier
+from core.filters import IdFilter
 from lifecycle.flags.models import FloodWarning
 from lifecycle.models import UNRESOLVED, AlertRule, FlagStatus, RedFlag, Severity
 
@@ -24,8 +25,8 @@ class RedFlagFilter(django_filters.FilterSet):
     rule = django_filters.ModelChoiceFilter(queryset=AlertRule.objects.all(), empty_label="Any rule")
     severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label="Any severity")
     tier = django_filters.ChoiceFilter(field_name="account__tier", choices=Tier.choices, empty_label="Any tier")
-    account = django_filters.NumberFilter(field_name="account_id")
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    account = IdFilter(field_name="account_id")
+    owner = IdFilter(field_name="owner_id")
 
     class Meta:
         model = RedFlag
