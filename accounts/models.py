@@ -542,6 +542,7 @@ class TimelineEntry(models.Model):
 class AuditAction(models.TextChoices):
     ACCOUNT_CREATED = "account_created", "Account created"
     ACCOUNT_UPDATED = "account_updated", "Account updated"
+    ACCOUNT_DELETED = "account_deleted", "Account deleted"
     OWNER_CHANGED = "owner_changed", "Owner changed"
     STAGE_CHANGED = "stage_changed", "Stage changed"
     CONTACT_CREATED = "contact_created", "Contact created"

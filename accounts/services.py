@@ -277,6 +277,26 @@ def account_create(
 
 
 @transaction.atomic
+def account_delete(*, actor: User, account: Account, reason: str = "") -> None:
+    """Delete an account and everything that hangs off it, leaving an audit record of what it was.
+
+    The record outlives the account (its account link empties; subject type and id stay), so an
+    auditor can still see who deleted which customer, when, and with what terms.
+    """
+    audit_record(
+        actor=actor,
+        action=AuditAction.ACCOUNT_DELETED,
+        subject=account,
+        changes={
+            name: (str(getattr(account, name)), None)
+            for name in ("name", "domain", "external_id", "owner_id", "pool_id", "stage", "arr", "currency")
+        },
+        reason=reason,
+    )
+    account.delete()
+
+
+@transaction.atomic
 def account_update(
     *, actor: User, account: Account, fields: dict[str, Any], tags: Iterable[Any] | None = None
 ) -> Account:

@@ -124,7 +124,7 @@ class AccountViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         if not can_delete_account(self.request.user):
             raise PermissionDenied("Only admins delete accounts; mark it churned instead.")
-        instance.delete()
+        services.account_delete(actor=self.request.user, account=instance, reason="Deleted through the API")
 
     # Answers with the viewset's own serializer, so a viewset composed above (desk's, with health) answers in kind.
     @extend_schema(request=AccountReassignSerializer)

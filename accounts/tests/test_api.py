@@ -454,3 +454,16 @@ def test_the_docs_are_not_public(client):
 
 def test_pool_fixture_is_pooled(pool_account):
     assert pool_account.coverage == Coverage.POOLED
+
+
+def test_an_admin_deletes_an_account_with_a_handover_and_the_deletion_is_audited(api, admin, own_account):
+    from transitions.tests.factories import TransitionFactory
+
+    TransitionFactory(account=own_account)
+    pk, name = own_account.pk, own_account.name
+    response = api(admin).delete(reverse("api:account-detail", args=[pk]))
+    assert response.status_code == 204, response.content
+    assert not Account.objects.filter(pk=pk).exists()
+    record = AuditEvent.objects.get(action="account_deleted")
+    assert (record.subject_type, record.subject_id, record.actor, record.account) == ("account", pk, admin, None)
+    assert record.changes["name"][0] == name
