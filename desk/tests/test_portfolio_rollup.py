@@ -68,6 +68,7 @@ def _from_snapshots(accounts, day: dt.date) -> tuple[dict[str, int], float | Non
         ("admin", {}),
         ("manager", {"tiers": ["high", "low"]}),
         ("admin", {"team": "team"}),
+        ("admin", {"segment": "Enterprise"}),
     ],
 )
 def test_the_trend_from_the_rollup_equals_the_snapshots(request, history, who, filters):
