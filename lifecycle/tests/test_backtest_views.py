@@ -315,7 +315,8 @@ def test_the_api_defaults_to_two_years_and_30_60_90_days(api):
     "body, field",
     [
         ({"scorecard": None}, "scorecard"),
-        ({"scorecard": 2**63}, "scorecard"),
+        # Past 64 bits the JSON parser refuses the body before any field is read (core.parsers).
+        ({"scorecard": 2**63}, "detail"),
         ({"horizons": []}, "horizons"),
         ({"horizons": [30, 30]}, "horizons"),
         ({"horizons": ["soon"]}, "horizons"),
