@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from axes.backends import AxesStandaloneBackend  # type: ignore[import-untyped]
+from axes.backends import AxesStandaloneBackend
 
 
 class LoginLockoutBackend(AxesStandaloneBackend):

@@ -197,7 +197,7 @@ class KeysetPagination(BasePagination):
             return self.page_size
         return min(asked, self.max_page_size) if asked > 0 else self.page_size
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view=None) -> list | None:
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view=None) -> list | None:  # type: ignore[override]
         if not pages_by_keyset(view):
             self.offset_pages = StandardPagination()
             return self.offset_pages.paginate_queryset(queryset, request, view)

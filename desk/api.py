@@ -48,7 +48,7 @@ class TagNamesField(serializers.ManyRelatedField):
 class AccountDeskSerializer(AccountSerializer):
     """Accounts' serializer with the account's current health, read-only."""
 
-    tags = TagNamesField(
+    tags = TagNamesField(  # type: ignore[assignment]  # the same field, reading the prefetched names
         child_relation=serializers.SlugRelatedField(slug_field="name", queryset=Tag.objects.all()), required=False
     )
 
