@@ -124,7 +124,8 @@ def _announce_band_changes(before: dict[int, str], after: dict[int, str], *, day
     changes = tuple(
         (account_id, band, after[account_id])
         for account_id, band in sorted(before.items())
-        if account_id in after and after[account_id] != band
+        # No band on either side (unscored) is no move: a first score is not news.
+        if band and after.get(account_id) and after[account_id] != band
     )
     if changes:
         events.announce(BandsChanged(changes=changes, day=day))
