@@ -12,6 +12,11 @@ Environment (all optional):
                    run of a few suites on a small book, e.g.
                    BENCH_ACCOUNTS=3000 BENCH_SUITES=suite_27 BENCH_RESULTS=latency.json,
                    then leaves the full run's figures alone
+  BENCH_REUSE      1: keep the database DATABASE_URL names and its data (seeded by an
+                   earlier run, or copied from one with `createdb -T`) instead of
+                   recreating and seeding it. For working on one suite; suites that
+                   write leave their writes behind, so a run whose figures are kept
+                   (bench/results.json) never reuses.
 
 Exit code 0 when the run completed, even if goals were missed (the table
 says so); non-zero only when the harness itself could not run.
@@ -100,6 +105,24 @@ def seed(accounts: int, seed_value: int):
     )
 
 
+def reused_book():
+    """The book an earlier run seeded, counted, so the table says what the figures were measured on."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.core import Result
+
+    call_command("migrate", verbosity=0, interactive=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM accounts_account")
+        (accounts,) = cursor.fetchone()
+    if not accounts:
+        raise HarnessError("BENCH_REUSE=1, but the database has no accounts: run once without it to seed.")
+    return Result(
+        name=f"reused book ({accounts:,} accounts, not reseeded)", value=accounts, unit="accounts", goal="", met=True
+    )
+
+
 def machine() -> list:
     """What the figures were measured on: they are read against this, not against another machine's."""
     from django.db import connection
@@ -181,12 +204,14 @@ def main() -> int:
     configure_environment()
     accounts = int(os.environ.get("BENCH_ACCOUNTS", "100000"))
     seed_value = int(os.environ.get("BENCH_SEED", "42"))
+    reuse = os.environ.get("BENCH_REUSE") == "1"
     try:
-        recreate_database(os.environ["DATABASE_URL"])
+        if not reuse:
+            recreate_database(os.environ["DATABASE_URL"])
         import django
 
         django.setup()
-        results = [*machine(), seed(accounts, seed_value)]
+        results = [*machine(), reused_book() if reuse else seed(accounts, seed_value)]
     except HarnessError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
@@ -196,6 +221,9 @@ def main() -> int:
         return 1
     results.extend(run_suites())
     print(render_table(results))
+    if reuse and "BENCH_RESULTS" not in os.environ:
+        print("\nBENCH_REUSE=1: figures not saved (set BENCH_RESULTS to keep them elsewhere).")
+        return 0
     results_file = Path(os.environ.get("BENCH_RESULTS", RESULTS_FILE))
     results_file.write_text(json.dumps([result.as_json() for result in results], indent=2, ensure_ascii=False) + "\n")
     print(f"\nWrote {results_file}")
