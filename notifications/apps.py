@@ -14,11 +14,12 @@ class NotificationsConfig(AppConfig):
         from lifecycle.stages.events import StageChanged
         from notifications import handlers
         from notifications.webhooks import handlers as webhooks
-        from transitions.events import CustomerEmailsQueued, TransitionCompleted
+        from transitions.events import CustomerEmailsQueued, HandoverAwaitingConfirmation, TransitionCompleted
 
         events.subscribe(FlagsRaised, handlers.notify_flags_raised)
         events.subscribe(FloodWarningsRaised, handlers.notify_flood_warnings)
         events.subscribe(CustomerEmailsQueued, handlers.send_customer_emails)
+        events.subscribe(HandoverAwaitingConfirmation, handlers.ask_manager_to_confirm_handover)
         # Outbound webhooks (notifications/webhooks): one delivery per subscribed endpoint.
         events.subscribe(FlagsRaised, webhooks.flags_raised)
         events.subscribe(FlagsCleared, webhooks.flags_cleared)

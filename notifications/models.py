@@ -26,6 +26,7 @@ class NotificationKind(models.TextChoices):
     FLAG_REOPENED = "flag_reopened", "Red flag re-opened"
     FLOOD_WARNING = "flood_warning", "A rule flagged much of the book"
     WEBHOOK_PAUSED = "webhook_paused", "A webhook endpoint was paused"
+    HANDOVER_AWAITING = "handover_awaiting", "A handover awaits your confirmation"
 
 
 class NotificationQuerySet(models.QuerySet):

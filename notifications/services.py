@@ -28,10 +28,10 @@ from django.utils import timezone
 
 from lifecycle.flags.models import SEVERITY_RANK, FloodWarning
 from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag
-from transitions.models import OutboundEmail, OutboundEmailStatus
+from transitions.models import OutboundEmail, OutboundEmailStatus, Transition
 from transitions.services import outbound_email_mark_failed, outbound_email_mark_sent, outbound_email_retry
 from users.models import User
-from users.permissions import can_manage_deliveries
+from users.permissions import can_manage_deliveries, unready_handover_confirmers_q
 
 from .chat import slack_link, slack_text
 from .models import (
@@ -336,6 +336,47 @@ def flood_warnings_notify(*, warning_ids: Iterable[int]) -> int:
             key=f"flood:{warning.pk}:{warning.fired}",
         )
         for warning in warnings
+        for person in people
+    ]
+    return len(Notification.objects.bulk_create(notifications, ignore_conflicts=True))
+
+
+def handover_confirmation_notify(*, transition_id: int, readiness: int, threshold: int) -> int:
+    """Ask, under the bell, the people who may confirm it to look at a handover held below its readiness bar.
+
+    The managers of the teams that cover the account (its owner's, its pool); admins when those teams have
+    no active manager, so a held handover always reaches someone who can release it. Once per handover and
+    readiness: held again at another readiness (after a step was reopened), they are asked again.
+    Returns how many notifications were written (the handover, the people, an admin fallback when needed, an insert).
+    """
+    handover = (
+        Transition.objects.filter(pk=transition_id)
+        .select_related("account__owner", "to_csm", "playbook")
+        .with_progress()
+        .first()
+    )
+    # Completed or cancelled since (a manager was quick, or it was reopened): nothing to ask.
+    if handover is None or not handover.awaiting_confirmation:
+        return 0
+    account = handover.account
+    team_ids = {team_id for team_id in (account.owner.team_id if account.owner else None, account.pool_id) if team_id}
+    people = list(User.objects.filter(unready_handover_confirmers_q(team_ids=team_ids)))
+    if not people:
+        people = list(User.objects.filter(Q(role=User.Role.ADMIN) | Q(is_superuser=True), is_active=True))
+    incoming = handover.to_csm.get_full_name() or handover.to_csm.username if handover.to_csm else "the incoming CSM"
+    notifications = [
+        Notification(
+            recipient=person,
+            kind=NotificationKind.HANDOVER_AWAITING,
+            title=f"{account.name}: handover to {incoming} awaits your confirmation",
+            body=(
+                f"Every required step is done, but the context is {readiness}% ready against the "
+                f"{threshold}% “{handover.playbook.name}” asks for. Complete it with a reason, or ask for "
+                "what is missing."
+            ),
+            url=reverse("transition-detail", args=[handover.pk]),
+            key=f"handover-awaiting:{handover.pk}:{readiness}",
+        )
         for person in people
     ]
     return len(Notification.objects.bulk_create(notifications, ignore_conflicts=True))

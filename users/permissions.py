@@ -108,6 +108,16 @@ def can_confirm_unready_handover(user: User, account: Account) -> bool:
     return can_manage_transition(user, account)
 
 
+def unready_handover_confirmers_q(*, team_ids: set[int]) -> Q:
+    """A filter on User: who is asked to confirm a handover held below its readiness bar, for an account covered by
+    `team_ids` (its owner's team and its pool): those teams' active managers. Admins may confirm too, but are
+    asked only when no such manager exists (the caller falls back to them), so a team's handovers reach its own
+    manager first."""
+    if not team_ids:
+        return Q(pk__in=[])
+    return Q(is_active=True, role="manager", team_id__in=team_ids)
+
+
 def can_complete_transition_task(user: User, *, assignee_id: int | None, account: Account) -> bool:
     """A CSM completes only the steps assigned to them; the team's manager and admins may complete any."""
     if not user.is_authenticated or not user.is_active:
