@@ -53,6 +53,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A request id on every request, its log lines and its response (core/request_id.py).
+    "core.request_id.RequestIdMiddleware",
+    # /health/live and /health/ready, answered before sign-in, host checks and HTTPS redirects (core/health.py).
+    "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response, with a nonce per request for inline scripts (core/csp.py).
     "core.csp.ContentSecurityPolicyMiddleware",
@@ -112,6 +116,13 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
+# Reverse proxies in front of Baton that append to X-Forwarded-For (0: none, the connection's address is the
+# client's and the header is ignored). The sign-in lock-out and the API's rate limits key on the client's address
+# found this way (core/client_address.py; DRF's NUM_PROXIES below).
+BATON_TRUSTED_PROXY_COUNT = env.int("BATON_TRUSTED_PROXY_COUNT", default=0)
+if BATON_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"BATON_TRUSTED_PROXY_COUNT must be 0 or more, not {BATON_TRUSTED_PROXY_COUNT}.")
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "cockpit"
 LOGOUT_REDIRECT_URL = "login"
@@ -170,6 +181,8 @@ REST_FRAMEWORK = {
         "failed_auth": env("BATON_API_RATE_FAILED_AUTH", default="30/min"),
     },
     "EXCEPTION_HANDLER": "core.throttles.exception_handler",
+    # Throttles count anonymous callers by the client's address behind this many trusted proxies (see above).
+    "NUM_PROXIES": BATON_TRUSTED_PROXY_COUNT,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         # DRF's ordering filter, except on the lists that page by keyset (csm/pagination.py).
@@ -268,13 +281,33 @@ CELERY_BEAT_SCHEDULE["notifications-daily-digest"] = {
     "schedule": crontab(hour=env.int("BATON_DIGEST_HOUR", default=7), minute=0),
 }
 
+# Logs: one line of text per record (`plain`, what `make run` prints), or one JSON object per line (`json`, for a
+# log collector) carrying the request id or Celery task id (core/logging.py; workers too, see csm/celery.py).
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "core.logging.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
+
+# Error reporting to Sentry (pages, API and Celery tasks), only when a DSN is given; nothing is imported otherwise.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # Baton domain settings
 BATON_PAGE_SIZE = 50
