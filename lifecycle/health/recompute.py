@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -333,33 +334,73 @@ def health_recompute_start(*, day: dt.date | None = None, chunk_size: int = DEFA
 def health_recompute_chunk(
     *, chunk_id: int, scorecards: list[ScorecardConfig] | None = None, notify: bool = True
 ) -> bool:
-    """Run one chunk; False when it was already done (a redelivery)."""
-    # Counted outside the chunk's transaction, so an attempt that dies still shows.
-    RecomputeChunk.objects.filter(pk=chunk_id, done_at__isnull=True).update(attempts=F("attempts") + 1)
-    with transaction.atomic():
-        # OF self: locking the run row too would make every worker wait for the others' chunks.
-        chunk = RecomputeChunk.objects.select_for_update(of=("self",)).select_related("run").get(pk=chunk_id)
-        if chunk.done_at is not None:
-            return False
-        health_recompute_scope(
-            day=chunk.run.day,
-            scope=AccountScope.between(chunk.first_account_id, chunk.last_account_id),
-            scorecards=scorecards,
-            notify=notify,
-        )
-        now = timezone.now()
-        RecomputeChunk.objects.filter(pk=chunk_id).update(done_at=now)
-        run = RecomputeRun.objects.select_for_update().get(pk=chunk.run_id)
-        if run.finished_at is None and not run.chunks.filter(done_at__isnull=True).exists():
-            run.finished_at = now
-            run.save(update_fields=["finished_at"])
-            # Every flag of the night is raised; admins are told of a rule that flagged much of the book.
-            from lifecycle.flags.services import flood_guard_check
+    """Run one chunk; False when it was already done (a redelivery).
 
-            flood_guard_check(day=run.day, run_started_at=run.started_at, notify=notify)
-            # The night's snapshots are all written: the charts over time read them added up.
-            health_band_daily_write(day=run.day)
-    return True
+    Logs one line per attempt with its outcome (done, already done, failed), counts and duration.
+    """
+    started = time.monotonic()
+    log = {"chunk_id": chunk_id, "run_id": None, "outcome": "failed"}
+    try:
+        # Counted outside the chunk's transaction, so an attempt that dies still shows.
+        RecomputeChunk.objects.filter(pk=chunk_id, done_at__isnull=True).update(attempts=F("attempts") + 1)
+        with transaction.atomic():
+            # OF self: locking the run row too would make every worker wait for the others' chunks.
+            chunk = RecomputeChunk.objects.select_for_update(of=("self",)).select_related("run").get(pk=chunk_id)
+            log.update(run_id=chunk.run_id, attempt=chunk.attempts)
+            if chunk.done_at is not None:
+                log["outcome"] = "already_done"
+                return False
+            outcome = health_recompute_scope(
+                day=chunk.run.day,
+                scope=AccountScope.between(chunk.first_account_id, chunk.last_account_id),
+                scorecards=scorecards,
+                notify=notify,
+            )
+            log.update(accounts=outcome.accounts, scored=outcome.scored, flags_raised=len(outcome.flags_raised))
+            now = timezone.now()
+            RecomputeChunk.objects.filter(pk=chunk_id).update(done_at=now)
+            run = RecomputeRun.objects.select_for_update().get(pk=chunk.run_id)
+            if run.finished_at is None and not run.chunks.filter(done_at__isnull=True).exists():
+                run.finished_at = now
+                run.save(update_fields=["finished_at"])
+                log["run_finished"] = True
+                # Every flag of the night is raised; admins are told of a rule that flagged much of the book.
+                from lifecycle.flags.services import flood_guard_check
+
+                flood_guard_check(day=run.day, run_started_at=run.started_at, notify=notify)
+                # The night's snapshots are all written: the charts over time read them added up.
+                health_band_daily_write(day=run.day)
+        log["outcome"] = "done"
+        return True
+    except Exception as error:
+        log["error"] = type(error).__name__
+        raise
+    finally:
+        log["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
+        _log_chunk(log)
+
+
+def _log_chunk(log: dict[str, object]) -> None:
+    level = logging.WARNING if log["outcome"] == "failed" else logging.INFO
+    counts = (
+        f": {log['accounts']} accounts, {log['scored']} scored, {log['flags_raised']} flags raised"
+        if "accounts" in log and log["outcome"] == "done"
+        else ""
+    )
+    error = f" ({log['error']})" if "error" in log else ""
+    finished = "; the run is finished" if log.get("run_finished") else ""
+    logger.log(
+        level,
+        "Recompute chunk %s of run %s %s%s%s in %.0f ms%s",
+        log["chunk_id"],
+        log["run_id"],
+        str(log["outcome"]).replace("_", " "),
+        error,
+        counts,
+        log["duration_ms"],
+        finished,
+        extra={"recompute_chunk": log},
+    )
 
 
 def health_recompute_all_inline(
