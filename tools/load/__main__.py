@@ -1,0 +1,559 @@
+"""`make load`: gunicorn on the bench database, driven by locust from a second process; figures per request kind.
+
+It starts gunicorn (2 workers) with tools/load/settings.py (production's settings over plain HTTP on loopback,
+the per-user API rate raised) on PostgreSQL, then runs locust headless against it on loopback: first the mixed
+workload of CSMs and an integration (tools/load/locustfile.py), then each request kind alone for a shorter run.
+Each run reports requests per second, p50/p95/p99 and errors per kind, measured after a warm-up (sign-ins,
+first connections), prints a table and writes bench/load_results.json. Goals, on the machine's cores: no error
+in any run; mixed p95 ≤ 500 ms; mixed throughput ≥ 80% of the cheapest kind's alone.
+
+Environment (all optional):
+  LOAD_DATABASE_URL      the seeded database to serve (default the one `make bench` leaves:
+                         postgres://postgres@127.0.0.1:5432/baton_bench). Its migrations are applied first.
+                         The load writes to it: notes, handover steps done, usage rows, one integration token
+                         (revoked at the end).
+  LOAD_REDIS_URL         Redis for the cache (rate limits, sign-in failures) and the tasks the writes queue;
+                         emptied before and after (default redis://127.0.0.1:6379/13). No Celery worker runs.
+  LOAD_WORKER_CLASS      gunicorn's worker class, gthread or sync (default gthread)
+  LOAD_THREADS           threads per gthread worker (default 4)
+  LOAD_USERS             simulated users in flight (default 8); in the mix, LOAD_INTEGRATION_USERS of them
+                         (default 2) are the integration and the rest CSMs
+  LOAD_MIXED_SECONDS     the mixed run (default 60); LOAD_KIND_SECONDS each kind alone (default 20);
+  LOAD_WARMUP_SECONDS    left out at the start of each run (default 5)
+  LOAD_KINDS             the kinds to run alone, comma-separated (default all of tools/load/kinds.py)
+  LOAD_INGEST_ROWS       usage rows per batch (default 20)
+  LOAD_RESULTS           where to write the figures (default bench/load_results.json)
+
+Exit code 0 when the runs completed, even if goals were missed (the table says so); 2 when the load could not
+run (no database, not seeded, no Redis, the server did not start).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools.load.kinds import CSM, INTEGRATION, KINDS
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS_FILE = ROOT / "bench" / "load_results.json"
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/baton_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+WORKERS = 2
+P95_GOAL_MS = 500
+THROUGHPUT_GOAL = 0.8
+SERVER_START_SECONDS = 60
+# Signing in hashes the password as production does (PBKDF2, on purpose slow): on a busy machine the users'
+# sign-ins take a while before the warm-up starts.
+SIGN_IN_ALLOWANCE_SECONDS = 60
+
+
+class HarnessError(Exception):
+    """The load could not run at all (as opposed to a goal being missed)."""
+
+
+@dataclass
+class Figures:
+    requests: int = 0
+    errors: int = 0
+    rps: float = 0.0
+    p50: float = 0.0
+    p95: float = 0.0
+    p99: float = 0.0
+
+
+@dataclass
+class RunResult:
+    name: str
+    kinds: list[str]
+    users: dict[str, int]
+    seconds: int
+    window_seconds: float
+    load_average: float
+    total: Figures
+    by_kind: dict[str, Figures]
+    errors: int
+    error_reasons: dict[str, int]
+    # CPU milliseconds per request in the window: gunicorn's workers ("web"), their PostgreSQL backends ("database")
+    # and locust ("load generator"). Unlike wall times, these do not grow when other work shares the cores.
+    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
+    out_of_open_tasks: dict[str, int] = field(default_factory=dict)
+    load_generator_cpu_warning: bool = False
+
+    @property
+    def server_cpu_ms(self) -> float:
+        return self.cpu_ms_per_request.get("web", 0.0) + self.cpu_ms_per_request.get("database", 0.0)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        return int(raw) if raw else default
+    except ValueError as error:
+        raise HarnessError(f"{name} must be a whole number, not {raw!r}.") from error
+
+
+def check_database(url: str) -> int:
+    """The database exists and holds accounts; returns how many. Says what to do when it does not."""
+    import environ
+    import psycopg2
+
+    config = environ.Env.db_url_config(url)
+    if "postgresql" not in config["ENGINE"]:
+        raise HarnessError(f"make load runs on PostgreSQL; LOAD_DATABASE_URL points at {config['ENGINE']}.")
+    name = config["NAME"]
+    try:
+        connection = psycopg2.connect(
+            dbname=name,
+            user=config.get("USER") or None,
+            password=config.get("PASSWORD") or None,
+            host=config.get("HOST") or None,
+            port=config.get("PORT") or None,
+        )
+    except psycopg2.OperationalError as error:
+        if "does not exist" in str(error):
+            raise HarnessError(
+                f"database {name!r} does not exist. `make bench` leaves a seeded 100,000-account `baton_bench`; "
+                f"or point LOAD_DATABASE_URL at a seeded copy."
+            ) from error
+        raise HarnessError(f"cannot connect to {name!r}: {' '.join(str(error).split())}") from error
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('accounts_account') IS NOT NULL")
+            (migrated,) = cursor.fetchone()
+            if not migrated:
+                raise HarnessError(f"database {name!r} is not seeded (no accounts table): run `make bench` first.")
+            cursor.execute("SELECT count(*) FROM accounts_account")
+            (accounts,) = cursor.fetchone()
+    finally:
+        connection.close()
+    if not accounts:
+        raise HarnessError(f"database {name!r} holds no accounts: run `make bench` first (it seeds the demo company).")
+    return int(accounts)
+
+
+def settings_environment(database_url: str, redis_url: str) -> dict[str, str]:
+    """What the web server and this process need to load tools/load/settings.py."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "tools.load.settings",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": redis_url,
+        "CACHE_URL": redis_url,
+    }
+
+
+def empty_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.RedisError as error:
+        raise HarnessError(f"Redis at {url} is needed (cache and task queue): {error}") from error
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """gunicorn with the load settings, on a free loopback port; its log goes to a file shown when it fails."""
+
+    def __init__(self, *, worker_class: str, threads: int, environment: dict[str, str], log: Path):
+        import environ
+
+        self.database_name = environ.Env.db_url_config(environment["DATABASE_URL"])["NAME"]
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        command = [sys.executable, "-m", "gunicorn", "csm.wsgi", "--bind", f"127.0.0.1:{self.port}"]
+        command += ["--workers", str(WORKERS), "--worker-class", worker_class, "--timeout", "60"]
+        if worker_class == "gthread":
+            command += ["--threads", str(threads)]
+        self._log_file = log.open("w")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **environment}, stdout=self._log_file, stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise HarnessError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz/", timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.5)
+        raise HarnessError(f"gunicorn did not answer /healthz/ within {SERVER_START_SECONDS} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log_file.close()
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    """Nearest-rank percentile of already sorted values (0 for none)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, min(len(sorted_values), round(share * len(sorted_values) + 0.5 - 1e-9)))
+    return sorted_values[rank - 1]
+
+
+def figures(samples: list[list[Any]], window_seconds: float) -> Figures:
+    times = sorted(sample[2] for sample in samples)
+    return Figures(
+        requests=len(samples),
+        errors=sum(1 for sample in samples if not sample[3]),
+        rps=round(len(samples) / window_seconds, 1) if window_seconds > 0 else 0.0,
+        p50=round(percentile(times, 0.50), 1),
+        p95=round(percentile(times, 0.95), 1),
+        p99=round(percentile(times, 0.99), 1),
+    )
+
+
+def summarise(
+    *, name: str, kinds: list[str], users: dict[str, int], seconds: int, recorded: dict[str, Any]
+) -> RunResult:
+    """Figures over the window from warm-up's end (counted from when every user had signed in) to the stop:
+    requests that started and finished inside it.
+
+    Errors are counted over the whole run, sign-ins and warm-up included: none may fail.
+    """
+    samples = recorded["samples"]
+    marks = recorded["marks"]
+    if "window" not in marks or "stopping" not in marks or "end" not in recorded.get("cpu", {}):
+        raise HarnessError(f"locust's {name} run did not sign its users in, warm up and stop as planned: {marks}")
+    start, end = marks["window"], marks["stopping"]
+    window = end - start
+    inside = [s for s in samples if s[0] in KINDS and s[1] >= start and s[1] + s[2] / 1000 <= end]
+    cpu = recorded["cpu"]
+    used = {
+        label: sum(seconds - cpu["start"][group].get(pid, 0.0) for pid, seconds in cpu["end"][group].items())
+        for label, group in (("web", "server"), ("database", "database"), ("load generator", "load_generator"))
+    }
+    reasons = Counter(f"{s[0]}: {s[4]}" for s in samples if not s[3])
+    return RunResult(
+        name=name,
+        kinds=kinds,
+        users=users,
+        seconds=seconds,
+        window_seconds=round(window, 1),
+        load_average=round(os.getloadavg()[0], 2),
+        total=figures(inside, window),
+        by_kind={kind: figures([s for s in inside if s[0] == kind], window) for kind in kinds},
+        errors=sum(reasons.values()),
+        error_reasons=dict(reasons.most_common(10)),
+        cpu_ms_per_request={label: round(1000 * seconds / max(len(inside), 1), 1) for label, seconds in used.items()},
+        out_of_open_tasks=recorded.get("exhausted", {}),
+        load_generator_cpu_warning=bool(marks.get("cpu_warning")),
+    )
+
+
+def run_locust(
+    *,
+    server: Server,
+    plan: dict,
+    kinds: list[str],
+    users: dict[str, int],
+    seconds: int,
+    warmup: int,
+    workdir: Path,
+    name: str,
+) -> dict[str, Any]:
+    """One locust run: it stops itself `warmup + seconds` after its last user signed in; --run-time bounds it."""
+    slug = name.replace(" ", "_")
+    plan_file, samples_file, log_file = (
+        workdir / f"{slug}.{suffix}" for suffix in ("plan.json", "samples.json", "log")
+    )
+    plan_file.write_text(json.dumps(plan))
+    classes = [cls for who, cls in ((CSM, "CsmUser"), (INTEGRATION, "IntegrationUser")) if users.get(who)]
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", server.url]
+    command += ["--users", str(sum(users.values())), "--spawn-rate", str(sum(users.values()))]
+    bound = seconds + warmup + SIGN_IN_ALLOWANCE_SECONDS
+    command += ["--run-time", f"{bound}s", "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LOAD_PLAN": str(plan_file),
+        "LOAD_KINDS": ",".join(kinds),
+        "LOAD_SAMPLES": str(samples_file),
+        "LOAD_CSM_USERS": str(users.get(CSM, 0)),
+        "LOAD_INTEGRATION_USERS": str(users.get(INTEGRATION, 0)),
+        "LOAD_WARMUP_SECONDS": str(warmup),
+        "LOAD_WINDOW_SECONDS": str(seconds),
+        "LOAD_SERVER_PID": str(server.process.pid),
+        "LOAD_DATABASE_NAME": server.database_name,
+    }
+    with log_file.open("w") as log:
+        finished = subprocess.run(
+            [*command, *classes], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, timeout=bound + 60
+        )
+    if finished.returncode != 0 or not samples_file.exists():
+        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-30:])
+        raise HarnessError(f"locust's {name} run failed (exit {finished.returncode}):\n{tail}")
+    return json.loads(samples_file.read_text())
+
+
+def expected_mixed_rps(mixed: RunResult, alone: dict[str, RunResult]) -> float | None:
+    """What the mix would reach if each request cost what it costs alone: the mix's shares over the kinds' rates."""
+    if not mixed.total.requests or any(kind not in alone or not alone[kind].total.rps for kind in mixed.kinds):
+        return None
+    seconds_per_request = sum(
+        mixed.by_kind[kind].requests / mixed.total.requests / alone[kind].total.rps for kind in mixed.kinds
+    )
+    return 1 / seconds_per_request if seconds_per_request else None
+
+
+def results_table(runs: list[RunResult]) -> str:
+    """One row per kind and run; a run's own row (a kind alone, or the mix's "all kinds") adds its CPU per request."""
+    header = ("Run", "Kind", "Requests", "Errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU ms/req web+db")
+    rows = []
+    for run in runs:
+        whole = "all kinds" if len(run.kinds) > 1 else run.kinds[0]
+        for kind, figs in [*run.by_kind.items(), *([("all kinds", run.total)] if len(run.kinds) > 1 else [])]:
+            cpu = run.cpu_ms_per_request
+            rows.append(
+                (
+                    run.name,
+                    kind,
+                    f"{figs.requests:,}",
+                    f"{figs.errors:,}",
+                    f"{figs.rps:,.1f}",
+                    f"{figs.p50:,.0f}",
+                    f"{figs.p95:,.0f}",
+                    f"{figs.p99:,.0f}",
+                    f"{cpu['web']:,.0f} + {cpu['database']:,.0f}" if kind == whole and cpu else "",
+                )
+            )
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    aligned = ["<", "<", ">", ">", ">", ">", ">", ">", ">"]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(cells, aligned, widths, strict=True))
+
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def goals(
+    *, runs: list[RunResult], mixed: RunResult, alone: dict[str, RunResult], context: dict[str, Any]
+) -> list[Any]:
+    from bench.core import Result, at_most
+
+    cores = os.cpu_count() or 0
+    errors = sum(run.errors for run in runs)
+    rows = [
+        Result("machine: CPU cores", cores, "cores", "", True),
+        Result("machine: load average (1 min) before the runs", context["load_before"], "", "", True),
+        Result(f"book: {context['accounts']:,} accounts", context["accounts"], "accounts", "", True),
+        Result(
+            f"gunicorn: {WORKERS} {context['worker_class']} workers"
+            + (f" × {context['threads']} threads" if context["worker_class"] == "gthread" else ""),
+            WORKERS,
+            "workers",
+            "",
+            True,
+        ),
+        Result(
+            f"mixed: {sum(mixed.users.values())} users in flight, no think time", mixed.total.rps, "req/s", "", True
+        ),
+        Result("mixed: web + database CPU per request", round(mixed.server_cpu_ms, 1), "ms", "", True),
+        Result(
+            f"mixed: what {cores} unshared cores would serve at that CPU per request",
+            round(cores * 1000 / mixed.server_cpu_ms, 1) if mixed.server_cpu_ms else 0.0,
+            "req/s",
+            "",
+            True,
+        ),
+        Result("errors in every run (sign-ins included)", errors, "errors", "= 0", errors == 0),
+        at_most(mixed.total.p95, P95_GOAL_MS, "ms", "mixed p95"),
+    ]
+    cheapest = max((run for run in alone.values() if run.total.rps), key=lambda run: run.total.rps, default=None)
+    if cheapest is not None:
+        share = mixed.total.rps / cheapest.total.rps
+        rows.append(
+            Result(
+                f"mixed throughput / cheapest kind alone ({cheapest.name}, {cheapest.total.rps:,.1f} req/s)",
+                round(100 * share, 1),
+                "%",
+                f"≥ {THROUGHPUT_GOAL:.0%}",
+                share >= THROUGHPUT_GOAL,
+            )
+        )
+    expected = expected_mixed_rps(mixed, alone)
+    if expected:
+        rows.append(
+            Result(
+                f"mixed throughput / what the kinds alone predict for this mix ({expected:,.1f} req/s)",
+                round(100 * mixed.total.rps / expected, 1),
+                "%",
+                "",
+                True,
+            )
+        )
+    for run in runs:
+        if run.out_of_open_tasks:
+            rows.append(Result(f"{run.name}: ran out of open handover steps", 1, "", "", True))
+        if run.load_generator_cpu_warning:
+            rows.append(Result(f"{run.name}: locust warned its own CPU was above 90%", 1, "", "", True))
+    return rows
+
+
+def main() -> int:
+    database_url = os.environ.get("LOAD_DATABASE_URL") or DEFAULT_DATABASE_URL
+    redis_url = os.environ.get("LOAD_REDIS_URL") or DEFAULT_REDIS_URL
+    results_file = Path(os.environ.get("LOAD_RESULTS") or RESULTS_FILE)
+    worker_class = os.environ.get("LOAD_WORKER_CLASS") or "gthread"
+    wanted_kinds = [k.strip() for k in os.environ.get("LOAD_KINDS", "").split(",") if k.strip()] or list(KINDS)
+    try:
+        if worker_class not in ("gthread", "sync"):
+            raise HarnessError(f"LOAD_WORKER_CLASS must be gthread or sync, not {worker_class!r}.")
+        unknown = sorted(set(wanted_kinds) - set(KINDS))
+        if unknown:
+            raise HarnessError(f"LOAD_KINDS names unknown kinds {unknown}; the kinds are: {', '.join(KINDS)}.")
+        threads = _env_int("LOAD_THREADS", 4)
+        total_users = _env_int("LOAD_USERS", 8)
+        integration_users = _env_int("LOAD_INTEGRATION_USERS", 2)
+        mixed_seconds = _env_int("LOAD_MIXED_SECONDS", 60)
+        kind_seconds = _env_int("LOAD_KIND_SECONDS", 20)
+        warmup = _env_int("LOAD_WARMUP_SECONDS", 5)
+        ingest_rows = _env_int("LOAD_INGEST_ROWS", 20)
+        if not 0 < integration_users < total_users:
+            raise HarnessError("LOAD_INTEGRATION_USERS must leave at least one CSM and one integration user.")
+        if min(mixed_seconds, kind_seconds) <= warmup:
+            raise HarnessError("Each run must last longer than LOAD_WARMUP_SECONDS.")
+        accounts = check_database(database_url)
+        environment = settings_environment(database_url, redis_url)
+        os.environ.update(environment)
+        # Warnings and errors only, here and in the server's log file (production's INFO adds a line per sign-in).
+        os.environ["DJANGO_LOG_LEVEL"] = "WARNING"
+        os.environ["LOAD_INGEST_ROWS"] = str(ingest_rows)
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        from tools.load import plan as plans
+
+        call_command("migrate", verbosity=0, interactive=False)
+        try:
+            changes = plans.sign_in_prepare(plans.demo_csms())
+            if changes:
+                print(f"load: before signing in: {'; '.join(changes)}.", flush=True)
+        except plans.NotSeeded as error:
+            raise HarnessError(f"database {database_url.rsplit('/', 1)[-1]!r} is not seeded: {error}.") from error
+        empty_redis(redis_url)
+    except HarnessError as error:
+        print(f"load: {error}", file=sys.stderr)
+        return 2
+
+    load_before = round(os.getloadavg()[0], 2)
+    print(
+        f"Load on {accounts:,} accounts: gunicorn {WORKERS} {worker_class} workers, {total_users} users "
+        f"({integration_users} integration), {mixed_seconds} s mixed then {kind_seconds} s per kind; "
+        f"load average before {load_before}.",
+        flush=True,
+    )
+    integration = plans.integration_create()
+    runs: list[RunResult] = []
+    with tempfile.TemporaryDirectory(prefix="baton-load-") as tmp:
+        workdir = Path(tmp)
+        server = Server(
+            worker_class=worker_class, threads=threads, environment=environment, log=workdir / "gunicorn.log"
+        )
+        try:
+            server.wait_ready()
+            schedule = [("mixed", list(KINDS), {CSM: total_users - integration_users, INTEGRATION: integration_users})]
+            schedule += [(kind, [kind], {KINDS[kind][0]: total_users}) for kind in wanted_kinds]
+            for index, (name, kinds, users) in enumerate(schedule):
+                seconds = mixed_seconds if name == "mixed" else kind_seconds
+                print(f"  {name}: {seconds} s ...", flush=True)
+                plan = plans.build(integration=integration, seed=index)
+                recorded = run_locust(
+                    server=server,
+                    plan=plan,
+                    kinds=kinds,
+                    users=users,
+                    seconds=seconds,
+                    warmup=warmup,
+                    workdir=workdir,
+                    name=name,
+                )
+                runs.append(summarise(name=name, kinds=kinds, users=users, seconds=seconds, recorded=recorded))
+        except (HarnessError, plans.NotSeeded) as error:
+            print(f"load: {error}", file=sys.stderr)
+            return 2
+        finally:
+            server.stop()
+            plans.integration_revoke(integration)
+            empty_redis(redis_url)
+        if any(run.errors for run in runs):
+            print("\nThe server's log, last lines:\n" + server.log_tail(40))
+
+    mixed = runs[0]
+    alone = {run.name: run for run in runs[1:]}
+    context = {"load_before": load_before, "accounts": accounts, "worker_class": worker_class, "threads": threads}
+    rows = goals(runs=runs, mixed=mixed, alone=alone, context=context)
+    from bench.__main__ import render_table
+
+    print()
+    print(results_table(runs))
+    print()
+    print(render_table(rows))
+    for run in runs:
+        for reason, count in run.error_reasons.items():
+            print(f"  {run.name}: {count} × {reason}")
+    payload = {
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "config": {
+            "accounts": accounts,
+            "workers": WORKERS,
+            "worker_class": worker_class,
+            "threads": threads if worker_class == "gthread" else 1,
+            "users": total_users,
+            "integration_users": integration_users,
+            "mixed_seconds": mixed_seconds,
+            "kind_seconds": kind_seconds,
+            "warmup_seconds": warmup,
+            "ingest_rows": ingest_rows,
+            "cores": os.cpu_count(),
+            "load_average_before": load_before,
+        },
+        "runs": [asdict(run) for run in runs],
+        "results": [row.as_json() for row in rows],
+    }
+    results_file.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nWrote {results_file}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
