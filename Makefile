@@ -6,7 +6,7 @@ PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-browser test-integration api-contract bench install migrate seed worker beat lint typecheck typecheck-baseline clean
+.PHONY: run test test-browser test-integration api-contract bench load install migrate seed worker beat lint typecheck typecheck-baseline clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,12 @@ api-contract: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# gunicorn (2 workers) on the bench database, driven by locust from a second process on loopback: a mixed CSM and
+# integration workload, then each request kind alone; prints a table and writes bench/load_results.json
+# (tools/load/__main__.py: LOAD_DATABASE_URL, default the baton_bench that `make bench` leaves, and the other knobs).
+load: install
+	$(BIN)/python -m tools.load
 
 # Style, the apps' layers (contracts in pyproject.toml) and no model change without its migration.
 lint: install
