@@ -41,11 +41,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from tools.load.figures import IncompleteRun, RunResult, goals, results_table, summarise
 from tools.load.kinds import CSM, INTEGRATION, KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,8 +54,6 @@ LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/baton_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 WORKERS = 2
-P95_GOAL_MS = 500
-THROUGHPUT_GOAL = 0.8
 SERVER_START_SECONDS = 60
 # Signing in hashes the password as production does (PBKDF2, on purpose slow): on a busy machine the users'
 # sign-ins take a while before the warm-up starts.
@@ -64,39 +62,6 @@ SIGN_IN_ALLOWANCE_SECONDS = 60
 
 class HarnessError(Exception):
     """The load could not run at all (as opposed to a goal being missed)."""
-
-
-@dataclass
-class Figures:
-    requests: int = 0
-    errors: int = 0
-    rps: float = 0.0
-    p50: float = 0.0
-    p95: float = 0.0
-    p99: float = 0.0
-
-
-@dataclass
-class RunResult:
-    name: str
-    kinds: list[str]
-    users: dict[str, int]
-    seconds: int
-    window_seconds: float
-    load_average: float
-    total: Figures
-    by_kind: dict[str, Figures]
-    errors: int
-    error_reasons: dict[str, int]
-    # CPU milliseconds per request in the window: gunicorn's workers ("web"), their PostgreSQL backends ("database")
-    # and locust ("load generator"). Unlike wall times, these do not grow when other work shares the cores.
-    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
-    out_of_open_tasks: dict[str, int] = field(default_factory=dict)
-    load_generator_cpu_warning: bool = False
-
-    @property
-    def server_cpu_ms(self) -> float:
-        return self.cpu_ms_per_request.get("web", 0.0) + self.cpu_ms_per_request.get("database", 0.0)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -219,64 +184,6 @@ class Server:
         self._log_file.close()
 
 
-def percentile(sorted_values: list[float], share: float) -> float:
-    """Nearest-rank percentile of already sorted values (0 for none)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, min(len(sorted_values), round(share * len(sorted_values) + 0.5 - 1e-9)))
-    return sorted_values[rank - 1]
-
-
-def figures(samples: list[list[Any]], window_seconds: float) -> Figures:
-    times = sorted(sample[2] for sample in samples)
-    return Figures(
-        requests=len(samples),
-        errors=sum(1 for sample in samples if not sample[3]),
-        rps=round(len(samples) / window_seconds, 1) if window_seconds > 0 else 0.0,
-        p50=round(percentile(times, 0.50), 1),
-        p95=round(percentile(times, 0.95), 1),
-        p99=round(percentile(times, 0.99), 1),
-    )
-
-
-def summarise(
-    *, name: str, kinds: list[str], users: dict[str, int], seconds: int, recorded: dict[str, Any]
-) -> RunResult:
-    """Figures over the window from warm-up's end (counted from when every user had signed in) to the stop:
-    requests that started and finished inside it.
-
-    Errors are counted over the whole run, sign-ins and warm-up included: none may fail.
-    """
-    samples = recorded["samples"]
-    marks = recorded["marks"]
-    if "window" not in marks or "stopping" not in marks or "end" not in recorded.get("cpu", {}):
-        raise HarnessError(f"locust's {name} run did not sign its users in, warm up and stop as planned: {marks}")
-    start, end = marks["window"], marks["stopping"]
-    window = end - start
-    inside = [s for s in samples if s[0] in KINDS and s[1] >= start and s[1] + s[2] / 1000 <= end]
-    cpu = recorded["cpu"]
-    used = {
-        label: sum(seconds - cpu["start"][group].get(pid, 0.0) for pid, seconds in cpu["end"][group].items())
-        for label, group in (("web", "server"), ("database", "database"), ("load generator", "load_generator"))
-    }
-    reasons = Counter(f"{s[0]}: {s[4]}" for s in samples if not s[3])
-    return RunResult(
-        name=name,
-        kinds=kinds,
-        users=users,
-        seconds=seconds,
-        window_seconds=round(window, 1),
-        load_average=round(os.getloadavg()[0], 2),
-        total=figures(inside, window),
-        by_kind={kind: figures([s for s in inside if s[0] == kind], window) for kind in kinds},
-        errors=sum(reasons.values()),
-        error_reasons=dict(reasons.most_common(10)),
-        cpu_ms_per_request={label: round(1000 * seconds / max(len(inside), 1), 1) for label, seconds in used.items()},
-        out_of_open_tasks=recorded.get("exhausted", {}),
-        load_generator_cpu_warning=bool(marks.get("cpu_warning")),
-    )
-
-
 def run_locust(
     *,
     server: Server,
@@ -320,110 +227,6 @@ def run_locust(
         tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-30:])
         raise HarnessError(f"locust's {name} run failed (exit {finished.returncode}):\n{tail}")
     return json.loads(samples_file.read_text())
-
-
-def expected_mixed_rps(mixed: RunResult, alone: dict[str, RunResult]) -> float | None:
-    """What the mix would reach if each request cost what it costs alone: the mix's shares over the kinds' rates."""
-    if not mixed.total.requests or any(kind not in alone or not alone[kind].total.rps for kind in mixed.kinds):
-        return None
-    seconds_per_request = sum(
-        mixed.by_kind[kind].requests / mixed.total.requests / alone[kind].total.rps for kind in mixed.kinds
-    )
-    return 1 / seconds_per_request if seconds_per_request else None
-
-
-def results_table(runs: list[RunResult]) -> str:
-    """One row per kind and run; a run's own row (a kind alone, or the mix's "all kinds") adds its CPU per request."""
-    header = ("Run", "Kind", "Requests", "Errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU ms/req web+db")
-    rows = []
-    for run in runs:
-        whole = "all kinds" if len(run.kinds) > 1 else run.kinds[0]
-        for kind, figs in [*run.by_kind.items(), *([("all kinds", run.total)] if len(run.kinds) > 1 else [])]:
-            cpu = run.cpu_ms_per_request
-            rows.append(
-                (
-                    run.name,
-                    kind,
-                    f"{figs.requests:,}",
-                    f"{figs.errors:,}",
-                    f"{figs.rps:,.1f}",
-                    f"{figs.p50:,.0f}",
-                    f"{figs.p95:,.0f}",
-                    f"{figs.p99:,.0f}",
-                    f"{cpu['web']:,.0f} + {cpu['database']:,.0f}" if kind == whole and cpu else "",
-                )
-            )
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    aligned = ["<", "<", ">", ">", ">", ">", ">", ">", ">"]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(cells, aligned, widths, strict=True))
-
-    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
-
-
-def goals(
-    *, runs: list[RunResult], mixed: RunResult, alone: dict[str, RunResult], context: dict[str, Any]
-) -> list[Any]:
-    from bench.core import Result, at_most
-
-    cores = os.cpu_count() or 0
-    errors = sum(run.errors for run in runs)
-    rows = [
-        Result("machine: CPU cores", cores, "cores", "", True),
-        Result("machine: load average (1 min) before the runs", context["load_before"], "", "", True),
-        Result(f"book: {context['accounts']:,} accounts", context["accounts"], "accounts", "", True),
-        Result(
-            f"gunicorn: {WORKERS} {context['worker_class']} workers"
-            + (f" × {context['threads']} threads" if context["worker_class"] == "gthread" else ""),
-            WORKERS,
-            "workers",
-            "",
-            True,
-        ),
-        Result(
-            f"mixed: {sum(mixed.users.values())} users in flight, no think time", mixed.total.rps, "req/s", "", True
-        ),
-        Result("mixed: web + database CPU per request", round(mixed.server_cpu_ms, 1), "ms", "", True),
-        Result(
-            f"mixed: what {cores} unshared cores would serve at that CPU per request",
-            round(cores * 1000 / mixed.server_cpu_ms, 1) if mixed.server_cpu_ms else 0.0,
-            "req/s",
-            "",
-            True,
-        ),
-        Result("errors in every run (sign-ins included)", errors, "errors", "= 0", errors == 0),
-        at_most(mixed.total.p95, P95_GOAL_MS, "ms", "mixed p95"),
-    ]
-    cheapest = max((run for run in alone.values() if run.total.rps), key=lambda run: run.total.rps, default=None)
-    if cheapest is not None:
-        share = mixed.total.rps / cheapest.total.rps
-        rows.append(
-            Result(
-                f"mixed throughput / cheapest kind alone ({cheapest.name}, {cheapest.total.rps:,.1f} req/s)",
-                round(100 * share, 1),
-                "%",
-                f"≥ {THROUGHPUT_GOAL:.0%}",
-                share >= THROUGHPUT_GOAL,
-            )
-        )
-    expected = expected_mixed_rps(mixed, alone)
-    if expected:
-        rows.append(
-            Result(
-                f"mixed throughput / what the kinds alone predict for this mix ({expected:,.1f} req/s)",
-                round(100 * mixed.total.rps / expected, 1),
-                "%",
-                "",
-                True,
-            )
-        )
-    for run in runs:
-        if run.out_of_open_tasks:
-            rows.append(Result(f"{run.name}: ran out of open handover steps", 1, "", "", True))
-        if run.load_generator_cpu_warning:
-            rows.append(Result(f"{run.name}: locust warned its own CPU was above 90%", 1, "", "", True))
-    return rows
 
 
 def main() -> int:
@@ -508,7 +311,7 @@ def main() -> int:
                     name=name,
                 )
                 runs.append(summarise(name=name, kinds=kinds, users=users, seconds=seconds, recorded=recorded))
-        except (HarnessError, plans.NotSeeded) as error:
+        except (HarnessError, IncompleteRun, plans.NotSeeded) as error:
             print(f"load: {error}", file=sys.stderr)
             return 2
         finally:
@@ -520,7 +323,13 @@ def main() -> int:
 
     mixed = runs[0]
     alone = {run.name: run for run in runs[1:]}
-    context = {"load_before": load_before, "accounts": accounts, "worker_class": worker_class, "threads": threads}
+    context = {
+        "workers": WORKERS,
+        "load_before": load_before,
+        "accounts": accounts,
+        "worker_class": worker_class,
+        "threads": threads,
+    }
     rows = goals(runs=runs, mixed=mixed, alone=alone, context=context)
     from bench.__main__ import render_table
 

@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from accounts.demo.staff import DEMO_PASSWORD, ROSTER
 from accounts.models import Account
-from transitions.models import ACTIVE_STATUSES, AssigneeRole, Playbook, PlaybookKind, TransitionReason, TransitionTask
-from transitions.services import transition_bulk_start
+from transitions.models import ACTIVE_STATUSES, AssigneeRole, TransitionReason, TransitionTask
+from transitions.services import default_handover_playbook, transition_bulk_start
 from users.models import User
 from users.tokens import services as tokens
 from users.tokens.models import ApiToken, TokenKind
@@ -106,7 +106,7 @@ def _open_steps(user: User) -> list[int]:
 
 def open_steps_top_up(*, csms: list[User], per_csm: int = OPEN_STEPS_PER_CSM) -> int:
     """Start handovers until every CSM has `per_csm` open required steps; returns how many were started."""
-    playbook = Playbook.objects.filter(kind=PlaybookKind.HANDOVER, is_default=True).first()
+    playbook = default_handover_playbook()
     if playbook is None:
         raise NotSeeded("it has no default handover playbook")
     steps = playbook.steps.filter(required=True)
@@ -146,7 +146,7 @@ def open_steps_top_up(*, csms: list[User], per_csm: int = OPEN_STEPS_PER_CSM) ->
     return started
 
 
-def build(*, integration: Integration, seed: int) -> dict:
+def build(*, integration: Integration, seed: int, open_steps_per_csm: int = OPEN_STEPS_PER_CSM) -> dict:
     """The plan for one run. Raises NotSeeded when the database holds no demo company."""
     rng = random.Random(seed)
     book = list(Account.objects.values_list("pk", flat=True))
@@ -154,7 +154,7 @@ def build(*, integration: Integration, seed: int) -> dict:
         raise NotSeeded("it holds no accounts")
     csms = []
     users = demo_csms()
-    open_steps_top_up(csms=users)
+    open_steps_top_up(csms=users, per_csm=open_steps_per_csm)
     for user in users:
         owned = list(
             Account.objects.filter(owner=user)
