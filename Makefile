@@ -6,7 +6,7 @@ PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-browser test-integration api-contract bench load install migrate seed worker beat lint typecheck typecheck-baseline clean
+.PHONY: run test test-browser test-integration api-contract bench load install migrate seed worker beat backup restore lint typecheck typecheck-baseline clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,18 @@ bench: install
 # (tools/load/__main__.py: LOAD_DATABASE_URL, default the baton_bench that `make bench` leaves, and the other knobs).
 load: install
 	$(BIN)/python -m tools.load
+
+# PostgreSQL backup and restore of DATABASE_URL (tools/backup.py): `make backup` writes a pg_dump in custom format to
+# var/backups/ (or BACKUP=path); `make restore BACKUP=path` restores it in one transaction, into an empty database or,
+# with REPLACE=1, over one that has tables (stop web, workers and beat first).
+BACKUP ?=
+REPLACE ?=
+backup: install
+	$(BIN)/python tools/backup.py dump $(if $(BACKUP),--output "$(BACKUP)")
+
+restore: install
+	@test -n "$(BACKUP)" || { echo "Usage: make restore BACKUP=path/to/file.dump [REPLACE=1]" >&2; exit 2; }
+	$(BIN)/python tools/backup.py restore "$(BACKUP)" $(if $(REPLACE),--replace)
 
 # Style, the apps' layers (contracts in pyproject.toml) and no model change without its migration.
 lint: install
