@@ -5,6 +5,7 @@ from rest_framework import serializers
 from accounts.models import Account, ChurnReason, Contact, Stage, Tag, TimelineEntry
 from accounts.services import ACCOUNT_EDITABLE_FIELDS, CONTACT_EDITABLE_FIELDS
 from core.api import OptionalEmailField
+from core.list_serializer import LeanListSerializer
 from users.models import Team, User
 
 
@@ -43,6 +44,8 @@ class AccountSerializer(serializers.ModelSerializer):
             "arr_reporting",
         ]
         read_only_fields = ["created_at", "updated_at", "arr_reporting"]
+        # A list writes its rows with each field's work done once per page, not once per row (core/list_serializer.py).
+        list_serializer_class = LeanListSerializer
         extra_kwargs = {
             "arr_reporting": {
                 "help_text": "ARR in the reporting currency at the exchange rate in force today; "
@@ -103,6 +106,7 @@ class ContactSerializer(serializers.ModelSerializer):
         model = Contact
         fields = ["id", "account", *CONTACT_EDITABLE_FIELDS, "archived_at", "created_at", "updated_at"]
         read_only_fields = ["archived_at", "created_at", "updated_at"]
+        list_serializer_class = LeanListSerializer
         # DRF would turn the per-account unique email into a rule that every contact needs an email;
         # the service checks the constraint (blank emails allowed) and answers with its message.
         validators: list = []

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import as_drf_error
+from core.list_serializer import LeanListSerializer
 from lifecycle.flags import services as flag_services
 from lifecycle.flags.filters import FloodWarningFilter, RedFlagFilter
 from lifecycle.flags.models import AlertSettings, FloodWarning
@@ -38,6 +39,7 @@ class RedFlagSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RedFlag
+        list_serializer_class = LeanListSerializer
         fields = [
             "id",
             "rule",
@@ -131,7 +133,12 @@ class RedFlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     ordering = ["-severity_rank"]
 
     def get_queryset(self) -> QuerySet[RedFlag]:
-        return RedFlag.objects.select_related("rule", "account")
+        # Of the rule and the account only their names: an account row is wide, and a page would build 50 of them.
+        # The severity rank is the keyset pages' position.
+        shown = [name for name in RedFlagSerializer.Meta.fields if not name.endswith("_name")]
+        return RedFlag.objects.select_related("rule", "account").only(
+            *shown, "severity_rank", "rule__name", "account__name"
+        )
 
     # flag_for_action raises Django's Http404/PermissionDenied, which DRF answers 404/403:
     # the wrong user is refused before their payload is even validated.
