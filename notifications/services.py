@@ -26,10 +26,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core.db_retry import retry_when_locked
 from lifecycle.flags.models import SEVERITY_RANK, FloodWarning
 from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag
 from transitions.models import OutboundEmail, OutboundEmailStatus, Transition
-from transitions.services import outbound_email_mark_failed, outbound_email_mark_sent, outbound_email_retry
+from transitions.services import (
+    outbound_email_mark_failed,
+    outbound_email_mark_sending,
+    outbound_email_mark_sent,
+    outbound_email_retry,
+)
+from transitions.services.customer_emails import UNCONFIRMED_REASON
 from users.models import User
 from users.permissions import can_manage_deliveries, unready_handover_confirmers_q
 
@@ -499,6 +506,63 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
 
 
+@retry_when_locked
+@transaction.atomic
+def _delivery_claim(*, delivery_id: int, now: dt.datetime) -> Delivery | None:
+    """Claim a due delivery for one attempt, or None if it is not due (or taken).
+
+    A customer email's outbox row is claimed with it ("sending", transitions.services.customer_emails). When the
+    row may not be sent (an earlier attempt never reported back, so the customer may have it already; or it is no
+    longer queued) the delivery fails at once with the reason, and nothing is sent: at most once, made visible.
+    """
+    claimed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).update(
+        attempts=F("attempts") + 1, next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS)
+    )
+    if not claimed:
+        return None
+    delivery = Delivery.objects.get(pk=delivery_id)
+    if delivery.outbound_email_id is not None:
+        status = outbound_email_mark_sending(email_id=delivery.outbound_email_id, at=now)
+        if status != OutboundEmailStatus.SENDING:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.last_error = (
+                UNCONFIRMED_REASON
+                if status == OutboundEmailStatus.UNCONFIRMED
+                else f"Not sent: the email is {OutboundEmailStatus(status).label.lower() if status else 'gone'}."
+            )
+            Delivery.objects.filter(pk=delivery_id).update(
+                status=delivery.status, last_error=delivery.last_error, next_attempt_at=now
+            )
+    return delivery
+
+
+@retry_when_locked
+@transaction.atomic
+def _delivery_record(delivery: Delivery, *, sent_at: dt.datetime | None = None, error: str = "") -> str:
+    """Write an attempt's outcome and report it to a customer email's outbox row, in one short transaction.
+
+    Retried when the database is locked: after a send, losing this write is what would leave an email "sending".
+    """
+    if sent_at is not None:
+        recorded = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SENT, sent_at=sent_at, last_error=""
+        )
+        if recorded:
+            _report(delivery, sent_at=sent_at)
+        return DeliveryStatus.SENT
+    finished = timezone.now()
+    gave_up = delivery.attempts >= Delivery.MAX_ATTEMPTS
+    status = DeliveryStatus.FAILED if gave_up else DeliveryStatus.PENDING
+    recorded = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
+        status=status,
+        last_error=error[:2000],
+        next_attempt_at=finished if gave_up else finished + backoff(delivery.attempts),
+    )
+    if recorded:
+        _report(delivery, error=error, will_retry=not gave_up)
+    return status
+
+
 def delivery_attempt(*, delivery_id: int) -> str | None:
     """Try to send one due delivery; returns its new status, or None if it was not due (or taken).
 
@@ -507,38 +571,20 @@ def delivery_attempt(*, delivery_id: int) -> str | None:
     The outcome is recorded afterwards, in one short transaction with the
     report to a customer email's outbox row.
     """
-    now = timezone.now()
-    claimed = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now).update(
-        attempts=F("attempts") + 1, next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS)
-    )
-    if not claimed:
+    delivery = _delivery_claim(delivery_id=delivery_id, now=timezone.now())
+    if delivery is None:
         return None
-    delivery = Delivery.objects.get(pk=delivery_id)
+    if delivery.status == DeliveryStatus.FAILED:
+        logger.error("Delivery %s not sent: %s", delivery_id, delivery.last_error)
+        return DeliveryStatus.FAILED
     try:
         SENDERS[delivery.channel](delivery)
     except DeliveryError as error:
-        finished = timezone.now()
-        gave_up = delivery.attempts >= Delivery.MAX_ATTEMPTS
-        status = DeliveryStatus.FAILED if gave_up else DeliveryStatus.PENDING
-        with transaction.atomic():
-            recorded = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
-                status=status,
-                last_error=str(error)[:2000],
-                next_attempt_at=finished if gave_up else finished + backoff(delivery.attempts),
-            )
-            if recorded:
-                _report(delivery, error=str(error), will_retry=not gave_up)
-        log = logger.error if gave_up else logger.warning
+        status = _delivery_record(delivery, error=str(error))
+        log = logger.error if status == DeliveryStatus.FAILED else logger.warning
         log("Delivery %s attempt %s failed: %s", delivery_id, delivery.attempts, error)
         return status
-    sent_at = timezone.now()
-    with transaction.atomic():
-        recorded = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
-            status=DeliveryStatus.SENT, sent_at=sent_at, last_error=""
-        )
-        if recorded:
-            _report(delivery, sent_at=sent_at)
-    return DeliveryStatus.SENT
+    return _delivery_record(delivery, sent_at=timezone.now())
 
 
 def deliveries_retry_due(*, limit: int = RETRY_BATCH) -> dict[str, int]:

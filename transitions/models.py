@@ -186,6 +186,9 @@ class BulkHandover(models.Model):
         help_text="Accounts that already had a handover under way.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The run's last sign of life: when a worker claimed it, then each progress write (PostgreSQL). A run
+    # "running" with none for longer than a task may live was abandoned by its worker (the sweep fails it).
+    progress_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -222,7 +225,7 @@ class TransitionQuerySet(models.QuerySet):
             tasks_overdue=Count("tasks", filter=open_task & Q(tasks__due_date__lt=today), distinct=True),
             required_open=Count("tasks", filter=open_task & Q(tasks__required=True), distinct=True),
             has_failed_email=Exists(
-                OutboundEmail.objects.filter(task__transition=OuterRef("pk"), status=OutboundEmailStatus.FAILED)
+                OutboundEmail.objects.filter(task__transition=OuterRef("pk"), status__in=EMAIL_NEEDS_ATTENTION)
             ),
         )
 
@@ -471,17 +474,27 @@ class TransitionTask(models.Model):
 
 class OutboundEmailStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
+    # An attempt is under way since `status_since`; see transitions.services.customer_emails.
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    # An attempt started and never reported back: the customer may or may not have it. Never resent by itself.
+    UNCONFIRMED = "unconfirmed", "Not confirmed"
+
+
+# A person has to look: it failed, or nobody knows whether it went (the board's "Email failed" badge).
+EMAIL_NEEDS_ATTENTION = (OutboundEmailStatus.FAILED, OutboundEmailStatus.UNCONFIRMED)
 
 
 class OutboundEmail(models.Model):
     """A customer email waiting in, or gone through, the outbox. Nothing is sent without a row here.
 
     The row is what the CSM sees on the task. The sending itself (claim, retries
-    with backoff, the sweep) is a notifications Delivery, which reports each
-    outcome back here: queued with `last_error` while retries are left, failed
-    when they ran out (then the sender may retry it), sent.
+    with backoff, the sweep) is a notifications Delivery, which claims the row
+    (sending) just before each attempt and reports its outcome back here:
+    queued with `last_error` while retries are left, failed when they ran out
+    (then the sender may retry it), sent. An attempt that never reports back
+    leaves it "not confirmed", never sent again by itself (customer_emails).
     """
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="outbound_emails")
@@ -517,6 +530,8 @@ class OutboundEmail(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # When the email entered its status: queued (again), or an attempt claimed it. The sweep reads it.
+    status_since = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -527,7 +542,15 @@ class OutboundEmail(models.Model):
                 name="outboundemail_sent_has_time",
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="outbound_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="outbound_status_created"),
+            # The sweep's reading: emails still on their way, by how long they have been so.
+            models.Index(
+                fields=["status_since"],
+                condition=Q(status__in=[OutboundEmailStatus.QUEUED, OutboundEmailStatus.SENDING]),
+                name="outbound_unfinished_since",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email} ({self.get_status_display()})"

@@ -16,6 +16,7 @@ from typing import Any, cast
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
@@ -144,7 +145,7 @@ class BulkImportView(APIView):
             messages = error.messages
             return _invalid(" ".join(messages), [{"line": None, "column": "file", "message": m} for m in messages])
         if runs_in_background(job):
-            ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.VALIDATING)
+            ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.VALIDATING, updated_at=timezone.now())
             transaction.on_commit(lambda: import_dry_run_task.delay(job.pk, then_import=not dry_run))
             job.refresh_from_db()
             return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from . import sweep
 from .models import ImportStatus
 from .services import import_dry_run, import_execute, import_fail
 
@@ -28,3 +29,9 @@ def import_execute_task(job_id: int) -> None:
     except Exception as error:
         import_fail(job_id=job_id, error=error)
         raise
+
+
+@shared_task(acks_late=True)
+def import_jobs_sweep() -> int:
+    """Beat: jobs left in progress by a worker that vanished are failed with the reason (accounts.imports.sweep)."""
+    return sweep.import_jobs_sweep()

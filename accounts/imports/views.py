@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.csv_export import CONTENT_TYPE as CSV_CONTENT_TYPE
@@ -95,7 +96,9 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
                     form.add_error(None, message)
             else:
                 if runs_in_background(job):
-                    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.VALIDATING, progress_done=0)
+                    ImportJob.objects.filter(pk=job.pk).update(
+                        status=ImportStatus.VALIDATING, progress_done=0, updated_at=timezone.now()
+                    )
                     transaction.on_commit(lambda: import_dry_run_task.delay(job.pk))
                 else:
                     import_dry_run(job_id=job.pk)
@@ -125,7 +128,9 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Only a file whose dry run passed is imported.")
         return redirect("import-detail", pk=job.pk)
     if runs_in_background(job):
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, progress_done=0)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.RUNNING, progress_done=0, updated_at=timezone.now()
+        )
         transaction.on_commit(lambda: import_execute_task.delay(job.pk))
     else:
         job = import_execute(job_id=job.pk)
@@ -141,7 +146,9 @@ def import_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     if job.in_progress or job.status == ImportStatus.DONE:
         return redirect("import-detail", pk=job.pk)
     if runs_in_background(job):
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.VALIDATING, progress_done=0)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.VALIDATING, progress_done=0, updated_at=timezone.now()
+        )
         transaction.on_commit(lambda: import_dry_run_task.delay(job.pk))
     else:
         import_dry_run(job_id=job.pk)

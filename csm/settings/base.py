@@ -100,6 +100,17 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default has web and worker writing one file at once (README, "Faults"): readers never block
+    # the writer (WAL), a writer waits its turn for up to `timeout` seconds, and a transaction takes the write
+    # lock when it begins (IMMEDIATE), so one that read first is never refused when it comes to write.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            "timeout": env.float("BATON_SQLITE_TIMEOUT", default=20.0),
+            "transaction_mode": "IMMEDIATE",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Covering indexes (INCLUDE columns) are a PostgreSQL optimisation; SQLite, the
@@ -279,6 +290,22 @@ CELERY_BEAT_SCHEDULE["notifications-webhooks-send-due"] = {
 CELERY_BEAT_SCHEDULE["notifications-daily-digest"] = {
     "task": "notifications.tasks.digests_send",
     "schedule": crontab(hour=env.int("BATON_DIGEST_HOUR", default=7), minute=0),
+}
+# Work a vanished worker left behind (README, "Faults"): customer emails queued or sending for too long, bulk
+# handovers and imports shown in progress with no sign of life for BATON_ABANDONED_JOB_MINUTES (longer than any task
+# may run: the hard time limit), and bulk handovers whose task never arrived.
+BATON_ABANDONED_JOB_MINUTES = env.int("BATON_ABANDONED_JOB_MINUTES", default=CELERY_TASK_TIME_LIMIT // 60 + 5)
+CELERY_BEAT_SCHEDULE["transitions-outbound-emails-sweep"] = {
+    "task": "transitions.tasks.outbound_emails_sweep",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["transitions-bulk-handovers-sweep"] = {
+    "task": "transitions.tasks.bulk_handovers_sweep",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["accounts-import-jobs-sweep"] = {
+    "task": "accounts.imports.tasks.import_jobs_sweep",
+    "schedule": 300.0,
 }
 
 # Logs: one line of text per record (`plain`, what `make run` prints), or one JSON object per line (`json`, for a

@@ -202,9 +202,10 @@ def test_an_admin_retry_of_a_failed_customer_email_queues_its_outbox_row_again(d
     assert len(customer_mail()) == 1
 
 
-def test_a_delivery_claimed_by_a_worker_that_died_is_sent_by_the_sweep_once_the_claim_lapses(
+def test_a_worker_that_died_mid_send_leaves_the_email_not_confirmed_and_it_is_not_sent_again_by_itself(
     settings, django_capture_on_commit_callbacks
 ):
+    """The customer may have it (the send may have gone through): at most once, then a person decides."""
     with time_machine.travel(NOON, tick=False):
         email = outbox_row()
         with django_capture_on_commit_callbacks():  # queued, but the send is left to the worker below
@@ -215,12 +216,23 @@ def test_a_delivery_claimed_by_a_worker_that_died_is_sent_by_the_sweep_once_the_
             services.delivery_attempt(delivery_id=delivery.pk)
     settings.EMAIL_BACKEND = "notifications.tests.test_customer_emails.MailServer"
     delivery.refresh_from_db()
+    email.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    assert (email.status, email.status_since) == (OutboundEmailStatus.SENDING, NOON)
 
     with time_machine.travel(NOON + dt.timedelta(seconds=services.CLAIM_SECONDS - 1), tick=False):
         assert services.deliveries_retry_due() == {}
     with time_machine.travel(NOON + dt.timedelta(seconds=services.CLAIM_SECONDS + 1), tick=False):
-        assert services.deliveries_retry_due() == {"sent": 1}
+        assert services.deliveries_retry_due() == {"failed": 1}
+    email.refresh_from_db()
+    delivery.refresh_from_db()
+    assert email.status == OutboundEmailStatus.UNCONFIRMED and "may already have it" in email.last_error
+    assert delivery.status == DeliveryStatus.FAILED and delivery.last_error == email.last_error
+    assert customer_mail() == []
+
+    # Its sender checked with the customer, who never got it: sent once.
+    with django_capture_on_commit_callbacks(execute=True):
+        outbound_email_retry(actor=email.created_by, email=email)
     email.refresh_from_db()
     assert email.status == OutboundEmailStatus.SENT and len(customer_mail()) == 1
 

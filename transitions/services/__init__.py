@@ -11,15 +11,17 @@ Split by concern; callers import from here:
 - customer_emails.py: a step's customer emails in the outbox, and the outcomes the sender reports back
 """
 
-from .bulk import bulk_handover_create, bulk_handover_run
+from .bulk import bulk_handover_create, bulk_handover_run, bulk_handovers_sweep
 from .customer_emails import (
     IntroEmailDraft,
     IntroEmailsInvalid,
     email_context,
     intro_emails_send,
     outbound_email_mark_failed,
+    outbound_email_mark_sending,
     outbound_email_mark_sent,
     outbound_email_retry,
+    outbound_emails_sweep,
     task_email_send,
 )
 from .playbooks import default_handover_playbook, default_risk_playbook, playbook_create, playbook_update
@@ -52,12 +54,15 @@ __all__ = [
     "TransitionConflict",
     "bulk_handover_create",
     "bulk_handover_run",
+    "bulk_handovers_sweep",
     "default_handover_playbook",
     "default_risk_playbook",
     "email_context",
     "outbound_email_mark_failed",
+    "outbound_email_mark_sending",
     "outbound_email_mark_sent",
     "outbound_email_retry",
+    "outbound_emails_sweep",
     "playbook_create",
     "playbook_run_start",
     "playbook_update",

@@ -4,8 +4,23 @@
 sent to whom; the task page shows its status) and announces
 CustomerEmailsQueued. Sending is not done here: the app that delivers email
 (notifications) subscribes, sends each one after commit with its retries and
-backoff, and reports every outcome back through `outbound_email_mark_sent`
-and `outbound_email_mark_failed`. A sent email lands on the account timeline.
+backoff, claims the row for each attempt through `outbound_email_mark_sending`
+and reports every outcome back through `outbound_email_mark_sent` and
+`outbound_email_mark_failed`. A sent email lands on the account timeline.
+
+**Sent, but not recorded.** A mail server cannot be asked afterwards whether
+it took a message, so an attempt that stops between handing the email over and
+recording it (a worker killed mid-send, the status write refused by a locked
+database until its retries ran out) leaves no way to know whether the customer
+has it. Sending it again by itself would risk a second copy of a customer-facing
+email; not sending it would risk silence. Baton chooses at most once, made
+visible: each attempt first marks the row "sending" with the time it started;
+an attempt that finds the row still "sending" from an earlier one does not send,
+and `outbound_emails_sweep` (beat) turns a row "sending" for longer than any
+attempt takes into "not confirmed", with the reason, on the task and the board.
+The sender checks with the customer and presses "Send again" if it never came.
+A row that stays queued for a day (nothing was able to attempt it) is marked
+failed with its reason, so nothing stays "queued" for good.
 """
 
 from __future__ import annotations
@@ -23,6 +38,7 @@ from django.utils import timezone
 from accounts.models import AuditAction, AuditEvent, Channel, Contact, TimelineEntry
 from accounts.services import audit_event, timeline_system_entry, touchpoint_log
 from core import events
+from core.db_retry import retry_when_locked
 from users.models import User
 from users.permissions import can_complete_transition_task
 
@@ -30,6 +46,7 @@ from .. import emails
 from ..events import CustomerEmailsQueued
 from ..models import (
     ACTIVE_STATUSES,
+    EMAIL_NEEDS_ATTENTION,
     OutboundEmail,
     OutboundEmailStatus,
     PlaybookKind,
@@ -278,21 +295,56 @@ def intro_emails_send(*, actor: User, drafts: Sequence[IntroEmailDraft]) -> list
 
 @transaction.atomic
 def outbound_email_retry(*, actor: User, email: OutboundEmail) -> OutboundEmail:
+    """Queue a failed email again, or one whose sending was never confirmed once its sender has checked."""
     email = (
         OutboundEmail.objects.select_for_update(of=("self",)).select_related("account__owner", "task").get(pk=email.pk)
     )
     assignee_id = email.task.assignee_id if email.task else email.created_by_id
     if not can_complete_transition_task(actor, assignee_id=assignee_id, account=email.account):
         raise PermissionDenied("Only the sender or the team's manager can retry this email.")
-    if email.status != OutboundEmailStatus.FAILED:
-        raise ValidationError(f"Only failed emails can be retried; this one is {email.get_status_display().lower()}.")
+    if email.status not in EMAIL_NEEDS_ATTENTION:
+        raise ValidationError(
+            f"Only failed or unconfirmed emails can be sent again; this one is {email.get_status_display().lower()}."
+        )
     email.status = OutboundEmailStatus.QUEUED
-    email.save(update_fields=["status"])
+    email.status_since = timezone.now()
+    email.save(update_fields=["status", "status_since"])
     events.announce(CustomerEmailsQueued(email_ids=(email.pk,)))
     return email
 
 
-# --- outcomes, reported by whoever sent the email ----------------------------------------------------------------
+# --- attempts and outcomes, reported by whoever sends the email -------------------------------------------------
+
+# Why an email is "not confirmed": shown on the task, the board and the failed deliveries.
+UNCONFIRMED_REASON = (
+    "An attempt to send it started and never reported back (its worker stopped, or the result could not be "
+    "saved). The customer may already have it: check with them before sending it again."
+)
+# Longer than any attempt takes (the mail server's timeouts are seconds; a claimed delivery is left alone for
+# ten minutes), so a row still "sending" after this was abandoned by its attempt.
+SENDING_UNCONFIRMED_AFTER = dt.timedelta(minutes=15)
+# Longer than every retry of a delivery put together (about nine hours): a row still queued after this was never
+# attempted (no worker, no sweep), and is failed so the sender sees it rather than a "queued" that never moves.
+QUEUED_FAILED_AFTER = dt.timedelta(hours=24)
+
+
+@retry_when_locked
+@transaction.atomic
+def outbound_email_mark_sending(*, email_id: int, at: dt.datetime) -> str:
+    """Claim a queued email for one attempt, just before it is handed to the mail server.
+
+    Returns the email's status afterwards: "sending" means this attempt holds it and may send; anything else
+    means it must not (sent, failed, or queued again by nobody). An email found still "sending" belongs to an
+    earlier attempt that never reported back: it becomes "not confirmed" rather than being sent a second time.
+    """
+    if OutboundEmail.objects.filter(pk=email_id, status=OutboundEmailStatus.QUEUED).update(
+        status=OutboundEmailStatus.SENDING, status_since=at
+    ):
+        return OutboundEmailStatus.SENDING
+    OutboundEmail.objects.filter(pk=email_id, status=OutboundEmailStatus.SENDING).update(
+        status=OutboundEmailStatus.UNCONFIRMED, status_since=at, last_error=UNCONFIRMED_REASON
+    )
+    return OutboundEmail.objects.filter(pk=email_id).values_list("status", flat=True).first() or ""
 
 
 @transaction.atomic
@@ -304,7 +356,13 @@ def outbound_email_mark_sent(*, email_id: int, sent_at: dt.datetime) -> bool:
     marked = (
         OutboundEmail.objects.filter(pk=email_id)
         .exclude(status=OutboundEmailStatus.SENT)
-        .update(status=OutboundEmailStatus.SENT, sent_at=sent_at, last_error="", attempts=F("attempts") + 1)
+        .update(
+            status=OutboundEmailStatus.SENT,
+            sent_at=sent_at,
+            status_since=sent_at,
+            last_error="",
+            attempts=F("attempts") + 1,
+        )
     )
     if not marked:
         return False
@@ -324,12 +382,40 @@ def outbound_email_mark_sent(*, email_id: int, sent_at: dt.datetime) -> bool:
 def outbound_email_mark_failed(*, email_id: int, error: str, will_retry: bool) -> bool:
     """An attempt failed: the error shows on the task; once no retry is left the email is failed and can be retried.
 
-    Only a queued email changes (returns False otherwise): a late report cannot undo a sent one.
+    Only a queued or sending email changes (returns False otherwise): a late report cannot undo a sent one.
     """
     return bool(
-        OutboundEmail.objects.filter(pk=email_id, status=OutboundEmailStatus.QUEUED).update(
+        OutboundEmail.objects.filter(
+            pk=email_id, status__in=[OutboundEmailStatus.QUEUED, OutboundEmailStatus.SENDING]
+        ).update(
             status=OutboundEmailStatus.QUEUED if will_retry else OutboundEmailStatus.FAILED,
+            status_since=timezone.now(),
             last_error=error[:2000],
             attempts=F("attempts") + 1,
         )
     )
+
+
+@retry_when_locked
+@transaction.atomic
+def outbound_emails_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """No email stays on its way for good (beat, every few minutes). Returns how many rows changed, by new status.
+
+    An email "sending" for longer than an attempt takes becomes "not confirmed" (see the module's docstring:
+    never sent again by itself); one queued for a day that nothing attempted is failed, with the reason, and the
+    sender may send it again. Two set-based updates, whatever the number of rows.
+    """
+    now = now or timezone.now()
+    unconfirmed = OutboundEmail.objects.filter(
+        status=OutboundEmailStatus.SENDING, status_since__lte=now - SENDING_UNCONFIRMED_AFTER
+    ).update(status=OutboundEmailStatus.UNCONFIRMED, status_since=now, last_error=UNCONFIRMED_REASON)
+    hours = int(QUEUED_FAILED_AFTER.total_seconds() // 3600)
+    failed = OutboundEmail.objects.filter(
+        status=OutboundEmailStatus.QUEUED, status_since__lte=now - QUEUED_FAILED_AFTER
+    ).update(
+        status=OutboundEmailStatus.FAILED,
+        status_since=now,
+        last_error=f"Not sent: it waited {hours} hours and nothing was able to send it (is a worker running?). "
+        "Send it again once the mail service is back.",
+    )
+    return {OutboundEmailStatus.UNCONFIRMED: unconfirmed, OutboundEmailStatus.FAILED: failed}

@@ -1,0 +1,185 @@
+"""The embedded default (`make run`: SQLite, web and a Celery worker on a folder-on-disk broker) under two
+processes writing at once: no "database is locked" escapes, and no email stays queued.
+
+Real processes, as `make run` has them: the book is copied into an SQLite file; a Celery worker on a broker
+folder of the test's own recomputes health and sends the customer emails; meanwhile two processes standing for
+the web server log touchpoints and send introduction emails through the real services
+(tests/faults/sqlite_workload.py). Every write of theirs is a transaction that reads before it writes, which is
+what used to end in "database is locked" when another process wrote at the same moment: the control case runs
+the same load without the SQLite options of csm/settings/base.py and must meet it, so the test can tell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.tests.factories import AccountFactory, ContactFactory
+from tests.support import REPO_ROOT, live_pids_in_group, wait_until
+from transitions.models import TransitionReason
+from transitions.services import transition_start
+from transitions.tests.conftest import ensure_default_playbooks
+from users.tests.factories import CSMFactory, ManagerFactory, TeamFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SECONDS = 6
+CELERY = str(Path(sys.executable).parent / "celery")
+
+
+def build_book(handovers: int = 16, quiet_accounts: int = 16) -> None:
+    team = TeamFactory()
+    manager = ManagerFactory(team=team)
+    outgoing, incoming = CSMFactory(team=team), CSMFactory(team=team)
+    today = timezone.localdate()
+    for number in range(handovers + quiet_accounts):
+        account = AccountFactory(owner=outgoing)
+        ContactFactory(account=account, email=f"contact{number}@customer.example")
+        if number < handovers:
+            transition_start(
+                actor=manager,
+                account=account,
+                to_csm=incoming,
+                reason=TransitionReason.REBALANCING,
+                start_date=today,
+                target_date=today + dt.timedelta(days=14),
+            )
+
+
+def copy_database(path: Path) -> None:
+    """The test database (SQLite in memory, committed: a transactional test) copied into a file."""
+    connection.ensure_connection()
+    target = sqlite3.connect(path)
+    try:
+        connection.connection.backup(target)
+    finally:
+        target.close()
+
+
+def environment(tmp_path: Path, database: Path, *, plain: bool) -> dict[str, str]:
+    (tmp_path / "broker" / "queue").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "broker" / "processed").mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.faults.sqlite_settings",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "BATON_FAULTS_BROKER_DIR": str(tmp_path / "broker"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("BATON_FAULTS_PLAIN_SQLITE", None)
+    if plain:
+        env["BATON_FAULTS_PLAIN_SQLITE"] = "1"
+    return env
+
+
+def web_processes(env: dict[str, str], count: int, seconds: float) -> list[subprocess.Popen]:
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.faults.sqlite_workload",
+                "--seconds",
+                str(seconds),
+                "--share",
+                f"{i}/{count}",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(count)
+    ]
+
+
+def outcomes(processes: list[subprocess.Popen]) -> list[dict[str, int]]:
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, f"a web process failed:\n{err[-4000:]}"
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def read(database: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=20) as reader:
+        return reader.execute(sql).fetchall()
+
+
+def test_web_and_worker_writing_at_once_meet_no_locked_database_and_every_email_is_sent(tmp_path):
+    ensure_default_playbooks()
+    build_book()
+    database = tmp_path / "db.sqlite3"
+    copy_database(database)
+    env = environment(tmp_path, database, plain=False)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            [CELERY, "-A", "csm", "worker", "--pool=prefork", "--concurrency=2", "--loglevel=INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"faults-{os.getpid()}@localhost"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: b" ready." in log.read_bytes() or worker.poll() is not None, timeout=60)
+        assert worker.poll() is None, log.read_text()
+
+        results = outcomes(web_processes(env, 2, SECONDS))
+
+        def drained() -> bool:
+            waiting = read(database, "SELECT count(*) FROM transitions_outboundemail WHERE status != 'sent'")[0][0]
+            pending = read(database, "SELECT count(*) FROM lifecycle_pendingrecompute")[0][0]
+            return waiting == 0 and pending == 0
+
+        wait_until(drained, timeout=60, message=f"the worker did not catch up\n{log.read_text()[-4000:]}")
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        finally:
+            for pid in live_pids_in_group(worker.pid):
+                os.kill(pid, 9)
+
+    worker_log = log.read_text()
+    print(f"web processes wrote {results}; the worker sent and recorded every email")
+    assert [result["locked"] for result in results] == [0, 0]
+    assert "database is locked" not in worker_log
+    assert "Traceback" not in worker_log and " raised unexpected" not in worker_log
+    touchpoints = sum(result["touchpoints"] for result in results)
+    emails = sum(result["emails"] for result in results)
+    assert touchpoints >= 20 and emails >= 4, results  # the load was real, not a trickle
+    assert read(database, "SELECT count(*) FROM transitions_outboundemail WHERE status = 'sent'")[0][0] == emails
+    logged = "SELECT count(*) FROM accounts_timelineentry WHERE kind = 'touchpoint' AND summary = 'Weekly call'"
+    assert read(database, logged)[0][0] == touchpoints
+    assert read(database, "PRAGMA journal_mode")[0][0] == "wal"
+
+
+def test_without_the_sqlite_options_the_same_load_meets_a_locked_database(tmp_path):
+    """The control: as the embedded default was configured before, two writers at once do collide."""
+    ensure_default_playbooks()
+    build_book(handovers=0)
+    database = tmp_path / "db.sqlite3"
+    copy_database(database)
+    started = time.monotonic()
+
+    results = outcomes(web_processes(environment(tmp_path, database, plain=True), 2, SECONDS - 2))
+
+    print(f"without the options: {results}")
+    assert sum(result["locked"] for result in results) > 0, results
+    assert time.monotonic() - started < 60
