@@ -27,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import DRY_RUN, BatchErrorSerializer, batch_response, batch_rows, dry_run_asked
+from core.list_serializer import LeanListSerializer
 from core.parsers import BatchJSONParser
 from lifecycle.models import (
     Invoice,
@@ -128,6 +129,7 @@ class IngestResultSerializer(serializers.Serializer):
 class UsageDailySerializer(serializers.ModelSerializer):
     class Meta:
         model = UsageDaily
+        list_serializer_class = LeanListSerializer
         fields = [
             "id",
             "account",
@@ -148,24 +150,28 @@ class ProductUsageDailySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProductUsageDaily
+        list_serializer_class = LeanListSerializer
         fields = ["id", "account", "product", "day", "active_users", "key_events", "minutes"]
 
 
 class SupportTicketSerializer(serializers.ModelSerializer):
     class Meta:
         model = SupportTicket
+        list_serializer_class = LeanListSerializer
         fields = ["id", "account", "external_id", "subject", "severity", "opened_at", "closed_at", "time_spent_minutes"]
 
 
 class SurveyResponseSerializer(serializers.ModelSerializer):
     class Meta:
         model = SurveyResponse
+        list_serializer_class = LeanListSerializer
         fields = ["id", "account", "contact", "external_id", "kind", "score", "comment", "responded_at"]
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Invoice
+        list_serializer_class = LeanListSerializer
         fields = ["id", "account", "external_id", "issued_on", "amount", "currency"]
 
 
@@ -238,11 +244,16 @@ class UsageDailyViewSet(_SignalViewSet):
 class ProductUsageDailyViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = ProductUsageDailySerializer
     filterset_class = ProductUsageDailyFilter
-    ordering_fields = ["day", "active_users"]
-    ordering = ["-day", "account_id", "product_id"]
+    # Keyset pages along product_usage_day_account (one row per account, product and day), newest day first.
+    ordering_keys = {"day": ("day", "account_id", "product_id")}
+    ordering_fields = list(ordering_keys)
+    ordering = ["-day"]
 
     def get_queryset(self) -> QuerySet:
-        return ProductUsageDaily.objects.select_related("product")
+        # The product's key is all a row shows of it.
+        return ProductUsageDaily.objects.select_related("product").only(
+            "account", "product__key", "day", "active_users", "key_events", "minutes"
+        )
 
 
 @_documented(TicketRowSerializer, "support tickets")
@@ -251,8 +262,11 @@ class SupportTicketViewSet(_SignalViewSet):
     model = SupportTicket
     serializer_class = SupportTicketSerializer
     filterset_class = SupportTicketFilter
-    ordering_fields = ["opened_at", "closed_at", "severity"]
-    ordering = ["-opened_at", "-id"]
+    # Keyset pages along ticket_api_opened, newest first. No sort by severity (its words sort alphabetically) or by
+    # closing time (no index; `?open=` picks the open ones).
+    ordering_keys = {"opened_at": ("opened_at", "id")}
+    ordering_fields = list(ordering_keys)
+    ordering = ["-opened_at"]
 
 
 @_documented(SurveyRowSerializer, "survey responses")
@@ -261,8 +275,11 @@ class SurveyResponseViewSet(_SignalViewSet):
     model = SurveyResponse
     serializer_class = SurveyResponseSerializer
     filterset_class = SurveyResponseFilter
-    ordering_fields = ["responded_at", "score"]
-    ordering = ["-responded_at", "-id"]
+    # Keyset pages along survey_api_responded, newest first. No sort by score: NPS and CSAT scores are on different
+    # scales (`?kind=` separates them).
+    ordering_keys = {"responded_at": ("responded_at", "id")}
+    ordering_fields = list(ordering_keys)
+    ordering = ["-responded_at"]
 
 
 @_documented(InvoiceRowSerializer, "invoices")
@@ -271,5 +288,7 @@ class InvoiceViewSet(_SignalViewSet):
     model = Invoice
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
-    ordering_fields = ["issued_on", "amount"]
-    ordering = ["-issued_on", "-id"]
+    # Keyset pages along invoice_api_issued, newest first. No sort by amount: invoices are in their own currencies.
+    ordering_keys = {"issued_on": ("issued_on", "id")}
+    ordering_fields = list(ordering_keys)
+    ordering = ["-issued_on"]

@@ -70,7 +70,9 @@ class ProductUsageDaily(models.Model):
             models.UniqueConstraint(fields=["account", "product", "day"], name="product_usage_one_row_per_day"),
         ]
         indexes = [
-            models.Index(fields=["day"], name="product_usage_day"),
+            # By day (the API's ordering, newest first walks it backwards), account and product making a keyset
+            # position one row; it serves every "latest day" look-up the plain day index did.
+            models.Index(fields=["day", "account", "product"], name="product_usage_day_account"),
             # With the activity columns in it, PostgreSQL answers adoption breadth's probe from the index alone.
             # A separate index, not the unique constraint's: SQLite cannot build a covering unique index, and
             # Django would then leave the uniqueness out there (other databases build this one plain).
@@ -115,7 +117,11 @@ class SupportTicket(models.Model):
                 name="ticket_closed_after_opened",
             ),
         ]
-        indexes = [models.Index(fields=["account", "opened_at"], name="ticket_account_opened")]
+        indexes = [
+            models.Index(fields=["account", "opened_at"], name="ticket_account_opened"),
+            # The API's ordering over every ticket, ending in the id for keyset pages.
+            models.Index(fields=["opened_at", "id"], name="ticket_api_opened"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.external_id} ({self.severity})"
@@ -143,7 +149,11 @@ class SurveyResponse(models.Model):
                 name="survey_score_in_range",
             ),
         ]
-        indexes = [models.Index(fields=["account", "kind", "responded_at"], name="survey_account_recent")]
+        indexes = [
+            models.Index(fields=["account", "kind", "responded_at"], name="survey_account_recent"),
+            # The API's ordering over every response, ending in the id for keyset pages.
+            models.Index(fields=["responded_at", "id"], name="survey_api_responded"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind.upper()} {self.score}"
@@ -167,7 +177,11 @@ class Invoice(models.Model):
             models.UniqueConstraint(fields=["account", "external_id"], name="invoice_unique_external_id"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="invoice_amount_not_negative"),
         ]
-        indexes = [models.Index(fields=["account", "issued_on"], name="invoice_account_issued")]
+        indexes = [
+            models.Index(fields=["account", "issued_on"], name="invoice_account_issued"),
+            # The API's ordering over every invoice, ending in the id for keyset pages.
+            models.Index(fields=["issued_on", "id"], name="invoice_api_issued"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.external_id}: {self.amount} {self.currency}"
