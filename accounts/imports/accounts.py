@@ -10,13 +10,20 @@ account_create does for an imported customer): no stage change is recorded and n
 starts, since the customer did not move today. An existing account in another stage (or with
 another start) is a row error: stage changes go through lifecycle's stage change, which keeps
 their history and starts their playbooks.
+
+How it stays fast: a chunk is read a column at a time, each value that repeats down a file
+(an owner, an industry, a date, a set of tags) read once for the whole import and looked up
+after that; only the rows that name an existing account are planned one by one. New accounts
+are written with a handful of statements per chunk (sql.py): their converted ARR and their tier
+from the rules are computed in the INSERT itself, and their history, tags and audit records
+follow set-based.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -37,18 +44,20 @@ from accounts.models import (
     Region,
     Stage,
     Tag,
+    TermsSource,
+    Tier,
     TierSource,
 )
 from accounts.money.refresh import converted_arr_refresh
 from accounts.segments.rules import NO_RATE, RULE_INPUT_FIELDS, rule_tier_expression, ruled, tier_rules, with_rule_tier
 from accounts.services import audit_event
 from core import events
-from users.models import Team, User
+from users.models import Team, User, display_name
 from users.permissions import editable_accounts_q
 
 from . import columns as c
 from . import sql
-from .engine import Problem, Record, Tally
+from .engine import Chunk, Problem, Tally
 
 CURRENCY_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # The fields a row may set, as stored on Account (owner and pool as ids).
@@ -93,15 +102,16 @@ MEMO_FIELDS = (
     "stage_entered_at",
 )
 MEMO_LIMIT = 20_000
-_MISSING = object()
 
 
 def _named(external_ids: list[str], domains: list[str]) -> list[int]:
     """The ids of the accounts with one of these external ids or (lower-cased) domains, in one query.
 
-    On PostgreSQL each index is joined with its values passed as one array: Django would prepare each of
-    thousands of values on its own, and an OR of two IN lists (or a join back to the table) leads the planner
-    to scan the whole table, whose statistics lag behind the rows the import itself writes.
+    On PostgreSQL the values are passed as one array each (Django would prepare each of thousands of values
+    on its own) and every value looks up its index on its own (a LATERAL subquery that the planner may not
+    flatten, OFFSET 0): an OR of two IN lists, or a plain join, leads the planner to scan the whole table
+    and sort it, as its statistics lag behind the rows the import itself writes (an empty table's have none:
+    the real run's lookups then grew with every chunk written before them).
     """
     if connection.vendor != "postgresql":
         named = Account.objects.annotate(domain_key=Lower("domain")).filter(
@@ -111,8 +121,10 @@ def _named(external_ids: list[str], domains: list[str]) -> list[int]:
     table = Account._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id FROM {table} a JOIN unnest(%s::text[]) AS k(v) ON a.external_id = k.v AND a.external_id <> '' "
-            f"UNION SELECT a.id FROM {table} a JOIN unnest(%s::text[]) AS k(v) ON lower(a.domain) = k.v",
+            f"SELECT a.id FROM unnest(%s::text[]) AS k(v) CROSS JOIN LATERAL "
+            f"(SELECT id FROM {table} WHERE external_id = k.v AND external_id <> '' OFFSET 0) a "
+            f"UNION SELECT a.id FROM unnest(%s::text[]) AS k(v) CROSS JOIN LATERAL "
+            f"(SELECT id FROM {table} WHERE lower(domain) = k.v OFFSET 0) a",
             [external_ids, domains],
         )
         return [row[0] for row in cursor.fetchall()]
@@ -120,18 +132,29 @@ def _named(external_ids: list[str], domains: list[str]) -> list[int]:
 
 @dataclass
 class AccountPlan:
-    record: Record
-    action: str  # "create", "update" or "unchanged"
-    account: Account | None  # a new account is built only when written: the dry run keeps its values alone
+    """What one row does to the account it names (an update, or nothing)."""
+
+    line: int
+    named: str  # how an audit reason names the row ("line 7", "row 6")
+    action: str  # "update" or "unchanged"
+    account: Account
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     tags: tuple[str, ...] | None = None  # the account's tags after the import, when they change
     old_tags: tuple[str, ...] = ()
 
     @property
     def saved(self) -> Account:
-        """The account, once written (or found)."""
-        assert self.account is not None
         return self.account
+
+
+@dataclass
+class ChunkPlan:
+    """A chunk's plan: its rows' values by field (None where blank), the rows that create, the rows that update."""
+
+    chunk: Chunk
+    columns: dict[str, list[Any]]
+    creates: list[int]  # positions in the chunk
+    updates: list[AccountPlan]
 
 
 class People:
@@ -166,44 +189,19 @@ class AccountsPlanner:
         self.whole_book = not self.editable  # an empty Q: the actor may change every account
         self.rules = tier_rules()
         self.changed_ids: list[int] = []
-        self.memo: dict[str, dict[str, Any]] = {name: {} for name in MEMO_FIELDS}
         self.tz = timezone.get_current_timezone()
+        self.sees_every_team = actor.is_admin or getattr(actor, "is_integration", False)
+        # Per field: every raw value read so far (up to MEMO_LIMIT), blank as None; and the raw values found bad.
+        self.memo: dict[str, dict[str, Any]] = {name: {"": None} for name in MEMO_FIELDS}
+        self.bad: dict[str, set[str]] = defaultdict(set)
+        self.staged = False
+        self.written_fields: set[str] = set()
 
-    # --- reading one row ------------------------------------------------------------------------------
-
-    def _values(self, record: Record, tally: Tally) -> dict[str, Any] | None:
-        """The row's non-blank values read into Python, or None after reporting its problems."""
-        values: dict[str, Any] = {}
-        problems: list[Problem] = []
-        memo = self.memo
-        for name, raw in record.values.items():
-            if not raw:
-                continue
-            cache = memo.get(name)
-            value = _MISSING if cache is None else cache.get(raw, _MISSING)
-            if value is _MISSING:
-                try:
-                    value = self._read(name, raw)
-                except c.BadValue as error:
-                    value = error
-                if cache is not None and len(cache) < MEMO_LIMIT:
-                    cache[raw] = value
-            if isinstance(value, c.BadValue):
-                problems.append(Problem(record.line, name, str(value)))
-            else:
-                values[name] = value
-        if "stage_entered_at" in values and values["stage_entered_at"] > self.now + CLOCK_SKEW:
-            problems.append(Problem(record.line, "stage_entered_at", "An account cannot enter a stage in the future."))
-        if values.get("stage") == Stage.CHURNED:
-            problems.append(
-                Problem(record.line, "stage", "Churned is recorded with its reason on the account, not imported.")
-            )
-        for problem in problems:
-            tally.problem(problem)
-        return None if problems else values
+    # --- reading values -----------------------------------------------------------------------------
 
     def _read(self, name: str, raw: str) -> Any:
-        if name in ("name", "why_they_bought", "tech_stack_notes", "external_id"):
+        """One non-blank value read into Python; BadValue says what was expected."""
+        if name in MAX_LENGTHS:
             if len(raw) > MAX_LENGTHS[name]:
                 raise c.BadValue(f"At most {MAX_LENGTHS[name]:,} characters.")
             return raw
@@ -220,7 +218,10 @@ class AccountsPlanner:
             return c.parse_date(raw, self.date_format)
         if name == "stage_entered_at":
             day = c.parse_date(raw, self.date_format)
-            return dt.datetime.combine(day, dt.time(9), tzinfo=self.tz)
+            moment = dt.datetime.combine(day, dt.time(9), tzinfo=self.tz)
+            if moment > self.now + CLOCK_SKEW:
+                raise c.BadValue("An account cannot enter a stage in the future.")
+            return moment
         if name == "industry":
             return c.parse_choice(raw, c.INDUSTRIES, "industry")
         if name == "region":
@@ -230,7 +231,10 @@ class AccountsPlanner:
         if name == "tier":
             return c.parse_choice(raw, c.TIERS, "tier")
         if name == "stage":
-            return c.parse_choice(raw, c.STAGES, "stage")
+            stage = c.parse_choice(raw, c.STAGES, "stage")
+            if stage == Stage.CHURNED:
+                raise c.BadValue("Churned is recorded with its reason on the account, not imported.")
+            return stage
         if name == "fiscal_year_start_month":
             if not raw.isdigit() or not 1 <= int(raw) <= 12:
                 raise c.BadValue(f"“{raw}” is not a month number from 1 to 12.")
@@ -243,58 +247,137 @@ class AccountsPlanner:
                 raise c.BadValue(f"No one in Baton has the email or username “{raw}”.")
             if not user.is_active:
                 raise c.BadValue(f"{user.username} is no longer active.")
-            if (
-                not (self.actor.is_admin or getattr(self.actor, "is_integration", False))
-                and user.team_id != self.actor.team_id
-            ):
+            if not self.sees_every_team and user.team_id != self.actor.team_id:
                 raise c.BadValue(f"{user.username} is not on your team.")
             return user
         if name == "pool":
             team = self.people.teams.get(raw.casefold())
             if team is None:
                 raise c.BadValue(f"No team is called “{raw}”.")
-            if (
-                not (self.actor.is_admin or getattr(self.actor, "is_integration", False))
-                and team.pk != self.actor.team_id
-            ):
+            if not self.sees_every_team and team.pk != self.actor.team_id:
                 raise c.BadValue(f"{team.name} is not your team.")
             return team
         raise c.BadValue(f"“{name}” is not a field of an account.")
 
-    def _key(self, record: Record, values: dict[str, Any], tally: Tally) -> str | None:
-        if self.by_external_id:
-            key = values.get("external_id")
-            if not key:
-                tally.problem(Problem(record.line, "external_id", "Every row needs its external id: it is the key."))
-                return None
-            key = f"id:{key}"
-        else:
-            domain = values.get("domain")
-            if not domain:
-                tally.problem(Problem(record.line, "domain", "Every row needs a domain: it is the key."))
-                return None
-            key = f"domain:{domain}"
-        first = self.seen.setdefault(key, record.line)
-        if first != record.line:
-            tally.problem(
-                Problem(
-                    record.line,
-                    "external_id" if self.by_external_id else "domain",
-                    f"Also on line {first}: one row per account.",
-                )
-            )
-            return None
-        return key
+    def _value(self, name: str, raw: str) -> Any:
+        """The value, or the BadValue itself (remembered in `bad`, so a chunk knows to look for it)."""
+        try:
+            value = self._read(name, raw)
+        except c.BadValue as error:
+            self.bad[name].add(raw)
+            value = error
+        memo = self.memo.get(name)
+        if memo is not None and len(memo) < MEMO_LIMIT:
+            memo[raw] = value
+        return value
+
+    def _column(self, name: str, raw: list[str]) -> list[Any]:
+        """A column's values read: None where blank, a BadValue where unreadable."""
+        memo = self.memo.get(name)
+        if memo is not None:
+            try:
+                return list(map(memo.__getitem__, raw))
+            except KeyError:
+                return [memo[value] if value in memo else self._value(name, value) for value in raw]
+        if name in MAX_LENGTHS:
+            if max(map(len, raw), default=0) > MAX_LENGTHS[name]:
+                return [self._value(name, value) if value else None for value in raw]
+            return [value or None for value in raw]
+        read = self._value
+        return [read(name, value) if value else None for value in raw]
+
+    def _columns(self, chunk: Chunk, problems: list[tuple[int, int, Problem]]) -> dict[str, list[Any]]:
+        """The chunk's values by field (every mapped field, None where blank), its bad values reported."""
+        columns: dict[str, list[Any]] = {}
+        for position, (name, raw) in enumerate(chunk.columns.items()):
+            values = self._column(name, raw)
+            bad = self.bad.get(name)
+            if bad and not bad.isdisjoint(raw):
+                for index, value in enumerate(values):
+                    if isinstance(value, c.BadValue):
+                        problems.append((index, position, Problem(chunk.lines[index], name, str(value))))
+                        values[index] = None
+            columns[name] = values
+        blank = [None] * len(chunk)
+        for name in (*STORED, "owner", "pool", "tags"):
+            columns.setdefault(name, blank)
+        return columns
 
     # --- a chunk ----------------------------------------------------------------------------------------
 
+    def plan(self, chunk: Chunk, tally: Tally) -> ChunkPlan:
+        problems: list[tuple[int, int, Problem]] = []
+        after = len(chunk.columns) + 1  # problems past the values sort after them
+        columns = self._columns(chunk, problems)
+        failed = {index for index, _, _ in problems}
+        key_field = "external_id" if self.by_external_id else "domain"
+        keys = columns[key_field]
+        keyed: list[int] = []
+        seen = self.seen
+        texts = chunk.texts()
+        lines = chunk.lines
+        for index, line in enumerate(lines):
+            if index in failed:
+                continue
+            key = keys[index]
+            if key is None:
+                message = (
+                    "Every row needs its external id: it is the key."
+                    if self.by_external_id
+                    else "Every row needs a domain: it is the key."
+                )
+                problems.append((index, after, Problem(line, key_field, message)))
+                continue
+            first = seen.setdefault(key, line)
+            if first != line:
+                problems.append((index, after, Problem(line, key_field, f"Also on line {first}: one row per account.")))
+                continue
+            keyed.append(index)
+        external_ids = [key for key in (columns["external_id"][index] for index in keyed) if key]
+        domains = [key for key in (columns["domain"][index] for index in keyed) if key]
+        by_external, by_domain = self._existing(external_ids, domains)
+        creates: list[int] = []
+        updates: list[AccountPlan] = []
+        fingerprint: list[str] = []
+        for index in keyed:
+            line = lines[index]
+            if not by_external and not by_domain:
+                account = None
+            else:
+                found, account = self._match(index, line, columns, by_external, by_domain, problems, after)
+                if not found:
+                    continue
+            if account is None:
+                if self._creatable(index, line, columns, problems, after):
+                    creates.append(index)
+                    fingerprint.append(f"{line}\x1ecreate\x1e{texts[index]}")
+                continue
+            plan = self._plan_update(index, line, chunk.where, columns, account, tally, problems, after)
+            if plan is not None:
+                updates.append(plan)
+                fingerprint.append(
+                    f"{line}\x1e{plan.action}\x1e{account.pk}\x1e{'|'.join(plan.changes)}\x1e{texts[index]}"
+                )
+        problems.sort(key=lambda problem: (problem[0], problem[1]))
+        for _, _, problem in problems:
+            tally.problem(problem)
+        tally.fingerprint_lines(fingerprint)
+        tally.to_create += len(creates)
+        for plan in updates:
+            if plan.action == "update":
+                tally.to_update += 1
+            else:
+                tally.unchanged += 1
+        tags = columns["tags"]
+        for names in {tags[index] for index in creates if tags[index]}:
+            tally.new_tags.update(name for name in names if name.casefold() not in self.tags)
+        return ChunkPlan(chunk=chunk, columns=columns, creates=creates, updates=updates)
+
     def _existing(
-        self, rows: list[tuple[Record, dict[str, Any]]]
+        self, external_ids: list[str], domains: list[str]
     ) -> tuple[dict[str, Account], dict[str, list[Account]]]:
         """The accounts the chunk's rows name, by external id and by domain: their ids, then (if any) the accounts
         and their tags; three queries at most whatever the chunk holds."""
-        external_ids = [values["external_id"] for _, values in rows if values.get("external_id")]
-        domains = [values["domain"] for _, values in rows if values.get("domain")]
         if not external_ids and not domains:
             return {}, {}
         ids = _named(external_ids, domains)
@@ -325,75 +408,72 @@ class AccountsPlanner:
             account.imported_tags = tuple(sorted(tags.get(account.pk, ()), key=str.casefold))  # type: ignore[attr-defined]
         return by_external, by_domain
 
-    def plan(self, records: list[Record], tally: Tally) -> list[AccountPlan]:
-        rows: list[tuple[Record, dict[str, Any], str]] = []
-        for record in records:
-            values = self._values(record, tally)
-            if values is None:
-                continue
-            key = self._key(record, values, tally)
-            if key is None:
-                continue
-            rows.append((record, values, key))
-        by_external, by_domain = self._existing([(record, values) for record, values, _ in rows])
-        plans = []
-        for record, values, _key in rows:
-            found, account = self._match(record, values, by_external, by_domain, tally)
-            if not found:
-                continue
-            plan = self._plan_row(record, values, account, tally)
-            if plan is None:
-                continue
-            plans.append(plan)
-            # What the row writes follows from its values, the account it found and what differs there.
-            tally.fingerprint(
-                record.line,
-                plan.action,
-                account.pk if account else None,
-                "|".join(plan.changes),
-                "\x1f".join(record.values.values()),
-            )
-            if plan.action == "create":
-                tally.to_create += 1
-            elif plan.action == "update":
-                tally.to_update += 1
-            else:
-                tally.unchanged += 1
-        return plans
-
     def _match(
         self,
-        record: Record,
-        values: dict[str, Any],
+        index: int,
+        line: int,
+        columns: dict[str, list[Any]],
         by_external: dict[str, Account],
         by_domain: dict[str, list[Account]],
-        tally: Tally,
+        problems: list[tuple[int, int, Problem]],
+        after: int,
     ) -> tuple[bool, Account | None]:
         """(True, the account the row names, or None for a new one), or (False, None) after reporting why not."""
         account = None
         if self.by_external_id:
-            account = by_external.get(values["external_id"])
-        if account is None and values.get("domain"):
-            matches = [a for a in by_domain.get(values["domain"], []) if not (self.by_external_id and a.external_id)]
+            account = by_external.get(columns["external_id"][index])
+        domain = columns["domain"][index]
+        if account is None and domain:
+            matches = [a for a in by_domain.get(domain, []) if not (self.by_external_id and a.external_id)]
             if len(matches) > 1:
                 ids = ", ".join(str(a.pk) for a in matches)
-                tally.problem(
-                    Problem(
-                        record.line,
-                        "domain",
-                        f"Accounts {ids} share the domain {values['domain']}: map an external id.",
+                problems.append(
+                    (
+                        index,
+                        after,
+                        Problem(line, "domain", f"Accounts {ids} share the domain {domain}: map an external id."),
                     )
                 )
                 return False, None
             account = matches[0] if matches else None
         if account is not None and not self.whole_book and not account.may_edit:  # type: ignore[attr-defined]
-            tally.problem(Problem(record.line, "row", f"You cannot change {account.name} (account {account.pk})."))
+            problems.append(
+                (index, after, Problem(line, "row", f"You cannot change {account.name} (account {account.pk})."))
+            )
             return False, None
         return True, account
 
-    def _plan_row(
-        self, record: Record, values: dict[str, Any], account: Account | None, tally: Tally
+    def _creatable(
+        self,
+        index: int,
+        line: int,
+        columns: dict[str, list[Any]],
+        problems: list[tuple[int, int, Problem]],
+        after: int,
+    ) -> bool:
+        found = []
+        if columns["name"][index] is None:
+            found.append(Problem(line, "name", "A new account needs a name."))
+        if columns["owner"][index] is None and columns["pool"][index] is None:
+            found.append(Problem(line, "owner", "A new account needs an owner (or a pool team)."))
+        start, renewal = columns["contract_start"][index], columns["renewal_date"][index]
+        if start and renewal and renewal <= start:
+            found.append(Problem(line, "renewal_date", "The renewal date must come after the contract start."))
+        problems.extend((index, after, problem) for problem in found)
+        return not found
+
+    def _plan_update(
+        self,
+        index: int,
+        line: int,
+        where: str,
+        columns: dict[str, list[Any]],
+        account: Account,
+        tally: Tally,
+        problems: list[tuple[int, int, Problem]],
+        after: int,
     ) -> AccountPlan | None:
+        values = {name: column[index] for name, column in columns.items() if column[index] is not None}
         stored = {name: value for name, value in values.items() if name not in ("owner", "pool", "tags")}
         if "owner" in values:
             stored["owner_id"] = values["owner"].pk
@@ -404,14 +484,11 @@ class AccountsPlanner:
             stored["owner_id"] = None
         if "tier" in values:
             stored["tier_source"] = TierSource.MANUAL
-        tags = values.get("tags")
-        if account is None:
-            return self._plan_create(record, stored, tags, tally)
-        problems = []
+        found = []
         if "stage" in stored and stored["stage"] != account.stage:
-            problems.append(
+            found.append(
                 Problem(
-                    record.line,
+                    line,
                     "stage",
                     f"The account is in {Stage(account.stage).label}: a stage change is made on the account "
                     "(it keeps the stage history and starts playbooks), not by an import.",
@@ -420,9 +497,9 @@ class AccountsPlanner:
         if "stage_entered_at" in stored and timezone.localdate(stored["stage_entered_at"]) != timezone.localdate(
             account.stage_entered_at
         ):
-            problems.append(
+            found.append(
                 Problem(
-                    record.line,
+                    line,
                     "stage_entered_at",
                     f"The account entered {Stage(account.stage).label} on "
                     f"{timezone.localdate(account.stage_entered_at):%Y-%m-%d}; an import does not rewrite that.",
@@ -437,13 +514,11 @@ class AccountsPlanner:
         contract_start = changes.get("contract_start", (None, account.contract_start))[1]
         renewal_date = changes.get("renewal_date", (None, account.renewal_date))[1]
         if contract_start and renewal_date and renewal_date <= contract_start:
-            problems.append(
-                Problem(record.line, "renewal_date", "The renewal date must come after the contract start.")
-            )
-        for problem in problems:
-            tally.problem(problem)
-        if problems:
+            found.append(Problem(line, "renewal_date", "The renewal date must come after the contract start."))
+        if found:
+            problems.extend((index, after, problem) for problem in found)
             return None
+        tags = values.get("tags")
         new_tags = None
         old_tags = account.imported_tags  # type: ignore[attr-defined]
         if tags is not None and [t.casefold() for t in tags] != [t.casefold() for t in old_tags]:
@@ -451,36 +526,14 @@ class AccountsPlanner:
             tally.new_tags.update(name for name in tags if name.casefold() not in self.tags)
         action = "update" if changes or new_tags is not None else "unchanged"
         return AccountPlan(
-            record=record, action=action, account=account, changes=changes, tags=new_tags, old_tags=old_tags
+            line=line,
+            named=f"{where} {line}",
+            action=action,
+            account=account,
+            changes=changes,
+            tags=new_tags,
+            old_tags=old_tags,
         )
-
-    def _plan_create(self, record: Record, stored: dict[str, Any], tags, tally: Tally) -> AccountPlan | None:
-        problems = []
-        if not stored.get("name"):
-            problems.append(Problem(record.line, "name", "A new account needs a name."))
-        if not stored.get("owner_id") and not stored.get("pool_id"):
-            problems.append(Problem(record.line, "owner", "A new account needs an owner (or a pool team)."))
-        if (
-            stored.get("contract_start")
-            and stored.get("renewal_date")
-            and stored["renewal_date"] <= stored["contract_start"]
-        ):
-            problems.append(
-                Problem(record.line, "renewal_date", "The renewal date must come after the contract start.")
-            )
-        for problem in problems:
-            tally.problem(problem)
-        if problems:
-            return None
-        stored.setdefault("industry", Industry.UNKNOWN)
-        stored.setdefault("region", Region.UNKNOWN)
-        if "stage_entered_at" in stored:
-            stored.setdefault("stage", Stage.ONBOARDING)
-            stored["stage_entered_at"] = min(stored["stage_entered_at"], self.now)
-        if tags:
-            tally.new_tags.update(name for name in tags if name.casefold() not in self.tags)
-        changes = {name: (None, value) for name, value in stored.items()}
-        return AccountPlan(record=record, action="create", account=None, changes=changes, tags=tags or None)
 
     # --- writing a chunk --------------------------------------------------------------------------------
 
@@ -496,17 +549,137 @@ class AccountsPlanner:
                     self.tags.setdefault(tag.name.casefold(), tag)
         return {key: tag.pk for key, tag in self.tags.items()}
 
-    def write(self, plans: list[AccountPlan], tally: Tally) -> None:
+    def write(self, plan: ChunkPlan, tally: Tally) -> None:
         now = timezone.now()
-        creates = [plan for plan in plans if plan.action == "create"]
-        updates = [plan for plan in plans if plan.action == "update"]
-        if not creates and not updates:
-            return
-        for plan in creates:
-            plan.account = Account(
-                **{name: new for name, (_, new) in plan.changes.items()}, created_at=now, updated_at=now
+        if plan.creates:
+            self._write_creates(plan, now)
+        self._write_updates(plan.updates, now)
+        tally.changed_fields.update(self.written_fields)
+
+    def _stage_rows(self, plan: ChunkPlan, now: dt.datetime) -> list[tuple[Any, ...]]:
+        """The new accounts as rows of the staging table (line, then sql.STAGED), defaults filled in."""
+        rows = plan.creates
+        columns = plan.columns
+
+        def pick(name: str, default: Any = None, convert: Callable[[Any], Any] | None = None) -> list[Any]:
+            values = columns[name]
+            if convert is None:
+                return [default if values[i] is None else values[i] for i in rows]
+            return [default if values[i] is None else convert(values[i]) for i in rows]
+
+        owners = [columns["owner"][i] for i in rows]
+        pools = [columns["pool"][i] for i in rows]
+        tiers = [columns["tier"][i] for i in rows]
+        moments: dict[Any, Any] = {}
+        entered = columns["stage_entered_at"]
+        stamp = sql.adapt_moment(now)
+        stage_entered_at = []
+        for i in rows:
+            moment = entered[i]
+            if moment is None:
+                stage_entered_at.append(stamp)
+            else:
+                if moment not in moments:
+                    moments[moment] = sql.adapt_moment(min(moment, now))
+                stage_entered_at.append(moments[moment])
+        return list(
+            zip(
+                [plan.chunk.lines[i] for i in rows],
+                pick("external_id", ""),
+                pick("name", ""),
+                pick("domain", ""),
+                pick("industry", Industry.UNKNOWN),
+                pick("region", Region.UNKNOWN),
+                pick("employee_band", ""),
+                pick("arr", Decimal("0.00")),
+                pick("currency", "USD"),
+                pick("contract_start"),
+                pick("renewal_date"),
+                [tier or Tier.LOW_TOUCH for tier in tiers],
+                [TierSource.RULES if tier is None else TierSource.MANUAL for tier in tiers],
+                pick("fiscal_year_start_month", 1),
+                pick("why_they_bought", ""),
+                pick("tech_stack_notes", ""),
+                [owner.pk if owner else None for owner in owners],
+                [pool.pk if pool and not owner else None for owner, pool in zip(owners, pools, strict=True)],
+                [
+                    Coverage.ASSIGNED if owner or not pool else Coverage.POOLED
+                    for owner, pool in zip(owners, pools, strict=True)
+                ],
+                pick("stage", Stage.ONBOARDING),
+                stage_entered_at,
+                strict=True,
             )
-        Account.objects.bulk_create([plan.saved for plan in creates])
+        )
+
+    def _write_creates(self, plan: ChunkPlan, now: dt.datetime) -> None:
+        """The chunk's new accounts, their terms, tags and audit records: a handful of statements whatever its size."""
+        if not self.staged:
+            sql.stage_create()
+            self.staged = True
+        staged = self._stage_rows(plan, now)
+        written = sql.accounts_insert(staged, rules=self.rules, now=now)
+        at = {name: position for position, name in enumerate(("line", *sql.STAGED))}
+        key = at["external_id"] if self.by_external_id else at["domain"]
+        by_key = {row[key]: row for row in staged}
+        tag_column = plan.columns["tags"]
+        tags_by_line = {plan.chunk.lines[i]: tag_column[i] for i in plan.creates if tag_column[i]}
+        tag_ids = self._tag_ids(name for names in tags_by_line.values() for name in names) if tags_by_line else {}
+        actor_id, actor_name = self.actor.pk, display_name(self.actor)
+        stamp = sql.adapt_moment(now)
+        where = plan.chunk.where
+        ids = []
+        terms = []
+        audits = []
+        tag_pairs: set[tuple[int, int]] = set()
+        for account_id, external_id, domain, tier in written:
+            row = by_key[external_id if self.by_external_id else domain]
+            line = row[0]
+            ids.append(account_id)
+            # The history holds the terms as written, the tier as the rules left it.
+            terms.append(
+                (
+                    account_id,
+                    stamp,
+                    actor_id,
+                    TermsSource.IMPORTED,
+                    row[at["contract_start"]],
+                    row[at["renewal_date"]],
+                    row[at["arr"]],
+                    row[at["currency"]],
+                    tier,
+                )
+            )
+            reason = f"{self.reason}, {where} {line}"
+            if tier != row[at["tier"]]:  # the rules moved it from the staged tier
+                reason += ". Tier from the rules"
+            audits.append(
+                (
+                    account_id,
+                    actor_id,
+                    actor_name,
+                    AuditAction.ACCOUNT_CREATED,
+                    "account",
+                    account_id,
+                    "{}",
+                    reason,
+                    stamp,
+                )
+            )
+            for name in tags_by_line.get(line, ()):
+                tag_pairs.add((account_id, tag_ids[name.casefold()]))
+        sql.terms_load(terms)
+        sql.tag_links(sorted(tag_pairs))
+        sql.audits_load(audits)
+        self.changed_ids.extend(ids)
+        self.written_fields.update({"stage", *TERMS_FIELDS})
+        if tag_pairs:
+            self.written_fields.add("tags")
+
+    def _write_updates(self, plans: list[AccountPlan], now: dt.datetime) -> None:
+        updates = [plan for plan in plans if plan.action == "update"]
+        if not updates:
+            return
         changed = [plan for plan in updates if plan.changes]
         fields = sorted({name for plan in changed for name in plan.changes})
         if changed:
@@ -515,47 +688,28 @@ class AccountsPlanner:
                     setattr(plan.saved, name, new)
                 plan.saved.updated_at = now
             Account.objects.bulk_update([plan.saved for plan in changed], [*fields, "updated_at"])
-        tagged = [plan for plan in [*creates, *updates] if plan.tags is not None]
+        tagged = [plan for plan in updates if plan.tags is not None]
         if tagged:
             ids = self._tag_ids(name for plan in tagged for name in plan.tags or ())
-            Account.tags.through.objects.filter(
-                account_id__in=[plan.saved.pk for plan in tagged if plan.action == "update"]
-            ).delete()
+            Account.tags.through.objects.filter(account_id__in=[plan.saved.pk for plan in tagged]).delete()
             sql.tag_links(
                 sorted({(plan.saved.pk, ids[name.casefold()]) for plan in tagged for name in plan.tags or ()})
             )
-        money = [plan.saved.pk for plan in creates] + [
-            plan.saved.pk for plan in changed if {"arr", "currency"} & set(plan.changes)
-        ]
+        money = [plan.saved.pk for plan in changed if {"arr", "currency"} & set(plan.changes)]
         if money:
             converted_arr_refresh(account_ids=money)
-        reasons = self._apply_tier_rules(creates, changed)
-        # The history of the new accounts is copied from the rows just written, in one statement.
-        actor_id = self.actor.pk
-        created_ids = [plan.saved.pk for plan in creates]
+        reasons = self._apply_tier_rules(changed)
         sql.terms_copy(
-            [*created_ids, *(plan.saved.pk for plan in changed if set(plan.changes) & set(TERMS_FIELDS))],
+            [plan.saved.pk for plan in changed if set(plan.changes) & set(TERMS_FIELDS)],
             effective_at=now,
-            actor_id=actor_id,
+            actor_id=self.actor.pk,
         )
-        # Audit rows go through the model (not copied in SQL like the history), so whatever AuditEvent
-        # derives as it is saved stays the model's to derive.
-        audits = [
-            audit_event(
-                actor=self.actor,
-                action=AuditAction.ACCOUNT_CREATED,
-                subject=plan.saved,
-                account=plan.saved,
-                reason=f"{self.reason}, {plan.record.named}"
-                + (f". {reasons[plan.saved.pk]}" if plan.saved.pk in reasons else ""),
-            )
-            for plan in creates
-        ]
+        audits = []
         for plan in updates:
             changes = dict(plan.changes)
             if plan.tags is not None:
                 changes["tags"] = (list(plan.old_tags), list(plan.tags))
-            reason = f"{self.reason}, {plan.record.named}"
+            reason = f"{self.reason}, {plan.named}"
             if plan.saved.pk in reasons:
                 reason = f"{reason}. {reasons[plan.saved.pk]}"
             audits.append(
@@ -569,23 +723,20 @@ class AccountsPlanner:
                 )
             )
         AuditEvent.objects.bulk_create(audits)
-        self.changed_ids.extend(plan.saved.pk for plan in [*creates, *updates])
-        tally.changed_fields.update(fields)
-        if creates:
-            tally.changed_fields.update({"stage", *TERMS_FIELDS})
+        self.changed_ids.extend(plan.saved.pk for plan in updates)
+        self.written_fields.update(fields)
         if tagged:
-            tally.changed_fields.add("tags")
+            self.written_fields.add("tags")
 
-    def _apply_tier_rules(self, creates: list[AccountPlan], changed: list[AccountPlan]) -> dict[int, str]:
-        """The tier rules place the new accounts, and those whose ARR, currency, industry or region changed,
-        unless the file (or a person) set their tier by hand: as account_create and account_update do."""
+    def _apply_tier_rules(self, changed: list[AccountPlan]) -> dict[int, str]:
+        """The tier rules place the accounts whose ARR, currency, industry or region changed, unless the file (or a
+        person) set their tier by hand: as account_update does."""
         if not self.rules:
             return {}
         plans = {
             plan.saved.pk: plan
-            for plan in [*creates, *changed]
-            if plan.saved.tier_source == TierSource.RULES
-            and (plan.action == "create" or set(plan.changes) & RULE_INPUT_FIELDS)
+            for plan in changed
+            if plan.saved.tier_source == TierSource.RULES and set(plan.changes) & RULE_INPUT_FIELDS
         }
         if not plans:
             return {}
@@ -609,6 +760,8 @@ class AccountsPlanner:
         return reasons
 
     def finish(self, tally: Tally, *, write: bool) -> None:
+        if self.staged:
+            sql.stage_drop()
         if not write:
             return
         tally.account_ids = self.changed_ids
@@ -623,4 +776,4 @@ def account_values(account: Account) -> dict[str, Any]:
     return {name: getattr(account, name) for name in STORED}
 
 
-__all__ = ["AccountsPlanner", "AccountPlan", "Decimal"]
+__all__ = ["AccountsPlanner", "AccountPlan", "ChunkPlan"]

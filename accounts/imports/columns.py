@@ -247,9 +247,19 @@ def parse_date(value: str, date_format: str) -> dt.date:
 _AMOUNT = re.compile(r"^\d{1,3}(?:([,.' \u00a0])\d{3})*(?:([.,])\d+)?$|^\d+(?:[.,]\d+)?$")
 
 
+# What most files write (48000, 48000.5, 48,000.00): read without the general pattern's steps, to the same amount.
+_PLAIN_AMOUNT = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d{1,12})(?:\.\d{1,2})?")
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("1e12")
+
+
 def parse_amount(value: str) -> Decimal:
     """A non-negative amount: 1234.5, 1,234.50, 1.234,50, 1 234,50; a currency sign or code around it is refused."""
     text = value.strip()
+    if _PLAIN_AMOUNT.fullmatch(text):
+        amount = Decimal(text.replace(",", "")).quantize(CENT)
+        if amount < MAX_AMOUNT:
+            return amount
     match = _AMOUNT.match(text)
     if not match:
         raise BadValue(f"“{value}” is not an amount: write a plain number such as 48000 or 48,000.00.")
@@ -266,9 +276,9 @@ def parse_amount(value: str) -> Decimal:
         raise BadValue(f"“{value}” is not an amount.") from None
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]
         raise BadValue(f"“{value}” has more than two decimals.")
-    if amount >= Decimal("1e12"):
+    if amount >= MAX_AMOUNT:
         raise BadValue(f"“{value}” is too large for an ARR.")
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(CENT)
 
 
 def _choice_lookup(choices: Sequence[tuple[str, str]], *extra: tuple[str, str]) -> dict[str, str]:
@@ -322,7 +332,7 @@ def parse_bool(value: str) -> bool:
     raise BadValue(f"“{value}” is not yes or no.")
 
 
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://")
+_HOST = re.compile(r"(?:[a-z][a-z0-9+.\-]*://)?([^/?#:]*)")
 _DOMAIN = re.compile(
     r"^(?=.{1,200}$)[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?)+$"
 )
@@ -330,8 +340,11 @@ _DOMAIN = re.compile(
 
 def parse_domain(value: str) -> str:
     """example.com from https://www.Example.com/about: lower-case, no scheme, no www., no path."""
-    text = _SCHEME.sub("", value.strip().casefold())
-    text = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].split(":", 1)[0].rstrip(".")
+    text = value.strip().casefold()
+    if _DOMAIN.match(text) and not text.startswith("www."):
+        return text  # already a bare domain
+    # The host: after any scheme, up to the first / ? # or :.
+    text = _HOST.match(text).group(1).rstrip(".")  # type: ignore[union-attr]
     if text.startswith("www."):
         text = text[4:]
     if not _DOMAIN.match(text):

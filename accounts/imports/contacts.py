@@ -26,7 +26,7 @@ from users.models import User
 from users.permissions import editable_accounts_q
 
 from . import columns as c
-from .engine import Problem, Record, Tally
+from .engine import Chunk, Problem, Record, Tally
 
 TEXT_LIMITS = {"first_name": 100, "last_name": 100, "title": 150, "phone": 40, "chat_handle": 100}
 STORED = (
@@ -141,7 +141,8 @@ class ContactsPlanner:
             tally.problem(problem)
         return None if problems else values
 
-    def plan(self, records: list[Record], tally: Tally) -> list[ContactPlan]:
+    def plan(self, chunk: Chunk, tally: Tally) -> list[ContactPlan]:
+        records = chunk.records()
         rows = [(record, values) for record in records if (values := self._values(record, tally)) is not None]
         by_external, by_domain = self._accounts({record.values["account"] for record, _ in rows})
         keyed = []

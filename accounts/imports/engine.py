@@ -1,10 +1,10 @@
-"""What every import shares: records in, chunks through a planner, a tally and a fingerprint out.
+"""What every import shares: rows in, chunks through a planner, a tally and a fingerprint out.
 
-A record is one row of a file (its values picked by the mapping) or one object of the bulk
-API, as text keyed by Baton field. The planner of the kind (accounts.py, contacts.py) reads a
-chunk at a time against the database (a few queries per chunk, whatever its size), so memory
-stays flat in the size of the file; the dry run keeps only the tally, the first problems and
-a running fingerprint of the plan. The real run plans again the same way inside its
+A chunk is up to CHUNK_ROWS rows of a file (their values picked by the mapping) or objects of
+the bulk API, as text in a column per Baton field. The planner of the kind (accounts.py,
+contacts.py) reads a chunk at a time against the database (a few queries per chunk, whatever
+its size), so memory stays flat in the size of the file; the dry run keeps only the tally, the
+first problems and a running fingerprint of the plan. The real run plans again the same way inside its
 transaction and writes each chunk as it goes.
 """
 
@@ -15,16 +15,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .reader import FileProblem, Row
+from .reader import Batch, FileProblem
 
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 5000
 MAX_LISTED_ERRORS = 1000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Record:
+    """One row on its own (a contacts import plans row by row)."""
+
     line: int  # the file's line (1 is the header), or for the API the 0-based index of the row
-    index: int
     values: dict[str, str]
     # How an audit reason names the row: a file's line, or the bulk API's 0-based row.
     where: str = "line"
@@ -32,6 +33,32 @@ class Record:
     @property
     def named(self) -> str:
         return f"{self.where} {self.line}"
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Up to CHUNK_ROWS rows, a column per mapped field: the raw text of each row's value ("" where blank)."""
+
+    lines: list[int]
+    columns: dict[str, list[str]]
+    where: str = "line"
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def records(self) -> list[Record]:
+        names = list(self.columns)
+        rows = zip(*self.columns.values(), strict=True) if names else ((),) * len(self.lines)
+        return [
+            Record(line=line, values=dict(zip(names, values, strict=True)), where=self.where)
+            for line, values in zip(self.lines, rows, strict=True)
+        ]
+
+    def texts(self) -> list[str]:
+        """Each row's values as one text, for the plan's fingerprint."""
+        if not self.columns:
+            return [""] * len(self.lines)
+        return ["\x1f".join(values) for values in zip(*self.columns.values(), strict=True)]
 
 
 @dataclass(frozen=True)
@@ -76,6 +103,11 @@ class Tally:
     def fingerprint(self, *parts: Any) -> None:
         self._hash.update(f"{parts}\n".encode())
 
+    def fingerprint_lines(self, lines: list[str]) -> None:
+        """A chunk's rows at once, one line of text each (what the row is and what it does)."""
+        self._hash.update("\n".join(lines).encode("utf-8", "surrogatepass"))
+        self._hash.update(b"\n")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
@@ -89,57 +121,73 @@ class Tally:
 
 
 class Planner(Protocol):
-    def plan(self, records: list[Record], tally: Tally) -> list[Any]: ...
+    def plan(self, chunk: Chunk, tally: Tally) -> Any: ...
 
-    def write(self, plans: list[Any], tally: Tally) -> None: ...
+    def write(self, plans: Any, tally: Tally) -> None: ...
 
     def finish(self, tally: Tally, *, write: bool) -> None: ...
 
 
-def file_records(
-    rows: Iterable[Row | FileProblem], header: tuple[str, ...], mapping: dict[str, str]
-) -> Iterator[Record | Problem]:
-    """The file's rows as records keyed by field; the unmapped columns are left out."""
+def file_chunks(
+    batches: Iterable[Batch | FileProblem], header: tuple[str, ...], mapping: dict[str, str]
+) -> Iterator[Chunk | Problem]:
+    """The file's rows a chunk at a time, a column per mapped field (values stripped); unmapped columns left out."""
     picks = [(position, mapping[name]) for position, name in enumerate(header) if mapping.get(name)]
-    for row in rows:
-        if isinstance(row, FileProblem):
-            yield Problem(row.line, row.column, row.message)
+    for batch in batches:
+        if isinstance(batch, FileProblem):
+            yield Problem(batch.line, batch.column, batch.message)
             continue
-        yield Record(line=row.line, index=row.index, values={name: row.values[position] for position, name in picks})
+        values = list(zip(*batch.rows, strict=True))  # by column
+        yield Chunk(
+            lines=batch.lines, columns={name: list(map(str.strip, values[position])) for position, name in picks}
+        )
+
+
+def record_chunks(records: Iterable[Record | Problem]) -> Iterator[Chunk | Problem]:
+    """Records (the bulk API's rows) gathered into chunks; a field a row leaves out is blank there."""
+    pending: list[Record] = []
+
+    def chunk() -> Chunk:
+        names = list(dict.fromkeys(name for record in pending for name in record.values))
+        columns = {name: [record.values.get(name, "") for record in pending] for name in names}
+        return Chunk(lines=[record.line for record in pending], columns=columns, where=pending[0].where)
+
+    for record in records:
+        if isinstance(record, Problem):
+            yield record
+            continue
+        pending.append(record)
+        if len(pending) >= CHUNK_ROWS:
+            yield chunk()
+            pending = []
+    if pending:
+        yield chunk()
 
 
 def run(
-    records: Iterable[Record | Problem],
+    chunks: Iterable[Chunk | Problem],
     planner: Planner,
     *,
     write: bool,
     progress: Callable[[int], None] | None = None,
 ) -> Tally:
-    """Plan every record chunk by chunk; when `write`, write each chunk's plans as it goes (the caller's transaction)."""
+    """Plan chunk by chunk; when `write`, write each chunk's plans as it goes (the caller's transaction)."""
     tally = Tally()
-    chunk: list[Record] = []
-
-    def flush() -> None:
+    for chunk in chunks:
+        if isinstance(chunk, Problem):
+            tally.problem(chunk)
+            if chunk.column in {"file", "header"}:
+                tally.file_problem = True
+            if chunk.line is not None:
+                tally.rows += 1
+            continue
+        if not chunk.lines:
+            continue
+        tally.rows += len(chunk)
         plans = planner.plan(chunk, tally)
         if write and tally.ok:
             planner.write(plans, tally)
-        chunk.clear()
         if progress is not None:
             progress(tally.rows)
-
-    for record in records:
-        if isinstance(record, Problem):
-            tally.problem(record)
-            if record.column in {"file", "header"}:
-                tally.file_problem = True
-            if record.line is not None:
-                tally.rows += 1
-            continue
-        tally.rows += 1
-        chunk.append(record)
-        if len(chunk) >= CHUNK_ROWS:
-            flush()
-    if chunk:
-        flush()
     planner.finish(tally, write=write and tally.ok)
     return tally

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
+from django.core.files.base import File
+
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
 # A value longer than this is refused by name (row and column); the csv module's own limit, far above it,
@@ -87,6 +89,10 @@ def _encoding(file: IO[bytes]) -> str:
 
 
 def _text(file: IO[bytes], encoding: str) -> io.TextIOWrapper:
+    # Django's File objects wrap the file in Python properties the text layer consults on every line read:
+    # the file they hold is read directly (same position: the wrappers keep none of their own).
+    while not isinstance(file, io.IOBase) and isinstance(getattr(file, "file", None), io.IOBase | File):
+        file = file.file  # type: ignore[attr-defined]
     file.seek(0)
     # newline="" lets the csv module see the line ends itself, so a quoted newline stays in its value.
     return io.TextIOWrapper(file, encoding=encoding, newline="")
@@ -185,19 +191,20 @@ def _rows(text: IO[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
                 ) from None
             raise FileProblem(f"Line {line} cannot be read as CSV: {error}.", line=line) from None
         start, line = line, reader.line_num + 1
-        if any(value.strip() for value in raw):
+        if "".join(raw).strip():  # a row of blank values is no row
             yield start, raw
 
 
-@dataclass(frozen=True)
-class Row:
-    line: int  # the line of the file the row starts on (1 is the header)
-    index: int  # 0-based position among the data rows
-    values: list[str]
+@dataclass(slots=True)
+class Batch:
+    """Consecutive data rows: the line each starts on (1 is the header) and its values, padded to the header's width."""
+
+    lines: list[int]
+    rows: list[list[str]]
 
 
-def read_rows(file: IO[bytes], fmt: FileFormat) -> Iterator[Row | FileProblem]:
-    """Every data row of the file, values stripped and padded to the header's width.
+def read_batches(file: IO[bytes], fmt: FileFormat, *, size: int) -> Iterator[Batch | FileProblem]:
+    """Every data row of the file, `size` rows a batch, values as written (unstripped) and padded to the header.
 
     Problems of one row (more values than columns, a value past MAX_FIELD_CHARS) are yielded in
     its place, so a dry run lists them all; a problem of the whole file (too many rows, a
@@ -205,6 +212,8 @@ def read_rows(file: IO[bytes], fmt: FileFormat) -> Iterator[Row | FileProblem]:
     """
     width = len(fmt.header)
     text = _text(file, fmt.encoding)
+    lines: list[int] = []
+    batch: list[list[str]] = []
     try:
         rows = _rows(text, fmt.delimiter)
         next(rows, None)  # the header
@@ -212,16 +221,22 @@ def read_rows(file: IO[bytes], fmt: FileFormat) -> Iterator[Row | FileProblem]:
         try:
             for line, raw in rows:
                 if index == MAX_ROWS:
+                    if batch:
+                        yield Batch(lines, batch)
+                        lines, batch = [], []
                     yield FileProblem(f"The file has more than {MAX_ROWS:,} rows: split it into smaller files.")
                     return
-                if len(raw) > width:
+                index += 1
+                count = len(raw)
+                if count > width:
                     yield FileProblem(
-                        f"{len(raw)} values for {width} columns: is a delimiter (“{fmt.delimiter_label}”) unquoted "
+                        f"{count} values for {width} columns: is a delimiter (“{fmt.delimiter_label}”) unquoted "
                         "inside a value?",
                         line=line,
                         column="row",
                     )
-                elif max(map(len, raw)) > MAX_FIELD_CHARS:
+                    continue
+                if max(map(len, raw)) > MAX_FIELD_CHARS:
                     for position, value in enumerate(raw):
                         if len(value) > MAX_FIELD_CHARS:
                             yield FileProblem(
@@ -230,13 +245,21 @@ def read_rows(file: IO[bytes], fmt: FileFormat) -> Iterator[Row | FileProblem]:
                                 column=fmt.header[position] or f"column {position + 1}",
                             )
                             break
-                else:
-                    values = [value.strip() for value in raw]
-                    if len(values) < width:
-                        values.extend([""] * (width - len(values)))
-                    yield Row(line=line, index=index, values=values)
-                index += 1
+                    continue
+                if count < width:
+                    raw.extend([""] * (width - count))
+                lines.append(line)
+                batch.append(raw)
+                if len(batch) >= size:
+                    yield Batch(lines, batch)
+                    lines, batch = [], []
         except FileProblem as problem:
+            if batch:
+                yield Batch(lines, batch)
+                lines, batch = [], []
             yield problem
+            return
+        if batch:
+            yield Batch(lines, batch)
     finally:
         text.detach()

@@ -32,9 +32,10 @@ from users.models import User
 from .accounts import AccountsPlanner
 from .columns import FIELDS, IGNORE, DateFormat, Kind, auto_mapping, headers_key, normalised
 from .contacts import ContactsPlanner
-from .engine import Problem, Record, Tally, file_records, run
+from .engine import CHUNK_ROWS, Chunk, Problem, Record, Tally, file_chunks, record_chunks, run
 from .models import ImportJob, ImportMapping, ImportStatus
-from .reader import FileProblem, file_format, read_rows
+from .reader import FileProblem, file_format, read_batches
+from .sql import without_jit
 
 logger = logging.getLogger(__name__)
 
@@ -135,11 +136,11 @@ def _planner(job_kind: str, *, actor: User, mapped: Iterable[str], date_format: 
     return cls(actor=actor, mapped=mapped, date_format=date_format, reason=reason, lock=lock)
 
 
-def _records(job: ImportJob, file: IO[bytes]) -> Iterator[Record | Problem]:
+def _chunks(job: ImportJob, file: IO[bytes]) -> Iterator[Chunk | Problem]:
     fmt = file_format(file, size=job.size)
     if list(fmt.header) != list(job.header):
         raise FileProblem("The stored file no longer has the columns it was mapped with.")
-    return file_records(read_rows(file, fmt), fmt.header, job.mapping)
+    return file_chunks(read_batches(file, fmt, size=CHUNK_ROWS), fmt.header, job.mapping)
 
 
 def _progress_writer(job: ImportJob, *, outside_transaction: bool) -> Callable[[int], None]:
@@ -200,10 +201,10 @@ def import_dry_run(*, job_id: int) -> ImportJob:
         reason="",
         lock=False,
     )
-    with job.file.open("rb") as file:
+    with job.file.open("rb") as file, without_jit():
         try:
             tally = run(
-                _records(job, file), planner, write=False, progress=_progress_writer(job, outside_transaction=False)
+                _chunks(job, file), planner, write=False, progress=_progress_writer(job, outside_transaction=False)
             )
         except FileProblem as problem:
             tally = Tally()
@@ -235,7 +236,7 @@ def import_execute(*, job_id: int) -> ImportJob:
     # connection writing the progress would wait for it for ever, so the progress is written in line.
     progress = _progress_writer(job, outside_transaction=not connection.in_atomic_block)
     try:
-        with transaction.atomic(), job.file.open("rb") as file:
+        with transaction.atomic(), job.file.open("rb") as file, without_jit():
             planner = _planner(
                 job.kind,
                 actor=job.created_by,
@@ -244,7 +245,7 @@ def import_execute(*, job_id: int) -> ImportJob:
                 reason=reason,
                 lock=True,
             )
-            tally = run(_records(job, file), planner, write=True, progress=progress)
+            tally = run(_chunks(job, file), planner, write=True, progress=progress)
             if not tally.ok or (tally.digest, tally.to_create, tally.to_update, tally.unchanged) != expected:
                 raise Stale(tally)
     except Stale as stale:
@@ -311,7 +312,7 @@ def _json_records(kind: str, rows: list[Any]) -> Iterator[Record | Problem]:
                 values[name] = "yes" if value else "no"
             else:
                 values[name] = str(value).strip()
-        yield Record(line=index, index=index, values=values, where="row")
+        yield Record(line=index, values=values, where="row")
 
 
 def import_rows(*, actor: User, kind: str, rows: list[Any], dry_run: bool) -> Tally:
@@ -323,11 +324,11 @@ def import_rows(*, actor: User, kind: str, rows: list[Any], dry_run: bool) -> Ta
     mapped = sorted({name for row in rows if isinstance(row, dict) for name in row})
     if kind == Kind.ACCOUNTS and any(isinstance(row, dict) and row.get("external_id") for row in rows):
         mapped = sorted({*mapped, "external_id"})
-    with transaction.atomic():
+    with transaction.atomic(), without_jit():
         planner = _planner(
             kind, actor=actor, mapped=mapped, date_format=DateFormat.ISO, reason="Bulk import (API)", lock=not dry_run
         )
-        tally = run(_json_records(kind, rows), planner, write=not dry_run)
+        tally = run(record_chunks(_json_records(kind, rows)), planner, write=not dry_run)
         if not tally.ok and not dry_run:
             transaction.set_rollback(True)
     return tally

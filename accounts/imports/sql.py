@@ -1,15 +1,220 @@
-"""The import's set-based writes that the ORM can only do row by row: history rows copied from the accounts just
-written (INSERT ... SELECT), and tag links in one multi-row INSERT. Plain SQL both databases run; the import's
-tests write through both, so a column added to these tables without a database default fails them at once."""
+"""The import's set-based writes that the ORM can only do row by row.
+
+New accounts go through a staging table: the chunk's rows are loaded into it in one statement
+(COPY on PostgreSQL, one executemany on SQLite), then one INSERT ... SELECT writes them to the
+accounts table, computing their ARR in the reporting currency and their tier from the rules in
+the same statement, with the expressions the rest of Baton uses for both
+(accounts.money.refresh and accounts.segments.rules), compiled by Django for the database at
+hand. History rows are copied from the accounts just written (INSERT ... SELECT), and tag links
+and audit records are loaded like the staging rows. Plain SQL both databases run; the import's
+tests write through both, so a column added to these tables without a database default fails
+them at once.
+"""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from collections.abc import Sequence
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection
+from django.db.models import Case, CharField, DecimalField, ExpressionWrapper, F, Value, When
+from django.db.models.expressions import BaseExpression
+from django.db.models.functions import Coalesce, NullIf, Round
+from django.db.models.sql import Query
 
-from accounts.models import TERMS_FIELDS, Account, AccountTerms, TermsSource
+from accounts.models import TERMS_FIELDS, Account, AccountTerms, AuditEvent, TermsSource, TierSource
+from accounts.money.selectors import rate_in_force_subquery, reporting_currency
+from accounts.segments.models import TierRule
+from accounts.segments.rules import NO_RATE, rule_tier_expression
+
+STAGE_TABLE = "accounts_import_stage"
+# The account columns a new account takes from its row, in the staging table's order (after `line`).
+STAGED = (
+    "external_id",
+    "name",
+    "domain",
+    "industry",
+    "region",
+    "employee_band",
+    "arr",
+    "currency",
+    "contract_start",
+    "renewal_date",
+    "tier",
+    "tier_source",
+    "fiscal_year_start_month",
+    "why_they_bought",
+    "tech_stack_notes",
+    "owner_id",
+    "pool_id",
+    "coverage",
+    "stage",
+    "stage_entered_at",
+)
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def rows_load(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, text: Sequence[str] = ()) -> None:
+    """Insert `rows` (tuples in `columns` order, None for NULL) into `table` in one statement.
+
+    On PostgreSQL through COPY in CSV form: an empty value is NULL there except in the `text`
+    columns, where it is the empty string (FORCE_NOT_NULL), so every column that may hold an
+    empty string must be named in `text`. Dates and moments must already be in the database's
+    form (`adapt_moment`).
+    """
+    names = ", ".join(_quote(name) for name in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            buffer.seek(0)
+            options = "FORMAT csv"
+            if text:
+                options += f", FORCE_NOT_NULL ({', '.join(_quote(name) for name in text)})"
+            cursor.copy_expert(f"COPY {_quote(table)} ({names}) FROM STDIN WITH ({options})", buffer)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {_quote(table)} ({names}) VALUES ({placeholders})", list(rows))
+
+
+def adapt_moment(value: dt.datetime | None) -> Any:
+    """A moment as the database stores it (SQLite: naive UTC text; PostgreSQL: as it is)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def converted_arr() -> Case:
+    """ARR in the reporting currency as accounts.money.refresh.converted_arr_refresh computes it: the reporting
+    currency at 1, any other at the rate in force today, null without one (a test holds the two to the same result)."""
+    output = DecimalField(max_digits=16, decimal_places=2)
+    converted = ExpressionWrapper(Round(F("arr") * rate_in_force_subquery(), 2), output_field=output)
+    return Case(When(currency=reporting_currency(), then=F("arr")), default=converted, output_field=output)
+
+
+def _compiled(expression: BaseExpression) -> tuple[str, list[Any]]:
+    """An expression over Account's columns as SQL naming them "<accounts table>".<column>, and its parameters."""
+    query = Query(Account)
+    resolved = expression.resolve_expression(query, allow_joins=False)
+    sql, params = query.get_compiler(connection=connection).compile(resolved)
+    return sql, list(params)
+
+
+def stage_create() -> None:
+    """The staging table for new accounts, empty; temporary, so it is this connection's alone.
+
+    Its columns are the account table's own, typed alike, so an expression compiled for the
+    account table reads them the same way on both databases; `id` holds the row's line.
+    """
+    names = ("owner" if name == "owner_id" else "pool" if name == "pool_id" else name for name in STAGED)
+    fields = [Account._meta.get_field(name) for name in (*names, "arr_reporting")]
+    columns = ", ".join(
+        f"{_quote(name)} {field.db_type(connection)}"
+        for name, field in zip((*STAGED, "arr_reporting"), fields, strict=True)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_quote(STAGE_TABLE)}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {_quote(STAGE_TABLE)} (id integer NOT NULL, {columns})")
+
+
+def stage_drop() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_quote(STAGE_TABLE)}")
+
+
+STAGED_TEXT = (
+    "external_id",
+    "name",
+    "domain",
+    "industry",
+    "region",
+    "employee_band",
+    "currency",
+    "tier",
+    "tier_source",
+    "why_they_bought",
+    "tech_stack_notes",
+    "coverage",
+    "stage",
+)
+
+
+def accounts_insert(
+    rows: Sequence[Sequence[Any]], *, rules: Sequence[TierRule], now: dt.datetime
+) -> list[tuple[int, str, str, str]]:
+    """Write the staged new accounts (tuples of line and STAGED) and return (id, external id, domain, tier) of each.
+
+    Their converted ARR is the money module's expression (the rate in force today, null without
+    one) and their tier, when the row leaves it to the rules, what the rules give (the row's tier
+    when no rule matches or a rule needs a missing rate). Both expressions name the account
+    table's columns: they read the staged rows under that table's name, so the same SQL that
+    judges one account judges the chunk, in one UPDATE of the staging table and the INSERT.
+    """
+    table = _quote(STAGE_TABLE)
+    alias = _quote(Account._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table}" if connection.vendor == "postgresql" else f"DELETE FROM {table}")
+    rows_load(STAGE_TABLE, ("id", *STAGED), rows, text=STAGED_TEXT)
+    converted_sql, converted_params = _compiled(converted_arr())
+    tier: BaseExpression = F("tier")
+    if rules:
+        ruled = Coalesce(NullIf(rule_tier_expression(rules), Value(NO_RATE)), F("tier"), output_field=CharField())
+        tier = Case(When(tier_source=TierSource.RULES, then=ruled), default=F("tier"), output_field=CharField())
+    tier_sql, tier_params = _compiled(tier)
+    kept = [name for name in STAGED if name != "tier"]
+    written = [*kept, "tier", "arr_reporting", "tier_reason", "created_at", "updated_at"]
+    stamp = adapt_moment(now)
+    insert = (
+        f"INSERT INTO {alias} ({', '.join(_quote(name) for name in written)}) "
+        f"SELECT {', '.join(f'{alias}.{_quote(name)}' for name in kept)}, {tier_sql}, {alias}.arr_reporting, '', %s, %s "
+        f"FROM {table} {alias} RETURNING id, external_id, domain, tier"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} AS {alias} SET arr_reporting = {converted_sql}", converted_params)
+        cursor.execute(insert, [*tier_params, stamp, stamp])
+        return cursor.fetchall()
+
+
+TERMS_COLUMNS = ("account_id", "effective_at", "recorded_by_id", "source", *TERMS_FIELDS)
+
+
+def terms_load(rows: Sequence[Sequence[Any]]) -> None:
+    """History rows as tuples in TERMS_COLUMNS order (the terms the new accounts were just written with)."""
+    if rows:
+        rows_load(AccountTerms._meta.db_table, TERMS_COLUMNS, rows, text=("source", "currency", "tier"))
+
+
+@contextmanager
+def without_jit() -> Iterator[None]:
+    """PostgreSQL's JIT compilation off for the import's statements.
+
+    They are many short ones, but on a table without statistics yet (a new install's first import)
+    the planner's estimates pass the JIT threshold and compiling took half a second a statement,
+    for a lookup that takes milliseconds. Inside a transaction for its remainder (SET LOCAL),
+    otherwise until the block ends.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    before = None
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            cursor.execute("SET LOCAL jit = off")
+        else:
+            cursor.execute("SELECT current_setting('jit')")
+            (before,) = cursor.fetchone()
+            cursor.execute("SET jit = off")
+    try:
+        yield
+    finally:
+        if before is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('jit', %s, false)", [before])
 
 
 def _ids(ids: Sequence[int]) -> str:
@@ -26,17 +231,31 @@ def terms_copy(account_ids: Sequence[int], *, effective_at: dt.datetime, actor_i
         f"SELECT id, %s, %s, %s, {columns} FROM {Account._meta.db_table} WHERE id IN ({_ids(account_ids)})"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [effective_at, actor_id, TermsSource.IMPORTED, *account_ids])
+        cursor.execute(sql, [adapt_moment(effective_at), actor_id, TermsSource.IMPORTED, *account_ids])
 
 
 def tag_links(pairs: Sequence[tuple[int, int]]) -> None:
-    """Link accounts to tags: (account id, tag id) pairs, in one INSERT per 5,000."""
-    table = Account.tags.through._meta.db_table
-    for start in range(0, len(pairs), 5000):
-        batch = pairs[start : start + 5000]
-        values = ", ".join(["(%s, %s)"] * len(batch))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (account_id, tag_id) VALUES {values}",
-                [value for pair in batch for value in pair],
-            )
+    """Link accounts to tags: (account id, tag id) pairs, in one statement."""
+    if pairs:
+        rows_load(Account.tags.through._meta.db_table, ("account_id", "tag_id"), pairs)
+
+
+AUDIT_COLUMNS = (
+    "account_id",
+    "actor_id",
+    "actor_name",
+    "action",
+    "subject_type",
+    "subject_id",
+    "changes",
+    "reason",
+    "created_at",
+)
+
+
+def audits_load(rows: Sequence[Sequence[Any]]) -> None:
+    """Audit records as tuples in AUDIT_COLUMNS order, `changes` as JSON text, in one statement."""
+    if rows:
+        rows_load(
+            AuditEvent._meta.db_table, AUDIT_COLUMNS, rows, text=("actor_name", "action", "subject_type", "reason")
+        )
