@@ -5,6 +5,10 @@ contact's email within it. `reports_to` names the manager by email, a contact of
 account already in Baton or anywhere in the file; it is resolved once every row is known
 (so a manager may come after their report), and a chain that would go round in a circle is
 refused. A blank cell leaves the contact's value as it is.
+
+An archived contact (taken off the people map on purpose) is neither updated nor brought back by
+an import: a row with their email, or naming them as a manager, is a row error that says who they
+are, when and why they were archived, and that restoring them on the account lets the row in.
 """
 
 from __future__ import annotations
@@ -49,6 +53,15 @@ class ContactPlan:
     action: str
     contact: Contact
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+def _archived_message(contact: Contact, account: Account) -> str:
+    when = timezone.localdate(contact.archived_at) if contact.archived_at else None
+    why = f" ({contact.archive_reason.strip()})" if contact.archive_reason.strip() else ""
+    return (
+        f"{contact.email} is {contact.full_name}, archived from {account.name}'s people map on {when:%Y-%m-%d}{why}. "
+        "Restore them on the account to import this row, or leave the row out."
+    )
 
 
 class ContactsPlanner:
@@ -176,6 +189,11 @@ class ContactsPlanner:
                 if stored.get("departed"):
                     new.departed_at = timezone.localdate()
                 plan = ContactPlan(record, "create", new, {name: (None, v) for name, v in stored.items()})
+            elif contact.archived_at is not None:
+                # Archived on purpose (left the map, a duplicate): an import does not bring them back unasked,
+                # nor change them out of sight. The row waits for a person to restore them (or is left out).
+                tally.problem(Problem(record.line, "email", _archived_message(contact, account)))
+                continue
             else:
                 if "email" in stored and contact.email.casefold() == stored["email"]:
                     stored.pop("email")
@@ -248,13 +266,16 @@ class ContactsPlanner:
         # Each affected account's org chart as it stands, by email, then as the file would leave it.
         in_db: dict[tuple[int, str], tuple[int, int | None]] = {}
         by_id: dict[int, tuple[int, str]] = {}
-        for pk, account_id, email, manager_id in (
+        archived: set[tuple[int, str]] = set()
+        for pk, account_id, email, manager_id, archived_at in (
             Contact.objects.filter(account_id__in=account_ids)
             .exclude(email="")
-            .values_list("pk", "account_id", "email", "reports_to_id")
+            .values_list("pk", "account_id", "email", "reports_to_id", "archived_at")
         ):
             in_db[(account_id, email.casefold())] = (pk, manager_id)
             by_id[pk] = (account_id, email.casefold())
+            if archived_at is not None:
+                archived.add((account_id, email.casefold()))
         chart: dict[tuple[int, str], tuple[int, str] | None] = {
             key: by_id.get(manager_id) if manager_id else None for key, (_, manager_id) in in_db.items()
         }
@@ -264,6 +285,13 @@ class ContactsPlanner:
         for line, account_id, email, manager in self.reports:
             if (account_id, manager) not in chart:
                 tally.problem(Problem(line, "reports_to", f"No contact of this account has the email {manager}."))
+                continue
+            if (account_id, manager) in archived:
+                tally.problem(
+                    Problem(
+                        line, "reports_to", f"{manager} is an archived contact: restore them first to report to them."
+                    )
+                )
                 continue
             chart[(account_id, email)] = (account_id, manager)
             good.append((line, account_id, email, manager))

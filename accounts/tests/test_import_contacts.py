@@ -96,3 +96,37 @@ def test_a_manager_cannot_import_contacts_of_another_teams_account(manager, othe
     AccountFactory(domain="other.example", owner=other_csm)
     job = dry_run(manager, "Account,Email,First name\nother.example,x@other.example,X\n")
     assert job.errors[0]["column"] == "account" and "cannot change" in job.errors[0]["message"]
+
+
+def test_a_row_matching_an_archived_contact_is_refused_naming_them_and_changes_nothing(admin, acme, nothing_written):
+    from accounts.services import contact_archive, contact_restore
+
+    ana = ContactFactory(account=acme, email="ana@acme.example", first_name="Ana", last_name="Lopez", title="")
+    contact_archive(actor=admin, contact=ana, reason="Left for a competitor")
+    text = "Account,Email,First name,Title\nacme.example,ANA@acme.example,Ana,VP Ops\n"
+    with nothing_written():
+        job = dry_run(admin, text)
+    assert job.status == ImportStatus.INVALID
+    [error] = job.errors
+    assert (error["line"], error["column"]) == (2, "email")
+    assert "Ana Lopez" in error["message"] and "archived" in error["message"]
+    assert "Left for a competitor" in error["message"] and "Restore" in error["message"]
+    ana.refresh_from_db()
+    assert ana.archived_at is not None and ana.title == ""
+    # Once a person restores them, the same file updates them as any live contact.
+    contact_restore(actor=admin, contact=ana)
+    job = dry_run(admin, text)
+    assert (job.status, job.to_update) == (ImportStatus.VALIDATED, 1), job.errors
+    assert import_execute(job_id=job.pk).status == ImportStatus.DONE
+    ana.refresh_from_db()
+    assert (ana.title, ana.archived_at) == ("VP Ops", None)
+
+
+def test_an_archived_contact_cannot_be_named_as_a_manager(admin, acme):
+    from accounts.services import contact_archive
+
+    bo = ContactFactory(account=acme, email="bo@acme.example", first_name="Bo")
+    contact_archive(actor=admin, contact=bo, reason="Duplicate")
+    job = dry_run(admin, f"{HEADER}\nCRM-1,ana@acme.example,Ana,,,bo@acme.example\n")
+    assert [(error["line"], error["column"]) for error in job.errors] == [(2, "reports_to")]
+    assert "archived" in job.errors[0]["message"]
