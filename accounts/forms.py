@@ -44,7 +44,11 @@ class AccountForm(forms.ModelForm):
             "tech_stack_notes": forms.Textarea(attrs={"rows": 3}),
         }
         labels = {"fiscal_year_start_month": "Fiscal year starts in", "arr": "ARR", "tier_reason": "Why this tier"}
-        help_texts = {"fiscal_year_start_month": "", "tier_reason": "When set by hand; kept in the audit trail."}
+        help_texts = {
+            "fiscal_year_start_month": "",
+            "tier_reason": "When set by hand; kept in the audit trail.",
+            "external_id": "Its id in your CRM: imports find the account by it.",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

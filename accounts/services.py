@@ -39,6 +39,7 @@ from .models import (
 ACCOUNT_EDITABLE_FIELDS = (
     "name",
     "domain",
+    "external_id",
     "industry",
     "region",
     "employee_band",
