@@ -10,7 +10,7 @@
   the server's log).
 
 The middleware answers both before anything else runs: no sign-in, no
-sign-in lock-out, no session, no host check (a probe calls by IP address or
+sign-in lock-out, no host check (a probe calls by IP address or
 container name, which ALLOWED_HOSTS rightly does not list), no HTTPS
 redirect (probes speak plain HTTP inside the network) and no rate limit.
 `python manage.py readiness` runs the same checks for processes that serve

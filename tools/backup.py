@@ -46,7 +46,6 @@ LIBPQ_OPTIONS = {
     "connect_timeout": "PGCONNECT_TIMEOUT",
     "application_name": "PGAPPNAME",
     "options": "PGOPTIONS",
-    "target_session_attrs": "PGTARGETSESSIONATTRS",
 }
 
 
@@ -173,13 +172,15 @@ def restore(*, config: dict[str, Any], path: Path, replace: bool = False) -> Non
 
 def checksums(*, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """{"tables": {schema.table: {"rows", "md5"}}, "sequences": {schema.sequence: last value}}."""
+    import psycopg2.extensions
     from psycopg2 import sql
 
     tables = user_tables(config)
     connection = _connect(config)
     try:
         # One snapshot for every table, so the figures belong together even while something writes.
-        connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
+        connection.isolation_level = psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ
+        connection.readonly = True
         result: dict[str, dict[str, Any]] = {"tables": {}, "sequences": {}}
         with connection.cursor() as cursor:
             for schema, name in tables:
