@@ -14,15 +14,23 @@ Environment (all optional):
                          (revoked at the end).
   LOAD_REDIS_URL         Redis for the cache (rate limits, sign-in failures) and the tasks the writes queue;
                          emptied before and after (default redis://127.0.0.1:6379/13). No Celery worker runs.
-  LOAD_WORKER_CLASS      gunicorn's worker class, gthread or sync (default gthread)
+  LOAD_WORKER_CLASS      gunicorn's worker class, sync or gthread (default sync, see below)
   LOAD_THREADS           threads per gthread worker (default 4)
-  LOAD_USERS             simulated users in flight (default 8); in the mix, LOAD_INTEGRATION_USERS of them
-                         (default 2) are the integration and the rest CSMs
-  LOAD_MIXED_SECONDS     the mixed run (default 60); LOAD_KIND_SECONDS each kind alone (default 20);
+  LOAD_USERS             simulated users, each with one request in flight at a time (default 4: both workers
+                         always busy, with one request waiting for each; more users add only waiting)
+  LOAD_MIXED_SECONDS     the mixed run (default 60); LOAD_KIND_SECONDS each kind alone (default 15);
   LOAD_WARMUP_SECONDS    left out at the start of each run (default 5)
   LOAD_KINDS             the kinds to run alone, comma-separated (default all of tools/load/kinds.py)
   LOAD_INGEST_ROWS       usage rows per batch (default 20)
   LOAD_RESULTS           where to write the figures (default bench/load_results.json)
+
+Why sync workers: a request here is mostly Python (template rendering) on a core, and PostgreSQL runs on the same
+two cores. gthread lets a worker's threads overlap one request's database wait with another's Python, but the GIL
+lets only one of them run Python at a time and the cores are already full. Measured on 100,000 accounts (30 s mixed
+runs, 4 and 8 users, twice each, on a machine other work kept at a load average of 5-15): throughput was no better
+with gthread (6.1-12.8 req/s against 6.5-12.2), its workers spent more CPU per request (web 45-74 ms, mean 59,
+against 48-55, mean 50), and sharing a worker between requests stretched the slow pages: mixed p95 0.9-2.6 s
+against 0.7-1.8 s, and at 4 users 0.9-1.4 s against 0.7-0.8 s.
 
 Exit code 0 when the runs completed, even if goals were missed (the table says so); 2 when the load could not
 run (no database, not seeded, no Redis, the server did not start).
@@ -46,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.load.figures import IncompleteRun, RunResult, goals, results_table, summarise
-from tools.load.kinds import CSM, INTEGRATION, KINDS
+from tools.load.kinds import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS_FILE = ROOT / "bench" / "load_results.json"
@@ -189,7 +197,7 @@ def run_locust(
     server: Server,
     plan: dict,
     kinds: list[str],
-    users: dict[str, int],
+    users: int,
     seconds: int,
     warmup: int,
     workdir: Path,
@@ -201,9 +209,8 @@ def run_locust(
         workdir / f"{slug}.{suffix}" for suffix in ("plan.json", "samples.json", "log")
     )
     plan_file.write_text(json.dumps(plan))
-    classes = [cls for who, cls in ((CSM, "CsmUser"), (INTEGRATION, "IntegrationUser")) if users.get(who)]
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", server.url]
-    command += ["--users", str(sum(users.values())), "--spawn-rate", str(sum(users.values()))]
+    command += ["--users", str(users), "--spawn-rate", str(users)]
     bound = seconds + warmup + SIGN_IN_ALLOWANCE_SECONDS
     command += ["--run-time", f"{bound}s", "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
     environment = {
@@ -212,8 +219,7 @@ def run_locust(
         "LOAD_PLAN": str(plan_file),
         "LOAD_KINDS": ",".join(kinds),
         "LOAD_SAMPLES": str(samples_file),
-        "LOAD_CSM_USERS": str(users.get(CSM, 0)),
-        "LOAD_INTEGRATION_USERS": str(users.get(INTEGRATION, 0)),
+        "LOAD_USERS": str(users),
         "LOAD_WARMUP_SECONDS": str(warmup),
         "LOAD_WINDOW_SECONDS": str(seconds),
         "LOAD_SERVER_PID": str(server.process.pid),
@@ -221,7 +227,7 @@ def run_locust(
     }
     with log_file.open("w") as log:
         finished = subprocess.run(
-            [*command, *classes], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, timeout=bound + 60
+            [*command, "BatonUser"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, timeout=bound + 60
         )
     if finished.returncode != 0 or not samples_file.exists():
         tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-30:])
@@ -233,23 +239,22 @@ def main() -> int:
     database_url = os.environ.get("LOAD_DATABASE_URL") or DEFAULT_DATABASE_URL
     redis_url = os.environ.get("LOAD_REDIS_URL") or DEFAULT_REDIS_URL
     results_file = Path(os.environ.get("LOAD_RESULTS") or RESULTS_FILE)
-    worker_class = os.environ.get("LOAD_WORKER_CLASS") or "gthread"
+    worker_class = os.environ.get("LOAD_WORKER_CLASS") or "sync"
     wanted_kinds = [k.strip() for k in os.environ.get("LOAD_KINDS", "").split(",") if k.strip()] or list(KINDS)
     try:
-        if worker_class not in ("gthread", "sync"):
-            raise HarnessError(f"LOAD_WORKER_CLASS must be gthread or sync, not {worker_class!r}.")
+        if worker_class not in ("sync", "gthread"):
+            raise HarnessError(f"LOAD_WORKER_CLASS must be sync or gthread, not {worker_class!r}.")
         unknown = sorted(set(wanted_kinds) - set(KINDS))
         if unknown:
             raise HarnessError(f"LOAD_KINDS names unknown kinds {unknown}; the kinds are: {', '.join(KINDS)}.")
         threads = _env_int("LOAD_THREADS", 4)
-        total_users = _env_int("LOAD_USERS", 8)
-        integration_users = _env_int("LOAD_INTEGRATION_USERS", 2)
+        total_users = _env_int("LOAD_USERS", 4)
         mixed_seconds = _env_int("LOAD_MIXED_SECONDS", 60)
-        kind_seconds = _env_int("LOAD_KIND_SECONDS", 20)
+        kind_seconds = _env_int("LOAD_KIND_SECONDS", 15)
         warmup = _env_int("LOAD_WARMUP_SECONDS", 5)
         ingest_rows = _env_int("LOAD_INGEST_ROWS", 20)
-        if not 0 < integration_users < total_users:
-            raise HarnessError("LOAD_INTEGRATION_USERS must leave at least one CSM and one integration user.")
+        if total_users < 1:
+            raise HarnessError("LOAD_USERS must be at least 1.")
         if min(mixed_seconds, kind_seconds) <= warmup:
             raise HarnessError("Each run must last longer than LOAD_WARMUP_SECONDS.")
         accounts = check_database(database_url)
@@ -280,8 +285,8 @@ def main() -> int:
 
     load_before = round(os.getloadavg()[0], 2)
     print(
-        f"Load on {accounts:,} accounts: gunicorn {WORKERS} {worker_class} workers, {total_users} users "
-        f"({integration_users} integration), {mixed_seconds} s mixed then {kind_seconds} s per kind; "
+        f"Load on {accounts:,} accounts: gunicorn {WORKERS} {worker_class} workers, {total_users} users, "
+        f"{mixed_seconds} s mixed then {kind_seconds} s per kind; "
         f"load average before {load_before}.",
         flush=True,
     )
@@ -294,9 +299,8 @@ def main() -> int:
         )
         try:
             server.wait_ready()
-            schedule = [("mixed", list(KINDS), {CSM: total_users - integration_users, INTEGRATION: integration_users})]
-            schedule += [(kind, [kind], {KINDS[kind][0]: total_users}) for kind in wanted_kinds]
-            for index, (name, kinds, users) in enumerate(schedule):
+            schedule = [("mixed", list(KINDS)), *((kind, [kind]) for kind in wanted_kinds)]
+            for index, (name, kinds) in enumerate(schedule):
                 seconds = mixed_seconds if name == "mixed" else kind_seconds
                 print(f"  {name}: {seconds} s ...", flush=True)
                 plan = plans.build(integration=integration, seed=index)
@@ -304,13 +308,13 @@ def main() -> int:
                     server=server,
                     plan=plan,
                     kinds=kinds,
-                    users=users,
+                    users=total_users,
                     seconds=seconds,
                     warmup=warmup,
                     workdir=workdir,
                     name=name,
                 )
-                runs.append(summarise(name=name, kinds=kinds, users=users, seconds=seconds, recorded=recorded))
+                runs.append(summarise(name=name, kinds=kinds, users=total_users, seconds=seconds, recorded=recorded))
         except (HarnessError, IncompleteRun, plans.NotSeeded) as error:
             print(f"load: {error}", file=sys.stderr)
             return 2
@@ -348,7 +352,6 @@ def main() -> int:
             "worker_class": worker_class,
             "threads": threads if worker_class == "gthread" else 1,
             "users": total_users,
-            "integration_users": integration_users,
             "mixed_seconds": mixed_seconds,
             "kind_seconds": kind_seconds,
             "warmup_seconds": warmup,

@@ -36,7 +36,7 @@ class Figures:
 class RunResult:
     name: str
     kinds: list[str]
-    users: dict[str, int]
+    users: int
     seconds: int
     window_seconds: float
     load_average_at_end: float
@@ -75,9 +75,7 @@ def figures(samples: list[list[Any]], window_seconds: float) -> Figures:
     )
 
 
-def summarise(
-    *, name: str, kinds: list[str], users: dict[str, int], seconds: int, recorded: dict[str, Any]
-) -> RunResult:
+def summarise(*, name: str, kinds: list[str], users: int, seconds: int, recorded: dict[str, Any]) -> RunResult:
     """Figures over the window from warm-up's end (counted from when every user had signed in) to the stop:
     requests that started and finished inside it.
 
@@ -173,7 +171,7 @@ def goals(
             True,
         ),
         Result(
-            f"mixed: {sum(mixed.users.values())} users in flight, no think time", mixed.total.rps, "req/s", "", True
+            f"mixed: {mixed.users} users, one request each in flight, no think time", mixed.total.rps, "req/s", "", True
         ),
         Result("mixed: web + database CPU per request", round(mixed.server_cpu_ms, 1), "ms", "", True),
         Result(

@@ -1,10 +1,10 @@
-"""The simulated users `make load` runs in locust (a second process, headless): CSMs in the browser and an integration.
+"""The simulated users `make load` runs in locust (a second process, headless): CSMs in the browser, an integration.
 
 Set by tools/load/__main__.py through the environment:
   LOAD_PLAN          the plan's JSON (tools/load/plan.py): users, account ids, open steps, the token
   LOAD_KINDS         the kinds to send, comma-separated (tools/load/kinds.py); the others are left out
   LOAD_SAMPLES       where to write every request's kind, start, duration and outcome when locust quits
-  LOAD_CSM_USERS, LOAD_INTEGRATION_USERS   how many of each to start
+  LOAD_USERS         how many simulated users run (each one request at a time)
   LOAD_INGEST_ROWS   usage rows per batch
   LOAD_WARMUP_SECONDS, LOAD_WINDOW_SECONDS   once every user has signed in, the warm-up and then the measured
                      window; the run stops at the window's end (locust's --run-time only bounds it)
@@ -33,6 +33,7 @@ from typing import Any
 import gevent
 import psutil
 from locust import FastHttpUser, constant, events
+from locust.contrib.fasthttp import FastHttpSession
 
 from tools.load.kinds import (
     ACCOUNT_360,
@@ -41,6 +42,7 @@ from tools.load.kinds import (
     API_LIST,
     COCKPIT,
     COMPLETE_TASK,
+    CSM,
     KINDS,
     LOGIN,
     LOGIN_PAGE,
@@ -109,8 +111,7 @@ def _window_closes() -> None:
 
 def _user_started() -> None:
     """Every user has run on_start (signed in or failed to): the warm-up starts, then the window, then the stop."""
-    users = int(os.environ.get("LOAD_CSM_USERS", "0")) + int(os.environ.get("LOAD_INTEGRATION_USERS", "0"))
-    if next(_started_users) == users:
+    if next(_started_users) == int(os.environ["LOAD_USERS"]):
         _marks["signed_in"] = time.time()
         warmup, window = float(os.environ["LOAD_WARMUP_SECONDS"]), float(os.environ["LOAD_WINDOW_SECONDS"])
         gevent.spawn_later(warmup, _window_opens)
@@ -147,22 +148,29 @@ def _weighted(kinds: dict[str, Any]) -> dict[Any, int]:
     return {function: KINDS[kind][1] for kind, function in kinds.items() if kind in ENABLED}
 
 
-class CsmUser(FastHttpUser):
-    """A CSM in the browser: signs in through the form, then opens pages and posts the forms on them."""
+class BatonUser(FastHttpUser):
+    """A CSM in the browser (signed in through the form) and an integration with a token, by turns.
+
+    Each request's kind is drawn by the weights in tools/load/kinds.py, so the mix is the same whichever kinds are
+    slow: a CSM's page that takes long does not make the integration's calls a larger share of the run.
+    """
 
     wait_time = constant(0)
-    fixed_count = int(os.environ.get("LOAD_CSM_USERS", "0"))
 
     def on_start(self) -> None:
         try:
-            self._sign_in()
+            csm = _CSMS[next(_next_csm) % len(_CSMS)]
+            self.username: str = csm["username"]
+            self.accounts: list[int] = csm["accounts"]
+            # The integration is another client: its own connection, a token and no cookies.
+            self.api = FastHttpSession(base_url=self.host, request_event=self.environment.events.request, user=self)
+            self.api_headers = {"Authorization": f"Bearer {PLAN['token']}"}
+            if any(KINDS[kind][0] == CSM for kind in ENABLED):
+                self._sign_in()
         finally:
             _user_started()
 
     def _sign_in(self) -> None:
-        csm = _CSMS[next(_next_csm) % len(_CSMS)]
-        self.username: str = csm["username"]
-        self.accounts: list[int] = csm["accounts"]
         with self.client.get("/login/", name=LOGIN_PAGE, catch_response=True) as response:
             match = CSRF_FIELD.search(response.text or "")
             if response.status_code != 200 or not match:
@@ -222,22 +230,9 @@ class CsmUser(FastHttpUser):
             if response.status_code != 302 or response.headers.get("Location") != "/transitions/my-tasks/":
                 response.failure(_failure(response, "302 to my tasks"))
 
-    tasks = _weighted({COCKPIT: cockpit, ACCOUNT_360: account_360, ADD_NOTE: add_note, COMPLETE_TASK: complete_task})
-
-
-class IntegrationUser(FastHttpUser):
-    """A system with an integration token: reads the accounts API and sends usage rows."""
-
-    wait_time = constant(0)
-    fixed_count = int(os.environ.get("LOAD_INTEGRATION_USERS", "0"))
-
-    def on_start(self) -> None:
-        self.headers = {"Authorization": f"Bearer {PLAN['token']}"}
-        _user_started()
-
     def _get_json(self, url: str, kind: str) -> None:
-        with self.client.get(
-            url, headers=self.headers, name=kind, allow_redirects=False, catch_response=True
+        with self.api.get(
+            url, headers=self.api_headers, name=kind, allow_redirects=False, catch_response=True
         ) as response:
             if response.status_code != 200:
                 response.failure(_failure(response, "200"))
@@ -249,7 +244,7 @@ class IntegrationUser(FastHttpUser):
         self._get_json(f"/api/accounts/{random.choice(PLAN['book'])}/", API_DETAIL)
 
     def usage_ingest(self) -> None:
-        """A batch of yesterday's (or an earlier day's) usage for accounts across the book, as a feed sends it."""
+        """A batch of an earlier day's usage for accounts across the book, as a usage feed sends it."""
         today = dt.datetime.now(dt.UTC).date()
         rows = [
             {
@@ -261,10 +256,10 @@ class IntegrationUser(FastHttpUser):
             }
             for account in random.sample(PLAN["book"], INGEST_ROWS)
         ]
-        with self.client.post(
+        with self.api.post(
             "/api/signals/usage/",
             json={"rows": rows},
-            headers=self.headers,
+            headers=self.api_headers,
             name=USAGE_INGEST,
             allow_redirects=False,
             catch_response=True,
@@ -272,4 +267,14 @@ class IntegrationUser(FastHttpUser):
             if response.status_code != 200:
                 response.failure(_failure(response, "200 with counts"))
 
-    tasks = _weighted({API_LIST: api_list, API_DETAIL: api_detail, USAGE_INGEST: usage_ingest})
+    tasks = _weighted(
+        {
+            COCKPIT: cockpit,
+            ACCOUNT_360: account_360,
+            ADD_NOTE: add_note,
+            COMPLETE_TASK: complete_task,
+            API_LIST: api_list,
+            API_DETAIL: api_detail,
+            USAGE_INGEST: usage_ingest,
+        }
+    )

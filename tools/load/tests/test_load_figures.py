@@ -35,7 +35,7 @@ def _run(name, kinds, rps, p95=100.0, errors=0, by_kind=None):
     return RunResult(
         name=name,
         kinds=kinds,
-        users={"csm": 8},
+        users=8,
         seconds=10,
         window_seconds=10.0,
         load_average_at_end=1.0,
@@ -62,7 +62,7 @@ def test_only_requests_inside_the_window_are_measured_but_every_error_counts():
         [API_DETAIL, 103.0, 10.0, True, None],
         [API_DETAIL, 109.99, 20.0, True, None],  # still running when the window closed
     ]
-    run = summarise(name="mixed", kinds=[COCKPIT, API_DETAIL], users={}, seconds=10, recorded=_recorded(samples))
+    run = summarise(name="mixed", kinds=[COCKPIT, API_DETAIL], users=8, seconds=10, recorded=_recorded(samples))
 
     assert run.total.requests == 3
     assert run.total.rps == 0.3
@@ -83,7 +83,7 @@ def test_cpu_per_request_counts_each_process_from_the_window_start_or_from_its_o
     run = summarise(
         name=COCKPIT,
         kinds=[COCKPIT],
-        users={},
+        users=8,
         seconds=10,
         recorded=_recorded(samples, cpu_start=start, cpu_end=end),
     )
@@ -95,7 +95,7 @@ def test_a_run_that_never_opened_its_window_is_incomplete():
     recorded = _recorded([])
     del recorded["marks"]["window"]
     with pytest.raises(IncompleteRun):
-        summarise(name="mixed", kinds=[COCKPIT], users={}, seconds=10, recorded=recorded)
+        summarise(name="mixed", kinds=[COCKPIT], users=8, seconds=10, recorded=recorded)
 
 
 def test_the_mix_is_compared_with_the_cheapest_kind_alone_and_with_what_the_kinds_alone_predict():
