@@ -26,13 +26,13 @@ import datetime as dt
 import decimal
 from collections.abc import Callable, Iterable
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
-from rest_framework import relations, serializers
-from rest_framework.fields import ISO_8601, SkipField
+from rest_framework import ISO_8601, relations, serializers
+from rest_framework.fields import SkipField
 from rest_framework.settings import api_settings
 
 _MISSING = object()  # a step's answer when DRF would leave the key out (SkipField)
@@ -61,16 +61,17 @@ def _model_path(model: type[models.Model] | None, attrs: list[str]) -> bool:
     access reads it as DRF would."""
     if model is None or not attrs:
         return False
+    current: Any = model
     for position, attr in enumerate(attrs):
         try:
-            model_field = model._meta.get_field(attr)
+            model_field = current._meta.get_field(attr)
         except FieldDoesNotExist:
             return False
         if position == len(attrs) - 1:
             return not (model_field.many_to_many or model_field.one_to_many)
         if not (model_field.is_relation and (model_field.many_to_one or model_field.one_to_one)):
             return False
-        model = model_field.related_model
+        current = model_field.related_model
     return True
 
 
@@ -184,14 +185,14 @@ def _passed_through(field: serializers.Field) -> type | None:
 
 def _writer(field: serializers.Field) -> Callable[[Any], Any]:
     """A fast `field.to_representation` where the field's class left DRF's own as it is."""
-    for base, make in (
-        (serializers.DateTimeField, _datetime_writer),
-        (serializers.DateField, _date_writer),
-        (serializers.DecimalField, _decimal_writer),
-        (serializers.ChoiceField, _choice_writer),
-    ):
-        if isinstance(field, base) and _same(field, base, "to_representation"):
-            return make(field)  # type: ignore[operator]
+    if isinstance(field, serializers.DateTimeField) and _same(field, serializers.DateTimeField, "to_representation"):
+        return _datetime_writer(field)
+    if isinstance(field, serializers.DateField) and _same(field, serializers.DateField, "to_representation"):
+        return _date_writer(field)
+    if isinstance(field, serializers.DecimalField) and _same(field, serializers.DecimalField, "to_representation"):
+        return _decimal_writer(field)
+    if isinstance(field, serializers.ChoiceField) and _same(field, serializers.ChoiceField, "to_representation"):
+        return _choice_writer(field)
     kind = _passed_through(field)
     if kind is not None:
         return lambda value: value if type(value) is kind else field.to_representation(value)
@@ -270,7 +271,7 @@ def _row_writer(serializer: serializers.Serializer) -> RowWriter:
     if not _same(serializer, serializers.Serializer, "to_representation"):
         return serializer.to_representation  # a serializer that writes its rows its own way
     model = _model_of(serializer)
-    steps = [(field.field_name, _step(field, model)) for field in serializer._readable_fields]
+    steps = [(cast(str, field.field_name), _step(field, model)) for field in serializer._readable_fields]
 
     def write(row: Any) -> dict[str, Any]:
         out = {}
@@ -287,8 +288,11 @@ def _row_writer(serializer: serializers.Serializer) -> RowWriter:
 
 
 def _builds_fields_from_its_class(serializer_class: type) -> bool:
-    base = serializers.ModelSerializer if issubclass(serializer_class, serializers.ModelSerializer) else None
-    base = base or serializers.Serializer
+    base: type = (
+        serializers.ModelSerializer
+        if issubclass(serializer_class, serializers.ModelSerializer)
+        else serializers.Serializer
+    )
     return all(
         getattr(serializer_class, name) is getattr(base, name)
         for name in ("__init__", "get_fields", "to_representation", "_readable_fields")
@@ -320,7 +324,7 @@ class _NoRequest(dict):
             "between requests. Make it a SerializerMethodField, or leave this serializer on DRF's ListSerializer."
         )
 
-    __getitem__ = get = __contains__ = __iter__ = keys = items = values = _refuse  # type: ignore[assignment]
+    __getitem__ = get = __contains__ = __iter__ = keys = items = values = _refuse
 
 
 _kept: dict[tuple[type, Any], RowWriter] = {}
@@ -342,7 +346,7 @@ def _plan_for(child: serializers.Serializer) -> RowWriter:
 class LeanListSerializer(serializers.ListSerializer):
     """A ListSerializer that writes each row as its child would, with the per-field work done once (see above)."""
 
-    def to_representation(self, data: Iterable[Any]) -> list[dict[str, Any]]:
+    def to_representation(self, data: models.Manager[Any] | Iterable[Any]) -> list[Any]:
         rows = data.all() if isinstance(data, models.manager.BaseManager) else data
-        write = _plan_for(self.child)
+        write = _plan_for(cast(serializers.Serializer, self.child))
         return [write(row) for row in rows]

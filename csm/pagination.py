@@ -169,19 +169,19 @@ class RowAfter(Expression):
     conditional = True
     output_field = BooleanField()
 
-    def __init__(self, keys: Sequence[Expression], values: Sequence[Any], *, descending: bool) -> None:
+    def __init__(self, keys: Sequence[Any], values: Sequence[Any], *, descending: bool) -> None:
         super().__init__()
         self.keys = list(keys)
         self.values = list(values)
         self.descending = descending
 
-    def get_source_expressions(self) -> list[Expression]:
+    def get_source_expressions(self) -> list[Any]:
         return self.keys
 
-    def set_source_expressions(self, exprs: Sequence[Expression]) -> None:
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
         self.keys = list(exprs)
 
-    def as_sql(self, compiler, connection) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler, connection) -> tuple[str, tuple[Any, ...]]:
         left, right, params = [], [], []
         for key in self.keys:
             sql, key_params = compiler.compile(key)
@@ -192,7 +192,7 @@ class RowAfter(Expression):
             sql, value_params = compiler.compile(Value(value, output_field=key.output_field))
             right.append(sql)
             params.extend(value_params)
-        return f"({', '.join(left)}) {'<' if self.descending else '>'} ({', '.join(right)})", params
+        return f"({', '.join(left)}) {'<' if self.descending else '>'} ({', '.join(right)})", tuple(params)
 
 
 def after(keys: Sequence[SortKey], values: Sequence[Any]) -> Q | RowAfter:
