@@ -133,3 +133,72 @@ def test_too_many_rows_is_refused(admin, csm, monkeypatch):
 def test_a_row_with_more_values_than_columns(admin, csm):
     job = import_dry_run(job_id=upload(admin, f"Domain,Name,Owner\na.example,A,{csm.username},extra\n".encode()).pk)
     assert job.errors[0]["column"] == "row" and "unquoted" in job.errors[0]["message"]
+
+
+def test_blank_rows_are_skipped_and_short_rows_padded_with_lines_counted_as_written(admin, csm):
+    text = f"Domain,Name,Owner\n\n , ,\t\nx.example,X,{csm.username}\ny.example,Y\n"
+    job = import_dry_run(job_id=upload(admin, text.encode()).pk)
+    assert job.rows == 2
+    assert [(error["line"], error["column"]) for error in job.errors] == [(5, "owner")]
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("48000", "48000.00"),
+        ("48000.5", "48000.50"),
+        ("48,000.00", "48000.00"),
+        ("1,234,567.89", "1234567.89"),
+        ("0", "0.00"),
+        ("007", "7.00"),
+        ("1.234,50", "1234.50"),
+        ("1 234,50", "1234.50"),
+        ("48000,50", "48000.50"),
+        ("123.456", "123456.00"),
+        ("999,999,999,999.99", "999999999999.99"),
+    ],
+)
+def test_amounts_read_the_same_on_the_quick_path_and_the_general_one(text, amount):
+    from decimal import Decimal
+
+    from accounts.imports.columns import parse_amount
+
+    assert parse_amount(text) == Decimal(amount) and str(parse_amount(text)) == amount
+
+
+@pytest.mark.parametrize("text", ["1,000,000,000,000", "9999999999999", "-5", "12.345", "€ 5", "1,23,456"])
+def test_amounts_out_of_range_or_malformed_are_refused_or_read_as_before(text):
+    from accounts.imports.columns import BadValue, parse_amount
+
+    expected = {"12.345": "12345.00"}  # a dot before three digits is a thousands separator
+    if text in expected:
+        assert str(parse_amount(text)) == expected[text]
+    else:
+        with pytest.raises(BadValue):
+            parse_amount(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "domain"),
+    [
+        ("example.com", "example.com"),
+        ("Example.COM", "example.com"),
+        ("https://www.Example.com/about?x=1#y", "example.com"),
+        ("http://example.com:8080", "example.com"),
+        ("www.example.com.", "example.com"),
+        ("sub.www.example.com", "sub.www.example.com"),
+        ("ftp://files.example.org/x", "files.example.org"),
+    ],
+)
+def test_domains_are_read_without_scheme_www_path_or_port(text, domain):
+    from accounts.imports.columns import parse_domain
+
+    assert parse_domain(text) == domain
+
+
+@pytest.mark.parametrize("text", ["not a domain", "www.", "https://", "localhost", "-bad.example"])
+def test_what_is_not_a_domain_is_refused(text):
+    from accounts.imports.columns import BadValue, parse_domain
+
+    with pytest.raises(BadValue):
+        parse_domain(text)
