@@ -49,9 +49,9 @@ def check_broker(timeout: float = BROKER_TIMEOUT_SECONDS) -> None:
     broker_url = str(settings.CELERY_BROKER_URL)
     if broker_url.startswith("filesystem"):
         # The embedded broker is a folder: tasks can be queued when it exists and this process may write there.
-        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        folders = settings.CELERY_BROKER_TRANSPORT_OPTIONS
         for key in ("data_folder_in", "data_folder_out"):
-            folder = Path(options[key])
+            folder = Path(str(folders[key]))
             if not folder.is_dir():
                 raise FileNotFoundError(f"{key} {folder} is missing")
             if not os.access(folder, os.W_OK | os.X_OK):

@@ -339,7 +339,7 @@ def health_recompute_chunk(
     Logs one line per attempt with its outcome (done, already done, failed), counts and duration.
     """
     started = time.monotonic()
-    log = {"chunk_id": chunk_id, "run_id": None, "outcome": "failed"}
+    log: dict[str, object] = {"chunk_id": chunk_id, "run_id": None, "outcome": "failed"}
     try:
         # Counted outside the chunk's transaction, so an attempt that dies still shows.
         RecomputeChunk.objects.filter(pk=chunk_id, done_at__isnull=True).update(attempts=F("attempts") + 1)
