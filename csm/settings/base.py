@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A number the database cannot hold, in any page's input, is a 400 (core/middleware.py).
     "core.middleware.OutOfRangeInputMiddleware",
+    # A write whose task cannot be queued (the broker is down) answers 503 saying so, not 500 (core/broker.py).
+    "core.broker.BrokerUnavailableMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: answers a locked-out sign-in with the lock-out page.
     "axes.middleware.AxesMiddleware",

@@ -22,6 +22,7 @@ from notifications.models import Delivery, DeliveryStatus
 from transitions import services
 from transitions.models import OutboundEmail, OutboundEmailStatus, Transition, TransitionReason
 from transitions.services import customer_emails
+from transitions.tests.conftest import ensure_default_playbooks
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,7 @@ def locmem_mail(settings):
 
 def handover_email(manager, outgoing, incoming, dates, capture) -> OutboundEmail:
     """An introduction email written on a handover's step, queued for sending; the attempt is left to the test."""
+    ensure_default_playbooks()  # a transactional test before this one may have emptied the table
     account = AccountFactory(name="Acme Robotics", owner=outgoing)
     dana = ContactFactory(account=account, first_name="Dana", email=CUSTOMER)
     transition = services.transition_start(
