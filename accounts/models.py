@@ -526,6 +526,8 @@ class TimelineEntry(models.Model):
         indexes = [
             models.Index(fields=["account", "-occurred_at"], name="timeline_account_recent"),
             models.Index(fields=["account", "kind", "-occurred_at"], name="timeline_account_kind"),
+            # The API's ordering over every entry, ending in the id for keyset pages (newest first walks it backwards).
+            models.Index(fields=["occurred_at", "id"], name="timeline_api_occurred"),
             # The book's touchpoints of the last days (the portfolio's workload), read from the index alone.
             models.Index(
                 fields=["occurred_at"],

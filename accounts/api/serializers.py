@@ -140,6 +140,7 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["event", "author", "created_at"]
+        list_serializer_class = LeanListSerializer
 
     def validate_kind(self, value: str) -> str:
         if value == "system":

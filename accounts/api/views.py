@@ -4,7 +4,7 @@ from typing import cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -213,11 +213,14 @@ class TimelineEntryViewSet(
 
     serializer_class = TimelineEntrySerializer
     filterset_class = TimelineEntryFilter
-    ordering_fields = ["occurred_at"]
-    ordering = ["-occurred_at", "-id"]
+    # Keyset pages along timeline_api_occurred (accounts 0017), newest first; `?account=` walks the account's own.
+    ordering_keys = {"occurred_at": ("occurred_at", "id")}
+    ordering_fields = list(ordering_keys)
+    ordering = ["-occurred_at"]
 
     def get_queryset(self) -> QuerySet[TimelineEntry]:
-        return TimelineEntry.objects.prefetch_related("participants")
+        # An entry writes its participants as ids: their contact rows are not built.
+        return TimelineEntry.objects.prefetch_related(Prefetch("participants", queryset=Contact.objects.only("pk")))
 
     def perform_create(self, serializer):
         actor = cast(User, self.request.user)  # IsAuthenticated let only a signed-in user here

@@ -1,4 +1,4 @@
-"""Keyset (cursor) pages of the accounts and contacts API: every row once, in the ordering asked for, no count
+"""Keyset (cursor) pages of the accounts, contacts and timeline API: every row once, in the ordering asked for, no count
 unless asked, page numbers still answered for older clients (csm/pagination.py, README "API")."""
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import Account
-from accounts.tests.factories import AccountFactory, ContactFactory
+from accounts.models import Account, TimelineEntry
+from accounts.tests.factories import AccountFactory, ContactFactory, TimelineEntryFactory
+from accounts.tests.volumes import build_history
 
 pytestmark = pytest.mark.django_db
 
@@ -280,4 +282,83 @@ def test_first_and_deep_pages_walk_the_orderings_index_without_sorting(api, csm,
         page_query = next(q["sql"] for q in captured.captured_queries if 'FROM "accounts_account"' in q["sql"])
         shown = plan(page_query, None)
         assert index in shown, shown
+        assert "Sort" not in shown.replace("Sort Key", ""), shown
+
+
+@pytest.mark.parametrize("page_size", [5, 200])
+def test_the_contacts_list_reads_a_fixed_number_of_queries(api, csm, own_account, django_assert_num_queries, page_size):
+    ContactFactory.create_batch(page_size + 1, account=own_account)
+    client = api(csm, auth="token")
+    second_page = client.get(CONTACTS, {"page_size": page_size}).json()["next"]
+
+    # The token (and its user), the page: no count, nothing per row, however deep.
+    with django_assert_num_queries(2):
+        assert client.get(CONTACTS, {"page_size": page_size}).status_code == 200
+    with django_assert_num_queries(2):
+        assert client.get(second_page).status_code == 200
+
+
+# Timeline ----------------------------------------------------------------------------------------------------
+
+TIMELINE = reverse("api:timeline-list")
+
+
+@pytest.fixture
+def timeline(own_account, teammate_account) -> list[TimelineEntry]:
+    """Notes on two accounts, several at the same moment, so the id breaks the ties."""
+    moment = timezone.now().replace(microsecond=0)
+    return [
+        TimelineEntryFactory(account=account, occurred_at=moment - dt.timedelta(hours=hours))
+        for account in (own_account, teammate_account)
+        for hours in (0, 0, 1, 2, 2)
+    ]
+
+
+def test_the_timeline_pages_newest_first_and_oldest_first_when_asked(api, csm, timeline):
+    client = api(csm, auth="token")
+
+    newest = [row["id"] for row in walk(client, TIMELINE, page_size=3)]
+    oldest = [row["id"] for row in walk(client, TIMELINE, page_size=3, ordering="occurred_at")]
+
+    by_time = sorted(timeline, key=lambda entry: (entry.occurred_at, entry.pk))
+    assert oldest == [entry.pk for entry in by_time]
+    assert newest == [entry.pk for entry in reversed(by_time)]
+    assert "count" not in client.get(TIMELINE).json()
+
+
+def test_an_accounts_timeline_pages_by_cursor_with_the_account_filter(api, csm, own_account, timeline):
+    rows = walk(api(csm), TIMELINE, account=own_account.pk, page_size=2)
+
+    assert [row["id"] for row in rows] == [
+        entry.pk
+        for entry in sorted(timeline, key=lambda entry: (entry.occurred_at, entry.pk), reverse=True)
+        if entry.account_id == own_account.pk
+    ]
+
+
+@pytest.mark.parametrize("page_size", [2, 200])
+def test_the_timeline_reads_a_fixed_number_of_queries(api, csm, own_account, django_assert_num_queries, page_size):
+    build_history(page_size + 1, own_account, csm)
+    client = api(csm, auth="token")
+    second_page = client.get(TIMELINE, {"page_size": page_size}).json()["next"]
+
+    # The token (and its user), the page, the page's participants (their ids only).
+    with django_assert_num_queries(3):
+        response = client.get(TIMELINE, {"page_size": page_size})
+    assert all(len(row["participants"]) == 2 for row in response.json()["results"])
+    with django_assert_num_queries(3):
+        assert client.get(second_page).status_code == 200
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+@pytest.mark.parametrize("ordering", ["-occurred_at", "occurred_at"])
+def test_timeline_pages_walk_their_index_without_sorting(api, csm, timeline, ordering):
+    client = api(csm)
+    first = client.get(TIMELINE, {"ordering": ordering, "page_size": 2}).json()
+    for url in (f"{TIMELINE}?ordering={ordering}&page_size=2", first["next"]):
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        page_query = next(q["sql"] for q in captured.captured_queries if 'FROM "accounts_timelineentry"' in q["sql"])
+        shown = plan(page_query, None)
+        assert "timeline_api_occurred" in shown, shown
         assert "Sort" not in shown.replace("Sort Key", ""), shown
