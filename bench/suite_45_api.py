@@ -9,7 +9,7 @@ offset 99,949 of the ordering at 100,000 accounts; the last full page on a small
 for by number (`?page=`, offset pages with their count, kept for older clients) stops at row 10,000: the deepest
 one is measured beside them.
 
-The other big lists (contacts, each signal list, red flags) are measured the same way: the first page in the
+The other big lists (contacts, the timeline, each signal list, red flags) are measured the same way: the first page in the
 list's default ordering and the page 2,000 deep by cursor (or the last full page of a shorter list), each against
 the same goal and a query count that does not grow with the page or its depth.
 """
@@ -23,8 +23,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from accounts.api.views import ContactViewSet
-from accounts.models import Account, Contact
+from accounts.api.views import ContactViewSet, TimelineEntryViewSet
+from accounts.models import Account, Contact, TimelineEntry
 from bench.core import Result, at_most, time_get
 from csm.pagination import KeysetPagination, encode_cursor, keys_for, ordered
 from desk.api import AccountDeskViewSet
@@ -46,8 +46,6 @@ PAGE_SIZE = 50
 DEEP_PAGE = 2_000
 # Token (and its user), the page (owner, pool, health and scorecard joined), the page's tags.
 ACCOUNTS_QUERIES = 3
-# Token (and its user), the page (joined as each list needs).
-LIST_QUERIES = 2
 # The open-source peer's accounts API list at 100,000 accounts, median (issue 17).
 PEER_MS = 3_600
 PEER_TIMES = 50
@@ -62,16 +60,26 @@ def _token_client() -> Client:
 
 
 # The other keyset lists: what the row is called, the list, its view, the rows it lists unfiltered (contacts leave
-# the archived out) and its default ordering.
+# the archived out), its default ordering and its queries (the token and its user, the page, and the timeline's
+# participants).
 OTHER_LISTS = [
-    ("contacts (by account, then name)", "api:contact-list", ContactViewSet, Contact.objects.active, "account"),
-    ("usage signals (newest day first)", "api:signal-usage-list", UsageDailyViewSet, UsageDaily.objects.all, "-day"),
+    ("contacts (by account, then name)", "api:contact-list", ContactViewSet, Contact.objects.active, "account", 2),
+    (
+        "timeline (newest first)",
+        "api:timeline-list",
+        TimelineEntryViewSet,
+        TimelineEntry.objects.all,
+        "-occurred_at",
+        3,
+    ),
+    ("usage signals (newest day first)", "api:signal-usage-list", UsageDailyViewSet, UsageDaily.objects.all, "-day", 2),
     (
         "product usage signals (newest day first)",
         "api:signal-product-usage-list",
         ProductUsageDailyViewSet,
         ProductUsageDaily.objects.all,
         "-day",
+        2,
     ),
     (
         "support tickets (newest first)",
@@ -79,6 +87,7 @@ OTHER_LISTS = [
         SupportTicketViewSet,
         SupportTicket.objects.all,
         "-opened_at",
+        2,
     ),
     (
         "survey responses (newest first)",
@@ -86,9 +95,10 @@ OTHER_LISTS = [
         SurveyResponseViewSet,
         SurveyResponse.objects.all,
         "-responded_at",
+        2,
     ),
-    ("invoices (newest first)", "api:signal-invoices-list", InvoiceViewSet, Invoice.objects.all, "-issued_on"),
-    ("red flags (most severe first)", "api:red-flag-list", RedFlagViewSet, RedFlag.objects.all, "-severity_rank"),
+    ("invoices (newest first)", "api:signal-invoices-list", InvoiceViewSet, Invoice.objects.all, "-issued_on", 2),
+    ("red flags (most severe first)", "api:red-flag-list", RedFlagViewSet, RedFlag.objects.all, "-severity_rank", 2),
 ]
 
 
@@ -159,10 +169,10 @@ def run() -> list[Result]:
                 queries=ACCOUNTS_QUERIES + 1,
             )[0]
 
-    for label, url_name, view, rows, ordering in OTHER_LISTS:
+    for label, url_name, view, rows, ordering, queries in OTHER_LISTS:
         url = f"{reverse(url_name)}?ordering={ordering}"
         count = rows().count()
-        results += _row(f"API {label}: first page ({count:,} rows)", client, url, queries=LIST_QUERIES)[0]
+        results += _row(f"API {label}: first page ({count:,} rows)", client, url, queries=queries)[0]
         page = _deep_page(count)
         if page > 1:
             cursor = _cursor_to_page(ordering, page, view=view, rows=rows)
@@ -170,7 +180,7 @@ def run() -> list[Result]:
                 f"API {label}: page {page:,} by cursor (after the key of row {(page - 1) * PAGE_SIZE:,})",
                 client,
                 f"{url}&cursor={cursor}",
-                queries=LIST_QUERIES,
+                queries=queries,
             )[0]
 
     default_page = f"{accounts}?ordering=name"
