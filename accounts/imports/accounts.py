@@ -102,6 +102,8 @@ MEMO_FIELDS = (
     "stage_entered_at",
 )
 MEMO_LIMIT = 20_000
+# The readers of the fields whose values rarely repeat down a file.
+UNIQUE_READERS: dict[str, Callable[[str], Any]] = {"domain": c.parse_domain, "arr": c.parse_amount}
 
 
 def _named(external_ids: list[str], domains: list[str]) -> list[int]:
@@ -283,8 +285,22 @@ class AccountsPlanner:
             if max(map(len, raw), default=0) > MAX_LENGTHS[name]:
                 return [self._value(name, value) if value else None for value in raw]
             return [value or None for value in raw]
-        read = self._value
-        return [read(name, value) if value else None for value in raw]
+        read = UNIQUE_READERS.get(name)
+        if read is None:
+            return [self._value(name, value) if value else None for value in raw]
+        # A value that rarely repeats (a domain, an amount) is read straight away, not remembered.
+        values: list[Any] = []
+        append = values.append
+        for value in raw:
+            if not value:
+                append(None)
+                continue
+            try:
+                append(read(value))
+            except c.BadValue as error:
+                self.bad[name].add(value)
+                append(error)
+        return values
 
     def _columns(self, chunk: Chunk, problems: list[tuple[int, int, Problem]]) -> dict[str, list[Any]]:
         """The chunk's values by field (every mapped field, None where blank), its bad values reported."""
@@ -314,7 +330,6 @@ class AccountsPlanner:
         keys = columns[key_field]
         keyed: list[int] = []
         seen = self.seen
-        texts = chunk.texts()
         lines = chunk.lines
         for index, line in enumerate(lines):
             if index in failed:
@@ -338,7 +353,8 @@ class AccountsPlanner:
         by_external, by_domain = self._existing(external_ids, domains)
         creates: list[int] = []
         updates: list[AccountPlan] = []
-        fingerprint: list[str] = []
+        names, owners, pools = columns["name"], columns["owner"], columns["pool"]
+        starts, renewals = columns["contract_start"], columns["renewal_date"]
         for index in keyed:
             line = lines[index]
             if not by_external and not by_domain:
@@ -348,20 +364,33 @@ class AccountsPlanner:
                 if not found:
                     continue
             if account is None:
-                if self._creatable(index, line, columns, problems, after):
+                start, renewal = starts[index], renewals[index]
+                if (
+                    names[index] is None
+                    or (owners[index] is None and pools[index] is None)
+                    or (start and renewal and renewal <= start)
+                ):
+                    self._not_creatable(index, line, columns, problems, after)
+                else:
                     creates.append(index)
-                    fingerprint.append(f"{line}\x1ecreate\x1e{texts[index]}")
                 continue
             plan = self._plan_update(index, line, chunk.where, columns, account, tally, problems, after)
             if plan is not None:
                 updates.append(plan)
-                fingerprint.append(
-                    f"{line}\x1e{plan.action}\x1e{account.pk}\x1e{'|'.join(plan.changes)}\x1e{texts[index]}"
-                )
         problems.sort(key=lambda problem: (problem[0], problem[1]))
         for _, _, problem in problems:
             tally.problem(problem)
-        tally.fingerprint_lines(fingerprint)
+        # What the chunk writes follows from its rows' values (and the mapping that picked them), which rows
+        # create, and what each update finds and changes.
+        tally.fingerprint_lines(
+            [
+                "\x1f".join(chunk.columns),
+                ",".join(map(str, lines)),
+                *("\x1f".join(values) for values in chunk.columns.values()),
+                "create " + ",".join(map(str, creates)),
+                *(f"{plan.line} {plan.action} {plan.account.pk} {'|'.join(plan.changes)}" for plan in updates),
+            ]
+        )
         tally.to_create += len(creates)
         for plan in updates:
             if plan.action == "update":
@@ -443,14 +472,15 @@ class AccountsPlanner:
             return False, None
         return True, account
 
-    def _creatable(
+    def _not_creatable(
         self,
         index: int,
         line: int,
         columns: dict[str, list[Any]],
         problems: list[tuple[int, int, Problem]],
         after: int,
-    ) -> bool:
+    ) -> None:
+        """Why a row cannot create its account."""
         found = []
         if columns["name"][index] is None:
             found.append(Problem(line, "name", "A new account needs a name."))
@@ -460,7 +490,6 @@ class AccountsPlanner:
         if start and renewal and renewal <= start:
             found.append(Problem(line, "renewal_date", "The renewal date must come after the contract start."))
         problems.extend((index, after, problem) for problem in found)
-        return not found
 
     def _plan_update(
         self,

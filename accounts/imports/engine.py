@@ -54,12 +54,6 @@ class Chunk:
             for line, values in zip(self.lines, rows, strict=True)
         ]
 
-    def texts(self) -> list[str]:
-        """Each row's values as one text, for the plan's fingerprint."""
-        if not self.columns:
-            return [""] * len(self.lines)
-        return ["\x1f".join(values) for values in zip(*self.columns.values(), strict=True)]
-
 
 @dataclass(frozen=True)
 class Problem:

@@ -173,6 +173,15 @@ def file_format(file: IO[bytes], *, size: int | None = None) -> FileFormat:
     return FileFormat(encoding=encoding, delimiter=delimiter, header=_header(header[1]))
 
 
+def _csv_problem(error: csv.Error, line: int) -> FileProblem:
+    if "field larger than field limit" in str(error):
+        return FileProblem(
+            f"A value starting on line {line} is longer than {MAX_FIELD_CHARS:,} characters (is a quote left open?).",
+            line=line,
+        )
+    return FileProblem(f"Line {line} cannot be read as CSV: {error}.", line=line)
+
+
 def _rows(text: IO[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(line the row starts on, values) for every non-blank row, the header first."""
     reader = csv.reader(text, delimiter=delimiter)
@@ -183,13 +192,7 @@ def _rows(text: IO[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as error:
-            if "field larger than field limit" in str(error):
-                raise FileProblem(
-                    f"A value starting on line {line} is longer than {MAX_FIELD_CHARS:,} characters "
-                    "(is a quote left open?).",
-                    line=line,
-                ) from None
-            raise FileProblem(f"Line {line} cannot be read as CSV: {error}.", line=line) from None
+            raise _csv_problem(error, line) from None
         start, line = line, reader.line_num + 1
         if "".join(raw).strip():  # a row of blank values is no row
             yield start, raw
@@ -208,57 +211,65 @@ def read_batches(file: IO[bytes], fmt: FileFormat, *, size: int) -> Iterator[Bat
 
     Problems of one row (more values than columns, a value past MAX_FIELD_CHARS) are yielded in
     its place, so a dry run lists them all; a problem of the whole file (too many rows, a
-    broken quote) ends the stream with a FileProblem yielded last.
+    broken quote) ends the stream with a FileProblem yielded last. The loop is `_rows` written
+    out, as it runs once a row.
     """
     width = len(fmt.header)
     text = _text(file, fmt.encoding)
     lines: list[int] = []
     batch: list[list[str]] = []
     try:
-        rows = _rows(text, fmt.delimiter)
-        next(rows, None)  # the header
-        index = 0
-        try:
-            for line, raw in rows:
-                if index == MAX_ROWS:
-                    if batch:
-                        yield Batch(lines, batch)
-                        lines, batch = [], []
-                    yield FileProblem(f"The file has more than {MAX_ROWS:,} rows: split it into smaller files.")
-                    return
-                index += 1
-                count = len(raw)
-                if count > width:
-                    yield FileProblem(
-                        f"{count} values for {width} columns: is a delimiter (“{fmt.delimiter_label}”) unquoted "
-                        "inside a value?",
-                        line=line,
-                        column="row",
-                    )
-                    continue
-                if max(map(len, raw)) > MAX_FIELD_CHARS:
-                    for position, value in enumerate(raw):
-                        if len(value) > MAX_FIELD_CHARS:
-                            yield FileProblem(
-                                f"{len(value):,} characters; at most {MAX_FIELD_CHARS:,}.",
-                                line=line,
-                                column=fmt.header[position] or f"column {position + 1}",
-                            )
-                            break
-                    continue
-                if count < width:
-                    raw.extend([""] * (width - count))
-                lines.append(line)
-                batch.append(raw)
-                if len(batch) >= size:
+        reader = csv.reader(text, delimiter=fmt.delimiter)
+        line, index, header = 1, 0, True
+        while True:
+            try:
+                raw = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                if batch:
                     yield Batch(lines, batch)
-                    lines, batch = [], []
-        except FileProblem as problem:
-            if batch:
+                yield _csv_problem(error, line)
+                return
+            start, line = line, reader.line_num + 1
+            joined = "".join(raw)
+            if not joined.strip():  # a row of blank values is no row
+                continue
+            if header:
+                header = False
+                continue
+            if index == MAX_ROWS:
+                if batch:
+                    yield Batch(lines, batch)
+                yield FileProblem(f"The file has more than {MAX_ROWS:,} rows: split it into smaller files.")
+                return
+            index += 1
+            count = len(raw)
+            if count > width:
+                yield FileProblem(
+                    f"{count} values for {width} columns: is a delimiter (“{fmt.delimiter_label}”) unquoted "
+                    "inside a value?",
+                    line=start,
+                    column="row",
+                )
+                continue
+            if len(joined) > MAX_FIELD_CHARS and max(map(len, raw)) > MAX_FIELD_CHARS:
+                for position, value in enumerate(raw):
+                    if len(value) > MAX_FIELD_CHARS:
+                        yield FileProblem(
+                            f"{len(value):,} characters; at most {MAX_FIELD_CHARS:,}.",
+                            line=start,
+                            column=fmt.header[position] or f"column {position + 1}",
+                        )
+                        break
+                continue
+            if count < width:
+                raw.extend([""] * (width - count))
+            lines.append(start)
+            batch.append(raw)
+            if len(batch) >= size:
                 yield Batch(lines, batch)
                 lines, batch = [], []
-            yield problem
-            return
         if batch:
             yield Batch(lines, batch)
     finally:
