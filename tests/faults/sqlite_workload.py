@@ -1,5 +1,6 @@
 """What the web process does on `make run` while the worker writes: the fault test runs it in processes of its own.
 
+    python -m tests.faults.sqlite_workload --seed 16     # a book: handovers with their email step open, and more
     python -m tests.faults.sqlite_workload --seconds 6 --share 0/2
 
 For `--seconds` it logs touchpoints on the book's accounts (each one queues a health recompute for the worker)
@@ -20,7 +21,8 @@ import time
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--seed", type=int, help="write a book with this many handovers (and as many quiet accounts)")
+    parser.add_argument("--seconds", type=float, default=0)
     parser.add_argument("--share", default="0/1", help="this process's share of the email steps: i/n")
     arguments = parser.parse_args()
     index, parts = (int(part) for part in arguments.share.split("/"))
@@ -29,6 +31,9 @@ def main() -> int:
     import django
 
     django.setup()
+    if arguments.seed is not None:
+        seed(handovers=arguments.seed, quiet_accounts=arguments.seed)
+        return 0
     from django.db import OperationalError
     from django.utils import timezone
 
@@ -78,6 +83,40 @@ def main() -> int:
             written["locked"] += 1
     print(json.dumps(written))
     return 0
+
+
+def seed(*, handovers: int, quiet_accounts: int) -> None:
+    """The shipped configuration; a team, its manager and two CSMs; accounts with a contact each, the first `handovers` of them being handed
+    from one CSM to the other (the step that writes to the customer left open)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from accounts.tests.factories import AccountFactory, ContactFactory
+    from tests.support import restore_day_one_configuration
+    from transitions.models import TransitionReason
+    from transitions.services import transition_start
+    from transitions.tests.conftest import ensure_default_playbooks
+    from users.tests.factories import CSMFactory, ManagerFactory, TeamFactory
+
+    restore_day_one_configuration()  # the scorecard and rules a new install has (a copied test database may not)
+    ensure_default_playbooks()
+    team = TeamFactory()
+    manager = ManagerFactory(team=team)
+    outgoing, incoming = CSMFactory(team=team), CSMFactory(team=team)
+    today = timezone.localdate()
+    for number in range(handovers + quiet_accounts):
+        account = AccountFactory(owner=outgoing)
+        ContactFactory(account=account, email=f"contact{number}@customer.example")
+        if number < handovers:
+            transition_start(
+                actor=manager,
+                account=account,
+                to_csm=incoming,
+                reason=TransitionReason.REBALANCING,
+                start_date=today,
+                target_date=today + dt.timedelta(days=14),
+            )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The embedded default (`make run`: SQLite, web and a Celery worker on a folder-on-disk broker) under two
 processes writing at once: no "database is locked" escapes, and no email stays queued.
 
-Real processes, as `make run` has them: the book is copied into an SQLite file; a Celery worker on a broker
+Real processes, as `make run` has them: an SQLite file gets a book of handovers; a Celery worker on a broker
 folder of the test's own recomputes health and sends the customer emails; meanwhile two processes standing for
 the web server log touchpoints and send introduction emails through the real services
 (tests/faults/sqlite_workload.py). Every write of theirs is a transaction that reads before it writes, which is
@@ -11,9 +11,9 @@ the same load without the SQLite options of csm/settings/base.py and must meet i
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,48 +22,57 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
-from accounts.tests.factories import AccountFactory, ContactFactory
 from tests.support import REPO_ROOT, live_pids_in_group, wait_until
-from transitions.models import TransitionReason
-from transitions.services import transition_start
-from transitions.tests.conftest import ensure_default_playbooks
-from users.tests.factories import CSMFactory, ManagerFactory, TeamFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-SECONDS = 6
+SECONDS = 4
+HANDOVERS = 16
 CELERY = str(Path(sys.executable).parent / "celery")
 
 
-def build_book(handovers: int = 16, quiet_accounts: int = 16) -> None:
-    team = TeamFactory()
-    manager = ManagerFactory(team=team)
-    outgoing, incoming = CSMFactory(team=team), CSMFactory(team=team)
-    today = timezone.localdate()
-    for number in range(handovers + quiet_accounts):
-        account = AccountFactory(owner=outgoing)
-        ContactFactory(account=account, email=f"contact{number}@customer.example")
-        if number < handovers:
-            transition_start(
-                actor=manager,
-                account=account,
-                to_csm=incoming,
-                reason=TransitionReason.REBALANCING,
-                start_date=today,
-                target_date=today + dt.timedelta(days=14),
-            )
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory, django_db_setup, django_db_blocker) -> Path:
+    """A migrated SQLite file, as `make run` has, made once for the module: a copy of the test database when that
+    is SQLite (in memory; the seed puts the shipped configuration back if earlier tests emptied it), or made by
+    `migrate` when the suite runs on PostgreSQL (the integration run). The tests write nothing to the test
+    database: the processes work on copies of this file."""
+    path = tmp_path_factory.mktemp("embedded") / "migrated.sqlite3"
+    with django_db_blocker.unblock():
+        if connection.vendor == "sqlite":
+            connection.ensure_connection()
+            target = sqlite3.connect(path)
+            try:
+                connection.connection.backup(target)
+            finally:
+                target.close()
+            return path
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "csm.settings.test", "DATABASE_URL": f"sqlite:///{path}"},
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return path
 
 
-def copy_database(path: Path) -> None:
-    """The test database (SQLite in memory, committed: a transactional test) copied into a file."""
-    connection.ensure_connection()
-    target = sqlite3.connect(path)
-    try:
-        connection.connection.backup(target)
-    finally:
-        target.close()
+def book(migrated: Path, tmp_path: Path, *, plain: bool) -> tuple[Path, dict[str, str]]:
+    """A copy of the migrated SQLite file with a book in it (handovers whose customer email is still to write),
+    and the processes' environment."""
+    database = tmp_path / "db.sqlite3"
+    shutil.copyfile(migrated, database)
+    env = environment(tmp_path, database, plain=plain)
+    seeded = subprocess.run(
+        [sys.executable, "-m", "tests.faults.sqlite_workload", "--seed", str(HANDOVERS)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert seeded.returncode == 0, seeded.stderr[-4000:]
+    return database, env
 
 
 def environment(tmp_path: Path, database: Path, *, plain: bool) -> dict[str, str]:
@@ -119,12 +128,8 @@ def read(database: Path, sql: str) -> list[tuple]:
         return reader.execute(sql).fetchall()
 
 
-def test_web_and_worker_writing_at_once_meet_no_locked_database_and_every_email_is_sent(tmp_path):
-    ensure_default_playbooks()
-    build_book()
-    database = tmp_path / "db.sqlite3"
-    copy_database(database)
-    env = environment(tmp_path, database, plain=False)
+def test_web_and_worker_writing_at_once_meet_no_locked_database_and_every_email_is_sent(migrated_sqlite, tmp_path):
+    database, env = book(migrated_sqlite, tmp_path, plain=False)
     log = tmp_path / "worker.log"
     with log.open("wb") as output:
         worker = subprocess.Popen(
@@ -170,15 +175,12 @@ def test_web_and_worker_writing_at_once_meet_no_locked_database_and_every_email_
     assert read(database, "PRAGMA journal_mode")[0][0] == "wal"
 
 
-def test_without_the_sqlite_options_the_same_load_meets_a_locked_database(tmp_path):
+def test_without_the_sqlite_options_the_same_load_meets_a_locked_database(migrated_sqlite, tmp_path):
     """The control: as the embedded default was configured before, two writers at once do collide."""
-    ensure_default_playbooks()
-    build_book(handovers=0)
-    database = tmp_path / "db.sqlite3"
-    copy_database(database)
+    _database, env = book(migrated_sqlite, tmp_path, plain=True)
     started = time.monotonic()
 
-    results = outcomes(web_processes(environment(tmp_path, database, plain=True), 2, SECONDS - 2))
+    results = outcomes(web_processes(env, 2, SECONDS - 1))
 
     print(f"without the options: {results}")
     assert sum(result["locked"] for result in results) > 0, results
