@@ -121,6 +121,21 @@ class KeysetOrderingFilter(OrderingFilter):
         _, keys = sort_keys(request, view)
         return ordered(queryset, keys)
 
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        if not pages_by_keyset(view):
+            return super().get_schema_operation_parameters(view)
+        offered = [term for name in view.ordering_keys for term in (name, f"-{name}")]
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": f"One of {', '.join(offered)} (`-` reverses; each along its own index). "
+                f"Anything else sorts by the default, `{_default_term(view)}`.",
+                "schema": {"type": "string", "enum": offered},
+            }
+        ]
+
 
 # --- cursors --------------------------------------------------------------------------------------------------
 

@@ -294,3 +294,23 @@ def test_first_and_deep_pages_walk_the_orderings_index_without_sorting(
     # A later page starts at its position on every key at once, not only at the first key's value: where many rows
     # share a day, the first key alone would read and drop all of them.
     assert "Index Cond: (ROW(" in shown, shown
+
+
+# The schema ----------------------------------------------------------------------------------------------------
+
+
+def test_the_schema_names_the_orderings_each_list_offers():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(public=True)["paths"]
+
+    def offered(path: str) -> list[str]:
+        (ordering,) = [p for p in paths[path]["get"]["parameters"] if p["name"] == "ordering"]
+        return ordering["schema"]["enum"]
+
+    assert offered("/api/signals/usage/") == ["day", "-day"]
+    assert offered("/api/signals/product-usage/") == ["day", "-day"]
+    assert offered("/api/signals/tickets/") == ["opened_at", "-opened_at"]
+    assert offered("/api/signals/surveys/") == ["responded_at", "-responded_at"]
+    assert offered("/api/signals/invoices/") == ["issued_on", "-issued_on"]
+    assert offered("/api/red-flags/") == ["severity_rank", "-severity_rank", "raised_at", "-raised_at"]
