@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from celery.exceptions import OperationalError as BrokerOperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from kombu.exceptions import OperationalError as BrokerOperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ RETRY_AFTER_SECONDS = 60
 
 
 def is_broker_unavailable(error: BaseException) -> bool:
-    """Celery raises kombu's OperationalError when it cannot publish a task (connection refused, timed out)."""
+    """Celery raises its (kombu's) OperationalError when it cannot publish a task (connection refused, timed out)."""
     return isinstance(error, BrokerOperationalError)
 
 
