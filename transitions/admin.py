@@ -61,6 +61,11 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     readonly_fields = [f.name for f in OutboundEmail._meta.fields]
 
+    def has_add_permission(self, request):
+        # Customer emails are written from a handover step (transitions.services), never here: the add form had no
+        # field to fill and saving it was a 500 (found by tests/test_permission_matrix.py).
+        return False
+
     def has_delete_permission(self, request, obj=None):
         return False  # what was sent to a customer, and when, is history
 
@@ -69,6 +74,11 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 class BulkHandoverAdmin(admin.ModelAdmin):
     list_display = ["pk", "created_by", "total", "processed", "status", "created_at"]
     readonly_fields = [f.name for f in BulkHandover._meta.fields]
+
+    def has_add_permission(self, request):
+        # Bulk handovers are started on their page or the API (transitions.services.bulk), never here: the add form
+        # had no field to fill and saving it was a 500 (found by tests/test_permission_matrix.py).
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -475,7 +475,9 @@ def _resolve_accounts(
     writable = Case(When(editable, then=Value(True)), default=Value(False)) if editable else Value(True)
     accounts = Account.objects.all()
     if lock:
-        accounts = accounts.select_for_update()
+        # OF self: a manager's `editable` joins the owner (to read their team), and PostgreSQL cannot lock the
+        # nullable side of that outer join (it was a 500 for managers, found by tests/test_permission_matrix.py).
+        accounts = accounts.select_for_update(of=("self",))
     rows = (
         accounts.annotate(domain_key=Lower("domain"), writable=writable)
         .filter(Q(pk__in=ids) | Q(domain_key__in=domains))
