@@ -13,8 +13,9 @@ from lifecycle.health.rollup import health_band_daily_backfill
 from users.models import User
 
 PORTFOLIO_MS = 300
-# Session, user, nav bar (team, bell), the filter's choices (teams, segments) and nine aggregates.
-PORTFOLIO_QUERIES = 15
+# Session, user, nav bar (team, bell), the filter's choices (teams, segments), nine aggregates, and the teams
+# and owners that name each group's segment.
+PORTFOLIO_QUERIES = 17
 
 
 def _weekly_history() -> int:
