@@ -18,7 +18,7 @@ install: $(STAMP)
 
 # The folder-on-disk broker's folders exist before anything (seeding included) queues a task.
 migrate: install
-	@mkdir -p var/celery/queue var/celery/processed
+	@mkdir -p var/celery/queue var/celery/processed var/celery/control
 	$(MANAGE) migrate --noinput
 
 # Demo data is built once; `make seed` rebuilds it from scratch.

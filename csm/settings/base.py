@@ -248,6 +248,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(BASE_DIR / "var" / "celery" / "queue"),
         "data_folder_out": str(BASE_DIR / "var" / "celery" / "queue"),
         "processed_folder": str(BASE_DIR / "var" / "celery" / "processed"),
+        # Broadcasts (worker pings, `celery inspect`): under var/ too, not a `control/` folder in the current one.
+        "control_folder": str(BASE_DIR / "var" / "celery" / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
