@@ -5,8 +5,9 @@
 
 For `--seconds` it logs touchpoints on the book's accounts (each one queues a health recompute for the worker)
 and, every few, sends a handover's introduction email (which the worker sends and records): each a transaction
-that reads before it writes, through the real services. It prints one JSON line: how many of each it wrote and
-how many were refused with "database is locked". Any other error ends it with a traceback.
+that reads before it writes, through the real services. It prints one JSON line: how many of each it wrote, how
+many were refused with "database is locked", and the longest an iteration took (waiting for the other writers
+included). Any other error ends it with a traceback.
 """
 
 from __future__ import annotations
@@ -53,9 +54,10 @@ def main() -> int:
         if step.pk % parts == index
     ]
     randomness = random.Random(index)
-    written = {"touchpoints": 0, "emails": 0, "locked": 0}
+    written: dict[str, float] = {"touchpoints": 0, "emails": 0, "locked": 0, "slowest_write_s": 0.0}
     deadline = time.monotonic() + arguments.seconds
     while time.monotonic() < deadline:
+        started = time.monotonic()
         try:
             if steps and written["touchpoints"] % 4 == 3:
                 step = steps.pop()
@@ -81,6 +83,7 @@ def main() -> int:
             if not is_lock_conflict(error):
                 raise
             written["locked"] += 1
+        written["slowest_write_s"] = round(max(written["slowest_write_s"], time.monotonic() - started), 3)
     print(json.dumps(written))
     return 0
 

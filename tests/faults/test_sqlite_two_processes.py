@@ -25,6 +25,9 @@ from django.db import connection
 
 from tests.support import REPO_ROOT, live_pids_in_group, wait_until
 
+# The tests write nothing to the test database, but the module's fixture copies it: marked, so it is set up.
+pytestmark = pytest.mark.django_db
+
 SECONDS = 4
 HANDOVERS = 16
 CELERY = str(Path(sys.executable).parent / "celery")
@@ -33,9 +36,9 @@ CELERY = str(Path(sys.executable).parent / "celery")
 @pytest.fixture(scope="module")
 def migrated_sqlite(tmp_path_factory, django_db_setup, django_db_blocker) -> Path:
     """A migrated SQLite file, as `make run` has, made once for the module: a copy of the test database when that
-    is SQLite (in memory; the seed puts the shipped configuration back if earlier tests emptied it), or made by
-    `migrate` when the suite runs on PostgreSQL (the integration run). The tests write nothing to the test
-    database: the processes work on copies of this file."""
+    is SQLite (in memory; the seed puts the shipped configuration back if earlier tests emptied it), or built from
+    the models when the suite runs on PostgreSQL (the integration run; tests/faults/sqlite_settings.py). The tests
+    write nothing to the test database: the processes work on copies of this file."""
     path = tmp_path_factory.mktemp("embedded") / "migrated.sqlite3"
     with django_db_blocker.unblock():
         if connection.vendor == "sqlite":
@@ -46,10 +49,11 @@ def migrated_sqlite(tmp_path_factory, django_db_setup, django_db_blocker) -> Pat
             finally:
                 target.close()
             return path
+    env = environment(path.parent, path, plain=False)
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        [sys.executable, "manage.py", "migrate", "--run-syncdb", "--noinput", "-v", "0"],
         cwd=REPO_ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "csm.settings.test", "DATABASE_URL": f"sqlite:///{path}"},
+        env={**env, "BATON_FAULTS_SCHEMA_FROM_MODELS": "1"},
         check=True,
         capture_output=True,
         timeout=300,
@@ -57,12 +61,15 @@ def migrated_sqlite(tmp_path_factory, django_db_setup, django_db_blocker) -> Pat
     return path
 
 
-def book(migrated: Path, tmp_path: Path, *, plain: bool) -> tuple[Path, dict[str, str]]:
-    """A copy of the migrated SQLite file with a book in it (handovers whose customer email is still to write),
-    and the processes' environment."""
+def database_copy(migrated: Path, tmp_path: Path, *, plain: bool) -> tuple[Path, dict[str, str]]:
+    """A copy of the migrated SQLite file, and the environment of the processes that work on it."""
     database = tmp_path / "db.sqlite3"
     shutil.copyfile(migrated, database)
-    env = environment(tmp_path, database, plain=plain)
+    return database, environment(tmp_path, database, plain=plain)
+
+
+def seed(env: dict[str, str]) -> None:
+    """A book in the file: handovers whose customer email is still to write, and quiet accounts."""
     seeded = subprocess.run(
         [sys.executable, "-m", "tests.faults.sqlite_workload", "--seed", str(HANDOVERS)],
         cwd=REPO_ROOT,
@@ -72,7 +79,6 @@ def book(migrated: Path, tmp_path: Path, *, plain: bool) -> tuple[Path, dict[str
         timeout=300,
     )
     assert seeded.returncode == 0, seeded.stderr[-4000:]
-    return database, env
 
 
 def environment(tmp_path: Path, database: Path, *, plain: bool) -> dict[str, str]:
@@ -129,7 +135,7 @@ def read(database: Path, sql: str) -> list[tuple]:
 
 
 def test_web_and_worker_writing_at_once_meet_no_locked_database_and_every_email_is_sent(migrated_sqlite, tmp_path):
-    database, env = book(migrated_sqlite, tmp_path, plain=False)
+    database, env = database_copy(migrated_sqlite, tmp_path, plain=False)
     log = tmp_path / "worker.log"
     with log.open("wb") as output:
         worker = subprocess.Popen(
@@ -142,6 +148,7 @@ def test_web_and_worker_writing_at_once_meet_no_locked_database_and_every_email_
             start_new_session=True,
         )  # fmt: skip
     try:
+        seed(env)  # while the worker starts (it takes up the recomputes the seeding queues)
         wait_until(lambda: b" ready." in log.read_bytes() or worker.poll() is not None, timeout=60)
         assert worker.poll() is None, log.read_text()
 
@@ -177,7 +184,8 @@ def test_web_and_worker_writing_at_once_meet_no_locked_database_and_every_email_
 
 def test_without_the_sqlite_options_the_same_load_meets_a_locked_database(migrated_sqlite, tmp_path):
     """The control: as the embedded default was configured before, two writers at once do collide."""
-    _database, env = book(migrated_sqlite, tmp_path, plain=True)
+    _database, env = database_copy(migrated_sqlite, tmp_path, plain=True)
+    seed(env)
     started = time.monotonic()
 
     results = outcomes(web_processes(env, 2, SECONDS - 1))
