@@ -22,6 +22,7 @@ follow set-based.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Case, F, Q, Value, When
+from django.db.models import BooleanField, Case, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -38,7 +40,6 @@ from accounts.models import (
     TERMS_FIELDS,
     Account,
     AuditAction,
-    AuditEvent,
     Coverage,
     Industry,
     Region,
@@ -48,9 +49,7 @@ from accounts.models import (
     Tier,
     TierSource,
 )
-from accounts.money.refresh import converted_arr_refresh
-from accounts.segments.rules import NO_RATE, RULE_INPUT_FIELDS, rule_tier_expression, ruled, tier_rules, with_rule_tier
-from accounts.services import audit_event
+from accounts.segments.rules import RULE_INPUT_FIELDS, tier_rules
 from core import events
 from users.models import Team, User, display_name
 from users.permissions import editable_accounts_q
@@ -102,6 +101,8 @@ MEMO_FIELDS = (
     "stage_entered_at",
 )
 MEMO_LIMIT = 20_000
+# What the import reads of an account a row names: what it may change, and what a change is checked against.
+READ = (*STORED, "arr_reporting")
 # The readers of the fields whose values rarely repeat down a file.
 UNIQUE_READERS: dict[str, Callable[[str], Any]] = {"domain": c.parse_domain, "arr": c.parse_amount}
 
@@ -132,6 +133,14 @@ def _named(external_ids: list[str], domains: list[str]) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _among(field: str, ids: list[int]) -> Q:
+    """`field` is one of `ids`. On PostgreSQL the ids travel as one array (Django would prepare thousands of
+    parameters one by one)."""
+    if connection.vendor == "postgresql":
+        return Q(**{f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", (ids,))})
+    return Q(**{f"{field}__in": ids})
+
+
 @dataclass
 class AccountPlan:
     """What one row does to the account it names (an update, or nothing)."""
@@ -139,14 +148,24 @@ class AccountPlan:
     line: int
     named: str  # how an audit reason names the row ("line 7", "row 6")
     action: str  # "update" or "unchanged"
-    account: Account
+    account: Found
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     tags: tuple[str, ...] | None = None  # the account's tags after the import, when they change
     old_tags: tuple[str, ...] = ()
+    ruled: bool = False  # the tier rules moved its tier when it was written
 
-    @property
-    def saved(self) -> Account:
-        return self.account
+
+class Found:
+    """An account a row names, as the import reads it (plain values, not a model instance: a chunk finds thousands)."""
+
+    __slots__ = ("pk", "values", "domain_key", "may_edit", "tags")
+
+    def __init__(self, pk: int, values: dict[str, Any], domain_key: str, may_edit: bool) -> None:
+        self.pk = pk
+        self.values = values  # READ's fields
+        self.domain_key = domain_key
+        self.may_edit = may_edit
+        self.tags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -402,9 +421,7 @@ class AccountsPlanner:
             tally.new_tags.update(name for name in names if name.casefold() not in self.tags)
         return ChunkPlan(chunk=chunk, columns=columns, creates=creates, updates=updates)
 
-    def _existing(
-        self, external_ids: list[str], domains: list[str]
-    ) -> tuple[dict[str, Account], dict[str, list[Account]]]:
+    def _existing(self, external_ids: list[str], domains: list[str]) -> tuple[dict[str, Found], dict[str, list[Found]]]:
         """The accounts the chunk's rows name, by external id and by domain: their ids, then (if any) the accounts
         and their tags; three queries at most whatever the chunk holds."""
         if not external_ids and not domains:
@@ -412,29 +429,43 @@ class AccountsPlanner:
         ids = _named(external_ids, domains)
         if not ids:
             return {}, {}
-        found = Account.objects.annotate(domain_key=Lower("domain")).filter(pk__in=ids)
-        if not self.whole_book:
-            found = found.annotate(
-                may_edit=Case(When(self.editable, then=Value(True)), default=Value(False), output_field=BooleanField())
-            )
-        found = found.only(*STORED).order_by("pk")
+        found = Account.objects.annotate(
+            domain_key=Lower("domain"),
+            may_edit=Value(True)
+            if self.whole_book
+            else Case(When(self.editable, then=Value(True)), default=Value(False), output_field=BooleanField()),
+        ).filter(_among("pk", ids))
         if self.lock:
             found = found.select_for_update(of=("self",))
-        by_external: dict[str, Account] = {}
-        by_domain: dict[str, list[Account]] = defaultdict(list)
-        accounts = list(found)
-        for account in accounts:
-            if account.external_id:
-                by_external[account.external_id] = account
-            by_domain[account.domain_key].append(account)
-        tags: dict[int, list[str]] = defaultdict(list)
-        through = Account.tags.through
-        for account_id, name in through.objects.filter(account_id__in=[a.pk for a in accounts]).values_list(
-            "account_id", "tag__name"
+        by_external: dict[str, Found] = {}
+        by_domain: dict[str, list[Found]] = defaultdict(list)
+        accounts: dict[int, Found] = {}
+        for pk, domain_key, may_edit, *values in found.order_by("pk").values_list(
+            "pk", "domain_key", "may_edit", *READ
         ):
-            tags[account_id].append(name)
-        for account in accounts:
-            account.imported_tags = tuple(sorted(tags.get(account.pk, ()), key=str.casefold))  # type: ignore[attr-defined]
+            account = Found(pk, dict(zip(READ, values, strict=True)), domain_key, may_edit)
+            accounts[pk] = account
+            if account.values["external_id"]:
+                by_external[account.values["external_id"]] = account
+            by_domain[domain_key].append(account)
+        # Their tags by id, named from the tags read when the import began (a join to the tags' table leads the
+        # planner to walk every link in tag order).
+        links = list(
+            Account.tags.through.objects.filter(_among("account_id", list(accounts))).values_list(
+                "account_id", "tag_id"
+            )
+        )
+        names = {tag.pk: tag.name for tag in self.tags.values()}
+        unknown = {tag_id for _, tag_id in links} - set(names)
+        if unknown:  # tags added since the import began
+            for tag in Tag.objects.filter(pk__in=unknown):
+                self.tags.setdefault(tag.name.casefold(), tag)
+                names[tag.pk] = tag.name
+        tags: dict[int, list[str]] = defaultdict(list)
+        for account_id, tag_id in links:
+            tags[account_id].append(names[tag_id])
+        for pk, tag_names in tags.items():
+            accounts[pk].tags = tuple(sorted(tag_names, key=str.casefold))
         return by_external, by_domain
 
     def _match(
@@ -442,18 +473,18 @@ class AccountsPlanner:
         index: int,
         line: int,
         columns: dict[str, list[Any]],
-        by_external: dict[str, Account],
-        by_domain: dict[str, list[Account]],
+        by_external: dict[str, Found],
+        by_domain: dict[str, list[Found]],
         problems: list[tuple[int, int, Problem]],
         after: int,
-    ) -> tuple[bool, Account | None]:
+    ) -> tuple[bool, Found | None]:
         """(True, the account the row names, or None for a new one), or (False, None) after reporting why not."""
         account = None
         if self.by_external_id:
             account = by_external.get(columns["external_id"][index])
         domain = columns["domain"][index]
         if account is None and domain:
-            matches = [a for a in by_domain.get(domain, []) if not (self.by_external_id and a.external_id)]
+            matches = [a for a in by_domain.get(domain, []) if not (self.by_external_id and a.values["external_id"])]
             if len(matches) > 1:
                 ids = ", ".join(str(a.pk) for a in matches)
                 problems.append(
@@ -465,10 +496,9 @@ class AccountsPlanner:
                 )
                 return False, None
             account = matches[0] if matches else None
-        if account is not None and not self.whole_book and not account.may_edit:  # type: ignore[attr-defined]
-            problems.append(
-                (index, after, Problem(line, "row", f"You cannot change {account.name} (account {account.pk})."))
-            )
+        if account is not None and not account.may_edit:
+            name = account.values["name"]
+            problems.append((index, after, Problem(line, "row", f"You cannot change {name} (account {account.pk}).")))
             return False, None
         return True, account
 
@@ -497,7 +527,7 @@ class AccountsPlanner:
         line: int,
         where: str,
         columns: dict[str, list[Any]],
-        account: Account,
+        account: Found,
         tally: Tally,
         problems: list[tuple[int, int, Problem]],
         after: int,
@@ -514,34 +544,35 @@ class AccountsPlanner:
         if "tier" in values:
             stored["tier_source"] = TierSource.MANUAL
         found = []
-        if "stage" in stored and stored["stage"] != account.stage:
+        now = account.values
+        if "stage" in stored and stored["stage"] != now["stage"]:
             found.append(
                 Problem(
                     line,
                     "stage",
-                    f"The account is in {Stage(account.stage).label}: a stage change is made on the account "
+                    f"The account is in {Stage(now['stage']).label}: a stage change is made on the account "
                     "(it keeps the stage history and starts playbooks), not by an import.",
                 )
             )
-        if "stage_entered_at" in stored and timezone.localdate(stored["stage_entered_at"]) != timezone.localdate(
-            account.stage_entered_at
-        ):
-            found.append(
-                Problem(
-                    line,
-                    "stage_entered_at",
-                    f"The account entered {Stage(account.stage).label} on "
-                    f"{timezone.localdate(account.stage_entered_at):%Y-%m-%d}; an import does not rewrite that.",
+        if "stage_entered_at" in stored:
+            entered = now["stage_entered_at"].astimezone(self.tz).date()
+            if stored["stage_entered_at"].date() != entered:  # a file's moment is in the current time zone
+                found.append(
+                    Problem(
+                        line,
+                        "stage_entered_at",
+                        f"The account entered {Stage(now['stage']).label} on {entered:%Y-%m-%d}; "
+                        "an import does not rewrite that.",
+                    )
                 )
-            )
         stored.pop("stage", None)
         stored.pop("stage_entered_at", None)
-        changes = {name: (getattr(account, name), new) for name, new in stored.items() if getattr(account, name) != new}
+        changes = {name: (now[name], new) for name, new in stored.items() if now[name] != new}
         if changes.get("tier_source") and "tier" not in changes:
             # The same tier as now, written in the file: it stays where it is, whoever set it.
             changes.pop("tier_source")
-        contract_start = changes.get("contract_start", (None, account.contract_start))[1]
-        renewal_date = changes.get("renewal_date", (None, account.renewal_date))[1]
+        contract_start = changes.get("contract_start", (None, now["contract_start"]))[1]
+        renewal_date = changes.get("renewal_date", (None, now["renewal_date"]))[1]
         if contract_start and renewal_date and renewal_date <= contract_start:
             found.append(Problem(line, "renewal_date", "The renewal date must come after the contract start."))
         if found:
@@ -549,7 +580,7 @@ class AccountsPlanner:
             return None
         tags = values.get("tags")
         new_tags = None
-        old_tags = account.imported_tags  # type: ignore[attr-defined]
+        old_tags = account.tags
         if tags is not None and [t.casefold() for t in tags] != [t.casefold() for t in old_tags]:
             new_tags = tags
             tally.new_tags.update(name for name in tags if name.casefold() not in self.tags)
@@ -706,87 +737,91 @@ class AccountsPlanner:
             self.written_fields.add("tags")
 
     def _write_updates(self, plans: list[AccountPlan], now: dt.datetime) -> None:
+        """The chunk's changed accounts in one UPDATE (their converted ARR and, where the rules decide it, their tier
+        computed set-based as for new accounts), then their history, tags and audit records, one statement each."""
         updates = [plan for plan in plans if plan.action == "update"]
         if not updates:
             return
+        if not self.staged:
+            sql.stage_create()
+            self.staged = True
         changed = [plan for plan in updates if plan.changes]
-        fields = sorted({name for plan in changed for name in plan.changes})
-        if changed:
-            for plan in changed:
-                for name, (_, new) in plan.changes.items():
-                    setattr(plan.saved, name, new)
-                plan.saved.updated_at = now
-            Account.objects.bulk_update([plan.saved for plan in changed], [*fields, "updated_at"])
+        rows = []
+        for plan in changed:
+            after = {
+                name: plan.changes[name][1] if name in plan.changes else plan.account.values[name] for name in READ
+            }
+            reconvert = bool({"arr", "currency"} & set(plan.changes))
+            # The rules decide again when what they read changed, unless the tier is (now) set by hand.
+            rules_decide = after["tier_source"] == TierSource.RULES and bool(set(plan.changes) & RULE_INPUT_FIELDS)
+            rows.append(
+                (
+                    plan.account.pk,
+                    *(after[name] for name in sql.UPDATED),
+                    after["arr_reporting"],
+                    reconvert,
+                    rules_decide,
+                )
+            )
+        ruled = sql.accounts_update(rows, rules=self.rules, now=now) if rows else {}
+        terms = []
+        stamp = sql.adapt_moment(now)
+        for plan in changed:
+            tier = ruled.get(plan.account.pk)
+            moved = tier is not None and tier != plan.changes.get("tier", (None, plan.account.values["tier"]))[1]
+            if moved:
+                old = plan.changes.get("tier", (plan.account.values["tier"], None))[0]
+                plan.changes["tier"] = (old, tier)
+                plan.ruled = True
+            if set(plan.changes) & set(TERMS_FIELDS):
+                value = {
+                    name: plan.changes[name][1] if name in plan.changes else plan.account.values[name]
+                    for name in TERMS_FIELDS
+                }
+                terms.append(
+                    (
+                        plan.account.pk,
+                        stamp,
+                        self.actor.pk,
+                        TermsSource.IMPORTED,
+                        *(value[name] for name in TERMS_FIELDS),
+                    )
+                )
+        sql.terms_load(terms)
         tagged = [plan for plan in updates if plan.tags is not None]
         if tagged:
             ids = self._tag_ids(name for plan in tagged for name in plan.tags or ())
-            Account.tags.through.objects.filter(account_id__in=[plan.saved.pk for plan in tagged]).delete()
+            Account.tags.through.objects.filter(account_id__in=[plan.account.pk for plan in tagged]).delete()
             sql.tag_links(
-                sorted({(plan.saved.pk, ids[name.casefold()]) for plan in tagged for name in plan.tags or ()})
+                sorted({(plan.account.pk, ids[name.casefold()]) for plan in tagged for name in plan.tags or ()})
             )
-        money = [plan.saved.pk for plan in changed if {"arr", "currency"} & set(plan.changes)]
-        if money:
-            converted_arr_refresh(account_ids=money)
-        reasons = self._apply_tier_rules(changed)
-        sql.terms_copy(
-            [plan.saved.pk for plan in changed if set(plan.changes) & set(TERMS_FIELDS)],
-            effective_at=now,
-            actor_id=self.actor.pk,
-        )
+        actor_id, actor_name = self.actor.pk, display_name(self.actor)
         audits = []
         for plan in updates:
             changes = dict(plan.changes)
             if plan.tags is not None:
                 changes["tags"] = (list(plan.old_tags), list(plan.tags))
             reason = f"{self.reason}, {plan.named}"
-            if plan.saved.pk in reasons:
-                reason = f"{reason}. {reasons[plan.saved.pk]}"
+            if plan.ruled:
+                reason += ". Tier from the rules"
             audits.append(
-                audit_event(
-                    actor=self.actor,
-                    action=AuditAction.ACCOUNT_UPDATED,
-                    subject=plan.saved,
-                    account=plan.saved,
-                    changes=changes,
-                    reason=reason,
+                (
+                    plan.account.pk,
+                    actor_id,
+                    actor_name,
+                    AuditAction.ACCOUNT_UPDATED,
+                    "account",
+                    plan.account.pk,
+                    json.dumps({name: [_jsonable(old), _jsonable(new)] for name, (old, new) in changes.items()}),
+                    reason,
+                    stamp,
                 )
             )
-        AuditEvent.objects.bulk_create(audits)
-        self.changed_ids.extend(plan.saved.pk for plan in updates)
-        self.written_fields.update(fields)
+        sql.audits_load(audits)
+        self.changed_ids.extend(plan.account.pk for plan in updates)
+        self.written_fields.update(name for plan in changed for name in plan.changes)
         if tagged:
             self.written_fields.add("tags")
-
-    def _apply_tier_rules(self, changed: list[AccountPlan]) -> dict[int, str]:
-        """The tier rules place the accounts whose ARR, currency, industry or region changed, unless the file (or a
-        person) set their tier by hand: as account_update does."""
-        if not self.rules:
-            return {}
-        plans = {
-            plan.saved.pk: plan
-            for plan in changed
-            if plan.saved.tier_source == TierSource.RULES and set(plan.changes) & RULE_INPUT_FIELDS
-        }
-        if not plans:
-            return {}
-        moving = (
-            with_rule_tier(ruled(Account.objects.filter(pk__in=list(plans))), self.rules)
-            .filter(rule_tier__isnull=False)
-            .exclude(rule_tier=NO_RATE)
-            .exclude(rule_tier=F("tier"))
-        )
-        moved = dict(moving.values_list("pk", "rule_tier"))
-        if not moved:
-            return {}
-        Account.objects.filter(pk__in=list(moved)).update(tier=rule_tier_expression(self.rules))
-        reasons = {}
-        for pk, tier in moved.items():
-            plan = plans[pk]
-            old = plan.changes.get("tier", (plan.saved.tier, None))[0]
-            plan.changes["tier"] = (old, tier)
-            plan.saved.tier = tier
-            reasons[pk] = "Tier from the rules"
-        return reasons
 
     def finish(self, tally: Tally, *, write: bool) -> None:
         if self.staged:
@@ -798,6 +833,15 @@ class AccountsPlanner:
             events.announce(
                 AccountsChanged(account_ids=tuple(self.changed_ids), fields=frozenset(tally.changed_fields))
             )
+
+
+def _jsonable(value: Any) -> Any:
+    """A value as accounts.services writes it into an audit record's changes."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def account_values(account: Account) -> dict[str, Any]:

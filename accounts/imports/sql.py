@@ -5,8 +5,8 @@ New accounts go through a staging table: the chunk's rows are loaded into it in 
 accounts table, computing their ARR in the reporting currency and their tier from the rules in
 the same statement, with the expressions the rest of Baton uses for both
 (accounts.money.refresh and accounts.segments.rules), compiled by Django for the database at
-hand. History rows are copied from the accounts just written (INSERT ... SELECT), and tag links
-and audit records are loaded like the staging rows. Plain SQL both databases run; the import's
+hand. Changed accounts are staged alike and written with one UPDATE. History rows, tag links and
+audit records are loaded like the staging rows. Plain SQL both databases run; the import's
 tests write through both, so a column added to these tables without a database default fails
 them at once.
 """
@@ -26,7 +26,7 @@ from django.db.models.expressions import BaseExpression
 from django.db.models.functions import Coalesce, NullIf, Round
 from django.db.models.sql import Query
 
-from accounts.models import TERMS_FIELDS, Account, AccountTerms, AuditEvent, TermsSource, TierSource
+from accounts.models import TERMS_FIELDS, Account, AccountTerms, AuditEvent, TierSource
 from accounts.money.selectors import rate_in_force_subquery, reporting_currency
 from accounts.segments.models import TierRule
 from accounts.segments.rules import NO_RATE, rule_tier_expression
@@ -105,26 +105,47 @@ def _compiled(expression: BaseExpression) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
-def stage_create() -> None:
-    """The staging table for new accounts, empty; temporary, so it is this connection's alone.
-
-    Its columns are the account table's own, typed alike, so an expression compiled for the
-    account table reads them the same way on both databases; `id` holds the row's line.
-    """
-    names = ("owner" if name == "owner_id" else "pool" if name == "pool_id" else name for name in STAGED)
-    fields = [Account._meta.get_field(name) for name in (*names, "arr_reporting")]
-    columns = ", ".join(
-        f"{_quote(name)} {field.db_type(connection)}"
-        for name, field in zip((*STAGED, "arr_reporting"), fields, strict=True)
+def _stage_create(table: str, columns: Sequence[str], extra: str = "") -> None:
+    """A temporary table (this connection's alone) whose columns are the account table's own, typed alike, so an
+    expression compiled for the account table reads them the same way on both databases."""
+    names = ("owner" if name == "owner_id" else "pool" if name == "pool_id" else name for name in columns)
+    fields = [Account._meta.get_field(name) for name in names]
+    typed = ", ".join(
+        f"{_quote(name)} {field.db_type(connection)}" for name, field in zip(columns, fields, strict=True)
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {_quote(STAGE_TABLE)}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {_quote(STAGE_TABLE)} (id integer NOT NULL, {columns})")
+        cursor.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {_quote(table)} (id integer NOT NULL, {typed}{extra})")
+
+
+def _stage_empty(table: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"TRUNCATE {_quote(table)}" if connection.vendor == "postgresql" else f"DELETE FROM {_quote(table)}"
+        )
+
+
+def stage_create() -> None:
+    """The staging tables for new accounts (`id` holds the row's line) and changed ones (`id` is the account's)."""
+    _stage_create(STAGE_TABLE, (*STAGED, "arr_reporting"))
+    _stage_create(
+        UPDATE_TABLE, (*UPDATED, "arr_reporting"), ", reconvert boolean NOT NULL, rules_decide boolean NOT NULL"
+    )
 
 
 def stage_drop() -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {_quote(STAGE_TABLE)}")
+        cursor.execute(f"DROP TABLE IF EXISTS {_quote(UPDATE_TABLE)}")
+
+
+def _tier(rules: Sequence[TierRule]) -> tuple[str, list[Any]]:
+    """The tier a staged row ends with: the rules' when they decide it and give one, else the row's own."""
+    tier: BaseExpression = F("tier")
+    if rules:
+        ruled = Coalesce(NullIf(rule_tier_expression(rules), Value(NO_RATE)), F("tier"), output_field=CharField())
+        tier = Case(When(tier_source=TierSource.RULES, then=ruled), default=F("tier"), output_field=CharField())
+    return _compiled(tier)
 
 
 STAGED_TEXT = (
@@ -157,15 +178,10 @@ def accounts_insert(
     """
     table = _quote(STAGE_TABLE)
     alias = _quote(Account._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {table}" if connection.vendor == "postgresql" else f"DELETE FROM {table}")
+    _stage_empty(STAGE_TABLE)
     rows_load(STAGE_TABLE, ("id", *STAGED), rows, text=STAGED_TEXT)
     converted_sql, converted_params = _compiled(converted_arr())
-    tier: BaseExpression = F("tier")
-    if rules:
-        ruled = Coalesce(NullIf(rule_tier_expression(rules), Value(NO_RATE)), F("tier"), output_field=CharField())
-        tier = Case(When(tier_source=TierSource.RULES, then=ruled), default=F("tier"), output_field=CharField())
-    tier_sql, tier_params = _compiled(tier)
+    tier_sql, tier_params = _tier(rules)
     kept = [name for name in STAGED if name != "tier"]
     written = [*kept, "tier", "arr_reporting", "tier_reason", "created_at", "updated_at"]
     stamp = adapt_moment(now)
@@ -178,6 +194,48 @@ def accounts_insert(
         cursor.execute(f"UPDATE {table} AS {alias} SET arr_reporting = {converted_sql}", converted_params)
         cursor.execute(insert, [*tier_params, stamp, stamp])
         return cursor.fetchall()
+
+
+UPDATE_TABLE = "accounts_import_update"
+# The account columns an import may change, in the changes' staging table's order (after the account's `id`).
+UPDATED = tuple(name for name in STAGED if name not in ("stage", "stage_entered_at"))
+
+
+def accounts_update(rows: Sequence[Sequence[Any]], *, rules: Sequence[TierRule], now: dt.datetime) -> dict[int, str]:
+    """Write changed accounts in one UPDATE; returns the tier of each account whose tier the rules decided.
+
+    `rows` hold the account's id, its values after the import (UPDATED; unchanged ones as they are),
+    its converted ARR as stored, whether its ARR or currency changed (`reconvert`: converted again at the
+    rate in force) and whether the rules decide its tier again (`rules_decide`: they read a value that
+    changed). Converted ARR and tier are computed on the staged rows with the same expressions as for
+    new accounts, then every column is copied over in one statement.
+    """
+    table = _quote(UPDATE_TABLE)
+    alias = _quote(Account._meta.db_table)
+    _stage_empty(UPDATE_TABLE)
+    rows_load(UPDATE_TABLE, ("id", *UPDATED, "arr_reporting", "reconvert", "rules_decide"), rows, text=UPDATED_TEXT)
+    converted_sql, converted_params = _compiled(converted_arr())
+    ruled: dict[int, str] = {}
+    columns = [*UPDATED, "arr_reporting"]
+    assignments = ", ".join(f"{_quote(name)} = s.{_quote(name)}" for name in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS {alias} SET arr_reporting = {converted_sql} WHERE reconvert", converted_params
+        )
+        if rules:
+            tier_sql, tier_params = _tier(rules)
+            cursor.execute(
+                f"UPDATE {table} AS {alias} SET tier = {tier_sql} WHERE rules_decide RETURNING id, tier", tier_params
+            )
+            ruled = dict(cursor.fetchall())
+        cursor.execute(
+            f"UPDATE {alias} SET {assignments}, updated_at = %s FROM {table} s WHERE {alias}.id = s.id",
+            [adapt_moment(now)],
+        )
+    return ruled
+
+
+UPDATED_TEXT = tuple(name for name in STAGED_TEXT if name not in ("stage",))
 
 
 TERMS_COLUMNS = ("account_id", "effective_at", "recorded_by_id", "source", *TERMS_FIELDS)
@@ -215,23 +273,6 @@ def without_jit() -> Iterator[None]:
         if before is not None:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('jit', %s, false)", [before])
-
-
-def _ids(ids: Sequence[int]) -> str:
-    return ", ".join(["%s"] * len(ids))
-
-
-def terms_copy(account_ids: Sequence[int], *, effective_at: dt.datetime, actor_id: int | None) -> None:
-    """One AccountTerms row per account, holding the terms it has now (source: imported)."""
-    if not account_ids:
-        return
-    columns = ", ".join(TERMS_FIELDS)
-    sql = (
-        f"INSERT INTO {AccountTerms._meta.db_table} (account_id, effective_at, recorded_by_id, source, {columns}) "
-        f"SELECT id, %s, %s, %s, {columns} FROM {Account._meta.db_table} WHERE id IN ({_ids(account_ids)})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [adapt_moment(effective_at), actor_id, TermsSource.IMPORTED, *account_ids])
 
 
 def tag_links(pairs: Sequence[tuple[int, int]]) -> None:

@@ -164,3 +164,61 @@ def test_the_bulk_api_path_writes_new_accounts_the_same_way(admin, csm, book_rul
     assert (pooled.pool, pooled.owner, pooled.coverage, pooled.tier) == (csm.team, None, "pooled", "tech")
     assert sorted(pooled.tags.values_list("name", flat=True)) == ["X", "y"]
     assert AuditEvent.objects.get(account=pooled).reason == "Bulk import (API), row 1. Tier from the rules"
+
+
+def test_changed_accounts_are_written_as_the_account_service_writes_them(admin, csm, book_rules, euro_rates):
+    from accounts.services import account_update
+    from accounts.tests.factories import AccountFactory
+
+    def pair(key: str, **fields):
+        by_service = AccountFactory(external_id=f"S-{key}", owner=csm, **fields)
+        by_import = AccountFactory(external_id=f"I-{key}", owner=csm, **fields)
+        return by_service, by_import
+
+    arr = pair("arr", arr=D("10000"), currency="EUR", tier=Tier.TECH_TOUCH)  # to 100,000 EUR: high-touch by the rules
+    name = pair("name", arr=D("90000"), currency="USD", tier=Tier.TECH_TOUCH)  # a name alone: the rules do not run
+    hand = pair("hand", arr=D("10000"), currency="USD", tier=Tier.TECH_TOUCH)  # a tier by hand
+    converted_arr_refresh()
+    account_update(actor=admin, account=arr[0], fields={"arr": D("100000.00")})
+    account_update(actor=admin, account=name[0], fields={"name": "Renamed"})
+    account_update(actor=admin, account=hand[0], fields={"tier": Tier.HIGH_TOUCH, "tier_source": TierSource.MANUAL})
+    terms_before = AccountTerms.objects.count()
+    job = import_file(admin, "External ID,ARR,Company,Tier\nI-arr,100000,,\nI-name,,Renamed,\nI-hand,,,High-touch\n")
+    assert (job.to_update, job.to_create) == (3, 0)
+    fields = ("arr", "arr_reporting", "tier", "tier_source")
+    for by_service, by_import in (arr, name, hand):
+        by_service.refresh_from_db()
+        by_import.refresh_from_db()
+        assert [getattr(by_import, f) for f in fields] == [getattr(by_service, f) for f in fields], (
+            by_import.external_id
+        )
+    assert (arr[1].tier, arr[1].arr_reporting) == (Tier.HIGH_TOUCH, D("108333.33"))
+    assert name[0].name == name[1].name == "Renamed"
+    # A terms row where the terms changed (ARR and the tier it moved, the tier by hand), none for a new name.
+    assert AccountTerms.objects.count() - terms_before == 2
+    imported = AccountTerms.objects.filter(source="imported").values_list("account__external_id", flat=True)
+    assert sorted(imported) == ["I-arr", "I-hand"]
+    assert AccountTerms.objects.filter(account=arr[1], source="imported").get().tier == Tier.HIGH_TOUCH
+    audits = {a.account.external_id: a for a in AuditEvent.objects.filter(action=AuditAction.ACCOUNT_UPDATED)}
+    assert audits["I-arr"].changes == {"arr": ["10000.00", "100000.00"], "tier": ["tech", "high"]}
+    assert audits["I-arr"].reason.endswith("line 2. Tier from the rules")
+    assert audits["I-name"].changes == {"name": [audits["I-name"].changes["name"][0], "Renamed"]}
+    assert audits["I-hand"].changes == {"tier": ["tech", "high"], "tier_source": ["rules", "manual"]}
+    assert audits["S-arr"].changes["tier"] == audits["I-arr"].changes["tier"]
+
+
+def test_a_change_of_tags_alone_rewrites_the_links_and_is_audited_without_touching_the_account(admin, csm):
+    from accounts.tests.factories import AccountFactory
+
+    account = AccountFactory(external_id="T-1", owner=csm)
+    account.tags.set([Tag.objects.create(name="Old")])
+    stamp = Account.objects.get(pk=account.pk).updated_at
+    job = import_file(admin, "External ID,Tags\nT-1,New; old\n")
+    assert job.to_update == 1
+    account.refresh_from_db()
+    assert sorted(account.tags.values_list("name", flat=True)) == ["New", "Old"]
+    assert account.updated_at == stamp
+    audit = AuditEvent.objects.get(action=AuditAction.ACCOUNT_UPDATED)
+    assert audit.changes == {"tags": [["Old"], ["New", "old"]]}
+    again = import_file(admin, "External ID,Tags\nT-1,New; old\n")
+    assert (again.to_update, again.unchanged) == (0, 1)
