@@ -425,10 +425,7 @@ TABLE.update({
     "api:outbound-email-list": {"GET": api(*EVERYONE)},
     "api:outbound-email-detail": {"GET": api(*EVERYONE)},
     "api:outbound-email-retry": {"POST": api(*EMAIL_STEP_WORKERS)},
-    # Refused to everyone before the permission check: every kind already has a default playbook, and the
-    # serializer's unique check on `kind` ignores the constraint's condition (is_default) under Django REST
-    # framework 3.16, so no playbook can be created over the API at all. When that is fixed this becomes ADMINS.
-    "api:playbook-list": {"GET": api(*EVERYONE), "POST": api(BAD, BAD, BAD, BAD, BAD, BAD)},
+    "api:playbook-list": {"GET": api(*EVERYONE), "POST": api(*ADMINS)},
     # Playbooks are archived, never deleted.
     "api:playbook-detail": {"GET": api(*EVERYONE), "PATCH": api(*ADMINS), "DELETE": api(*NOBODY)},
     # Flood warnings: managers and admins.

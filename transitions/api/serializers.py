@@ -46,6 +46,10 @@ class PlaybookSerializer(serializers.ModelSerializer):
             "steps",
         ]
         read_only_fields = ["version"]
+        # The framework reads `playbook_one_default_per_kind` as "one playbook per kind" (it drops the constraint's
+        # condition), which refused every new playbook. The service keeps the real rule: a new default demotes the
+        # old one in the same transaction, and the database constraint backs it.
+        extra_kwargs = {"kind": {"validators": []}}
 
 
 class OutboundEmailSerializer(serializers.ModelSerializer):

@@ -51,6 +51,7 @@ def _require_configure(actor: User) -> None:
 
 
 def _clear_other_defaults(playbook: Playbook) -> None:
+    # Before the playbook is saved as the default: `playbook_one_default_per_kind` allows one at any moment.
     if playbook.is_default:
         Playbook.objects.filter(kind=playbook.kind, is_default=True).exclude(pk=playbook.pk).update(is_default=False)
 
@@ -64,8 +65,8 @@ def playbook_create(*, actor: User, fields: dict[str, Any], steps: Sequence[dict
     playbook = Playbook(**fields)
     playbook.full_clean(validate_constraints=False)
     cleaned = _clean_steps(steps)
-    playbook.save()
     _clear_other_defaults(playbook)
+    playbook.save()
     for step in cleaned:
         step.playbook = playbook
     PlaybookStep.objects.bulk_create(cleaned)
@@ -96,8 +97,8 @@ def playbook_update(
             step.playbook = playbook
         PlaybookStep.objects.bulk_create(cleaned)
     playbook.version = F("version") + 1
-    playbook.save()
     _clear_other_defaults(playbook)
+    playbook.save()
     playbook.refresh_from_db()
     return playbook
 

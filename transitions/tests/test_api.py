@@ -4,7 +4,8 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import AccountFactory
 from transitions import services
-from transitions.models import TaskStatus, Transition, TransitionReason
+from transitions.models import Playbook, TaskStatus, Transition, TransitionReason
+from users.tests.factories import AdminFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +107,21 @@ def test_only_admins_write_playbooks_over_the_api(manager, playbook):
     assert response.status_code == 403
     playbook.refresh_from_db()
     assert playbook.name == "Default handover" and playbook.version == 1
+
+
+def test_an_admin_creates_a_playbook_over_the_api_and_a_new_default_demotes_the_old_one(playbook):
+    admin = AdminFactory()
+    url = reverse("api:playbook-list")
+    steps = [{"title": "Call the champion", "assignee_role": "incoming", "due_offset_days": 3}]
+
+    plain = api(admin).post(url, {"name": "Leave cover", "kind": "handover", "steps": steps}, format="json")
+    default = api(admin).post(
+        url, {"name": "Attrition", "kind": "handover", "is_default": True, "steps": steps}, format="json"
+    )
+
+    assert plain.status_code == 201, plain.json()
+    assert default.status_code == 201, default.json()
+    playbook.refresh_from_db()
+    assert not playbook.is_default
+    assert Playbook.objects.get(name="Attrition").is_default
+    assert not Playbook.objects.get(name="Leave cover").is_default
