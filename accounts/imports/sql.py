@@ -97,7 +97,7 @@ def converted_arr() -> Case:
     return Case(When(currency=reporting_currency(), then=F("arr")), default=converted, output_field=output)
 
 
-def _compiled(expression: BaseExpression) -> tuple[str, list[Any]]:
+def _compiled(expression: BaseExpression | F) -> tuple[str, list[Any]]:
     """An expression over Account's columns as SQL naming them "<accounts table>".<column>, and its parameters."""
     query = Query(Account)
     resolved = expression.resolve_expression(query, allow_joins=False)
@@ -141,7 +141,7 @@ def stage_drop() -> None:
 
 def _tier(rules: Sequence[TierRule]) -> tuple[str, list[Any]]:
     """The tier a staged row ends with: the rules' when they decide it and give one, else the row's own."""
-    tier: BaseExpression = F("tier")
+    tier: BaseExpression | F = F("tier")
     if rules:
         ruled = Coalesce(NullIf(rule_tier_expression(rules), Value(NO_RATE)), F("tier"), output_field=CharField())
         tier = Case(When(tier_source=TierSource.RULES, then=ruled), default=F("tier"), output_field=CharField())
