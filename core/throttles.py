@@ -23,17 +23,49 @@ from rest_framework.settings import api_settings
 logger = logging.getLogger(__name__)
 
 
+class _FailOpenCache:
+    """The cache as the throttles use it (get and set), answering "no history" when the cache cannot be reached.
+
+    With Redis down, a rate limit that raises would turn every API call into a 500. Counting is the
+    part that can wait: calls go through unlimited, with a warning logged, until the cache is back.
+    """
+
+    def get(self, key: str, default: Any = None) -> Any:
+        from django.core.cache import cache
+
+        try:
+            return cache.get(key, default)
+        except Exception as error:  # whatever the cache backend raises when it is unreachable
+            logger.warning("API rate limits not enforced: the cache is unreachable (%s)", type(error).__name__)
+            return default
+
+    def set(self, key: str, value: Any, timeout: float | None = None) -> None:
+        from django.core.cache import cache
+
+        try:
+            cache.set(key, value, timeout)
+        except Exception as error:  # as above
+            logger.warning("API rate limits not counted: the cache is unreachable (%s)", type(error).__name__)
+
+
+FAIL_OPEN_CACHE = _FailOpenCache()
+
+
 def _rate(scope: str | None) -> str | None:
     rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope or "")
     return str(rate) if rate else None
 
 
 class AnonRateThrottle(throttling.AnonRateThrottle):
+    cache = FAIL_OPEN_CACHE
+
     def get_rate(self) -> str | None:
         return _rate(self.scope)
 
 
 class UserRateThrottle(throttling.UserRateThrottle):
+    cache = FAIL_OPEN_CACHE
+
     def get_rate(self) -> str | None:
         return _rate(self.scope)
 
@@ -42,6 +74,7 @@ class _FailedAuthCounter(throttling.SimpleRateThrottle):
     """Failed authentications per address: counted by the exception handler, checked by the gate."""
 
     scope = "failed_auth"
+    cache = FAIL_OPEN_CACHE
 
     def get_rate(self) -> str | None:
         return _rate(self.scope)

@@ -69,3 +69,22 @@ def test_a_request_without_credentials_is_still_a_401_with_a_bearer_challenge():
     response = APIClient().get(reverse("api:team-list"))
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_with_the_cache_unreachable_the_api_answers_unlimited_rather_than_failing(monkeypatch, caplog):
+    from django.core.cache import caches
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def unreachable(*args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    # What the cache's Redis being down looks like to its callers.
+    monkeypatch.setattr(caches["default"], "get", unreachable)
+    monkeypatch.setattr(caches["default"], "set", unreachable)
+    client = APIClient()
+    client.force_authenticate(CSMFactory(username="redis-down"))
+    url = reverse("api:team-list")
+
+    assert [client.get(url).status_code for _ in range(7)] == [200] * 7  # the rate is 5/min
+    assert APIClient().get(url, HTTP_AUTHORIZATION="Bearer baton_wrong").status_code == 401
+    assert "API rate limits not enforced: the cache is unreachable (ConnectionError)" in caplog.text
