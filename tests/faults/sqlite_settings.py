@@ -20,6 +20,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(_broker / "queue"),
     "data_folder_out": str(_broker / "queue"),
     "processed_folder": str(_broker / "processed"),
+    "control_folder": str(_broker / "control"),
     "store_processed": False,
 }
 CELERY_BEAT_SCHEDULE: dict = {}
