@@ -49,7 +49,7 @@ class PlaybookSerializer(serializers.ModelSerializer):
         # The framework reads `playbook_one_default_per_kind` as "one playbook per kind" (it drops the constraint's
         # condition), which refused every new playbook. The service keeps the real rule: a new default demotes the
         # old one in the same transaction, and the database constraint backs it.
-        extra_kwargs = {"kind": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, list]] = {"kind": {"validators": []}}
 
 
 class OutboundEmailSerializer(serializers.ModelSerializer):
