@@ -627,21 +627,25 @@ class AccountsPlanner:
                 return [default if values[i] is None else values[i] for i in rows]
             return [default if values[i] is None else convert(values[i]) for i in rows]
 
+        def pick_text(name: str, text: Callable[[Any], str], default: Any = None) -> list[Any]:
+            """Values many rows share (dates, moments) as text, each written once."""
+            texts: dict[Any, str] = {}
+            values = columns[name]
+            picked = []
+            for i in rows:
+                value = values[i]
+                if value is None:
+                    picked.append(default)
+                elif value in texts:
+                    picked.append(texts[value])
+                else:
+                    picked.append(texts.setdefault(value, text(value)))
+            return picked
+
         owners = [columns["owner"][i] for i in rows]
         pools = [columns["pool"][i] for i in rows]
         tiers = [columns["tier"][i] for i in rows]
-        moments: dict[Any, Any] = {}
-        entered = columns["stage_entered_at"]
-        stamp = sql.adapt_moment(now)
-        stage_entered_at = []
-        for i in rows:
-            moment = entered[i]
-            if moment is None:
-                stage_entered_at.append(stamp)
-            else:
-                if moment not in moments:
-                    moments[moment] = sql.adapt_moment(min(moment, now))
-                stage_entered_at.append(moments[moment])
+        stamp = sql.moment_text(now)
         return list(
             zip(
                 [plan.chunk.lines[i] for i in rows],
@@ -653,8 +657,8 @@ class AccountsPlanner:
                 pick("employee_band", ""),
                 pick("arr", Decimal("0.00")),
                 pick("currency", "USD"),
-                pick("contract_start"),
-                pick("renewal_date"),
+                pick_text("contract_start", dt.date.isoformat),
+                pick_text("renewal_date", dt.date.isoformat),
                 [tier or Tier.LOW_TOUCH for tier in tiers],
                 [TierSource.RULES if tier is None else TierSource.MANUAL for tier in tiers],
                 pick("fiscal_year_start_month", 1),
@@ -667,7 +671,7 @@ class AccountsPlanner:
                     for owner, pool in zip(owners, pools, strict=True)
                 ],
                 pick("stage", Stage.ONBOARDING),
-                stage_entered_at,
+                pick_text("stage_entered_at", lambda moment: sql.moment_text(min(moment, now)), stamp),
                 strict=True,
             )
         )
@@ -686,7 +690,7 @@ class AccountsPlanner:
         tags_by_line = {plan.chunk.lines[i]: tag_column[i] for i in plan.creates if tag_column[i]}
         tag_ids = self._tag_ids(name for names in tags_by_line.values() for name in names) if tags_by_line else {}
         actor_id, actor_name = self.actor.pk, display_name(self.actor)
-        stamp = sql.adapt_moment(now)
+        stamp = sql.moment_text(now)
         where = plan.chunk.where
         ids = []
         terms = []
@@ -765,7 +769,7 @@ class AccountsPlanner:
             )
         ruled = sql.accounts_update(rows, rules=self.rules, now=now) if rows else {}
         terms = []
-        stamp = sql.adapt_moment(now)
+        stamp = sql.moment_text(now)
         for plan in changed:
             tier = ruled.get(plan.account.pk)
             moved = tier is not None and tier != plan.changes.get("tier", (None, plan.account.values["tier"]))[1]

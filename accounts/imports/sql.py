@@ -66,8 +66,7 @@ def rows_load(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
 
     On PostgreSQL through COPY in CSV form: an empty value is NULL there except in the `text`
     columns, where it is the empty string (FORCE_NOT_NULL), so every column that may hold an
-    empty string must be named in `text`. Dates and moments must already be in the database's
-    form (`adapt_moment`).
+    empty string must be named in `text`. Moments must already be text (`moment_text`).
     """
     names = ", ".join(_quote(name) for name in columns)
     with connection.cursor() as cursor:
@@ -85,8 +84,15 @@ def rows_load(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
 
 
 def adapt_moment(value: dt.datetime | None) -> Any:
-    """A moment as the database stores it (SQLite: naive UTC text; PostgreSQL: as it is)."""
+    """A moment as a statement's parameter (SQLite: naive UTC text, as Django stores it; PostgreSQL: as it is)."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def moment_text(value: dt.datetime) -> str:
+    """A moment as text for `rows_load`: written once for a value many rows share, not by the CSV writer for each."""
+    if connection.vendor == "postgresql":
+        return value.isoformat()
+    return str(connection.ops.adapt_datetimefield_value(value))
 
 
 def converted_arr() -> Case:
