@@ -32,7 +32,7 @@ from accounts.segments.models import TierRule
 from accounts.segments.rules import NO_RATE, rule_tier_expression
 
 STAGE_TABLE = "accounts_import_stage"
-# The account columns a new account takes from its row, in the staging table's order (after `line`).
+# The account columns a new account takes from its row, in the staging table's order (after `id`, the row's line).
 STAGED = (
     "external_id",
     "name",
@@ -121,7 +121,7 @@ def _stage_create(table: str, columns: Sequence[str], extra: str = "") -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {_quote(table)} (id integer NOT NULL, {typed}{extra})")
+        cursor.execute(f"CREATE TEMPORARY TABLE {_quote(table)} (id bigint NOT NULL, {typed}{extra})")
 
 
 def _stage_empty(table: str) -> None:
@@ -248,7 +248,7 @@ TERMS_COLUMNS = ("account_id", "effective_at", "recorded_by_id", "source", *TERM
 
 
 def terms_load(rows: Sequence[Sequence[Any]]) -> None:
-    """History rows as tuples in TERMS_COLUMNS order (the terms the new accounts were just written with)."""
+    """History rows as tuples in TERMS_COLUMNS order: the terms the accounts were just written with."""
     if rows:
         rows_load(AccountTerms._meta.db_table, TERMS_COLUMNS, rows, text=("source", "currency", "tier"))
 
