@@ -251,9 +251,10 @@ def test_a_csm_or_another_teams_manager_cannot_reassign(api, request, role, own_
 
 
 def test_contacts_list_and_filter(api, csm, own_account, other_team_account):
-    ContactFactory(account=own_account, first_name="Dana", deal_role="champion")
-    ContactFactory(account=own_account, first_name="Eli", departed=True)
-    ContactFactory(account=other_team_account, first_name="Finn")
+    # Last names fixed: a random one (Griffin, say) would match the search for "fin" below.
+    ContactFactory(account=own_account, first_name="Dana", last_name="Okafor", deal_role="champion")
+    ContactFactory(account=own_account, first_name="Eli", last_name="Moreau", departed=True)
+    ContactFactory(account=other_team_account, first_name="Finn", last_name="Tanaka")
     client = api(csm)
     assert client.get(reverse("api:contact-list"), {"count": "true"}).json()["count"] == 3
     mine = client.get(reverse("api:contact-list"), {"account": own_account.pk, "departed": "false"}).json()["results"]
