@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -59,29 +59,8 @@ from . import sql
 from .engine import Chunk, Problem, Tally
 
 CURRENCY_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-# The fields a row may set, as stored on Account (owner and pool as ids).
-STORED = (
-    "external_id",
-    "name",
-    "domain",
-    "industry",
-    "region",
-    "employee_band",
-    "arr",
-    "currency",
-    "contract_start",
-    "renewal_date",
-    "tier",
-    "fiscal_year_start_month",
-    "why_they_bought",
-    "tech_stack_notes",
-    "owner_id",
-    "pool_id",
-    "coverage",
-    "stage",
-    "stage_entered_at",
-    "tier_source",
-)
+# The fields a row may set, as stored on Account (owner and pool as ids): the columns the import stages.
+STORED = sql.STAGED
 MAX_LENGTHS = {"name": 200, "external_id": 100, "why_they_bought": 10_000, "tech_stack_notes": 10_000}
 CLOCK_SKEW = dt.timedelta(minutes=5)
 # Values that repeat down a file (an industry, an owner, a date) are read once: at most MEMO_LIMIT of each field kept.
@@ -616,8 +595,8 @@ class AccountsPlanner:
         self._write_updates(plan.updates, now)
         tally.changed_fields.update(self.written_fields)
 
-    def _stage_rows(self, plan: ChunkPlan, now: dt.datetime) -> list[tuple[Any, ...]]:
-        """The new accounts as rows of the staging table (line, then sql.STAGED), defaults filled in."""
+    def _stage_rows(self, plan: ChunkPlan, ids: list[int], now: dt.datetime) -> Iterator[tuple[Any, ...]]:
+        """The new accounts as rows of the staging table (reserved id, line, then sql.STAGED), defaults filled in."""
         rows = plan.creates
         columns = plan.columns
 
@@ -646,34 +625,33 @@ class AccountsPlanner:
         pools = [columns["pool"][i] for i in rows]
         tiers = [columns["tier"][i] for i in rows]
         stamp = sql.moment_text(now)
-        return list(
-            zip(
-                [plan.chunk.lines[i] for i in rows],
-                pick("external_id", ""),
-                pick("name", ""),
-                pick("domain", ""),
-                pick("industry", Industry.UNKNOWN),
-                pick("region", Region.UNKNOWN),
-                pick("employee_band", ""),
-                pick("arr", Decimal("0.00")),
-                pick("currency", "USD"),
-                pick_text("contract_start", dt.date.isoformat),
-                pick_text("renewal_date", dt.date.isoformat),
-                [tier or Tier.LOW_TOUCH for tier in tiers],
-                [TierSource.RULES if tier is None else TierSource.MANUAL for tier in tiers],
-                pick("fiscal_year_start_month", 1),
-                pick("why_they_bought", ""),
-                pick("tech_stack_notes", ""),
-                [owner.pk if owner else None for owner in owners],
-                [pool.pk if pool and not owner else None for owner, pool in zip(owners, pools, strict=True)],
-                [
-                    Coverage.ASSIGNED if owner or not pool else Coverage.POOLED
-                    for owner, pool in zip(owners, pools, strict=True)
-                ],
-                pick("stage", Stage.ONBOARDING),
-                pick_text("stage_entered_at", lambda moment: sql.moment_text(min(moment, now)), stamp),
-                strict=True,
-            )
+        return zip(
+            ids,
+            [plan.chunk.lines[i] for i in rows],
+            pick("external_id", ""),
+            pick("name", ""),
+            pick("domain", ""),
+            pick("industry", Industry.UNKNOWN),
+            pick("region", Region.UNKNOWN),
+            pick("employee_band", ""),
+            pick("arr", Decimal("0.00")),
+            pick("currency", "USD"),
+            pick_text("contract_start", dt.date.isoformat),
+            pick_text("renewal_date", dt.date.isoformat),
+            [tier or Tier.LOW_TOUCH for tier in tiers],
+            [TierSource.RULES if tier is None else TierSource.MANUAL for tier in tiers],
+            pick("fiscal_year_start_month", 1),
+            pick("why_they_bought", ""),
+            pick("tech_stack_notes", ""),
+            [owner.pk if owner else None for owner in owners],
+            [pool.pk if pool and not owner else None for owner, pool in zip(owners, pools, strict=True)],
+            [
+                Coverage.ASSIGNED if owner or not pool else Coverage.POOLED
+                for owner, pool in zip(owners, pools, strict=True)
+            ],
+            pick("stage", Stage.ONBOARDING),
+            pick_text("stage_entered_at", lambda moment: sql.moment_text(min(moment, now)), stamp),
+            strict=True,
         )
 
     def _write_creates(self, plan: ChunkPlan, now: dt.datetime) -> None:
@@ -681,64 +659,25 @@ class AccountsPlanner:
         if not self.staged:
             sql.stage_create()
             self.staged = True
-        staged = self._stage_rows(plan, now)
-        written = sql.accounts_insert(staged, rules=self.rules, now=now)
-        at = {name: position for position, name in enumerate(("line", *sql.STAGED))}
-        key = at["external_id"] if self.by_external_id else at["domain"]
-        by_key = {row[key]: row for row in staged}
+        ids = sql.account_ids_reserve(len(plan.creates))
+        sql.accounts_insert(
+            self._stage_rows(plan, ids, now),
+            rules=self.rules,
+            now=now,
+            actor_id=self.actor.pk,
+            actor_name=display_name(self.actor),
+            reason=f"{self.reason}, {plan.chunk.where} ",
+        )
         tag_column = plan.columns["tags"]
-        tags_by_line = {plan.chunk.lines[i]: tag_column[i] for i in plan.creates if tag_column[i]}
-        tag_ids = self._tag_ids(name for names in tags_by_line.values() for name in names) if tags_by_line else {}
-        actor_id, actor_name = self.actor.pk, display_name(self.actor)
-        stamp = sql.moment_text(now)
-        where = plan.chunk.where
-        ids = []
-        terms = []
-        audits = []
-        tag_pairs: set[tuple[int, int]] = set()
-        for account_id, external_id, domain, tier in written:
-            row = by_key[external_id if self.by_external_id else domain]
-            line = row[0]
-            ids.append(account_id)
-            # The history holds the terms as written, the tier as the rules left it.
-            terms.append(
-                (
-                    account_id,
-                    stamp,
-                    actor_id,
-                    TermsSource.IMPORTED,
-                    row[at["contract_start"]],
-                    row[at["renewal_date"]],
-                    row[at["arr"]],
-                    row[at["currency"]],
-                    tier,
-                )
+        tagged = [(account_id, tag_column[i]) for account_id, i in zip(ids, plan.creates, strict=True) if tag_column[i]]
+        if tagged:
+            tag_ids = self._tag_ids({name for _, names in tagged for name in names})
+            sql.tag_links(
+                sorted({(account_id, tag_ids[name.casefold()]) for account_id, names in tagged for name in names})
             )
-            reason = f"{self.reason}, {where} {line}"
-            if tier != row[at["tier"]]:  # the rules moved it from the staged tier
-                reason += ". Tier from the rules"
-            audits.append(
-                (
-                    account_id,
-                    actor_id,
-                    actor_name,
-                    AuditAction.ACCOUNT_CREATED,
-                    "account",
-                    account_id,
-                    "{}",
-                    reason,
-                    stamp,
-                )
-            )
-            for name in tags_by_line.get(line, ()):
-                tag_pairs.add((account_id, tag_ids[name.casefold()]))
-        sql.terms_load(terms)
-        sql.tag_links(sorted(tag_pairs))
-        sql.audits_load(audits)
+            self.written_fields.add("tags")
         self.changed_ids.extend(ids)
         self.written_fields.update({"stage", *TERMS_FIELDS})
-        if tag_pairs:
-            self.written_fields.add("tags")
 
     def _write_updates(self, plans: list[AccountPlan], now: dt.datetime) -> None:
         """The chunk's changed accounts in one UPDATE (their converted ARR and, where the rules decide it, their tier

@@ -1,14 +1,15 @@
 """The import's set-based writes that the ORM can only do row by row.
 
-New accounts go through a staging table: the chunk's rows are loaded into it in one statement
-(COPY on PostgreSQL, one executemany on SQLite), then one INSERT ... SELECT writes them to the
-accounts table, computing their ARR in the reporting currency and their tier from the rules in
-the same statement, with the expressions the rest of Baton uses for both
-(accounts.money.refresh and accounts.segments.rules), compiled by Django for the database at
-hand. Changed accounts are staged alike and written with one UPDATE. History rows, tag links and
-audit records are loaded like the staging rows. Plain SQL both databases run; the import's
-tests write through both, so a column added to these tables without a database default fails
-them at once.
+New accounts go through a staging table: the chunk's rows, with the ids reserved for them, are
+loaded into it in one statement (COPY on PostgreSQL, one executemany on SQLite), then one
+INSERT ... SELECT writes them to the accounts table, computing their ARR in the reporting
+currency and their tier from the rules in the same statement, with the expressions the rest of
+Baton uses for both (accounts.money.refresh and accounts.segments.rules), compiled by Django for
+the database at hand; their history rows and audit records follow, one INSERT ... SELECT each
+from the staging table and the accounts just written (no row travels back to Python). Changed
+accounts are staged alike and written with one UPDATE; their history rows, and every tag link,
+are loaded like the staging rows. Plain SQL both databases run; the import's tests write through
+both, so a column added to these tables without a database default fails them at once.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from django.db.models.expressions import BaseExpression
 from django.db.models.functions import Coalesce, NullIf, Round
 from django.db.models.sql import Query
 
-from accounts.models import TERMS_FIELDS, Account, AccountTerms, AuditEvent, TierSource
+from accounts.models import TERMS_FIELDS, Account, AccountTerms, AuditAction, AuditEvent, TermsSource, TierSource
 from accounts.money.selectors import rate_in_force_subquery, reporting_currency
 from accounts.segments.models import TierRule
 from accounts.segments.rules import NO_RATE, rule_tier_expression
 
 STAGE_TABLE = "accounts_import_stage"
-# The account columns a new account takes from its row, in the staging table's order (after `id`, the row's line).
+# The account columns an import writes from a row (owner and pool as ids), in the staging tables' order (after
+# `id`, the account's). accounts.py reads and compares the same columns (its STORED).
 STAGED = (
     "external_id",
     "name",
@@ -132,8 +134,8 @@ def _stage_empty(table: str) -> None:
 
 
 def stage_create() -> None:
-    """The staging tables for new accounts (`id` holds the row's line) and changed ones (`id` is the account's)."""
-    _stage_create(STAGE_TABLE, (*STAGED, "arr_reporting"))
+    """The staging tables for new accounts (`id` reserved for the account, `line` the row's) and changed ones."""
+    _stage_create(STAGE_TABLE, STAGED, ", line bigint NOT NULL")
     _stage_create(
         UPDATE_TABLE, (*UPDATED, "arr_reporting"), ", reconvert boolean NOT NULL, rules_decide boolean NOT NULL"
     )
@@ -171,35 +173,94 @@ STAGED_TEXT = (
 )
 
 
+def account_ids_reserve(count: int) -> list[int]:
+    """Ids for `count` accounts about to be written: staged with their rows, so the accounts' history, audit
+    records and tag links are written from the staging table and the file's rows, not matched back to the
+    accounts by key after the INSERT.
+
+    PostgreSQL: taken from the table's own sequence, as an INSERT would. SQLite: past the last id the table
+    ever gave (AUTOINCREMENT never gives one twice); the import's transaction holds the database's write lock
+    from its start (transaction_mode IMMEDIATE), so no one else takes them meanwhile.
+    """
+    if count == 0:
+        return []
+    table = Account._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            f"SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+            f"COALESCE((SELECT max(id) FROM {_quote(table)}), 0))",
+            [table],
+        )
+        (last,) = cursor.fetchone()
+        return list(range(last + 1, last + 1 + count))
+
+
+# PostgreSQL would otherwise merge the subquery computing the converted ARR into the INSERT's SELECT, and
+# evaluate the exchange-rate lookup again for every tier rule that reads the converted ARR.
+_NOT_MERGED = {"postgresql": " OFFSET 0"}
+
+
 def accounts_insert(
-    rows: Sequence[Sequence[Any]], *, rules: Sequence[TierRule], now: dt.datetime
-) -> list[tuple[int, str, str, str]]:
-    """Write the staged new accounts (tuples of line and STAGED) and return (id, external id, domain, tier) of each.
+    rows: Iterable[Sequence[Any]],
+    *,
+    rules: Sequence[TierRule],
+    now: dt.datetime,
+    actor_id: int,
+    actor_name: str,
+    reason: str,
+) -> None:
+    """Write the staged new accounts (tuples of reserved id, line and STAGED), their history and audit records.
 
     Their converted ARR is the money module's expression (the rate in force today, null without
     one) and their tier, when the row leaves it to the rules, what the rules give (the row's tier
     when no rule matches or a rule needs a missing rate). Both expressions name the account
     table's columns: they read the staged rows under that table's name, so the same SQL that
-    judges one account judges the chunk, in one UPDATE of the staging table and the INSERT.
+    judges one account judges the chunk. The history holds the terms as written, the tier as
+    the rules left it; each audit record's reason is `reason` followed by the row's line, and
+    says when the rules moved the tier from the row's.
     """
     table = _quote(STAGE_TABLE)
     alias = _quote(Account._meta.db_table)
     _stage_empty(STAGE_TABLE)
-    rows_load(STAGE_TABLE, ("id", *STAGED), rows, text=STAGED_TEXT)
+    rows_load(STAGE_TABLE, ("id", "line", *STAGED), rows, text=STAGED_TEXT)
     converted_sql, converted_params = _compiled(converted_arr())
     tier_sql, tier_params = _tier(rules)
     kept = [name for name in STAGED if name != "tier"]
-    written = [*kept, "tier", "arr_reporting", "tier_reason", "created_at", "updated_at"]
-    stamp = adapt_moment(now)
-    insert = (
-        f"INSERT INTO {alias} ({', '.join(_quote(name) for name in written)}) "
-        f"SELECT {', '.join(f'{alias}.{_quote(name)}' for name in kept)}, {tier_sql}, {alias}.arr_reporting, '', %s, %s "
-        f"FROM {table} {alias} RETURNING id, external_id, domain, tier"
+    written = ["id", *kept, "tier", "arr_reporting", "tier_reason", "created_at", "updated_at"]
+    staged = ", ".join(f"{alias}.{_quote(name)}" for name in ("id", *STAGED))
+    converted = (
+        f"(SELECT {staged}, {converted_sql} AS arr_reporting FROM {table} {alias}"
+        f"{_NOT_MERGED.get(connection.vendor, '')}) {alias}"
     )
+    stamp = adapt_moment(now)
+    terms_table = _quote(AccountTerms._meta.db_table)
+    audits_table = _quote(AuditEvent._meta.db_table)
+    changes_type = AuditEvent._meta.get_field("changes").db_type(connection)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} AS {alias} SET arr_reporting = {converted_sql}", converted_params)
-        cursor.execute(insert, [*tier_params, stamp, stamp])
-        return cursor.fetchall()
+        cursor.execute(
+            f"INSERT INTO {alias} ({', '.join(_quote(name) for name in written)}) "
+            f"SELECT {', '.join(f'{alias}.{_quote(name)}' for name in ('id', *kept))}, {tier_sql}, "
+            f"{alias}.arr_reporting, '', %s, %s FROM {converted}",
+            [*tier_params, stamp, stamp, *converted_params],
+        )
+        cursor.execute(
+            f"INSERT INTO {terms_table} ({', '.join(_quote(name) for name in TERMS_COLUMNS)}) "
+            f"SELECT a.id, %s, %s, %s, {', '.join(f'a.{_quote(name)}' for name in TERMS_FIELDS)} "
+            f"FROM {table} s JOIN {alias} a ON a.id = s.id",
+            [stamp, actor_id, TermsSource.IMPORTED],
+        )
+        cursor.execute(
+            f"INSERT INTO {audits_table} ({', '.join(_quote(name) for name in AUDIT_COLUMNS)}) "
+            f"SELECT a.id, %s, %s, %s, 'account', a.id, CAST(%s AS {changes_type}), "
+            f"CAST(%s AS text) || CAST(s.line AS text) || CASE WHEN a.tier <> s.tier THEN %s ELSE '' END, %s "
+            f"FROM {table} s JOIN {alias} a ON a.id = s.id",
+            [actor_id, actor_name, AuditAction.ACCOUNT_CREATED, "{}", reason, ". Tier from the rules", stamp],
+        )
 
 
 UPDATE_TABLE = "accounts_import_update"
