@@ -3,8 +3,11 @@
 Scripts come from Baton's static files, or from an inline block that
 carries this response's nonce (`<script nonce="{{ request.csp_nonce }}">`);
 no inline event handler (`onclick=`) runs. Style sheets come from static
-files too (or a `<style>` block with the nonce); only `style=` attributes
-(a progress bar's width) are allowed inline without one. Nothing is framed,
+files too (or a `<style>` block with the nonce); no `style=` attribute
+applies, so what a page's markup needs (a progress bar's width, say) is a
+class in `static/css/baton.css`. Scripts may still set `element.style` (the
+CSSOM), which the policy does not govern. Emails are not pages: their inline
+styles are for mail clients and no policy reads them. Nothing is framed,
 forms post only here.
 """
 
@@ -24,7 +27,7 @@ DEFAULT_POLICY: dict[str, str] = {
     "script-src-attr": "'none'",
     "style-src": "'self'",
     "style-src-elem": "'self' {nonce}",
-    "style-src-attr": "'unsafe-inline'",
+    "style-src-attr": "'none'",
     "img-src": "'self' data:",
     "font-src": "'self' data:",
     "connect-src": "'self'",
