@@ -60,7 +60,12 @@ def editable_accounts_q(user: User) -> Q:
     if user.is_manager:
         if user.team_id is None:
             return Q(pk__in=[])
-        return Q(owner__team_id=user.team_id) | Q(pool_id=user.team_id)
+        # The team's members as a subquery rather than a join to users: each account is then tested against
+        # a small hashed set, and queries over a team's book need no join (nor its per-row probe).
+        from users.models import User  # here only: the rules above read no model, and importing this module loads none
+
+        members = User.objects.filter(team_id=user.team_id).values("pk")
+        return Q(owner_id__in=members) | Q(pool_id=user.team_id)
     own = Q(owner_id=user.pk)
     if user.team_id is not None:
         own |= Q(pool_id=user.team_id)

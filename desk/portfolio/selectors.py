@@ -46,7 +46,8 @@ def _narrowed(rows: QuerySet[Any], user: User, filters: PortfolioFilters) -> Que
     if not sees_whole_book_on_desk(user):
         rows = rows.filter(editable_accounts_q(user))
     if filters.team is not None:
-        rows = rows.filter(Q(owner__team=filters.team) | Q(pool=filters.team))
+        members = User.objects.filter(team=filters.team).values("pk")
+        rows = rows.filter(Q(owner_id__in=members) | Q(pool=filters.team))
     if filters.tiers:
         rows = rows.filter(tier__in=filters.tiers)
     if filters.segment:

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from accounts.models import Account, TimelineKind
+from accounts.models import Account, TimelineEntry, TimelineKind
 from lifecycle.flags.models import UNRESOLVED
 from transitions.models import ACTIVE_STATUSES, TaskStatus
 from users.models import User
@@ -148,17 +148,31 @@ def _lower_quartile_arr(active: QuerySet[Account], converted: int) -> Decimal | 
 def _low_arr_busy_accounts(
     active: QuerySet[Account], report: WorkloadReport, *, since: dt.datetime
 ) -> list[LowArrAccount]:
+    """The busiest low-ARR accounts, at most LOW_ARR_LIMIT, busiest first (1 query).
+
+    The touchpoints are counted per account id from the indexes alone (the quartile's accounts from the
+    converted-ARR index, their touchpoints from the recent-touchpoint index), and only the chosen few
+    accounts are read from the table, for their names and owners: the inner query's limit tells the
+    planner so. Among accounts with as many touchpoints, the cut at the limit goes by id.
+    """
     quartile = report.quartile_arr if report.quartile_arr is not None else Decimal(-1)
-    rows = (
-        active.filter(
-            arr_reporting__lte=quartile,
-            timeline__kind=TimelineKind.TOUCHPOINT,
-            timeline__occurred_at__gte=since,
-        )
-        .values("pk", "name", "arr_reporting", "owner__first_name", "owner__last_name", "owner__username")
-        .annotate(n=Count("timeline__account"))
+    touchpoints = TimelineEntry.objects.filter(kind=TimelineKind.TOUCHPOINT, occurred_at__gte=since)
+    busiest = (
+        touchpoints.filter(account__in=active.filter(arr_reporting__lte=quartile).values("pk"))
+        .values("account_id")
+        .annotate(n=Count("account_id"))
         .filter(n__gte=report.threshold)
-        .order_by("-n", "name", "pk")[:LOW_ARR_LIMIT]
+        .order_by("-n", "account_id")
+        .values("account_id")[:LOW_ARR_LIMIT]
+    )
+    count = (
+        touchpoints.filter(account=OuterRef("pk")).order_by().values("account").annotate(n=Count("account")).values("n")
+    )
+    rows = (
+        Account.objects.filter(pk__in=busiest)
+        .annotate(n=Subquery(count))
+        .values("pk", "name", "arr_reporting", "n", "owner__first_name", "owner__last_name", "owner__username")
+        .order_by("-n", "name", "pk")
     )
     return [
         LowArrAccount(

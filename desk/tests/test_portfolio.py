@@ -210,6 +210,25 @@ def test_low_arr_accounts_with_a_disproportionate_share_of_touchpoints(book, man
     assert [(a.name, a.touchpoints, round(a.share, 3)) for a in report.low_arr] == [("A2", 5, 0.833)]
 
 
+def test_the_busiest_low_arr_accounts_are_cut_at_the_limit_busiest_first(csm, manager):
+    from desk.portfolio.workload import LOW_ARR_LIMIT
+
+    # Twelve low-ARR accounts touched 20, 19, ... 9 times and 36 large quiet ones: 174 touchpoints over 48
+    # accounts make the threshold 8, so all twelve are over it and only the busiest LOW_ARR_LIMIT are listed.
+    small = [AccountFactory(owner=csm, name=f"Small {n:02}", arr=Decimal(1000), currency="USD") for n in range(12)]
+    for big in range(36):
+        AccountFactory(owner=csm, name=f"Big {big}", arr=Decimal(500_000), currency="USD")
+    for touches, account in enumerate(reversed(small), start=9):
+        _touchpoints(account, touches)
+    report = _portfolio(manager).workload
+    listed = [(a.name, a.touchpoints) for a in report.low_arr]
+    assert len(listed) == LOW_ARR_LIMIT
+    assert listed[0] == ("Small 00", 20)
+    assert listed[-1] == ("Small 09", 11)
+    assert [n for _, n in listed] == sorted((n for _, n in listed), reverse=True)
+    assert all(n >= report.threshold for _, n in listed)
+
+
 def test_filters_narrow_every_aggregate(book, manager):
     portfolio = _portfolio(manager, tiers=(Tier.LOW_TOUCH,))
     assert portfolio.cube.accounts == 2  # A2 and A3
