@@ -319,10 +319,17 @@ class AccountsPlanner:
 
     # --- a chunk ----------------------------------------------------------------------------------------
 
-    def plan(self, chunk: Chunk, tally: Tally) -> ChunkPlan:
+    def read(self, chunk: Chunk) -> tuple[dict[str, list[Any]], list[tuple[int, int, Problem]]]:
+        """The chunk's values by field and the problems with them: no database (engine.read_ahead runs this in a
+        thread of its own, a chunk ahead)."""
         problems: list[tuple[int, int, Problem]] = []
+        return self._columns(chunk, problems), problems
+
+    def plan(
+        self, chunk: Chunk, read: tuple[dict[str, list[Any]], list[tuple[int, int, Problem]]], tally: Tally
+    ) -> ChunkPlan:
+        columns, problems = read
         after = len(chunk.columns) + 1  # problems past the values sort after them
-        columns = self._columns(chunk, problems)
         failed = {index for index, _, _ in problems}
         key_field = "external_id" if self.by_external_id else "domain"
         keys = columns[key_field]

@@ -154,8 +154,11 @@ class ContactsPlanner:
             tally.problem(problem)
         return None if problems else values
 
-    def plan(self, chunk: Chunk, tally: Tally) -> list[ContactPlan]:
-        records = chunk.records()
+    def read(self, chunk: Chunk) -> list[Record]:
+        """The chunk's rows one by one (no database: engine.read_ahead runs this in a thread of its own)."""
+        return chunk.records()
+
+    def plan(self, chunk: Chunk, records: list[Record], tally: Tally) -> list[ContactPlan]:
         rows = [(record, values) for record in records if (values := self._values(record, tally)) is not None]
         by_external, by_domain = self._accounts({record.values["account"] for record, _ in rows})
         keyed = []

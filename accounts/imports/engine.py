@@ -6,11 +6,18 @@ contacts.py) reads a chunk at a time against the database (a few queries per chu
 its size), so memory stays flat in the size of the file; the dry run keeps only the tally, the
 first problems and a running fingerprint of the plan. The real run plans again the same way inside its
 transaction and writes each chunk as it goes.
+
+A planner works in two steps: `read` turns a chunk's text into values without the database, then
+`plan` (and `write`) use the database. A thread of its own reads the file and the next chunk's
+values while the database looks up and writes the chunk before: PostgreSQL works in its own process,
+so on a second core the two overlap (the database driver lets go of the interpreter while it waits).
 """
 
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -115,7 +122,9 @@ class Tally:
 
 
 class Planner(Protocol):
-    def plan(self, chunk: Chunk, tally: Tally) -> Any: ...
+    def read(self, chunk: Chunk) -> Any: ...
+
+    def plan(self, chunk: Chunk, read: Any, tally: Tally) -> Any: ...
 
     def write(self, plans: Any, tally: Tally) -> None: ...
 
@@ -158,6 +167,54 @@ def record_chunks(records: Iterable[Record | Problem]) -> Iterator[Chunk | Probl
         yield chunk()
 
 
+_END = object()
+# How many chunks the reading thread may have ready ahead of the one being planned (memory stays flat in the file).
+READ_AHEAD = 1
+
+
+def read_ahead(
+    chunks: Iterable[Chunk | Problem], read: Callable[[Chunk], Any]
+) -> Iterator[tuple[Chunk | Problem, Any]]:
+    """Each chunk (or problem) with what `read` makes of it, produced by a thread of its own up to READ_AHEAD
+    chunks ahead. `read` and the chunks' source must not use the database: the thread has no connection of
+    its own, and the import's transaction is the caller's. An error in the thread is raised here, in order."""
+    ready: queue.Queue[tuple[Any, Any]] = queue.Queue(maxsize=READ_AHEAD)
+    stopped = threading.Event()
+
+    def hand_over(item: tuple[Any, Any]) -> bool:
+        while not stopped.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                value = read(chunk) if isinstance(chunk, Chunk) and chunk.lines else None
+                if not hand_over((chunk, value)):
+                    return
+            hand_over((_END, None))
+        except BaseException as error:  # handed to the caller, who raises it
+            hand_over((_END, error))
+
+    thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, value = ready.get()
+            if item is _END:
+                if value is not None:
+                    raise value
+                return
+            yield item, value
+    finally:
+        stopped.set()
+        thread.join()
+
+
 def run(
     chunks: Iterable[Chunk | Problem],
     planner: Planner,
@@ -167,7 +224,7 @@ def run(
 ) -> Tally:
     """Plan chunk by chunk; when `write`, write each chunk's plans as it goes (the caller's transaction)."""
     tally = Tally()
-    for chunk in chunks:
+    for chunk, read in read_ahead(chunks, planner.read):
         if isinstance(chunk, Problem):
             tally.problem(chunk)
             if chunk.column in {"file", "header"}:
@@ -178,7 +235,7 @@ def run(
         if not chunk.lines:
             continue
         tally.rows += len(chunk)
-        plans = planner.plan(chunk, tally)
+        plans = planner.plan(chunk, read, tally)
         if write and tally.ok:
             planner.write(plans, tally)
         if progress is not None:

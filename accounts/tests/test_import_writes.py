@@ -32,6 +32,7 @@ from accounts.models import (
 )
 from accounts.money.refresh import converted_arr_refresh
 from accounts.segments.rules import NO_RATE, ruled, tier_rules, with_rule_tier
+from accounts.tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -133,6 +134,19 @@ def test_history_tags_and_audit_trail_hold_one_row_per_new_account(admin, csm, b
         expected = f"({'accounts.csv'}), line {line[key]}"
         assert expected in audit.reason, audit.reason
         assert audit.reason.endswith(". Tier from the rules") == (key in moved), (key, audit.reason)
+        terms = AccountTerms.objects.get(account=audit.account)
+        assert terms.effective_at == audit.created_at == audit.account.created_at == audit.account.updated_at
+
+
+def test_new_accounts_take_ids_no_account_ever_had_and_later_accounts_follow_them(admin, csm):
+    gone = AccountFactory(owner=csm)
+    gone_id = gone.pk
+    gone.delete()
+    import_file(admin, BOOK.format(csm=csm.email))
+    imported = sorted(Account.objects.values_list("pk", flat=True))
+    assert len(imported) == 7 and imported[0] > gone_id
+    later = AccountFactory(owner=csm)
+    assert later.pk > imported[-1]
 
 
 def test_an_import_over_many_chunks_writes_every_row_once_and_again_changes_nothing(admin, csm, monkeypatch):
