@@ -2,8 +2,9 @@
 
 `DJANGO_LOG_FORMAT=json` (settings) switches the console handler to
 `JsonFormatter`: one JSON object per line with the time, level, logger and
-message, the request id (`core.request_id`) or the Celery task id and name,
-the exception's traceback, and whatever the call passed in `extra=` (a
+message, the request id (`core.request_id`), the Celery task id and name (a
+task queued during a request carries that request's id too), the
+exception's traceback, and whatever the call passed in `extra=` (a
 recompute chunk's counts, for example). The default, `plain`, stays the
 one-line text `make run` prints.
 

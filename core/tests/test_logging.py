@@ -1,4 +1,5 @@
-"""Request ids on requests, responses and log lines; task ids on task log lines; JSON logs when asked for."""
+"""Request ids on requests, responses and log lines; task ids, and the id of the request that queued the task, on
+task log lines; JSON logs when asked for."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ import os
 import re
 import subprocess
 import sys
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from celery import shared_task, signals
+from celery import Celery, shared_task, signals
+from celery.worker.request import Request
+from django.core.signals import request_finished
+from django.http import HttpResponse
+from django.test import RequestFactory
 
 from core.logging import ContextFilter, JsonFormatter
-from core.request_id import request_id_from
+from core.request_id import RequestIdMiddleware, request_id_from
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -147,3 +154,78 @@ def test_an_unknown_log_format_refuses_to_start():
     result = _run_django("", DJANGO_LOG_FORMAT="xml")
     assert result.returncode != 0
     assert "DJANGO_LOG_FORMAT must be plain or json" in result.stderr
+
+
+# --- A task names the request that queued it ---------------------------------------------------------------------
+
+
+def _probe_app() -> Celery:
+    """A Celery app of its own on an in-memory broker: tasks are really published, then run as a worker runs them.
+
+    Celery's signals are process-wide, so the handlers `csm/celery.py` connects see this app's tasks too.
+    """
+    app = Celery("request-id-probe", broker="memory://", set_as_current=False)
+    # A queue per test: the in-memory broker's queues live as long as the process.
+    app.conf.update(task_default_queue=f"request-id-probe-{uuid.uuid4().hex}", task_always_eager=False)
+
+    @app.task(name="probe.logs_a_line")
+    def logs_a_line(word: str) -> None:
+        logging.getLogger("baton.test").warning("task says %s", word)
+
+    return app
+
+
+def _publish_then_work(app: Celery, queue_it: Callable[[], None]) -> None:
+    """Run `queue_it`, take the message it published off the broker, and execute it through the worker's Request."""
+    queue_it()
+    with app.connection_for_read() as connection, connection.SimpleQueue(app.conf.task_default_queue) as queue:
+        message = queue.get(timeout=5)
+        request = Request(message, app=app, task=app.tasks[message.headers["task"]])
+        request.execute()
+        message.ack()
+
+
+def _request_through_the_middleware(request_id: str, during: Callable[[], None]) -> None:
+    def view(request):
+        during()
+        return HttpResponse("queued")
+
+    RequestIdMiddleware(view)(RequestFactory().get("/", HTTP_X_REQUEST_ID=request_id))
+    request_finished.send(sender=None)
+
+
+@pytest.mark.django_db  # the end of a request closes stale database connections
+def test_a_task_queued_during_a_request_logs_that_requests_id_in_the_worker(json_lines):
+    app = _probe_app()
+    queue_it = lambda: app.tasks["probe.logs_a_line"].delay("from a request")  # noqa: E731
+    _publish_then_work(app, lambda: _request_through_the_middleware("req-77", queue_it))
+    line = next(line for line in json_lines() if line["message"] == "task says from a request")
+    assert line["request_id"] == "req-77"
+    assert line["task_name"] == "probe.logs_a_line" and line["task_id"]
+    # Once the task has ended, the worker's next lines name no request.
+    logging.getLogger("baton.test").warning("worker idle")
+    assert "request_id" not in json_lines()[-1]
+
+
+def test_a_task_queued_outside_a_request_logs_no_request_id(json_lines):
+    app = _probe_app()
+    _publish_then_work(app, lambda: app.tasks["probe.logs_a_line"].delay("from beat"))
+    line = next(line for line in json_lines() if line["message"] == "task says from beat")
+    assert "request_id" not in line and line["task_name"] == "probe.logs_a_line"
+
+
+def test_a_malformed_request_id_in_a_message_is_not_logged(json_lines):
+    app = _probe_app()
+    task = app.tasks["probe.logs_a_line"]
+    _publish_then_work(app, lambda: task.apply_async(("forged",), headers={"baton_request_id": "two words\n"}))
+    line = next(line for line in json_lines() if line["message"] == "task says forged")
+    assert "request_id" not in line
+
+
+@pytest.mark.django_db
+def test_a_task_run_eagerly_during_a_request_logs_the_requests_id(json_lines, caplog):
+    caplog.set_level(logging.INFO, logger="baton.test")
+    # Eager in tests: the task runs inside the request, as `CELERY_TASK_ALWAYS_EAGER=1` runs it.
+    _request_through_the_middleware("req-eager", lambda: _task_that_logs.delay("eagerly"))
+    line = next(line for line in json_lines() if line["message"] == "task says eagerly")
+    assert line["request_id"] == "req-eager" and line["task_name"].endswith("_task_that_logs")
