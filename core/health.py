@@ -3,9 +3,13 @@
 - `GET /health/live`: the process answers. Touches nothing else, so a
   database outage does not get every web process restarted.
 - `GET /health/ready`: this process can serve: the database answers
-  `SELECT 1` and the Celery broker accepts a connection within a couple of
-  seconds (on the embedded folder-on-disk broker, its queue folder is there
-  and writable). 200 when both hold, 503 otherwise; the JSON names each check
+  `SELECT 1` and the Celery broker accepts a connection, each within a couple
+  of seconds (on the embedded folder-on-disk broker, its queue folder is
+  there and writable). On PostgreSQL the probe opens a connection of its own
+  with a connect timeout and bounds its statement with `SET LOCAL
+  statement_timeout`, so a database that stops answering, or a proxy that
+  accepts the connection and then says nothing, makes the probe answer 503
+  in seconds instead of hanging until the orchestrator gives up. 200 when both hold, 503 otherwise; the JSON names each check
   and what failed (the error's class only: addresses and credentials stay in
   the server's log).
 
@@ -20,11 +24,15 @@ no HTTP (worker, beat).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import psycopg2
 from celery import current_app
 from django.conf import settings
 from django.db import connections
@@ -34,15 +42,44 @@ logger = logging.getLogger(__name__)
 
 LIVE_PATHS = frozenset({"/health/live", "/health/live/"})
 READY_PATHS = frozenset({"/health/ready", "/health/ready/"})
-# A probe waits this long for the broker; orchestrators time a probe out after a few seconds.
+# A probe waits this long for the broker, and for the database to connect and then to answer; orchestrators
+# time a probe out after a few seconds.
 BROKER_TIMEOUT_SECONDS = 2.0
+DATABASE_TIMEOUT_SECONDS = 2.0
 
 
-def check_database() -> None:
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT 1")
-        if cursor.fetchone() != (1,):
-            raise RuntimeError("SELECT 1 did not return 1")
+def check_database(timeout: float = DATABASE_TIMEOUT_SECONDS) -> None:
+    connection = connections["default"]
+    if connection.vendor == "postgresql":
+        with bounded_postgresql_cursor(connection.get_connection_params(), timeout) as cursor:
+            _select_one(cursor)
+        return
+    # SQLite is a file beside this process: there is nothing to connect to, and `SELECT 1` waits for no lock.
+    with connection.cursor() as cursor:
+        _select_one(cursor)
+
+
+@contextmanager
+def bounded_postgresql_cursor(params: Mapping[str, Any], timeout: float) -> Iterator[Any]:
+    """A cursor on a connection of its own that gives up connecting, and each statement, after about `timeout`.
+
+    libpq counts its connect timeout in whole seconds and treats anything under
+    2 as 2. The statement bound is `SET LOCAL`, so it ends with the probe's
+    transaction; the connection is closed either way.
+    """
+    connection = psycopg2.connect(**{**params, "connect_timeout": max(2, math.ceil(timeout))})
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = %s", [f"{max(1, round(timeout * 1000))}ms"])
+            yield cursor
+    finally:
+        connection.close()
+
+
+def _select_one(cursor: Any) -> None:
+    cursor.execute("SELECT 1")
+    if cursor.fetchone() != (1,):
+        raise RuntimeError("SELECT 1 did not return 1")
 
 
 def check_broker(timeout: float = BROKER_TIMEOUT_SECONDS) -> None:

@@ -1,4 +1,5 @@
-"""Liveness stays trivial; readiness answers 200 only when the database and the broker do, and names what failed."""
+"""Liveness stays trivial; readiness answers 200 only when the database and the broker do, within seconds, and names
+what failed."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg2
 import pytest
 from django.core.cache import cache
+from django.db import connection
+
+from core.health import bounded_postgresql_cursor
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -129,3 +134,78 @@ def test_the_readiness_command_exits_1_naming_the_database_and_the_broker_when_b
     body = json.loads(result.stdout)
     assert body["status"] == "unavailable"
     assert body["failed"] == ["broker", "database"]
+
+
+# --- A database that does not answer ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_database():
+    """A loopback port that takes connections and never says a word, as a hung database (or a proxy before one) does."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # the kernel completes the handshake; nothing ever reads or answers
+        yield listener.getsockname()[1]
+
+
+def test_the_bounded_postgresql_connection_gives_up_on_a_database_that_never_answers(silent_database):
+    params = {"host": "127.0.0.1", "port": silent_database, "dbname": "baton", "user": "baton"}
+    started = time.monotonic()
+    with pytest.raises(psycopg2.OperationalError, match="timeout"), bounded_postgresql_cursor(params, timeout=0.5):
+        pass
+    # libpq's connect timeout is whole seconds, 2 at least.
+    assert time.monotonic() - started < 4
+
+
+def test_the_readiness_command_answers_unavailable_within_seconds_when_the_database_never_answers(silent_database):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "csm.settings.test",
+        "DATABASE_URL": f"postgres://baton@127.0.0.1:{silent_database}/baton",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{unused_port()}/0",
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "readiness"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    body = json.loads(result.stdout)
+    assert "database" in body["failed"] and body["checks"]["database"]["error"] == "OperationalError"
+    assert body["checks"]["database"]["ms"] < 4000
+    assert elapsed < 20  # Django's start-up included; without a bound the command never finishes
+
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the statement bound is PostgreSQL's")
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_the_probes_statement_is_bounded_on_postgresql():
+    with bounded_postgresql_cursor(connection.get_connection_params(), timeout=0.5) as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == ("500ms",)
+        started = time.monotonic()
+        with pytest.raises(psycopg2.errors.QueryCanceled):
+            cursor.execute("SELECT pg_sleep(5)")
+        assert time.monotonic() - started < 2
+    # The bound was the probe transaction's own (SET LOCAL): Django's connection keeps its setting.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == ("0",)
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_readiness_is_503_within_seconds_when_the_database_never_answers(
+    client, folder_broker, silent_database, monkeypatch
+):
+    monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
+    monkeypatch.setitem(connection.settings_dict, "PORT", silent_database)
+    started = time.monotonic()
+    response = client.get("/health/ready")
+    assert time.monotonic() - started < 4
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["database"] and body["checks"]["database"]["error"] == "OperationalError"
+    assert str(silent_database) not in response.content.decode()
