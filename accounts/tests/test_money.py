@@ -95,9 +95,49 @@ def test_the_refresh_is_one_update_whatever_the_number_of_accounts(django_assert
     for currency in ["EUR", "GBP", "USD", "BRL"] * 10:
         AccountFactory(arr=D("1000"), currency=currency)
     with django_assert_num_queries(1):
-        assert converted_arr_refresh() == 40
+        # The USD accounts already hold their ARR and the BRL ones still have no rate: neither is rewritten.
+        assert converted_arr_refresh() == 20
     converted = dict(Account.objects.values_list("currency", "arr_reporting").distinct())
     assert converted == {"EUR": D("1100.00"), "GBP": D("1270.00"), "USD": D("1000.00"), "BRL": None}
+
+
+def test_a_refresh_rewrites_only_the_accounts_whose_converted_arr_changes() -> None:
+    eur_rate = rate("EUR", "1.10")
+    rate("GBP", "1.27")
+    eur = AccountFactory(arr=D("1000"), currency="EUR")
+    gbp = AccountFactory(arr=D("1000"), currency="GBP")
+    AccountFactory(arr=D("1000"), currency="USD")
+    assert converted_arr_refresh() == 2
+    assert converted_arr_refresh() == 0
+    eur_rate.rate_to_reporting = D("1.20")
+    eur_rate.save()
+    assert converted_arr_refresh() == 1
+    eur.refresh_from_db()
+    gbp.refresh_from_db()
+    assert (eur.arr_reporting, gbp.arr_reporting) == (D("1200.00"), D("1270.00"))
+    eur_rate.delete()
+    assert converted_arr_refresh() == 1
+    eur.refresh_from_db()
+    assert eur.arr_reporting is None
+
+
+def test_a_refresh_limited_to_accounts_or_currencies_leaves_the_others_stale(django_assert_num_queries) -> None:
+    rate("EUR", "1.10")
+    rate("GBP", "1.27")
+    first, second = AccountFactory(arr=D("1000"), currency="EUR"), AccountFactory(arr=D("1000"), currency="EUR")
+    pounds = AccountFactory(arr=D("1000"), currency="GBP")
+    assert converted_arr_refresh(account_ids=[first.pk]) == 1
+    assert converted_arr_refresh(currencies=["GBP"]) == 1
+    second.refresh_from_db()
+    assert second.arr_reporting is None
+    assert converted_arr_refresh(account_ids=[second.pk, pounds.pk], currencies=["EUR"]) == 1
+    with django_assert_num_queries(0):
+        assert converted_arr_refresh(account_ids=[]) == 0
+    assert dict(Account.objects.values_list("pk", "arr_reporting")) == {
+        first.pk: D("1100.00"),
+        second.pk: D("1100.00"),
+        pounds.pk: D("1270.00"),
+    }
 
 
 def test_adding_changing_and_deleting_a_rate_reconverts_that_currencys_accounts(admin: User) -> None:
