@@ -47,14 +47,21 @@ def test_the_360_shows_facts_people_timeline_and_stage_history(client, csm, own_
         (1, "Vp"),
         (2, "Lead"),
     ]
-    assert 'style="padding-left: 3.0rem" id="contact-' in page
+    # Indented by class (static/css/org_chart.css): the Content Security Policy forbids style attributes.
+    assert 'class="org-row org-depth-2" id="contact-' in page
+    assert 'style="padding-left' not in page
     # Newest first: the system entry from the stage change, then the notes.
     assert [entry.summary for entry in response.context["timeline"]][1:] == ["Newer note", "Older note"]
     assert response.context["timeline"][0].event == "stage_changed"
     assert [period.change.to_stage for period in response.context["stage_history"]] == ["adoption"]
     assert "Went live" in page
     assert response.context["can_edit"] and not response.context["can_reassign"]
-    assert 'id="note-form"' in page and 'id="touchpoint-form"' in page and 'id="stage-form"' in page
+    # The forms showing when the page opens are on it; the touchpoint and pulse tabs fetch theirs when opened.
+    assert 'id="note-form"' in page and 'id="stage-form"' in page and 'id="checkin-form"' in page
+    assert 'id="touchpoint-form"' not in page and 'id="pulse-form"' not in page
+    touchpoint_url = reverse("touchpoint-add", args=[own_account.pk])
+    assert f'hx-get="{touchpoint_url}" hx-trigger="show.bs.tab from:#log-touchpoint-tab once"' in page
+    assert f'hx-get="{reverse("pulse", args=[own_account.pk])}" hx-trigger="show.bs.tab from:#pulse-tab once"' in page
 
 
 def test_someone_who_cannot_change_the_account_reads_it_without_the_forms(client, other_csm, own_account):
@@ -67,6 +74,8 @@ def test_someone_who_cannot_change_the_account_reads_it_without_the_forms(client
     for marker in [
         'id="note-form"',
         'id="touchpoint-form"',
+        reverse("touchpoint-add", args=[own_account.pk]),
+        reverse("pulse", args=[own_account.pk]),
         'id="stage-form"',
         "Edit account",
         "Change coverage",

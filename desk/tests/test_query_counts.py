@@ -90,12 +90,13 @@ def test_the_account_360_budget(client, django_assert_num_queries, csm, own_acco
     outcomes = build_outcomes(n, own_account, csm)
     build_entitlements(n, own_account)
     client.force_login(csm)
-    # 10 for the page itself, the bell's unread count in the nav bar, and the
+    # 9 for the page itself, the bell's unread count in the nav bar, and the
     # health panel's 90-day snapshots and override in force, the open red flags,
     # the check-in questions, last check-in and current pulse, the success plans (3),
     # the handover under way (1), the readiness checklist (2), the renewals and outcomes (1)
-    # and the products the account holds (1).
-    with django_assert_num_queries(23):
+    # and the products the account holds (1). The touchpoint form's participants are read
+    # when its tab is opened (test_forms_on_open), not with the page.
+    with django_assert_num_queries(22):
         response = client.get(reverse("account-detail", args=[own_account.pk]))
     assert len(response.context["org_chart"]) == n
     assert len(response.context["timeline"]) == min(n, 30)

@@ -128,7 +128,7 @@ def test_a_departed_contact_is_not_offered_as_a_participant(client, csm, own_acc
     ContactFactory(account=own_account, first_name="Gone", departed=True)
     ContactFactory(account=own_account, first_name="Here")
     client.force_login(csm)
-    form = client.get(reverse("account-detail", args=[own_account.pk])).context["touchpoint_form"]
+    form = client.get(reverse("touchpoint-add", args=[own_account.pk]), **HTMX).context["touchpoint_form"]
     assert [c.first_name for c in form.fields["participants"].queryset] == ["Here"]
 
 

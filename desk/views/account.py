@@ -4,6 +4,11 @@ A plain (non-htmx) POST of a note, a touchpoint, an outcome or a stage change
 that does not validate answers 422 with the 360 again, the typed values kept;
 that is why these views live here, with the page, rather than in the app whose
 service they call.
+
+Forms hidden when the page loads (the touchpoint tab, the pulse tab) are not rendered with it: rendering
+every form on every view cost most of the page's time. Their tab fetches the form when it is opened, from
+a GET of the URL the form posts to (desk/partials/form_on_open.html); a form sent back with errors is
+rendered in place, as before.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from django.forms import BaseForm
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
@@ -76,7 +81,8 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
         "stage_history": stage_history_with_durations(account),
         "fiscal_year_start": calendar.month_name[account.fiscal_year_start_month],
         "note_form": NoteForm() if can_edit else None,
-        "touchpoint_form": TouchpointForm(account=account, prefix="tp") if can_edit else None,
+        # Behind its tab: fetched when opened, unless a POST sent it back with errors (`forms`).
+        "touchpoint_form": None,
         "stage_form": StageChangeForm(account=account) if can_edit else None,
         "health": account_health_panel(account),
         "flags": open_flags_for_account(account),
@@ -94,6 +100,9 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
         "entitlements": account_entitlements(account),
     }
     context.update(signals_context(user, account))
+    # The pulse sits behind its tab: fetched when opened (the pulse view answers htmx with the partial).
+    context["pulse_form"] = None
+    context["pulse_on_open"] = can_edit
     context.update(forms)
     return render(request, "desk/account_detail.html", context, status=status)
 
@@ -147,9 +156,24 @@ def note_add(request: DeskRequest, pk: int) -> HttpResponse:
     return _timeline_response(request, account, form, "note_form")
 
 
-@require_POST
+def _form_response(
+    request: DeskRequest, account: Account, form: BaseForm, form_name: str, *, heading: str
+) -> HttpResponse:
+    """A blank form of the 360 when its tab is opened: the form alone to htmx, else a page of its own."""
+    template = f"accounts/partials/{form_name}.html"
+    context = {"account": account, form_name: form}
+    if request.htmx:
+        return render(request, template, context)
+    return render(request, "desk/account_form_page.html", {**context, "heading": heading, "form_template": template})
+
+
+@require_http_methods(["GET", "POST"])
 def touchpoint_add(request: DeskRequest, pk: int) -> HttpResponse:
+    """GET: the blank touchpoint form (the 360's tab fetches it when opened). POST: log a touchpoint."""
     account = account_for_edit(request.user, pk)
+    if request.method == "GET":
+        form = TouchpointForm(account=account, prefix="tp")
+        return _form_response(request, account, form, "touchpoint_form", heading="Log a touchpoint")
     form = TouchpointForm(request.POST, account=account, prefix="tp")
     if form.is_valid():
         try:
