@@ -8,6 +8,7 @@ health is recomputed with the new tier's cadence and scorecard.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,32 +20,19 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.events import AccountsChanged
-from accounts.models import (
-    TERMS_FIELDS,
-    Account,
-    AccountTerms,
-    AuditAction,
-    AuditEvent,
-    Industry,
-    Region,
-    TermsSource,
-    Tier,
-    TierSource,
-)
+from accounts.models import Account, AuditAction, Industry, Region, Tier, TierSource
 from accounts.money.selectors import reporting_currency
 from accounts.services import audit_record
 from core import events
-from users.models import User
+from users.models import User, display_name
 
+from . import sql
 from .models import TierRule
 from .rules import NO_RATE, rule_tier_expression, ruled, tier_rules, with_rule_tier
 
 RULE_FIELDS = ("tier", "min_arr", "max_arr", "industry", "region")
 # Positions move out of the way first when rules are renumbered, so the unique position holds at every row.
 RENUMBER_OFFSET = 1_000_000
-WRITE_BATCH = 2000
-# What accounts.services.audit_event names an account as.
-ACCOUNT_SUBJECT = "account"
 # Largest amount a rule's threshold holds (DecimalField(16, 2)).
 MAX_AMOUNT = Decimal("99999999999999.99")
 
@@ -259,16 +247,13 @@ def tiers_apply(*, actor: User, expected: int | None = None) -> TierApply:
     """Move every account the rules place in another tier, as the preview showed; accounts set by hand stay.
 
     `expected` is the number of accounts the preview showed: when the book changed since, nothing
-    moves and the caller is told to look again. Fixed queries whatever the number of accounts,
-    except the inserts of history, which go in batches of WRITE_BATCH rows.
+    moves and the caller is told to look again. Fixed queries whatever the number of accounts:
+    the history and audit records are written with INSERT ... SELECT (sql.py), then the tiers
+    with one UPDATE, all three reading the same CASE the preview read.
     """
     rules = list(TierRule.objects.select_for_update().in_order())
-    rows = list(
-        _moving(rules)
-        .select_for_update(of=("self",))
-        .order_by("pk")
-        .values_list("pk", "tier", "rule_tier", "rule_id", *[name for name in TERMS_FIELDS if name != "tier"])
-    )
+    # Only what the caller is told comes back: the ids for the event, and each move for the counts.
+    rows = list(_moving(rules).select_for_update(of=("self",)).order_by("pk").values_list("pk", "tier", "rule_tier"))
     if expected is not None and expected != len(rows):
         raise ValidationError(
             {"expected": f"The rules now move {len(rows):,} accounts, not {expected:,}: look at the preview again."}
@@ -278,40 +263,20 @@ def tiers_apply(*, actor: User, expected: int | None = None) -> TierApply:
         return TierApply(moved=0, no_rate=no_rate, moves=[])
     now = timezone.now()
     ids = [row[0] for row in rows]
-    # One UPDATE: the same CASE the preview read sets the tier, on the rows locked above.
-    _moving(rules).filter(pk__gte=ids[0], pk__lte=ids[-1]).update(tier=rule_tier_expression(rules), updated_at=now)
-    reasons = {rule.pk: f"Rule {rule.position}: {rule.conditions_text(reporting_currency())}" for rule in rules}
-    terms_fields = [name for name in TERMS_FIELDS if name != "tier"]
-    terms: list[AccountTerms] = []
-    audits: list[AuditEvent] = []
-    counts: dict[tuple[str, str], int] = {}
-    # Rows are built by id, without an Account instance each: at a whole book's scale that halves the time.
-    for pk, old, new, rule_id, *values in rows:
-        terms.append(
-            AccountTerms(
-                account_id=pk,
-                effective_at=now,
-                recorded_by=actor,
-                source=TermsSource.EDITED,
-                tier=new,
-                **dict(zip(terms_fields, values, strict=True)),
-            )
-        )
-        audits.append(
-            AuditEvent(
-                actor=actor,
-                account_id=pk,
-                action=AuditAction.TIER_CHANGED,
-                subject_type=ACCOUNT_SUBJECT,
-                subject_id=pk,
-                changes={"tier": [old, new]},
-                reason=reasons[rule_id],
-                created_at=now,
-            )
-        )
-        counts[(old, new)] = counts.get((old, new), 0) + 1
-    AccountTerms.objects.bulk_create(terms, batch_size=WRITE_BATCH)
-    AuditEvent.objects.bulk_create(audits, batch_size=WRITE_BATCH)
+    # The rows locked above; an account created since, with a later id, waits for the next apply.
+    moving = _moving(rules).filter(pk__gte=ids[0], pk__lte=ids[-1])
+    currency = reporting_currency()
+    sql.moves_record(
+        moving,
+        now=now,
+        actor_id=actor.pk,
+        actor_name=display_name(actor),
+        reasons={rule.pk: f"Rule {rule.position}: {rule.conditions_text(currency)}" for rule in rules},
+    )
+    # Last: the records above read each account's tier before the move.
+    moving.update(tier=rule_tier_expression(rules), updated_at=now)
     events.announce(AccountsChanged(account_ids=tuple(ids), fields=frozenset({"tier"})))
+    # Counted from the locked rows rather than by another GROUP BY over the book: the same accounts, one pass fewer.
+    counts = Counter((old, new) for _, old, new in rows)
     moves = [TierMove(from_tier=old, to_tier=new, count=count) for (old, new), count in sorted(counts.items())]
     return TierApply(moved=len(rows), no_rate=no_rate, moves=moves)
