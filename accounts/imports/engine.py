@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -174,7 +175,7 @@ READ_AHEAD = 1
 
 def read_ahead(
     chunks: Iterable[Chunk | Problem], read: Callable[[Chunk], Any]
-) -> Iterator[tuple[Chunk | Problem, Any]]:
+) -> Generator[tuple[Chunk | Problem, Any], None, None]:
     """Each chunk (or problem) with what `read` makes of it, produced by a thread of its own up to READ_AHEAD
     chunks ahead. `read` and the chunks' source must not use the database: the thread has no connection of
     its own, and the import's transaction is the caller's. An error in the thread is raised here, in order."""
@@ -224,21 +225,24 @@ def run(
 ) -> Tally:
     """Plan chunk by chunk; when `write`, write each chunk's plans as it goes (the caller's transaction)."""
     tally = Tally()
-    for chunk, read in read_ahead(chunks, planner.read):
-        if isinstance(chunk, Problem):
-            tally.problem(chunk)
-            if chunk.column in {"file", "header"}:
-                tally.file_problem = True
-            if chunk.line is not None:
-                tally.rows += 1
-            continue
-        if not chunk.lines:
-            continue
-        tally.rows += len(chunk)
-        plans = planner.plan(chunk, read, tally)
-        if write and tally.ok:
-            planner.write(plans, tally)
-        if progress is not None:
-            progress(tally.rows)
+    # Closed explicitly, not left to the garbage collector: a write that fails stops the reading thread before
+    # the caller closes the file it reads.
+    with closing(read_ahead(chunks, planner.read)) as ahead:
+        for chunk, read in ahead:
+            if isinstance(chunk, Problem):
+                tally.problem(chunk)
+                if chunk.column in {"file", "header"}:
+                    tally.file_problem = True
+                if chunk.line is not None:
+                    tally.rows += 1
+                continue
+            if not chunk.lines:
+                continue
+            tally.rows += len(chunk)
+            plans = planner.plan(chunk, read, tally)
+            if write and tally.ok:
+                planner.write(plans, tally)
+            if progress is not None:
+                progress(tally.rows)
     planner.finish(tally, write=write and tally.ok)
     return tally

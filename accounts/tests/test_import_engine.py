@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from accounts.imports.engine import Chunk, Problem, read_ahead
+from accounts.imports.engine import Chunk, Problem, Tally, read_ahead, run
 
 
 def chunks(count: int, *, fail_after: int | None = None) -> Iterator[Chunk | Problem]:
@@ -43,4 +43,31 @@ def test_an_error_while_reading_is_raised_to_the_caller_after_the_chunks_before_
 def test_a_caller_that_stops_early_leaves_no_reading_thread_behind():
     for _chunk, _ in read_ahead(chunks(50), lambda chunk: None):
         break
+    assert not any(thread.name == "import-read-ahead" for thread in threading.enumerate())
+
+
+class FailingWriter:
+    """A planner whose second write fails, as a database error would."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def read(self, chunk: Chunk) -> None:
+        return None
+
+    def plan(self, chunk: Chunk, read: None, tally: Tally) -> None:
+        return None
+
+    def write(self, plans: None, tally: Tally) -> None:
+        self.written += 1
+        if self.written == 2:
+            raise RuntimeError("the database refused the chunk")
+
+    def finish(self, tally: Tally, *, write: bool) -> None:
+        pass
+
+
+def test_a_write_that_fails_stops_the_reading_thread_before_the_error_reaches_the_caller():
+    with pytest.raises(RuntimeError, match="refused"):
+        run(chunks(50), FailingWriter(), write=True)
     assert not any(thread.name == "import-read-ahead" for thread in threading.enumerate())
