@@ -149,6 +149,7 @@ class Account(models.Model):
         on_delete=models.PROTECT,
         related_name="owned_accounts",
         help_text="The assigned CSM.",
+        db_index=False,  # account_owner_renewal leads with it
     )
     pool = models.ForeignKey(
         "users.Team",
@@ -212,11 +213,11 @@ class Account(models.Model):
             models.Index(fields=["stage"], name="account_stage"),
             # An import finds accounts by domain without regard to case.
             models.Index(Lower("domain"), name="account_domain_lower"),
-            models.Index(fields=["-arr"], name="account_arr_desc"),
             # Sorting by converted ARR (largest first, unconverted last, ties by id) walks this index.
             DescNullsLastIndex(F("arr_reporting").desc(nulls_last=True), F("id"), name="account_arr_reporting_desc"),
             # The API's orderings, each with the id that makes a keyset position one row (walked backwards for "-").
             models.Index(fields=["name", "id"], name="account_api_name"),
+            # Walked backwards it is also the largest-ARR-first order of the bulk page (transitions).
             models.Index(fields=["arr", "id"], name="account_api_arr"),
             models.Index(ARR_REPORTING_SORT_KEY, F("id"), name="account_api_arr_reporting"),
             models.Index(RENEWAL_DATE_SORT_KEY, F("id"), name="account_api_renewal"),
