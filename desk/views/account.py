@@ -5,8 +5,8 @@ that does not validate answers 422 with the 360 again, the typed values kept;
 that is why these views live here, with the page, rather than in the app whose
 service they call.
 
-Forms hidden when the page loads (the touchpoint tab, the pulse tab) are not rendered with it: rendering
-every form on every view cost most of the page's time. Their tab fetches the form when it is opened, from
+Forms hidden when the page loads (the touchpoint tab, the pulse tab) are not rendered with it: the page's
+forms were a large part of its rendering time, whether or not anyone opened them. Their tab fetches the form when it is opened, from
 a GET of the URL the form posts to (desk/partials/form_on_open.html); a form sent back with errors is
 rendered in place, as before.
 """
