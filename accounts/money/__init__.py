@@ -7,6 +7,6 @@ rate in force today, so sums and sorts read one indexed column; it is null while
 known for the account's currency, and pages that sum money warn about those currencies
 (`selectors.missing_rate_currencies`) instead of counting them as zero.
 
-The converted column is refreshed set-based by `services.converted_arr_refresh`: by the account
+The converted column is refreshed set-based by `refresh.converted_arr_refresh`: by the account
 services when an ARR or currency changes, and by the rate services when a rate is written.
 """
