@@ -5,6 +5,7 @@ since mail clients need them and no page policy reads an email.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -74,3 +75,12 @@ def test_a_progress_bar_takes_its_width_from_a_class(percent, status, colour):
     )
     assert f'class="progress-bar{colour} w-pct-{percent}"' in html
     assert "style=" not in html
+
+
+def test_htmx_never_copies_a_style_attribute_when_it_swaps():
+    # htmx settles "class", "style", "width" and "height" by default: it would set the old element's style attribute
+    # (often an empty one Bootstrap's dropdown left behind) on the new one, which the policy refuses.
+    base = (ROOT / "templates" / "base.html").read_text()
+    config = json.loads(re.search(r"""<meta name="htmx-config" content='([^']*)'>""", base).group(1))
+    assert config["attributesToSettle"] == ["class", "width", "height"]
+    assert config["includeIndicatorStyles"] is False
