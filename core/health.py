@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg2
+import psycopg2  # type: ignore[import-untyped]  # no stubs installed
 from celery import current_app
 from django.conf import settings
 from django.db import connections
