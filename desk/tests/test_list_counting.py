@@ -81,3 +81,12 @@ def test_filters_are_counted_the_same_way(client, csm):
     client.force_login(csm)
     assert "100+ accounts" in table(client.get(reverse("account-list"), {"tier": "high"}))
     assert "5 accounts" in table(client.get(reverse("account-list"), {"tier": "low"}))
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "-5", "two"])
+def test_a_page_number_out_of_any_range_shows_the_nearest_page(client, csm, page):
+    AccountFactory.create_batch(60, owner=csm)
+    client.force_login(csm)
+    response = client.get(reverse("account-list"), {"page": page})
+    assert response.status_code == 200
+    assert response.context["page"].number in {1, 2} and "60 accounts" in table(response)

@@ -61,9 +61,13 @@ class CountedAheadPaginator(Paginator):
         return super().num_pages
 
 
+# A page number past any real list (50 million accounts): beyond it the count's LIMIT would overflow a bigint.
+LAST_PLAUSIBLE_PAGE = 1_000_000
+
+
 def _page_number(page: str | None) -> int:
     try:
-        return max(int(page or 1), 1)
+        return min(max(int(page or 1), 1), LAST_PLAUSIBLE_PAGE)
     except ValueError:
         return 1
 
