@@ -263,8 +263,7 @@ def tiers_apply(*, actor: User, expected: int | None = None) -> TierApply:
         return TierApply(moved=0, no_rate=no_rate, moves=[])
     now = timezone.now()
     ids = [row[0] for row in rows]
-    # The rows locked above; an account created since, with a later id, waits for the next apply.
-    moving = _moving(rules).filter(pk__gte=ids[0], pk__lte=ids[-1])
+    moving = sql.locked_only(_moving(rules), ids)
     currency = reporting_currency()
     sql.moves_record(
         moving,

@@ -10,11 +10,12 @@ Plain SQL around it that SQLite and PostgreSQL both run; the tier rules' tests w
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connection
 from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONArray, JSONObject
 
 from accounts.models import TERMS_FIELDS, AccountTerms, AuditAction, AuditEvent, TermsSource
@@ -59,6 +60,19 @@ def _derived(moving: QuerySet[Any]) -> tuple[str, list[Any]]:
     )
     sql, params = rows.query.get_compiler(connection=connection).as_sql()
     return sql, list(params)
+
+
+def locked_only(moving: QuerySet[Any], ids: Sequence[int]) -> QuerySet[Any]:
+    """`moving` cut down to the accounts locked and counted (`ids`, ascending), so the records, the UPDATE and
+    what the caller is told name the same accounts even if, say, a new exchange rate committed meanwhile makes
+    another account move.
+
+    PostgreSQL: those ids exactly. SQLite: their range; its transaction holds the write lock from its BEGIN
+    (transaction_mode IMMEDIATE), so no other write lands between the statements.
+    """
+    if connection.vendor == "postgresql":
+        return moving.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (list(ids),)))
+    return moving.filter(pk__gte=ids[0], pk__lte=ids[-1])
 
 
 def moves_record(

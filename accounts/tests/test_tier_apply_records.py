@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from accounts.events import AccountsChanged
@@ -23,6 +24,7 @@ from accounts.models import (
     TierSource,
 )
 from accounts.money.refresh import converted_arr_refresh
+from accounts.segments import sql
 from accounts.segments.services import tier_rule_create, tiers_apply
 from accounts.tests.factories import AccountFactory
 from core import events
@@ -138,3 +140,25 @@ def test_the_apply_runs_the_same_statements_for_3_or_30_accounts_moved(admin, ru
     terms, audits = moved_records()
     assert len(terms) == len(audits) == moving
     assert Account.objects.filter(tier=HIGH).count() == moving
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite's transaction holds the write lock from its start: nothing lands"
+)
+def test_an_account_that_starts_moving_after_the_lock_is_left_for_the_next_apply(admin, rules, monkeypatch):
+    first = AccountFactory(arr=D("150000"), tier=LOW)
+    between = AccountFactory(arr=D("50000"), tier=LOW)
+    last = AccountFactory(arr=D("150000"), tier=LOW)
+    record = sql.moves_record
+
+    def after_a_new_rate_committed(*args, **kwargs):
+        # As if a rate refresh committed once the moving accounts were locked: `between` would now move.
+        Account.objects.filter(pk=between.pk).update(arr_reporting=D("150000"))
+        record(*args, **kwargs)
+
+    monkeypatch.setattr(sql, "moves_record", after_a_new_rate_committed)
+    assert tiers_apply(actor=admin).moved == 2
+
+    terms, audits = moved_records()
+    assert [row.account_id for row in terms] == [row.account_id for row in audits] == [first.pk, last.pk]
+    assert dict(Account.objects.values_list("pk", "tier")) == {first.pk: HIGH, between.pk: LOW, last.pk: HIGH}
