@@ -118,16 +118,16 @@ def account_table_rows(accounts: Iterable[Account]) -> list[AccountRow]:
     rows = []
     for account in accounts:
         # The reverse one-to-one raises for an account never scored, though with_list_columns selected it.
-        health = getattr(account, "health", None)
-        scored = health is not None and health.score is not None
+        health: AccountHealth | None = getattr(account, "health", None)
+        score = None if health is None else health.score
         renewal = account.renewal_date
         rows.append(
             AccountRow(
                 account=account,
                 health=health,
                 href=reverse("account-detail", args=[account.pk]),
-                score=_whole(health.score) if scored else None,
-                band_label=health.get_band_display() if scored else "",
+                score=_whole(score),
+                band_label="" if health is None or score is None else health.get_band_display(),
                 stage_label=account.get_stage_display(),
                 tier_label=account.get_tier_display(),
                 days_in_stage=(now - account.stage_entered_at).days,
