@@ -242,7 +242,7 @@ TABLE: dict[str, dict[str, Expect]] = {
     # Writes on one account: whoever may change it.
     "stage-change": post_only(*EDITORS_BAD),
     "note-add": post_only(*EDITORS_BAD),
-    "touchpoint-add": post_only(*EDITORS_BAD),
+    "touchpoint-add": form(EDITORS, EDITORS_BAD),
     "outcome-add": post_only(*EDITORS_BAD),
     "account-edit": same(*EDITORS),
     "contact-create": same(*EDITORS),
