@@ -7,6 +7,7 @@ account services, which call it whenever an ARR or a currency changes, can impor
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -39,6 +40,8 @@ def converted_arr_refresh(*, account_ids: Iterable[int] | None = None, currencie
         f"SELECT MAX(effective_on) FROM {rates} AS other"
         " WHERE other.currency = candidate.currency AND other.effective_on <= %s)"
     )
+    prefix_params: list[Any]
+    lookup_params: list[Any]
     if connection.vendor == "postgresql":
         # A WITH query named twice (the new value and the comparison with the old) is computed once.
         prefix, prefix_params = f"WITH in_force AS ({in_force}) ", [today]
@@ -65,16 +68,16 @@ def converted_arr_refresh(*, account_ids: Iterable[int] | None = None, currencie
 
 def _refresh_conditions(
     *, account_ids: Iterable[int] | None, currencies: Iterable[str] | None
-) -> tuple[list[str] | None, list[object]]:
+) -> tuple[list[str] | None, list[Any]]:
     """The WHERE conditions limiting the refresh and their parameters; None when an empty list leaves nothing to do."""
     conditions: list[str] = []
-    params: list[object] = []
+    params: list[Any] = []
     for column, values in (("id", account_ids), ("currency", currencies)):
         if values is None:
             continue
-        values = list(values)
-        if not values:
+        listed: list[Any] = list(values)
+        if not listed:
             return None, []
-        conditions.append(f"{column} IN ({', '.join(['%s'] * len(values))})")
-        params.extend(values)
+        conditions.append(f"{column} IN ({', '.join(['%s'] * len(listed))})")
+        params.extend(listed)
     return conditions, params
