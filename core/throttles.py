@@ -16,6 +16,7 @@ import logging
 from typing import Any, cast
 
 from django.core.cache.backends.base import BaseCache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import DataError
 from rest_framework import exceptions, throttling
 from rest_framework.request import Request
@@ -127,11 +128,17 @@ class FailedAuthenticationGate:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
-    """DRF's handler, plus: a failed authentication counts against the caller's address, and a number the database
-    cannot hold (an id or filter value past 64 bits) is the caller's 400, not a 500."""
+    """DRF's handler, plus: a failed authentication counts against the caller's address, a number the database
+    cannot hold (an id or filter value past 64 bits) is the caller's 400, and a row deleted by another request
+    while this one was served is a 404, not a 500."""
     if isinstance(exc, OverflowError | DataError):
         logger.warning("Refused an out-of-range value: %s", exc)
         exc = exceptions.ValidationError({"detail": "A number in the request is out of range."})
+    if isinstance(exc, ObjectDoesNotExist):
+        # A row the view had found was deleted by another request before a service locked it (a contact whose
+        # account was deleted meanwhile): the caller asked for something that is no longer there.
+        logger.warning("A row went away while the request was served: %s", exc)
+        exc = exceptions.NotFound("Not found: it was deleted while the request was being served.")
     # Imported here: this module is loaded while DRF's views module (which reads the authentication setting) loads.
     from rest_framework.views import exception_handler as drf_exception_handler
 

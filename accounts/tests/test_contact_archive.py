@@ -82,6 +82,24 @@ def test_delete_through_the_api_archives_the_contact(api, csm, own_account):
     assert client.get(reverse("api:contact-detail", args=[contact.pk])).json()["archived_at"] is not None
 
 
+def test_a_contact_deleted_by_another_request_meanwhile_is_a_404_not_a_500(api, csm, own_account, monkeypatch):
+    from accounts.api.views import ContactViewSet
+
+    contact = ContactFactory(account=own_account)
+    found = ContactViewSet.get_object
+
+    def found_then_gone(view):
+        # The view finds the contact, then another request deletes its account before the archive locks it.
+        instance = found(view)
+        Contact.objects.filter(pk=instance.pk).delete()
+        return instance
+
+    monkeypatch.setattr(ContactViewSet, "get_object", found_then_gone)
+    response = api(csm).delete(reverse("api:contact-detail", args=[contact.pk]))
+    assert response.status_code == 404
+    assert "deleted while the request was being served" in response.json()["detail"]
+
+
 def test_lists_leave_archived_contacts_out_unless_asked(api, csm, own_account):
     kept, archived = ContactFactory(account=own_account), ContactFactory(account=own_account)
     contact_archive(actor=csm, contact=archived)
