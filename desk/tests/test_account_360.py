@@ -47,8 +47,8 @@ def test_the_360_shows_facts_people_timeline_and_stage_history(client, csm, own_
         (1, "Vp"),
         (2, "Lead"),
     ]
-    # Indented by class (static/css/org_chart.css): the Content Security Policy forbids style attributes.
-    assert 'class="org-row org-depth-2" id="contact-' in page
+    # Indented by class (static/css/baton.css): the Content Security Policy forbids style attributes.
+    assert 'class="org-row indent-2" id="contact-' in page
     assert 'style="padding-left' not in page
     # Newest first: the system entry from the stage change, then the notes.
     assert [entry.summary for entry in response.context["timeline"]][1:] == ["Newer note", "Older note"]

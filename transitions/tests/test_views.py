@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
@@ -222,6 +223,19 @@ def test_the_brief_and_the_playbook_pages_render(client, manager, transition, ac
     assert "Handover brief: Acme Robotics" in brief and "Why they bought" in brief
     assert client.get(reverse("playbook-list")).status_code == 200
     assert client.get(reverse("playbook-edit", args=[transition.playbook_id])).status_code == 403
+
+
+def test_the_brief_indents_each_stakeholder_one_level_per_manager_and_no_deeper_than_twelve(client, manager, account):
+    boss = ContactFactory(account=account, first_name="Level", last_name="0")
+    for level in range(1, 15):
+        boss = ContactFactory(account=account, first_name="Level", last_name=str(level), reports_to=boss)
+    client.force_login(manager)
+
+    brief = client.get(reverse("handover-brief", args=[account.pk])).content.decode()
+
+    # Classes from static/css/baton.css, as on the Account 360: the Content Security Policy forbids style attributes.
+    indents = re.findall(r'class="py-1 border-bottom border-light (indent-\d+)"', brief)
+    assert indents == [f"indent-{level}" for level in range(13)] + ["indent-12", "indent-12"]
 
 
 def test_cockpit_tasks_due_the_same_day_stay_grouped_by_handover_in_playbook_order(
