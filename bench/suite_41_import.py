@@ -7,6 +7,11 @@ Since nothing commits, the foreign-key checks a commit would run are run and tim
 (a figure of their own, beside the import's). Where PostgreSQL runs on this machine, the CPU
 time of the connection's server process is given beside the worker's.
 
+On PostgreSQL the suite also measures the floor under any import into this schema: the same number of
+accounts written by INSERT ... SELECT computed in the database, a statement per chunk (no file, no Python, no history, audit
+or tags), with the table's indexes and its commit's key checks, then the same rows into a copy of the
+table without indexes. No import can write accounts faster than the first figure on this machine.
+
     python -m bench.suite_41_import <csv path>     (the child: prints its figures as JSON)
 """
 
@@ -115,6 +120,8 @@ def run() -> list:
             results.append(
                 Result(f"accounts import worker peak RSS, {rows:,} rows", round(peaks[rows], 1), "MB", "", True)
             )
+            if "floor_insert_seconds" in figures:
+                results.extend(_floor_results(rows, figures))
     growth = peaks[ROWS[-1]] / peaks[ROWS[0]]
     results.append(
         Result(
@@ -128,8 +135,98 @@ def run() -> list:
     return results
 
 
+def _floor_results(rows: int, figures: dict) -> list:
+    from bench.core import Result
+
+    insert, checks, bare = (
+        figures["floor_insert_seconds"],
+        figures["floor_checks_seconds"],
+        figures["floor_bare_seconds"],
+    )
+    return [
+        Result(
+            name=f"floor, no import: {rows:,} accounts by INSERT ... SELECT in the database, with the table's "
+            f"{figures['floor_indexes']} indexes and its key checks ({insert:.1f} s + {checks:.1f} s of checks; "
+            f"load {figures['floor_load']:.1f})",
+            value=round(rows / (insert + checks)),
+            unit="rows/s",
+            goal="",
+            met=True,
+        ),
+        Result(
+            name=f"floor, no import: the same {rows:,} rows into a copy of the table without indexes ({bare:.2f} s)",
+            value=round(rows / bare),
+            unit="rows/s",
+            goal="",
+            met=True,
+        ),
+    ]
+
+
 class _RolledBack(Exception):
     pass
+
+
+def _floor_rows_sql(table: str) -> str:
+    # (%% is psycopg's escape for a literal %.) Values shaped like the generated file's (see write_file), computed by the database from a row number.
+    return f"""
+        INSERT INTO {table} (name, domain, external_id, industry, region, employee_band, arr, currency,
+            contract_start, renewal_date, fiscal_year_start_month, tier, coverage, stage, stage_entered_at,
+            why_they_bought, tech_stack_notes, created_at, updated_at, owner_id, pool_id, arr_reporting,
+            tier_reason, tier_source)
+        SELECT 'Floor Company ' || n, 'floor-' || n || '.example', 'BENCH-FLOOR-' || n,
+            (ARRAY['software', 'healthcare', 'retail', 'unknown', 'financial_services'])[1 + n %% 5],
+            (ARRAY['emea', 'na', 'apac', 'unknown', 'latam'])[1 + n %% 5], '',
+            10000 + (n * 37) %% 490000, CASE WHEN n %% 4 = 0 THEN 'EUR' ELSE 'USD' END,
+            make_date(2020 + n %% 5, 1 + n %% 12, 1), make_date(2021 + n %% 5, 1 + n %% 12, 1), 1,
+            (ARRAY['high', 'low', 'tech'])[1 + n %% 3], 'assigned',
+            (ARRAY['onboarding', 'adoption', 'success', 'at_risk'])[1 + n %% 4], now(), '', '', now(), now(),
+            (%s::bigint[])[1 + n %% cardinality(%s::bigint[])], NULL, 10000 + (n * 37) %% 490000, '', 'rules'
+        FROM generate_series(%s, %s) AS n
+    """
+
+
+def floor(rows: int) -> dict:
+    """The floor's figures (see the module's docstring), each run in a transaction rolled back."""
+    from django.db import connection, transaction
+
+    from accounts.imports.engine import CHUNK_ROWS
+    from accounts.models import Account
+    from users.models import User
+
+    table = Account._meta.db_table
+    owners = list(User.objects.filter(role=User.Role.CSM, is_active=True).values_list("pk", flat=True)[:20])
+    figures: dict = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [table])
+        (figures["floor_indexes"],) = cursor.fetchone()
+    for bare in (False, True):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                target = table
+                if bare:
+                    target = "bench_floor_bare"
+                    cursor.execute(
+                        f"CREATE TEMPORARY TABLE {target} (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY)"
+                    )
+                started = time.perf_counter()
+                # In statements of the import's chunk size, as the import writes them.
+                for first in range(1, rows + 1, CHUNK_ROWS):
+                    last = min(first + CHUNK_ROWS - 1, rows)
+                    cursor.execute(_floor_rows_sql(target), [owners, owners, first, last])
+                elapsed = time.perf_counter() - started
+                if bare:
+                    figures["floor_bare_seconds"] = elapsed
+                else:
+                    figures["floor_insert_seconds"] = elapsed
+                    started = time.perf_counter()
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    figures["floor_checks_seconds"] = time.perf_counter() - started
+                    figures["floor_load"] = os.getloadavg()[0]
+                raise _RolledBack
+        except _RolledBack:
+            pass
+    return figures
 
 
 def _database_cpu_seconds() -> float | None:
@@ -204,6 +301,8 @@ def child(path: str) -> dict:
     except _RolledBack:
         pass
     figures["peak_rss_mb"] = _peak_rss_mb()
+    if connection.vendor == "postgresql":
+        figures.update(floor(figures["created"]))
     return figures
 
 
