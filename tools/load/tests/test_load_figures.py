@@ -116,7 +116,33 @@ def test_the_mix_is_compared_with_the_cheapest_kind_alone_and_with_what_the_kind
     assert (share.value, share.met) == (50.0, False)
     assert rows["mixed p95"].met
     assert rows["errors in every run (sign-ins included)"].met
-    assert rows["mixed throughput / what the kinds alone predict for this mix (16.0 req/s)"].value == 125.0
+    predicted = rows[
+        "mixed throughput / what the kinds alone predict for this mix (16.0 req/s): no kind drags the rest down"
+    ]
+    assert (predicted.value, predicted.met) == (125.0, True)
+    # With no kind slowing another, this mix of a 10 and a 40 req/s kind reaches 16 req/s: 40% of the cheapest.
+    ceiling = rows[
+        "most that share could be for this mix, were no kind to slow another "
+        "(what the kinds alone predict / api account detail alone)"
+    ]
+    assert ceiling.value == 40.0
+
+
+def test_a_mix_slower_than_its_kinds_alone_predict_misses_the_drag_goal():
+    mixed = _run(
+        "mixed",
+        [COCKPIT, API_DETAIL],
+        rps=11.0,
+        by_kind={COCKPIT: Figures(requests=100, rps=5.5), API_DETAIL: Figures(requests=100, rps=5.5)},
+    )
+    mixed.total.requests = 200
+    alone = {COCKPIT: _run(COCKPIT, [COCKPIT], rps=10.0), API_DETAIL: _run(API_DETAIL, [API_DETAIL], rps=40.0)}
+    rows = {row.name: row for row in goals(runs=[mixed, *alone.values()], mixed=mixed, alone=alone, context=CONTEXT)}
+    drag = rows[
+        "mixed throughput / what the kinds alone predict for this mix (16.0 req/s): no kind drags the rest down"
+    ]
+    # 11 of the 16 a second the kinds alone predict: something in the mix slows the rest.
+    assert (drag.value, drag.met) == (68.8, False)
 
 
 def test_an_error_in_any_run_or_a_slow_mix_misses_its_goal():
