@@ -158,6 +158,16 @@ def _fmt(value: float) -> str:
     return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
 
 
+def counted(number: float, noun: str) -> str:
+    """`number` followed by its noun, singular for exactly one: "1 day", "0 days", "2 days", "1.5 points".
+
+    The reasons (written here for both recompute paths) and the flood guard's audit line count through
+    it, so none of them says "in 1 days".
+    """
+    shown = str(number) if isinstance(number, int) else _fmt(number)
+    return f"{shown} {noun if number == 1 else noun + 's'}"
+
+
 # --- evaluators: (rule params, facts, today, cadences) -> (reason, values) or None -----
 
 
@@ -186,7 +196,7 @@ def _score_drop(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str,
     drop = round(f.score_7d_ago - f.score, 1)
     if drop < p["points"]:
         return None
-    reason = f"Health score fell {_fmt(drop)} points in 7 days (from {_fmt(f.score_7d_ago)} to {_fmt(f.score)})."
+    reason = f"Health score fell {counted(drop, 'point')} in 7 days (from {_fmt(f.score_7d_ago)} to {_fmt(f.score)})."
     return reason, {
         "score": f.score,
         "score_7d_ago": f.score_7d_ago,
@@ -212,7 +222,7 @@ def _no_touchpoint(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[s
         days = (today - since).days
         if days < p["days"]:
             return None
-        reason = f"No touchpoint for {days} days (last on {since:%d %b %Y}; limit {p['days']})."
+        reason = f"No touchpoint for {counted(days, 'day')} (last on {since:%d %b %Y}; limit {p['days']})."
         return reason, {
             "days_since": days,
             "since": since.isoformat(),
@@ -231,14 +241,16 @@ def _no_touchpoint(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[s
     stage = Stage(f.stage).label if f.stage in Stage.values else f.stage
     if since == entered:
         reason = (
-            f"No touchpoint since the account entered {stage} on {since:%d %b %Y}: {days} days (limit {p['days']})."
+            f"No touchpoint since the account entered {stage} on {since:%d %b %Y}: "
+            f"{counted(days, 'day')} (limit {p['days']})."
         )
     elif since == arrived:
         reason = (
-            f"No touchpoint since the account came into Baton on {since:%d %b %Y}: {days} days (limit {p['days']})."
+            f"No touchpoint since the account came into Baton on {since:%d %b %Y}: "
+            f"{counted(days, 'day')} (limit {p['days']})."
         )
     else:
-        reason = f"No touchpoint in the last {days} days, as far back as Baton looks (limit {p['days']})."
+        reason = f"No touchpoint in the last {counted(days, 'day')}, as far back as Baton looks (limit {p['days']})."
     return reason, {
         "days_since": days,
         "since": since.isoformat(),
@@ -269,7 +281,10 @@ def _missed_checkin(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[
     days = (today - since).days
     if days <= allowed:
         return None
-    reason = f"Check-in overdue: {days} days without one ({described}); cadence is every {cadence} days."
+    reason = (
+        f"Check-in overdue: {counted(days, 'day')} without one ({described}); "
+        f"cadence is every {counted(cadence, 'day')}."
+    )
     return reason, {
         "days_since": days,
         "since": since.isoformat(),
@@ -289,11 +304,11 @@ def _onboarding_not_engaged(p: dict, f: AccountFacts, today: dt.date, cadences: 
     checkpoint = reached[-1]
     gaps = []
     if f.touchpoints_since_onboarding < p["min_touchpoints"]:
-        gaps.append(f"{f.touchpoints_since_onboarding} touchpoints (needs {p['min_touchpoints']})")
+        gaps.append(f"{counted(f.touchpoints_since_onboarding, 'touchpoint')} (needs {p['min_touchpoints']})")
     if f.active_users_7d is None:
-        gaps.append(f"no usage recorded (needs {_fmt(p['min_active_users'])} active users a day)")
+        gaps.append(f"no usage recorded (needs {counted(p['min_active_users'], 'active user')} a day)")
     elif f.active_users_7d < p["min_active_users"]:
-        gaps.append(f"{_fmt(f.active_users_7d)} active users a day (needs {_fmt(p['min_active_users'])})")
+        gaps.append(f"{counted(f.active_users_7d, 'active user')} a day (needs {_fmt(p['min_active_users'])})")
     if not gaps:
         return None
     reason = f"Not engaged by day {checkpoint} of onboarding (now day {day_n}): {'; '.join(gaps)}."
@@ -351,7 +366,7 @@ def _champion_departed(p: dict, f: AccountFacts, today: dt.date, cadences: Mappi
     if not recent and f.champion_known:
         return None
     replacement = "a champion is still known" if f.champion_known else "no champion is known now"
-    reason = f"Champion departed on {f.champion_departed_on:%d %b %Y} ({days} days ago); {replacement}."
+    reason = f"Champion departed on {f.champion_departed_on:%d %b %Y} ({counted(days, 'day')} ago); {replacement}."
     return reason, {
         "departed_on": f.champion_departed_on.isoformat(),
         "days_ago": days,
@@ -391,9 +406,9 @@ def _renewal_not_green(p: dict, f: AccountFacts, today: dt.date, cadences: Mappi
     if days < 0 or days > window:
         return None
     health = f"health is {f.band}" if f.band else "there is no health score yet"
-    reason = f"Renewal in {days} days ({f.renewal_date:%d %b %Y}) and {health}."
+    reason = f"Renewal in {counted(days, 'day')} ({f.renewal_date:%d %b %Y}) and {health}."
     if window < int(p["days"]):
-        reason += f" Watched from {window} days before, a {p['term_share']:g} share of the contract term."
+        reason += f" Watched from {counted(window, 'day')} before, a {p['term_share']:g} share of the contract term."
     return reason, {
         "renewal_date": f.renewal_date.isoformat(),
         "days_to_renewal": days,

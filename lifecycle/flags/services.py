@@ -56,7 +56,7 @@ from lifecycle.flags.events import (
     FloodWarningsRaised,
 )
 from lifecycle.flags.models import AlertSettings, FloodWarning
-from lifecycle.flags.rules import Firing, validate_params
+from lifecycle.flags.rules import Firing, counted, validate_params
 from lifecycle.models import UNRESOLVED, AlertRule, FlagStatus, RedFlag
 from users.models import User
 from users.permissions import can_configure, can_edit_account, oversees_alerts
@@ -512,7 +512,7 @@ def flood_warning_acknowledge(*, actor: User, warning: FloodWarning) -> FloodWar
             actor=actor,
             action=AuditAction.FLOOD_WARNING_ACKNOWLEDGED,
             subject=warning,
-            reason=f"{warning.rule.name}: {warning.fired} new flags on {warning.day}",
+            reason=f"{warning.rule.name}: {counted(warning.fired, 'new flag')} on {warning.day}",
         )
     return FloodWarning.objects.select_related("rule", "acknowledged_by").get(pk=warning.pk)
 

@@ -141,6 +141,14 @@ class TestTheCheck:
         assert warning.fired == 6 and warning.book_size == 11 and warning.acknowledged_at is None
         assert [event.warning_ids for event in announced] == [(warning.pk,)]
 
+    @pytest.mark.parametrize("silent, said", [(1, "1 new flag"), (2, "2 new flags")])
+    def test_the_acknowledgement_in_the_audit_log_counts_the_flags(self, now, manager, silent, said):
+        silent_book(accounts=2, silent=silent)
+        health_recompute_all_inline(day=TODAY)
+        flood_warning_acknowledge(actor=manager, warning=FloodWarning.objects.get())
+        [entry] = AuditEvent.objects.filter(action=AuditAction.FLOOD_WARNING_ACKNOWLEDGED)
+        assert entry.reason == f"No touchpoint in 30 days: {said} on {TODAY}"
+
     def test_an_empty_book_is_never_flooded(self, now):
         assert flood_guard_check(day=TODAY, run_started_at=timezone.now()) == []
 

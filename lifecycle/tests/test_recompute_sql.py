@@ -676,6 +676,51 @@ def test_a_back_fill_of_an_earlier_day_clears_only_flags_raised_by_then_on_both_
     assert statuses["NPS detractor"] == "cleared"
 
 
+def test_both_paths_say_1_day_and_2_days_in_the_same_words(clock):
+    # Unscored (a tech-touch card without measures), so never green: the renewal rule fires however close.
+    _scorecard("Tech-touch (no measures yet)", {}, tier="tech")
+    AlertRule.objects.create(name="Quiet for a day", kind="no_touchpoint", severity="low", params={"days": 1})
+    cases: dict[str, Account] = {}
+    for days in (0, 1, 2):
+        account = AccountFactory(
+            name=f"{days} away",
+            tier="tech",
+            stage="success",
+            stage_entered_at=NOW - dt.timedelta(days=200),
+            contract_start=TODAY - dt.timedelta(days=400),  # a long term: the full 90-day window, said no more
+            renewal_date=TODAY + dt.timedelta(days=days),
+        )
+        Account.objects.filter(pk=account.pk).update(created_at=account.stage_entered_at)
+        ContactFactory(
+            account=account, deal_role=DealRole.CHAMPION, departed=True, departed_at=TODAY - dt.timedelta(days=days)
+        )
+        TimelineEntryFactory(account=account, kind=TimelineKind.TOUCHPOINT, channel="call", occurred_at=_at(days))
+        cases[account.name] = account
+    results = assert_paths_agree(day=TODAY, scope=_scope_of(cases))
+
+    reasons = {
+        (name, AlertRule.objects.get(pk=flag["rule_id"]).kind): flag["reason"]
+        for name, flags in _by_case(cases, results["flags"]).items()
+        for flag in flags
+    }
+    for days, said in ((0, "0 days"), (1, "1 day"), (2, "2 days")):
+        renewal, departed = TODAY + dt.timedelta(days=days), TODAY - dt.timedelta(days=days)
+        name = f"{days} away"
+        assert (
+            reasons[name, "renewal_not_green"]
+            == f"Renewal in {said} ({renewal:%d %b %Y}) and there is no health score yet."
+        )
+        assert reasons[name, "champion_departed"] == (
+            f"Champion departed on {departed:%d %b %Y} ({said} ago); no champion is known now."
+        )
+    assert ("0 away", "no_touchpoint") not in reasons
+    for days, said in ((1, "1 day"), (2, "2 days")):
+        last = TODAY - dt.timedelta(days=days)
+        assert (
+            reasons[f"{days} away", "no_touchpoint"] == f"No touchpoint for {said} (last on {last:%d %b %Y}; limit 1)."
+        )
+
+
 # --- west of UTC ------------------------------------------------------------------------------------------
 
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from lifecycle.flags.rules import DEFAULT_PARAMS, Firing, evaluate_rules, validate_params
+from lifecycle.flags.rules import DEFAULT_PARAMS, Firing, counted, evaluate_rules, validate_params
 from lifecycle.health.facts import AccountFacts
 from lifecycle.models import AlertRule, RuleKind
 
@@ -209,7 +209,7 @@ class TestOnboardingNotEngaged:
             self.onboarding(30, touchpoints=1),
             **self.PARAMS,
         )
-        assert firing.reason == "Not engaged by day 30 of onboarding (now day 30): 1 touchpoints (needs 2)."
+        assert firing.reason == "Not engaged by day 30 of onboarding (now day 30): 1 touchpoint (needs 2)."
         assert firing.values["checkpoint"] == 30
 
     def test_quiet_on_day_29(self) -> None:
@@ -476,6 +476,72 @@ class TestSpendRising:
             spend_previous_90d=Decimal("10000"),
         )
         assert fire(RuleKind.SPEND_RISING, unknown) is None
+
+
+class TestCountsInReasons:
+    """A reason says "1 day" and "2 days", and "0 days" as English does."""
+
+    @pytest.mark.parametrize(
+        "number, noun, said",
+        [(0, "day", "0 days"), (1, "day", "1 day"), (2, "day", "2 days"), (1.0, "point", "1 point")]
+        + [(1.5, "point", "1.5 points"), (1, "new flag", "1 new flag")],
+    )
+    def test_a_count_is_singular_only_for_exactly_one(self, number: float, noun: str, said: str) -> None:
+        assert counted(number, noun) == said
+
+    @pytest.mark.parametrize(
+        "days, said", [(0, "Renewal in 0 days"), (1, "Renewal in 1 day"), (2, "Renewal in 2 days")]
+    )
+    def test_a_renewal(self, days: int, said: str) -> None:
+        item = facts(renewal_date=TODAY + dt.timedelta(days=days), band="yellow")
+        assert fire(RuleKind.RENEWAL_NOT_GREEN, item).reason.startswith(f"{said} (")
+
+    def test_a_renewal_watched_from_one_day_before(self) -> None:
+        # A 4-day term watched for a quarter of it: from 1 day before.
+        item = facts(contract_start=TODAY - dt.timedelta(days=3), renewal_date=TODAY + dt.timedelta(days=1), band="red")
+        assert fire(RuleKind.RENEWAL_NOT_GREEN, item).reason == (
+            "Renewal in 1 day (01 Jul 2025) and health is red. Watched from 1 day before, a 0.25 share of the "
+            "contract term."
+        )
+
+    @pytest.mark.parametrize("days, said", [(1, "1 day"), (2, "2 days")])
+    def test_no_touchpoint(self, days: int, said: str) -> None:
+        firing = fire(RuleKind.NO_TOUCHPOINT, facts(last_touchpoint_at=at(days)), days=1)
+        assert firing.reason.startswith(f"No touchpoint for {said} (")
+        entered = facts(last_touchpoint_at=None, stage_entered_on=TODAY - dt.timedelta(days=days))
+        assert f": {said} (limit 1)." in fire(RuleKind.NO_TOUCHPOINT, entered, days=1).reason
+
+    @pytest.mark.parametrize("days, said", [(1, "1 day"), (2, "2 days")])
+    def test_a_champion_departed(self, days: int, said: str) -> None:
+        item = facts(champion_departed_on=TODAY - dt.timedelta(days=days), champion_known=False)
+        assert f"({said} ago);" in fire(RuleKind.CHAMPION_DEPARTED, item).reason
+
+    def test_a_check_in_cadence_of_one_day(self) -> None:
+        item = facts(stage="adoption", tier="tech", last_checkin_at=at(2))
+        assert fire(RuleKind.MISSED_CHECKIN, item, cadences={"tech": 1}).reason == (
+            "Check-in overdue: 2 days without one (last check-in on 28 Jun 2025); cadence is every 1 day."
+        )
+
+    @pytest.mark.parametrize("drop, said", [(1.0, "1 point"), (2.0, "2 points")])
+    def test_a_score_drop(self, drop: float, said: str) -> None:
+        firing = fire(RuleKind.SCORE_DROP, facts(score_7d_ago=60.0, score=60.0 - drop), points=1)
+        assert firing.reason.startswith(f"Health score fell {said} in 7 days")
+
+    def test_onboarding_touchpoints_and_active_users(self) -> None:
+        params = {"checkpoints": [30], "min_touchpoints": 3, "min_active_users": 1}
+        item = facts(stage="onboarding", contract_start=TODAY - dt.timedelta(days=30), touchpoints_since_onboarding=2)
+        assert fire(RuleKind.ONBOARDING_NOT_ENGAGED, item, **params).reason.endswith(
+            ": 2 touchpoints (needs 3); no usage recorded (needs 1 active user a day)."
+        )
+        item = facts(
+            stage="onboarding",
+            contract_start=TODAY - dt.timedelta(days=30),
+            touchpoints_since_onboarding=0,
+            active_users_7d=1.0,
+        )
+        assert fire(RuleKind.ONBOARDING_NOT_ENGAGED, item, **{**params, "min_active_users": 2}).reason.endswith(
+            ": 0 touchpoints (needs 3); 1 active user a day (needs 2)."
+        )
 
 
 class TestScope:
