@@ -31,6 +31,7 @@ from accounts.models import TERMS_FIELDS, Account, AccountTerms, AuditAction, Au
 from accounts.money.selectors import rate_in_force_subquery, reporting_currency
 from accounts.segments.models import TierRule
 from accounts.segments.rules import NO_RATE, rule_tier_expression
+from accounts.sql import ACCOUNT_SUBJECT, AUDIT_COLUMNS, insert_into, quote
 
 STAGE_TABLE = "accounts_import_stage"
 # The account columns an import writes from a row (owner and pool as ids), in the staging tables' order (after
@@ -59,10 +60,6 @@ STAGED = (
 )
 
 
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
 def rows_load(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, text: Sequence[str] = ()) -> None:
     """Insert `rows` (tuples in `columns` order, None for NULL) into `table` in one statement.
 
@@ -70,7 +67,7 @@ def rows_load(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
     columns, where it is the empty string (FORCE_NOT_NULL), so every column that may hold an
     empty string must be named in `text`. Moments must already be text (`moment_text`).
     """
-    names = ", ".join(_quote(name) for name in columns)
+    names = ", ".join(quote(name) for name in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             buffer = io.StringIO()
@@ -78,11 +75,11 @@ def rows_load(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
             buffer.seek(0)
             options = "FORMAT csv"
             if text:
-                options += f", FORCE_NOT_NULL ({', '.join(_quote(name) for name in text)})"
-            cursor.copy_expert(f"COPY {_quote(table)} ({names}) FROM STDIN WITH ({options})", buffer)
+                options += f", FORCE_NOT_NULL ({', '.join(quote(name) for name in text)})"
+            cursor.copy_expert(f"COPY {quote(table)} ({names}) FROM STDIN WITH ({options})", buffer)
         else:
             placeholders = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {_quote(table)} ({names}) VALUES ({placeholders})", list(rows))
+            cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({placeholders})", list(rows))
 
 
 def adapt_moment(value: dt.datetime | None) -> Any:
@@ -118,18 +115,16 @@ def _stage_create(table: str, columns: Sequence[str], extra: str = "") -> None:
     expression compiled for the account table reads them the same way on both databases."""
     names = ("owner" if name == "owner_id" else "pool" if name == "pool_id" else name for name in columns)
     fields = [Account._meta.get_field(name) for name in names]
-    typed = ", ".join(
-        f"{_quote(name)} {field.db_type(connection)}" for name, field in zip(columns, fields, strict=True)
-    )
+    typed = ", ".join(f"{quote(name)} {field.db_type(connection)}" for name, field in zip(columns, fields, strict=True))
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {_quote(table)}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {_quote(table)} (id bigint NOT NULL, {typed}{extra})")
+        cursor.execute(f"DROP TABLE IF EXISTS {quote(table)}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {quote(table)} (id bigint NOT NULL, {typed}{extra})")
 
 
 def _stage_empty(table: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"TRUNCATE {_quote(table)}" if connection.vendor == "postgresql" else f"DELETE FROM {_quote(table)}"
+            f"TRUNCATE {quote(table)}" if connection.vendor == "postgresql" else f"DELETE FROM {quote(table)}"
         )
 
 
@@ -143,8 +138,8 @@ def stage_create() -> None:
 
 def stage_drop() -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {_quote(STAGE_TABLE)}")
-        cursor.execute(f"DROP TABLE IF EXISTS {_quote(UPDATE_TABLE)}")
+        cursor.execute(f"DROP TABLE IF EXISTS {quote(STAGE_TABLE)}")
+        cursor.execute(f"DROP TABLE IF EXISTS {quote(UPDATE_TABLE)}")
 
 
 def _tier(rules: Sequence[TierRule]) -> tuple[str, list[Any]]:
@@ -193,7 +188,7 @@ def account_ids_reserve(count: int) -> list[int]:
             return sorted(row[0] for row in cursor.fetchall())
         cursor.execute(
             f"SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
-            f"COALESCE((SELECT max(id) FROM {_quote(table)}), 0))",
+            f"COALESCE((SELECT max(id) FROM {quote(table)}), 0))",
             [table],
         )
         (last,) = cursor.fetchone()
@@ -224,42 +219,49 @@ def accounts_insert(
     the rules left it; each audit record's reason is `reason` followed by the row's line, and
     says when the rules moved the tier from the row's.
     """
-    table = _quote(STAGE_TABLE)
-    alias = _quote(Account._meta.db_table)
+    table = quote(STAGE_TABLE)
+    alias = quote(Account._meta.db_table)
     _stage_empty(STAGE_TABLE)
     rows_load(STAGE_TABLE, ("id", "line", *STAGED), rows, text=STAGED_TEXT)
     converted_sql, converted_params = _compiled(converted_arr())
     tier_sql, tier_params = _tier(rules)
     kept = [name for name in STAGED if name != "tier"]
     written = ["id", *kept, "tier", "arr_reporting", "tier_reason", "created_at", "updated_at"]
-    staged = ", ".join(f"{alias}.{_quote(name)}" for name in ("id", *STAGED))
+    staged = ", ".join(f"{alias}.{quote(name)}" for name in ("id", *STAGED))
     converted = (
         f"(SELECT {staged}, {converted_sql} AS arr_reporting FROM {table} {alias}"
         f"{_NOT_MERGED.get(connection.vendor, '')}) {alias}"
     )
     stamp = adapt_moment(now)
-    terms_table = _quote(AccountTerms._meta.db_table)
-    audits_table = _quote(AuditEvent._meta.db_table)
     changes_type = AuditEvent._meta.get_field("changes").db_type(connection)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {alias} ({', '.join(_quote(name) for name in written)}) "
-            f"SELECT {', '.join(f'{alias}.{_quote(name)}' for name in ('id', *kept))}, {tier_sql}, "
+            f"INSERT INTO {alias} ({', '.join(quote(name) for name in written)}) "
+            f"SELECT {', '.join(f'{alias}.{quote(name)}' for name in ('id', *kept))}, {tier_sql}, "
             f"{alias}.arr_reporting, '', %s, %s FROM {converted}",
             [*tier_params, stamp, stamp, *converted_params],
         )
         cursor.execute(
-            f"INSERT INTO {terms_table} ({', '.join(_quote(name) for name in TERMS_COLUMNS)}) "
-            f"SELECT a.id, %s, %s, %s, {', '.join(f'a.{_quote(name)}' for name in TERMS_FIELDS)} "
+            f"{insert_into(AccountTerms, TERMS_COLUMNS)} "
+            f"SELECT a.id, %s, %s, %s, {', '.join(f'a.{quote(name)}' for name in TERMS_FIELDS)} "
             f"FROM {table} s JOIN {alias} a ON a.id = s.id",
             [stamp, actor_id, TermsSource.IMPORTED],
         )
         cursor.execute(
-            f"INSERT INTO {audits_table} ({', '.join(_quote(name) for name in AUDIT_COLUMNS)}) "
-            f"SELECT a.id, %s, %s, %s, 'account', a.id, CAST(%s AS {changes_type}), "
+            f"{insert_into(AuditEvent, AUDIT_COLUMNS)} "
+            f"SELECT a.id, %s, %s, %s, %s, a.id, CAST(%s AS {changes_type}), "
             f"CAST(%s AS text) || CAST(s.line AS text) || CASE WHEN a.tier <> s.tier THEN %s ELSE '' END, %s "
             f"FROM {table} s JOIN {alias} a ON a.id = s.id",
-            [actor_id, actor_name, AuditAction.ACCOUNT_CREATED, "{}", reason, ". Tier from the rules", stamp],
+            [
+                actor_id,
+                actor_name,
+                AuditAction.ACCOUNT_CREATED,
+                ACCOUNT_SUBJECT,
+                "{}",
+                reason,
+                ". Tier from the rules",
+                stamp,
+            ],
         )
 
 
@@ -277,14 +279,14 @@ def accounts_update(rows: Sequence[Sequence[Any]], *, rules: Sequence[TierRule],
     changed). Converted ARR and tier are computed on the staged rows with the same expressions as for
     new accounts, then every column is copied over in one statement.
     """
-    table = _quote(UPDATE_TABLE)
-    alias = _quote(Account._meta.db_table)
+    table = quote(UPDATE_TABLE)
+    alias = quote(Account._meta.db_table)
     _stage_empty(UPDATE_TABLE)
     rows_load(UPDATE_TABLE, ("id", *UPDATED, "arr_reporting", "reconvert", "rules_decide"), rows, text=UPDATED_TEXT)
     converted_sql, converted_params = _compiled(converted_arr())
     ruled: dict[int, str] = {}
     columns = [*UPDATED, "arr_reporting"]
-    assignments = ", ".join(f"{_quote(name)} = s.{_quote(name)}" for name in columns)
+    assignments = ", ".join(f"{quote(name)} = s.{quote(name)}" for name in columns)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS {alias} SET arr_reporting = {converted_sql} WHERE reconvert", converted_params
@@ -346,19 +348,6 @@ def tag_links(pairs: Sequence[tuple[int, int]]) -> None:
     """Link accounts to tags: (account id, tag id) pairs, in one statement."""
     if pairs:
         rows_load(Account.tags.through._meta.db_table, ("account_id", "tag_id"), pairs)
-
-
-AUDIT_COLUMNS = (
-    "account_id",
-    "actor_id",
-    "actor_name",
-    "action",
-    "subject_type",
-    "subject_id",
-    "changes",
-    "reason",
-    "created_at",
-)
 
 
 def audits_load(rows: Sequence[Sequence[Any]]) -> None:

@@ -19,32 +19,11 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONArray, JSONObject
 
 from accounts.models import TERMS_FIELDS, AccountTerms, AuditAction, AuditEvent, TermsSource
+from accounts.sql import ACCOUNT_SUBJECT, AUDIT_COLUMNS, insert_into, quote
 
-# What accounts.services.audit_event names an account as.
-ACCOUNT_SUBJECT = "account"
 # The account columns the history copies as they are (the tier is the new one).
 KEPT_TERMS = tuple(name for name in TERMS_FIELDS if name != "tier")
 TERMS_COLUMNS = ("account", "effective_at", "recorded_by", "source", *KEPT_TERMS, "tier")
-AUDIT_COLUMNS = (
-    "account",
-    "actor",
-    "actor_name",
-    "action",
-    "subject_type",
-    "subject_id",
-    "changes",
-    "reason",
-    "created_at",
-)
-
-
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def _insert_into(model: type[Any], fields: tuple[str, ...]) -> str:
-    columns = ", ".join(_quote(model._meta.get_field(name).column) for name in fields)
-    return f"INSERT INTO {_quote(model._meta.db_table)} ({columns})"
 
 
 def _derived(moving: QuerySet[Any]) -> tuple[str, list[Any]]:
@@ -90,15 +69,15 @@ def moves_record(
     stamp = connection.ops.adapt_datetimefield_value(now)
     reason_whens = " ".join("WHEN %s THEN %s" for _ in reasons)
     reason_params = [value for pair in reasons.items() for value in pair]
-    kept = ", ".join(f"m.{_quote(name)}" for name in KEPT_TERMS)
+    kept = ", ".join(f"m.{quote(name)}" for name in KEPT_TERMS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{_insert_into(AccountTerms, TERMS_COLUMNS)} "
+            f"{insert_into(AccountTerms, TERMS_COLUMNS)} "
             f"SELECT m.id, %s, %s, %s, {kept}, m.rule_tier FROM ({derived}) m",
             [stamp, actor_id, TermsSource.EDITED, *derived_params],
         )
         cursor.execute(
-            f"{_insert_into(AuditEvent, AUDIT_COLUMNS)} "
+            f"{insert_into(AuditEvent, AUDIT_COLUMNS)} "
             f"SELECT m.id, %s, %s, %s, %s, m.id, m.changes, CASE m.rule_id {reason_whens} ELSE '' END, %s "
             f"FROM ({derived}) m",
             [
