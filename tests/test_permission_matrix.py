@@ -243,7 +243,7 @@ TABLE: dict[str, dict[str, Expect]] = {
     "stage-change": post_only(*EDITORS_BAD),
     "note-add": post_only(*EDITORS_BAD),
     "touchpoint-add": form(EDITORS, EDITORS_BAD),
-    "outcome-add": post_only(*EDITORS_BAD),
+    "outcome-add": form(EDITORS, EDITORS_BAD),
     "account-edit": same(*EDITORS),
     "contact-create": same(*EDITORS),
     "contact-edit": same(*EDITORS),

@@ -78,7 +78,7 @@ def test_the_panel_lists_outcomes_newest_first_with_term_movement_and_reason(cli
 
 def test_the_form_is_prefilled_with_the_current_term_and_arr(client, csm, own_account):
     client.force_login(csm)
-    form = client.get(detail(own_account)).context["outcome_form"]
+    form = client.get(add_url(own_account), **HTMX).context["outcome_form"]
     assert form.initial["term_start"] == own_account.contract_start
     assert form.initial["term_end"] == own_account.renewal_date
     assert (form.initial["arr_before"], form.initial["currency"], form.initial["kind"]) == (
@@ -191,15 +191,15 @@ def test_outcomes_cannot_be_recorded_on_someone_elses_account(
     assert not Outcome.objects.exists()
 
 
-def test_recording_an_outcome_needs_a_signed_in_post(client, csm, own_account):
+def test_recording_an_outcome_needs_someone_signed_in_and_an_account(client, csm, own_account):
     response = client.post(add_url(own_account), outcome_data())
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
     client.force_login(csm)
-    assert client.get(add_url(own_account)).status_code == 405
+    assert client.put(add_url(own_account)).status_code == 405
     assert client.post(reverse("outcome-add", args=[99999]), outcome_data()).status_code == 404
 
 
 def test_the_team_manager_sees_the_import_link(client, manager, own_account):
     client.force_login(manager)
     page = client.get(detail(own_account)).content.decode()
-    assert reverse("outcome-import") in page and 'id="outcome-form"' in page
+    assert reverse("outcome-import") in page and f'<a href="{add_url(own_account)}" class="small">' in page

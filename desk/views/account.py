@@ -5,10 +5,10 @@ that does not validate answers 422 with the 360 again, the typed values kept;
 that is why these views live here, with the page, rather than in the app whose
 service they call.
 
-Forms hidden when the page loads (the touchpoint tab, the pulse tab) are not rendered with it: the page's
-forms were a large part of its rendering time, whether or not anyone opened them. Their tab fetches the form when it is opened, from
-a GET of the URL the form posts to (desk/partials/form_on_open.html); a form sent back with errors is
-rendered in place, as before.
+Forms hidden when the page loads (the touchpoint tab, the pulse tab, the outcome form's disclosure) are not
+rendered with it: the page's forms were a large part of its rendering time, whether or not anyone opened them.
+Their tab or disclosure fetches the form when it is opened, from a GET of the URL the form posts to
+(desk/partials/form_on_open.html); a form sent back with errors is rendered in place, as before.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def account_detail_response(request: DeskRequest, account: Account, *, status: i
         "can_override_health": can_override,
         "override_form": ScoreOverrideForm() if can_override else None,
         "outcomes": outcomes,
-        "outcome_form": OutcomeForm(account=account, outcomes=outcomes, prefix=OUTCOME_PREFIX) if can_edit else None,
+        # Behind "Record outcome": fetched when opened, unless a POST sent it back with errors (`forms`).
+        "outcome_form": None,
         "can_import_outcomes": can_import_outcomes(user),
         "entitlements": account_entitlements(account),
     }
@@ -157,14 +158,21 @@ def note_add(request: DeskRequest, pk: int) -> HttpResponse:
 
 
 def _form_response(
-    request: DeskRequest, account: Account, form: BaseForm, form_name: str, *, heading: str
+    request: DeskRequest,
+    account: Account,
+    form: BaseForm,
+    form_name: str,
+    *,
+    heading: str,
+    template: str | None = None,
 ) -> HttpResponse:
     """A blank form of the 360 when its tab is opened: the form alone to htmx, else a page of its own."""
-    template = f"accounts/partials/{form_name}.html"
+    template = template or f"accounts/partials/{form_name}.html"
     context = {"account": account, form_name: form}
     if request.htmx:
         return render(request, template, context)
-    return render(request, "desk/account_form_page.html", {**context, "heading": heading, "form_template": template})
+    page_context = {**context, "heading": heading, "form_template": template, "own_page": True}
+    return render(request, "desk/account_form_page.html", page_context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -187,15 +195,20 @@ def touchpoint_add(request: DeskRequest, pk: int) -> HttpResponse:
     return _timeline_response(request, account, form, "touchpoint_form")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def outcome_add(request: DeskRequest, pk: int) -> HttpResponse:
-    """Record an outcome (or a correction) from the 360's "Renewals and outcomes" panel.
+    """GET: the blank outcome form (the 360's "Record outcome" fetches it when opened).
+    POST: record an outcome (or a correction) from the 360's "Renewals and outcomes" panel.
 
-    htmx gets the panel back: refreshed with a blank form, or at 422 with the form as typed;
-    a plain POST is redirected to the 360, or gets the whole page at 422.
+    htmx gets the panel back: refreshed with a blank form (closed, ready for the next one), or at 422
+    with the form as typed; a plain POST is redirected to the 360, or gets the whole page at 422.
     """
     account = account_for_edit(request.user, pk)
     outcomes = account_outcomes(account)
+    if request.method == "GET":
+        form = OutcomeForm(account=account, outcomes=outcomes, prefix=OUTCOME_PREFIX)
+        template = "accounts/outcomes/partials/outcome_form.html"
+        return _form_response(request, account, form, "outcome_form", heading="Record an outcome", template=template)
     form = OutcomeForm(request.POST, account=account, outcomes=outcomes, prefix=OUTCOME_PREFIX)
     recorded = None
     if form.is_valid():
