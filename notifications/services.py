@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.db_retry import retry_when_locked
+from core.text import counted
 from lifecycle.flags.models import SEVERITY_RANK, FloodWarning
 from lifecycle.models import UNRESOLVED, FlagStatus, RedFlag
 from transitions.models import OutboundEmail, OutboundEmailStatus, Transition
@@ -336,7 +337,8 @@ def flood_warnings_notify(*, warning_ids: Iterable[int]) -> int:
             kind=NotificationKind.FLOOD_WARNING,
             title=f"“{warning.rule.name}” flagged {warning.share:.0%} of the book on {warning.day:%d %b}",
             body=(
-                f"{warning.fired:,} new flags across {warning.book_size:,} accounts, above the {warning.limit:.0%} "
+                f"{counted(warning.fired, 'new flag', grouped=True)} across "
+                f"{counted(warning.book_size, 'account', grouped=True)}, above the {warning.limit:.0%} "
                 "limit. Every flag was raised; check whether the rule's threshold or a feed is at fault."
             ),
             url=url,

@@ -152,6 +152,28 @@ class TestFloodWarnings:
         client.force_login(manager)
         assert reverse("flood-guard") not in client.get(reverse("alerts")).content.decode()
 
+    @pytest.mark.parametrize(
+        ("accounts", "said"),
+        [
+            (
+                1,
+                "raised <strong>1 new flag</strong> on the night of 23 Nov 2026: <strong>100% of the book</strong> "
+                "(1 account)",
+            ),
+            (
+                2,
+                "raised <strong>2 new flags</strong> on the night of 23 Nov 2026: <strong>100% of the book</strong> "
+                "(2 accounts)",
+            ),
+        ],
+    )
+    def test_the_banner_counts_flags_and_accounts_in_english(self, client, now, manager, accounts, said):
+        silent_book(accounts=accounts, silent=accounts)
+        health_recompute_all_inline(day=TODAY)
+        client.force_login(manager)
+        page = " ".join(client.get(reverse("alerts")).content.decode().split())
+        assert said in page
+
     def test_csms_do_not_see_it(self, client, flooded, csm):
         client.force_login(csm)
         response = client.get(reverse("alerts"))

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Stage
+from core.text import counted, figure
 from lifecycle.health.defaults import DEFAULT_CADENCES
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.facts_query import SPEND_PERIOD_DAYS, TICKET_RECENT_DAYS, TOUCHPOINT_HORIZON_DAYS
@@ -154,20 +155,6 @@ def _day(value: dt.date | dt.datetime) -> dt.date:
     return value
 
 
-def _fmt(value: float) -> str:
-    return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
-
-
-def counted(number: float, noun: str) -> str:
-    """`number` followed by its noun, singular for exactly one: "1 day", "0 days", "2 days", "1.5 points".
-
-    The reasons (written here for both recompute paths) and the flood guard's audit line count through
-    it, so none of them says "in 1 days".
-    """
-    shown = str(number) if isinstance(number, int) else _fmt(number)
-    return f"{shown} {noun if number == 1 else noun + 's'}"
-
-
 # --- evaluators: (rule params, facts, today, cadences) -> (reason, values) or None -----
 
 
@@ -176,7 +163,7 @@ def _band_red(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str, i
     # so a resolved flag comes back if the account is still red the next day.
     if f.band != Band.RED:
         return None
-    score = "no score" if f.score is None else f"score {_fmt(f.score)}"
+    score = "no score" if f.score is None else f"score {figure(f.score)}"
     turned = f.band_yesterday not in ("", Band.RED)
     reason = (
         f"Health turned red today ({score}; was {f.band_yesterday} yesterday)."
@@ -196,7 +183,9 @@ def _score_drop(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str,
     drop = round(f.score_7d_ago - f.score, 1)
     if drop < p["points"]:
         return None
-    reason = f"Health score fell {counted(drop, 'point')} in 7 days (from {_fmt(f.score_7d_ago)} to {_fmt(f.score)})."
+    reason = (
+        f"Health score fell {counted(drop, 'point')} in 7 days (from {figure(f.score_7d_ago)} to {figure(f.score)})."
+    )
     return reason, {
         "score": f.score,
         "score_7d_ago": f.score_7d_ago,
@@ -308,7 +297,7 @@ def _onboarding_not_engaged(p: dict, f: AccountFacts, today: dt.date, cadences: 
     if f.active_users_7d is None:
         gaps.append(f"no usage recorded (needs {counted(p['min_active_users'], 'active user')} a day)")
     elif f.active_users_7d < p["min_active_users"]:
-        gaps.append(f"{counted(f.active_users_7d, 'active user')} a day (needs {_fmt(p['min_active_users'])})")
+        gaps.append(f"{counted(f.active_users_7d, 'active user')} a day (needs {figure(p['min_active_users'])})")
     if not gaps:
         return None
     reason = f"Not engaged by day {checkpoint} of onboarding (now day {day_n}): {'; '.join(gaps)}."
@@ -332,8 +321,8 @@ def _usage_drop(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[str,
     if drop_percent < p["percent"]:
         return None
     reason = (
-        f"Active users down {_fmt(drop_percent)}%: {_fmt(recent)} a day over the last 7 days "
-        f"vs {_fmt(previous)} over the previous 4 weeks (limit {_fmt(p['percent'])}%)."
+        f"Active users down {figure(drop_percent)}%: {figure(recent)} a day over the last 7 days "
+        f"vs {figure(previous)} over the previous 4 weeks (limit {figure(p['percent'])}%)."
     )
     return reason, {
         "active_users_7d": recent,
@@ -380,8 +369,8 @@ def _ticket_spike(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[st
     if f.tickets_opened_7d < threshold:
         return None
     reason = (
-        f"Support ticket spike: {f.tickets_opened_7d} opened in 7 days vs {_fmt(weekly_baseline)} a week "
-        f"over the previous 4 weeks (fires at {_fmt(threshold)})."
+        f"Support ticket spike: {f.tickets_opened_7d} opened in 7 days vs {figure(weekly_baseline)} a week "
+        f"over the previous 4 weeks (fires at {figure(threshold)})."
     )
     return reason, {
         "tickets_7d": f.tickets_opened_7d,
@@ -433,7 +422,7 @@ def _spend_rising(p: dict, f: AccountFacts, today: dt.date, cadences: Mapping[st
     rise = (recent - previous) / previous * 100
     reason = (
         f"Spend up {rise:.0f}% over the last 90 days ({recent:,.2f} vs {previous:,.2f} in the 90 days before; "
-        f"limit {_fmt(p['percent'])}%), a customer since {since:%d %b %Y}. "
+        f"limit {figure(p['percent'])}%), a customer since {since:%d %b %Y}. "
         "Is it getting more expensive for the customer?"
     )
     return reason, {

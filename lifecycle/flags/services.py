@@ -47,6 +47,7 @@ from django.utils import timezone
 from accounts.models import Account, AuditAction, TimelineEntry, TimelineKind
 from accounts.services import audit_record, timeline_system_event
 from core import events
+from core.text import counted
 from lifecycle.flags.events import (
     FlagAcknowledged,
     FlagResolved,
@@ -56,7 +57,7 @@ from lifecycle.flags.events import (
     FloodWarningsRaised,
 )
 from lifecycle.flags.models import AlertSettings, FloodWarning
-from lifecycle.flags.rules import Firing, counted, validate_params
+from lifecycle.flags.rules import Firing, validate_params
 from lifecycle.models import UNRESOLVED, AlertRule, FlagStatus, RedFlag
 from users.models import User
 from users.permissions import can_configure, can_edit_account, oversees_alerts

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Stage, Tier
+from core.text import counted
 from lifecycle.health.fields import WrittenJSONField
 from lifecycle.health.numbers import round_half_up
 
@@ -209,7 +210,7 @@ class CheckInCadence(models.Model):
     every_days = models.PositiveSmallIntegerField(default=14, validators=[MinValueValidator(1)])
 
     def __str__(self) -> str:
-        return f"{self.get_tier_display()}: every {self.every_days} days"
+        return f"{self.get_tier_display()}: every {counted(self.every_days, 'day')}"
 
 
 class HealthScore(models.Model):

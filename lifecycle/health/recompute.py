@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.db import connection, connections, transaction
 from django.db.models import Count, F
@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from core import events
+from core.text import counted
 from lifecycle.health.events import BandsChanged
 from lifecycle.health.facts import AccountFacts
 from lifecycle.health.facts_query import AccountScope, facts_for
@@ -383,7 +384,8 @@ def health_recompute_chunk(
 def _log_chunk(log: dict[str, object]) -> None:
     level = logging.WARNING if log["outcome"] == "failed" else logging.INFO
     counts = (
-        f": {log['accounts']} accounts, {log['scored']} scored, {log['flags_raised']} flags raised"
+        f": {counted(cast(int, log['accounts']), 'account')}, {log['scored']} scored, "
+        f"{counted(cast(int, log['flags_raised']), 'flag')} raised"
         if "accounts" in log and log["outcome"] == "done"
         else ""
     )

@@ -12,6 +12,7 @@ import datetime as dt
 from accounts.demo import DemoBatch, DemoCompany, demo_seeder
 from accounts.demo import words as demo_words
 from accounts.models import Stage, TimelineEntry, TimelineKind
+from core.text import counted
 from lifecycle.models import StageChange
 
 
@@ -35,7 +36,7 @@ def seed_stage_history(company: DemoCompany, batch: DemoBatch) -> None:
             else:
                 reason = rng.choice(demo_words.STAGE_REASONS[stage])
                 days = (entered - previous[1]).days
-                summary = f"Stage changed from {Stage(previous[0]).label} to {Stage(stage).label} after {days} days"
+                summary = f"Stage changed from {Stage(previous[0]).label} to {Stage(stage).label} after {counted(days, 'day')}"
                 event = "stage_changed"
             changes.append(
                 StageChange(

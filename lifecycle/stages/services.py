@@ -10,6 +10,7 @@ from accounts.models import Account, AuditAction, ChurnReason, Stage
 from accounts.outcomes.services import churn_record
 from accounts.services import audit_record, timeline_system_event
 from core import events
+from core.text import counted
 from lifecycle.health.recompute import enqueue_account_recompute
 from lifecycle.models import StageChange
 from lifecycle.stages.events import StageChanged
@@ -109,7 +110,8 @@ def account_stage_change(
         account=account,
         event="stage_changed",
         summary=(
-            f"Stage changed from {Stage(from_stage).label} to {Stage(to_stage).label} after {days_in_previous} days"
+            f"Stage changed from {Stage(from_stage).label} to {Stage(to_stage).label} "
+            f"after {counted(days_in_previous, 'day')}"
         ),
         body=reason,
         actor=actor,

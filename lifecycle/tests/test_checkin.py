@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Channel, TimelineEntry, TimelineKind
 from accounts.tests.conftest import csm, own_account, team, teammate, teammate_account  # noqa: F401
 from lifecycle.health.models import PendingRecompute
-from lifecycle.models import CheckIn, CheckInAnswer, CheckInQuestion
+from lifecycle.models import CheckIn, CheckInAnswer, CheckInCadence, CheckInQuestion
 from lifecycle.signals.services import AnswerInput, checkin_log
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +172,8 @@ def test_a_csm_cannot_log_a_check_in_on_someone_elses_account(client, csm, teamm
     assert client.get(url).status_code == 403
     assert client.post(url, form_data(questions)).status_code == 403
     assert CheckIn.objects.count() == 0
+
+
+@pytest.mark.parametrize(("every_days", "said"), [(1, "every 1 day"), (2, "every 2 days")])
+def test_a_tier_s_cadence_names_its_days_in_english(every_days, said):
+    assert str(CheckInCadence(tier="high", every_days=every_days)) == f"High-touch: {said}"

@@ -28,6 +28,7 @@ from lifecycle.models import (
     SurveyResponse,
     UsageDaily,
 )
+from lifecycle.tests.test_flood_guard import silent_book
 from notifications.models import Notification
 from users.tests.factories import AdminFactory, CSMFactory, ManagerFactory
 
@@ -103,8 +104,23 @@ def test_a_past_day_is_scored_from_the_signals_as_they_were_that_day(dropping_ac
     measures = snapshot(dropping_account, PAST).measures
     assert measures["usage_trend"]["raw"] == -75.0  # the recovery after PAST is not used
     assert measures["survey_sentiment"]["status"] == "missing"  # the answer came later
-    assert f"{PAST}: 1 of 1 accounts scored in " in output
-    assert "1 day(s), 1 account-days scored." in output
+    assert f"{PAST}: 1 of 1 account scored in " in output
+    assert "1 day, 1 account-day scored." in output
+
+
+@pytest.mark.parametrize(
+    ("accounts", "first_day", "totals"),
+    [
+        (1, "1 of 1 account scored, 1 flag raised in ", "1 day, 1 account-day scored."),
+        (2, "2 of 2 accounts scored, 2 flags raised in ", "2 days, 4 account-days scored."),
+    ],
+)
+def test_the_command_counts_days_accounts_and_flags_in_english(accounts, first_day, totals):
+    silent_book(accounts=accounts, silent=accounts)  # one rule, firing on every account
+    first = TODAY - dt.timedelta(days=accounts - 1)
+    output = run("--day", first.isoformat(), "--until", TODAY.isoformat(), "--raise-flags")
+    assert f"{first}: {first_day}" in output
+    assert totals in output
 
 
 def test_without_a_day_today_is_scored(dropping_account):
@@ -118,7 +134,7 @@ def test_until_scores_every_day_of_the_range_oldest_first(dropping_account):
 
     days = [PAST - dt.timedelta(days=n) for n in (2, 1, 0)]
     assert sorted(HealthScore.objects.values_list("day", flat=True)) == days
-    lines = [line for line in output.splitlines() if "accounts scored" in line]
+    lines = [line for line in output.splitlines() if "account scored" in line]
     assert [line.split(":")[0] for line in lines] == [str(day) for day in days]
 
 
@@ -202,7 +218,7 @@ def test_with_raise_flags_a_flag_carries_the_day_it_belongs_to_and_nobody_is_not
     flag = RedFlag.objects.get(account=dropping_account, rule__kind="usage_drop")
     assert flag.status == FlagStatus.OPEN
     assert timezone.localdate(flag.raised_at) == PAST
-    assert "flags raised" in output
+    assert "1 flag raised" in output
     assert not Notification.objects.exists()
     assert mail.outbox == []
 

@@ -4,10 +4,12 @@ import datetime as dt
 import logging
 
 import pytest
+import time_machine
 
 from accounts.tests.factories import AccountFactory
 from lifecycle.health.recompute import health_recompute_all_inline, health_recompute_chunk
 from lifecycle.models import RecomputeChunk
+from lifecycle.tests.test_flood_guard import NOON, silent_book
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +38,19 @@ def test_each_chunk_of_a_run_logs_its_outcome_counts_and_duration(caplog):
     assert all(line.levelno == logging.INFO for line in lines)
     assert "done: 2 accounts, 2 scored, 0 flags raised in" in lines[0].getMessage()
     assert lines[-1].getMessage().endswith("; the run is finished")
+
+
+@pytest.mark.parametrize(
+    ("accounts", "said"),
+    [(1, "done: 1 account, 1 scored, 1 flag raised in"), (2, "done: 2 accounts, 2 scored, 2 flags raised in")],
+)
+def test_a_chunk_line_counts_its_accounts_and_flags_in_english(caplog, accounts, said):
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    with time_machine.travel(NOON, tick=False):
+        silent_book(accounts=accounts, silent=accounts)  # one rule, firing on every account
+        health_recompute_all_inline(day=DAY, notify=False)
+    (line,) = _chunk_lines(caplog)
+    assert said in line.getMessage()
 
 
 def test_a_chunk_sent_again_logs_that_it_was_already_done(caplog):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from lifecycle.flags.rules import DEFAULT_PARAMS, Firing, counted, evaluate_rules, validate_params
+from lifecycle.flags.rules import DEFAULT_PARAMS, Firing, evaluate_rules, validate_params
 from lifecycle.health.facts import AccountFacts
 from lifecycle.models import AlertRule, RuleKind
 
@@ -480,14 +480,6 @@ class TestSpendRising:
 
 class TestCountsInReasons:
     """A reason says "1 day" and "2 days", and "0 days" as English does."""
-
-    @pytest.mark.parametrize(
-        "number, noun, said",
-        [(0, "day", "0 days"), (1, "day", "1 day"), (2, "day", "2 days"), (1.0, "point", "1 point")]
-        + [(1.5, "point", "1.5 points"), (1, "new flag", "1 new flag")],
-    )
-    def test_a_count_is_singular_only_for_exactly_one(self, number: float, noun: str, said: str) -> None:
-        assert counted(number, noun) == said
 
     @pytest.mark.parametrize(
         "days, said", [(0, "Renewal in 0 days"), (1, "Renewal in 1 day"), (2, "Renewal in 2 days")]

@@ -42,6 +42,14 @@ def test_a_stage_change_writes_history_audit_and_a_timeline_entry(csm, own_accou
     assert entry.summary == "Stage changed from Onboarding to Adoption after 40 days"
 
 
+@pytest.mark.parametrize(("days", "after"), [(1, "after 1 day"), (2, "after 2 days")])
+def test_the_timeline_counts_the_days_in_the_previous_stage_in_english(csm, own_account, days, after):
+    own_account.stage_entered_at = timezone.now() - dt.timedelta(days=days, hours=1)
+    own_account.save()
+    account_stage_change(actor=csm, account=own_account, to_stage=Stage.ADOPTION, reason="Live early")
+    assert own_account.timeline.get().summary == f"Stage changed from Onboarding to Adoption {after}"
+
+
 @pytest.mark.parametrize(("to_stage", "message"), [(Stage.ONBOARDING, "already in Onboarding"), ("paused", "Unknown")])
 def test_the_same_stage_or_an_unknown_one_is_refused(csm, own_account, nothing_written, to_stage, message):
     with nothing_written(), pytest.raises(ValidationError, match=message) as error:

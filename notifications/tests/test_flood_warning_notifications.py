@@ -56,3 +56,16 @@ def test_a_warning_that_grew_is_news_again_and_a_quiet_run_tells_nobody(warning,
     notify_flood_warnings(FloodWarningsRaised(warning_ids=(warning.pk,), day=DAY))
     notify_flood_warnings(FloodWarningsRaised(warning_ids=(warning.pk,), day=DAY, notify=False))
     assert Notification.objects.filter(recipient=people["admin"]).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("fired", "book_size", "said"),
+    [(1, 1, "1 new flag across 1 account, above"), (2, 2, "2 new flags across 2 accounts, above")],
+)
+def test_the_news_counts_flags_and_accounts_in_english(people, fired, book_size, said):
+    rule = AlertRule.objects.create(name="Renewal at risk", kind="renewal_not_green", severity="high")
+    small = FloodWarning.objects.create(
+        rule=rule, day=DAY, fired=fired, book_size=book_size, share=Decimal("1"), limit=Decimal("0.2")
+    )
+    notify_flood_warnings(FloodWarningsRaised(warning_ids=(small.pk,), day=DAY))
+    assert Notification.objects.filter(recipient=people["admin"]).get().body.startswith(said)

@@ -217,6 +217,30 @@ def test_bulk_preview_splits_by_arr_and_start_is_all_or_nothing(client, manager,
     assert BulkHandover.objects.latest("pk").status == "done"
 
 
+@pytest.mark.parametrize("days, said", [(1, "Renews in 1 day"), (2, "Renews in 2 days")])
+def test_the_bulk_preview_warns_of_a_near_renewal_in_days_counted_in_english(
+    client, manager, outgoing, playbook, dates, days, said
+):
+    AccountFactory(owner=outgoing, renewal_date=timezone.localdate() + dt.timedelta(days=days))
+    client.force_login(manager)
+    preview = client.post(
+        reverse("bulk-handover-preview"),
+        {
+            "incoming": [CSMFactory(team=manager.team).pk],
+            "strategy": "arr",
+            "reason": "promotion",
+            "playbook": playbook.pk,
+            "start_date": dates["start_date"].isoformat(),
+            "target_date": dates["target_date"].isoformat(),
+            "note": "",
+            "account_query": f"owner={outgoing.pk}",
+        },
+    )
+    (row,) = preview.context["rows"]
+    assert row["warnings"] == [said]
+    assert f"⚠ {said}<" in preview.content.decode()
+
+
 def test_the_brief_and_the_playbook_pages_render(client, manager, transition, account):
     client.force_login(manager)
     brief = client.get(reverse("handover-brief", args=[account.pk])).content.decode()

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 from accounts.money.selectors import reporting_currency
 from core.forms import INVALID, add_service_errors
+from core.text import counted
 from lifecycle.health.filters import AccountHealthFilter
 from users.models import User
 from users.permissions import can_start_bulk_handover
@@ -111,7 +112,7 @@ def _preview_context(
     for account in accounts:
         warnings = []
         if account.renewal_date and 0 <= (account.renewal_date - today).days <= RENEWAL_WARNING_DAYS:
-            warnings.append(f"Renews in {(account.renewal_date - today).days} days")
+            warnings.append(f"Renews in {counted((account.renewal_date - today).days, 'day')}")
         if bands.get(account.pk) == "red":
             warnings.append("Red health band")
         if account.pk in busy:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from core.text import counted
 from lifecycle.health.backfill import DayOutcome, health_backfill_days
 from lifecycle.health.recompute import DEFAULT_CHUNK_SIZE
 
@@ -64,11 +65,14 @@ class Command(BaseCommand):
             messages = (message for field_messages in error.message_dict.values() for message in field_messages)
             raise CommandError(" ".join(messages)) from None
         total = sum(outcome.scored for outcome in outcomes)
-        self.stdout.write(self.style.SUCCESS(f"{len(outcomes)} day(s), {total} account-days scored."))
+        self.stdout.write(
+            self.style.SUCCESS(f"{counted(len(outcomes), 'day')}, {counted(total, 'account-day')} scored.")
+        )
 
     def _report(self, outcome: DayOutcome) -> None:
-        flags = f", {outcome.flags_raised} flags raised" if outcome.flags_raised else ""
+        flags = f", {counted(outcome.flags_raised, 'flag')} raised" if outcome.flags_raised else ""
         self.stdout.write(
-            f"{outcome.day}: {outcome.scored} of {outcome.accounts} accounts scored{flags} in {outcome.seconds:.1f} s"
+            f"{outcome.day}: {outcome.scored} of {counted(outcome.accounts, 'account')} scored{flags} "
+            f"in {outcome.seconds:.1f} s"
         )
         self.stdout.flush()
