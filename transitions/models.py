@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Stage
+from core.text import counted
 
 
 class PlaybookKind(models.TextChoices):
@@ -195,7 +196,7 @@ class BulkHandover(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Bulk handover #{self.pk} ({self.total} accounts)"
+        return f"Bulk handover #{self.pk} ({counted(self.total, 'account')})"
 
     @property
     def percent(self) -> int:

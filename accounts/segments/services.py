@@ -24,6 +24,7 @@ from accounts.models import Account, AuditAction, Industry, Region, Tier, TierSo
 from accounts.money.selectors import reporting_currency
 from accounts.services import audit_record
 from core import events
+from core.text import counted
 from users.models import User, display_name
 
 from . import sql
@@ -256,7 +257,10 @@ def tiers_apply(*, actor: User, expected: int | None = None) -> TierApply:
     rows = list(_moving(rules).select_for_update(of=("self",)).order_by("pk").values_list("pk", "tier", "rule_tier"))
     if expected is not None and expected != len(rows):
         raise ValidationError(
-            {"expected": f"The rules now move {len(rows):,} accounts, not {expected:,}: look at the preview again."}
+            {
+                "expected": f"The rules now move {counted(len(rows), 'account', grouped=True)}, not {expected:,}: "
+                "look at the preview again."
+            }
         )
     no_rate = with_rule_tier(ruled(), rules).filter(Q(rule_tier=NO_RATE)).count() if rules else 0
     if not rows:

@@ -111,6 +111,17 @@ def test_an_admin_applies_the_count_they_saw(client, admin, rules):
     assert account.tier == HIGH
 
 
+@pytest.mark.parametrize(
+    ("moving", "expected", "said"),
+    [(1, 2, "The rules now move 1 account, not 2"), (2, 1, "The rules now move 2 accounts, not 1")],
+)
+def test_a_stale_count_is_refused_with_the_accounts_counted_in_english(client, admin, rules, moving, expected, said):
+    AccountFactory.create_batch(moving, arr=D("150000"), tier=LOW)
+    client.force_login(admin)
+    stale = client.post(reverse("tier-apply"), {"expected": expected})
+    assert stale.status_code == 422 and said in stale.text
+
+
 # The account form
 
 

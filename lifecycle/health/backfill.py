@@ -27,6 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
+from core.text import counted
 from lifecycle.health.facts_query import AccountScope
 from lifecycle.health.models import HealthBackfill, Scorecard
 from lifecycle.health.recompute import DEFAULT_CHUNK_SIZE, chunk_boundaries, health_recompute_scope
@@ -206,12 +207,16 @@ def health_backfill_step(*, backfill_id: int, chunk_size: int = DEFAULT_CHUNK_SI
             )
             raise
         logger.info(
-            "Health back-fill %s: %s, %s accounts scored in %.1f s", backfill_id, day, outcome.scored, outcome.seconds
+            "Health back-fill %s: %s, %s scored in %.1f s",
+            backfill_id,
+            day,
+            counted(outcome.scored, "account"),
+            outcome.seconds,
         )
-        counted = HealthBackfill.objects.filter(pk=backfill_id, days_done=done).update(
+        advanced = HealthBackfill.objects.filter(pk=backfill_id, days_done=done).update(
             days_done=done + 1, accounts_scored=F("accounts_scored") + outcome.scored
         )
-        if not counted:
+        if not advanced:
             return False
         done += 1
     if done < backfill.days_total:

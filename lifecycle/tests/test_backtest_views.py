@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from accounts.models import OutcomeKind
+from accounts.models import AuditAction, AuditEvent, OutcomeKind
 from accounts.tests.factories import AccountFactory, OutcomeFactory
 from lifecycle.models import Backtest, Measure, Scorecard, SurveyKind, SurveyResponse
 from users.tests.factories import AdminFactory, CSMFactory, ManagerFactory
@@ -233,17 +233,17 @@ def test_the_report_page_costs_a_fixed_number_of_queries(
 # --- suggested weights → a draft ---------------------------------------------------------------
 
 
-def suggesting(card: Scorecard) -> Backtest:
+def suggesting(card: Scorecard, days: int = 60) -> Backtest:
     weights = [
         {"kind": m.kind, "label": m.kind, "current": float(m.weight), "suggested": "2.50", "note": ""}
         for m in card.measures.all()
     ]
-    report = {"horizons": [{"days": 60, "cards": [], "suggestion": {"ok": True, "weights": weights}}]}
+    report = {"horizons": [{"days": days, "cards": [], "suggestion": {"ok": True, "weights": weights}}]}
     return Backtest.objects.create(
         scorecard=card,
         first_day=OUTCOME_DAY,
         last_day=OUTCOME_DAY,
-        horizons=[60],
+        horizons=[days],
         started_at=NOW,
         finished_at=NOW,
         report=report,
@@ -274,6 +274,42 @@ def test_no_second_draft_and_no_weights_from_a_horizon_without_a_suggestion(clie
     assert "already a draft" in again.content.decode()
     assert "suggests no weights at 30 days" in elsewhere.content.decode()
     assert Scorecard.objects.filter(lineage=standard.lineage, status="draft").count() == 1
+
+
+@pytest.mark.parametrize(("days", "said", "other", "refused"), [(1, "1 day", 2, "2 days"), (2, "2 days", 1, "1 day")])
+def test_horizons_are_counted_in_english_on_the_report_and_the_draft(
+    client, admin, standard, days, said, other, refused
+):
+    backtest = suggesting(standard, days)
+
+    page = client.get(f"/backtests/{backtest.pk}/").content.decode()
+    assert f", scored {said} ahead ·" in page
+    assert f"{said} ahead <span" in page and f'aria-label="ROC curve at {said}"' in page
+    elsewhere = client.post(f"/backtests/{backtest.pk}/draft/", {"horizon": str(other)})
+    assert f"suggests no weights at {refused}." in elsewhere.content.decode()
+    client.post(f"/backtests/{backtest.pk}/draft/", {"horizon": str(days)})
+    created = AuditEvent.objects.filter(action=AuditAction.SCORECARD_CREATED).latest("pk")
+    assert created.reason.startswith(f"Weights suggested by backtest #{backtest.pk} ({said} ahead, ")
+
+
+def test_a_report_of_several_horizons_says_days(client, admin, standard):
+    backtest = Backtest.objects.create(
+        scorecard=standard, first_day=OUTCOME_DAY, last_day=OUTCOME_DAY, horizons=[1, 30], report={"horizons": []}
+    )
+    assert ", scored 1, 30 days ahead ·" in client.get(f"/backtests/{backtest.pk}/").content.decode()
+
+
+@pytest.mark.parametrize(("total", "said"), [(1, "0 / 1 day replayed"), (2, "0 / 2 days replayed")])
+def test_the_progress_counts_days_in_english(client, admin, standard, total, said):
+    backtest = Backtest.objects.create(
+        scorecard=standard,
+        first_day=OUTCOME_DAY,
+        last_day=OUTCOME_DAY,
+        horizons=[30],
+        started_at=NOW,
+        steps_total=total,
+    )
+    assert said in client.get(f"/backtests/{backtest.pk}/progress/").content.decode()
 
 
 # --- API ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 
 import pytest
 import time_machine
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import DealRole, Tier
 from accounts.tests.factories import AccountFactory, ContactFactory
+from lifecycle.health.backfill import health_backfill_step
 from lifecycle.health.facts_query import AccountScope, facts_for
 from lifecycle.health.models import HealthBackfill
 from lifecycle.health.recompute import health_recompute_scope
@@ -343,6 +345,16 @@ def test_the_api_takes_a_scorecard_and_raise_flags(dropping_account, django_capt
     assert snapshot(dropping_account, PAST).scorecard_id == card.pk
     assert timezone.localdate(RedFlag.objects.get(rule__kind="usage_drop").raised_at) == PAST
     assert not Notification.objects.exists()
+
+
+@pytest.mark.parametrize(("accounts", "said"), [(1, "1 account scored in"), (2, "2 accounts scored in")])
+def test_each_day_of_a_requested_backfill_is_logged_with_its_accounts_counted_in_english(caplog, accounts, said):
+    AccountFactory.create_batch(accounts)
+    backfill = HealthBackfill.objects.create(first_day=PAST, last_day=PAST, days_total=1)
+    caplog.set_level(logging.INFO, logger="lifecycle.health.backfill")
+    health_backfill_step(backfill_id=backfill.pk)
+    (line,) = [record.getMessage() for record in caplog.records if record.name == "lifecycle.health.backfill"]
+    assert line.startswith(f"Health back-fill {backfill.pk}: {PAST}, {said} ")
 
 
 @pytest.mark.parametrize("factory", [CSMFactory, ManagerFactory])

@@ -62,6 +62,24 @@ def test_the_account_360_shows_save_plays_in_their_own_plays_panel_worded_as_pla
     assert "Handover" not in panel and "→" not in panel
 
 
+@pytest.mark.parametrize(("steps", "said"), [(1, "0 of 1 step done"), (2, "0 of 2 steps done")])
+def test_a_play_counts_its_steps_in_english_on_the_panel_the_board_and_its_page(
+    client, outgoing, manager, account, steps, said
+):
+    rescue = PlaybookFactory(name="Champion rescue", kind=PlaybookKind.RISK)
+    for position in range(1, steps + 1):
+        PlaybookStepFactory(playbook=rescue, position=position)
+    run = services.playbook_run_start(account=account, playbook=rescue)
+
+    client.force_login(outgoing)
+    panel = client.get(reverse("account-detail", args=[account.pk])).content.decode().split('id="account-plays"')[1]
+    assert f'data-testid="play-progress">{said}<' in panel
+    assert f'title="{said}"' in client.get(reverse("transition-detail", args=[run.pk])).content.decode()
+    client.force_login(manager)
+    board = client.get(reverse("transition-board"), {"kind": "risk"}).content.decode()
+    assert f'title="{said}"' in board
+
+
 def test_a_finished_play_stays_in_the_panel_and_a_handover_keeps_its_wording(
     client, manager, outgoing, incoming, account, play, dates, playbook
 ):

@@ -241,6 +241,39 @@ def test_the_bulk_preview_warns_of_a_near_renewal_in_days_counted_in_english(
     assert f"⚠ {said}<" in preview.content.decode()
 
 
+@pytest.mark.parametrize(("n", "said"), [(1, "1 account"), (2, "2 accounts")])
+def test_a_bulk_handover_counts_its_accounts_in_english_on_the_preview_and_its_page(
+    client, manager, outgoing, incoming, playbook, dates, n, said
+):
+    book = [AccountFactory(owner=outgoing) for _ in range(n)]
+    client.force_login(manager)
+    preview = client.post(
+        reverse("bulk-handover-preview"),
+        {
+            "incoming": [incoming.pk],
+            "strategy": "arr",
+            "reason": "promotion",
+            "playbook": playbook.pk,
+            "start_date": dates["start_date"].isoformat(),
+            "target_date": dates["target_date"].isoformat(),
+            "note": "",
+            "account_query": f"owner={outgoing.pk}",
+        },
+    )
+    assert f'<div class="text-muted">{said} · ARR' in preview.content.decode()
+
+    bulk = services.bulk_handover_create(
+        actor=manager,
+        assignments=[(a.pk, incoming.pk) for a in book],
+        playbook=playbook,
+        reason=TransitionReason.REORG,
+        **dates,
+    )
+    assert str(bulk) == f"Bulk handover #{bulk.pk} ({said})"
+    page = client.get(reverse("bulk-handover-detail", args=[bulk.pk])).content.decode()
+    assert f'<div class="text-muted">{said} · {playbook.name} · ' in page
+
+
 def test_the_brief_and_the_playbook_pages_render(client, manager, transition, account):
     client.force_login(manager)
     brief = client.get(reverse("handover-brief", args=[account.pk])).content.decode()

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.text import counted
 from lifecycle.health.backtest import report as figures
 from lifecycle.health.backtest.replay import DayDone, load_outcomes, replay, replay_days
 from lifecycle.health.scoring import ScorecardConfig
@@ -227,11 +228,11 @@ def backtest_draft_from_suggestion(*, actor: User, backtest: Backtest, horizon: 
 
     weights = suggested_weights_for(backtest, horizon)
     if weights is None:
-        raise ValidationError({"horizon": f"This backtest suggests no weights at {horizon} days."})
+        raise ValidationError({"horizon": f"This backtest suggests no weights at {counted(horizon, 'day')}."})
     return scorecard_new_version(
         actor=actor,
         source=backtest.scorecard,
         measure_weights=weights,
-        reason=f"Weights suggested by backtest #{backtest.pk} ({horizon} days ahead, "
+        reason=f"Weights suggested by backtest #{backtest.pk} ({counted(horizon, 'day')} ahead, "
         f"outcomes {backtest.first_day}–{backtest.last_day}).",
     )
