@@ -10,6 +10,11 @@ from bench.core import Result, at_most, login_client, time_get
 from users.models import User
 
 COCKPIT_MS, COCKPIT_QUERIES = 100, 12
+# This suite runs on the seeded book before any recompute. The cockpit opens "next best first", which reads the
+# scored accounts through their health's priority index and the unscored ones after them: on a book nobody has
+# scored yet a page takes both, one query more (desk/tests/test_query_counts.py pins the same two budgets; the
+# scored book's cockpit is measured after suite 20, at COCKPIT_QUERIES).
+COCKPIT_UNSCORED_QUERIES = COCKPIT_QUERIES + 1
 LIST_MS, LIST_QUERIES = 150, 12
 # Sorted by ARR, a list also asks which currencies in it have no rate (they sort last).
 BY_ARR_QUERIES = 1
@@ -58,18 +63,18 @@ def run() -> list[Result]:
     account = _busiest_account(csm)
     return [
         *_page(
-            f"cockpit ({csm.username}, {desk:,} accounts on desk)",
+            f"cockpit ({csm.username}, {desk:,} accounts on desk, none scored yet)",
             client,
             cockpit,
             ms=COCKPIT_MS,
-            queries=COCKPIT_QUERIES,
+            queries=COCKPIT_UNSCORED_QUERIES,
         ),
         *_page(
-            "cockpit filtered (success, renewal ≤ 90 d)",
+            "cockpit filtered (success, renewal ≤ 90 d; none scored yet)",
             client,
             f"{cockpit}?stage=success&renewal_within=90",
             ms=COCKPIT_MS,
-            queries=COCKPIT_QUERIES,
+            queries=COCKPIT_UNSCORED_QUERIES,
         ),
         *_page(
             "cockpit sorted by converted ARR desc",
