@@ -50,6 +50,7 @@ from accounts.models import (
     TierSource,
 )
 from accounts.segments.rules import RULE_INPUT_FIELDS, tier_rules
+from accounts.sql import ACCOUNT_SUBJECT
 from core import events
 from users.models import Team, User, display_name
 from users.permissions import editable_accounts_q
@@ -760,7 +761,7 @@ class AccountsPlanner:
                     actor_id,
                     actor_name,
                     AuditAction.ACCOUNT_UPDATED,
-                    "account",
+                    ACCOUNT_SUBJECT,
                     plan.account.pk,
                     json.dumps({name: [_jsonable(old), _jsonable(new)] for name, (old, new) in changes.items()}),
                     reason,
